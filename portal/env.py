@@ -1,0 +1,79 @@
+"""Strict parsing of environment variables for settings.
+
+A bad value stops start-up with an error that names the variable, instead of
+silently falling back to a default that may be unsafe in production.
+"""
+
+import os
+from collections.abc import Mapping
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def env_str(name: str, default: str | None = None, environ: Mapping[str, str] = os.environ) -> str | None:
+    value = environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    return value.strip()
+
+
+def env_bool(name: str, default: bool, environ: Mapping[str, str] = os.environ) -> bool:
+    value = env_str(name, environ=environ)
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be one of true/false, yes/no, on/off, 1/0; got {value!r}.")
+
+
+def env_int(
+    name: str,
+    default: int,
+    *,
+    minimum: int | None = None,
+    environ: Mapping[str, str] = os.environ,
+) -> int:
+    value = env_str(name, environ=environ)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number; got {value!r}.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {number}.")
+    return number
+
+
+def env_list(name: str, default: list[str], environ: Mapping[str, str] = os.environ) -> list[str]:
+    value = env_str(name, environ=environ)
+    if value is None:
+        return default
+    items = [item.strip() for item in value.split(",")]
+    if any(not item for item in items):
+        raise ImproperlyConfigured(f"{name} must be a comma-separated list with no empty items; got {value!r}.")
+    return items
+
+
+def env_choice(name: str, default: str, choices: list[str], environ: Mapping[str, str] = os.environ) -> str:
+    value = env_str(name, environ=environ)
+    if value is None:
+        return default
+    if value not in choices:
+        raise ImproperlyConfigured(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
+    return value
+
+
+def env_url(name: str, default: str, schemes: tuple[str, ...], environ: Mapping[str, str] = os.environ) -> str:
+    value = env_str(name, environ=environ)
+    if value is None:
+        return default
+    if not value.startswith(tuple(f"{scheme}://" for scheme in schemes)):
+        raise ImproperlyConfigured(f"{name} must start with {' or '.join(s + '://' for s in schemes)}; got {value!r}.")
+    return value

@@ -1,0 +1,61 @@
+from collections.abc import Iterator
+
+from django import forms
+from django.contrib.auth import forms as auth_forms
+from django.contrib.auth import get_user_model
+from django.db.models.functions import Lower
+
+from portal.models import User
+
+
+class LoginForm(auth_forms.AuthenticationForm):
+    username = auth_forms.UsernameField(
+        label="Username or e-mail",
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "username", "autocapitalize": "none"}),
+    )
+
+
+class PortalPasswordResetForm(auth_forms.PasswordResetForm):
+    def get_users(self, email: str) -> Iterator[User]:
+        """Also reach people who were invited but never set a password.
+
+        Django skips accounts with an unusable password; on this portal that is
+        exactly the state of someone added by a roster import whose invitation
+        expired, and they need this form to get in.
+        """
+        user_model = get_user_model()
+        return (
+            user
+            for user in user_model._default_manager.annotate(email_lower=Lower("email")).filter(
+                email_lower=email.strip().lower(), is_active=True
+            )
+        )
+
+
+class CsvFileField(forms.FileField):
+    max_bytes = 5 * 1024 * 1024
+
+    def clean(self, data, initial=None):  # type: ignore[no-untyped-def]
+        upload = super().clean(data, initial)
+        if upload is None:
+            return upload
+        if upload.size > self.max_bytes:
+            raise forms.ValidationError("The file is larger than 5 MB.")
+        raw = upload.read()
+        try:
+            return upload.name, raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.") from None
+
+
+class RosterImportForm(forms.Form):
+    schools_file = CsvFileField(
+        label="Schools file (CSV)",
+        help_text="Columns: slug, name, level, enrollment, frl_percent, locale. A header-only file is fine.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+    users_file = CsvFileField(
+        label="People file (CSV)",
+        help_text="Columns: email, first_name, last_name, role, school (the school's slug), and optionally username.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+
+
+class SchoolLevel(models.TextChoices):
+    ELEMENTARY = "elementary", "Elementary"
+    MIDDLE = "middle", "Middle"
+    HIGH = "high", "High"
+    K8 = "k8", "K-8"
+    K12 = "k12", "K-12"
+    OTHER = "other", "Other"
+
+
+class Locale(models.TextChoices):
+    CITY = "city", "City"
+    SUBURB = "suburb", "Suburb"
+    TOWN = "town", "Town"
+    RURAL = "rural", "Rural"
+
+
+# Segment bands, defined once: "schools like mine", survey segments and the
+# dashboards all group schools by these. Each band is (key, label, lowest value).
+ENROLLMENT_BANDS: list[tuple[str, str, int]] = [
+    ("small", "Fewer than 300 students", 0),
+    ("medium", "300–599 students", 300),
+    ("large", "600–999 students", 600),
+    ("very_large", "1,000 or more students", 1000),
+]
+FRL_BANDS: list[tuple[str, str, int]] = [
+    ("low", "0–25% free/reduced lunch", 0),
+    ("mid_low", "26–50% free/reduced lunch", 26),
+    ("mid_high", "51–75% free/reduced lunch", 51),
+    ("high", "76–100% free/reduced lunch", 76),
+]
+
+
+def band_for(value: int, bands: list[tuple[str, str, int]]) -> str:
+    """The key of the highest band whose lowest value is at or below `value`."""
+    key = bands[0][0]
+    for band_key, _label, lowest in bands:
+        if value >= lowest:
+            key = band_key
+    return key
+
+
+def band_label(key: str, bands: list[tuple[str, str, int]]) -> str:
+    return next(label for band_key, label, _lowest in bands if band_key == key)
+
+
+class SchoolQuerySet(models.QuerySet["School"]):
+    def with_people_counts(self) -> SchoolQuerySet:
+        return self.annotate(
+            teacher_count=models.Count("people", filter=models.Q(people__role=Role.TEACHER, people__is_active=True)),
+        )
+
+
+class School(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True, help_text="Short identifier used in roster files and URLs.")
+    level = models.CharField(max_length=12, choices=SchoolLevel.choices)
+    enrollment = models.PositiveIntegerField(help_text="Number of students enrolled.")
+    frl_percent = models.PositiveSmallIntegerField(
+        "FRL %",
+        validators=[MaxValueValidator(100)],
+        help_text="Share of students on free or reduced-price lunch, 0–100.",
+    )
+    locale = models.CharField(max_length=8, choices=Locale.choices)
+
+    objects = SchoolQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(enrollment__gte=0), name="school_enrollment_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(frl_percent__gte=0, frl_percent__lte=100), name="school_frl_percent_0_100"
+            ),
+            models.CheckConstraint(condition=models.Q(level__in=SchoolLevel.values), name="school_level_valid"),
+            models.CheckConstraint(condition=models.Q(locale__in=Locale.values), name="school_locale_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def enrollment_band(self) -> str:
+        return band_for(self.enrollment, ENROLLMENT_BANDS)
+
+    @property
+    def frl_band(self) -> str:
+        return band_for(self.frl_percent, FRL_BANDS)
+
+    def get_enrollment_band_display(self) -> str:
+        return band_label(self.enrollment_band, ENROLLMENT_BANDS)
+
+    def get_frl_band_display(self) -> str:
+        return band_label(self.frl_band, FRL_BANDS)
+
+
+class Role(models.TextChoices):
+    TEACHER = "teacher", "Teacher"
+    PRINCIPAL = "principal", "Principal"
+    DISTRICT_LEADER = "district_leader", "District leader"
+    DISTRICT_STAFF = "district_staff", "District staff"
+
+
+SCHOOL_ROLES = [Role.TEACHER, Role.PRINCIPAL]
+DISTRICT_ROLES = [Role.DISTRICT_LEADER, Role.DISTRICT_STAFF]
+
+# Apps whose admin district staff run (schools, people, survey cycles, moderation).
+STAFF_ADMIN_APPS = {"portal", "practices", "showcases", "surveys", "taggit", "axes"}
+
+
+class UserQuerySet(models.QuerySet["User"]):
+    def active(self) -> UserQuerySet:
+        return self.filter(is_active=True)
+
+
+class PortalUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
+    def create_superuser(self, username, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def]
+        extra_fields.setdefault("role", Role.DISTRICT_STAFF)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    email = models.EmailField("e-mail address")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.TEACHER)
+    school = models.ForeignKey(
+        School,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="people",
+        help_text="Required for teachers and principals; empty for district-office roles.",
+    )
+
+    objects = PortalUserManager()
+
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        ordering = ["last_name", "first_name", "username"]
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="user_role_valid"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=DISTRICT_ROLES) | models.Q(school__isnull=False),
+                name="user_school_required_for_school_roles",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        self.email = self.email.strip().lower()
+        if self.role in SCHOOL_ROLES and self.school_id is None:
+            raise ValidationError({"school": f"A {self.get_role_display().lower()} must belong to a school."})
+
+    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        self.email = self.email.strip().lower()
+        # District staff run the admin; nobody else gets in through the role.
+        if self.role == Role.DISTRICT_STAFF:
+            self.is_staff = True
+        elif not self.is_superuser:
+            self.is_staff = False
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("home")
+
+    @property
+    def is_teacher(self) -> bool:
+        return self.role == Role.TEACHER
+
+    @property
+    def is_principal(self) -> bool:
+        return self.role == Role.PRINCIPAL
+
+    @property
+    def is_district_leader(self) -> bool:
+        return self.role == Role.DISTRICT_LEADER
+
+    @property
+    def is_district_staff(self) -> bool:
+        return self.role == Role.DISTRICT_STAFF
+
+    @property
+    def is_district_office(self) -> bool:
+        return self.role in DISTRICT_ROLES
+
+    def has_perm(self, perm: str, obj: object = None) -> bool:
+        if self.is_active and self.is_district_staff and perm.split(".", 1)[0] in STAFF_ADMIN_APPS:
+            return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label: str) -> bool:
+        if self.is_active and self.is_district_staff and app_label in STAFF_ADMIN_APPS:
+            return True
+        return super().has_module_perms(app_label)

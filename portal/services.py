@@ -1,0 +1,296 @@
+"""Workflows that touch several models: roster import and invitations."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.core.validators import validate_email, validate_slug
+from django.db import transaction
+from django.db.models.functions import Lower
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from portal.models import DISTRICT_ROLES, Locale, Role, School, SchoolLevel, User
+
+SCHOOL_COLUMNS = ["slug", "name", "level", "enrollment", "frl_percent", "locale"]
+USER_COLUMNS = ["email", "first_name", "last_name", "role", "school"]
+USER_OPTIONAL_COLUMNS = ["username"]
+
+
+@dataclass(frozen=True)
+class RowError:
+    file: str
+    row: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file} row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+        return f"{where}: {self.message}"
+
+
+class RosterImportError(Exception):
+    def __init__(self, errors: list[RowError]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(str(error) for error in errors))
+
+
+@dataclass
+class RosterResult:
+    schools_created: int = 0
+    schools_updated: int = 0
+    users_created: int = 0
+    users_updated: int = 0
+    invited: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (
+            f"Schools: {self.schools_created} added, {self.schools_updated} updated. "
+            f"People: {self.users_created} added, {self.users_updated} updated. "
+            f"Invitations sent: {len(self.invited)}."
+        )
+
+
+def _normalise_choice(value: str) -> str:
+    return re.sub(r"[\s\-/]+", "_", value.strip().lower()).replace("k_8", "k8").replace("k_12", "k12")
+
+
+def _read_csv(text: str, filename: str, required: list[str], optional: list[str], errors: list[RowError]) -> list[tuple[int, dict[str, str]]]:
+    """Rows as (spreadsheet row number, values); the header is row 1."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = [name.strip() for name in (reader.fieldnames or [])]
+    if not header:
+        errors.append(RowError(filename, 1, "", "the file is empty; expected a header row"))
+        return []
+    for name in required:
+        if name not in header:
+            errors.append(RowError(filename, 1, name, "required column is missing"))
+    for name in header:
+        if name not in required and name not in optional:
+            errors.append(RowError(filename, 1, name, f"unknown column; expected {', '.join(required + optional)}"))
+    if len(set(header)) != len(header):
+        errors.append(RowError(filename, 1, "", "a column name appears twice"))
+    reader.fieldnames = header
+    rows = []
+    for number, raw in enumerate(reader, start=2):
+        if None in raw:
+            errors.append(RowError(filename, number, "", "the row has more values than the header has columns"))
+        values = {key: (value or "").strip() for key, value in raw.items() if key is not None}
+        if not any(values.values()):
+            continue
+        rows.append((number, values))
+    return rows
+
+
+def _whole_number(value: str, *, lowest: int, highest: int | None) -> int:
+    cleaned = value.replace(",", "").removesuffix("%").strip()
+    if not re.fullmatch(r"\d+", cleaned):
+        raise ValueError("must be a whole number")
+    number = int(cleaned)
+    if number < lowest or (highest is not None and number > highest):
+        raise ValueError(f"must be between {lowest} and {highest}" if highest is not None else f"must be at least {lowest}")
+    return number
+
+
+def _parse_schools(rows: list[tuple[int, dict[str, str]]], filename: str, errors: list[RowError]) -> dict[str, dict]:
+    parsed: dict[str, dict] = {}
+    for number, values in rows:
+        school: dict[str, object] = {}
+        slug = values.get("slug", "").lower()
+        try:
+            validate_slug(slug)
+        except ValidationError:
+            errors.append(RowError(filename, number, "slug", f"{slug!r} is not a valid slug (letters, numbers, hyphens)"))
+        if slug in parsed:
+            errors.append(RowError(filename, number, "slug", f"{slug!r} appears twice in this file"))
+        name = values.get("name", "")
+        if not name:
+            errors.append(RowError(filename, number, "name", "is required"))
+        elif len(name) > 200:
+            errors.append(RowError(filename, number, "name", "is longer than 200 characters"))
+        school["name"] = name
+        for column, choices in (("level", SchoolLevel), ("locale", Locale)):
+            value = _normalise_choice(values.get(column, ""))
+            if value not in choices.values:
+                errors.append(
+                    RowError(filename, number, column, f"{values.get(column, '')!r} is not one of {', '.join(choices.values)}")
+                )
+            school[column] = value
+        for column, highest in (("enrollment", None), ("frl_percent", 100)):
+            try:
+                school[column] = _whole_number(values.get(column, ""), lowest=0, highest=highest)
+            except ValueError as problem:
+                errors.append(RowError(filename, number, column, f"{values.get(column, '')!r} {problem}"))
+        parsed[slug] = school
+    return parsed
+
+
+def _parse_users(
+    rows: list[tuple[int, dict[str, str]]],
+    filename: str,
+    known_slugs: set[str],
+    errors: list[RowError],
+) -> dict[str, dict]:
+    parsed: dict[str, dict] = {}
+    usernames_in_file: dict[str, str] = {}
+    for number, values in rows:
+        email = values.get("email", "").lower()
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.append(RowError(filename, number, "email", f"{email!r} is not a valid e-mail address"))
+        if email in parsed:
+            errors.append(RowError(filename, number, "email", f"{email!r} appears twice in this file"))
+        person: dict[str, object] = {"row": number}
+        for column in ("first_name", "last_name"):
+            value = values.get(column, "")
+            if not value:
+                errors.append(RowError(filename, number, column, "is required"))
+            elif len(value) > 150:
+                errors.append(RowError(filename, number, column, "is longer than 150 characters"))
+            person[column] = value
+        role = _normalise_choice(values.get("role", ""))
+        if role not in Role.values:
+            errors.append(RowError(filename, number, "role", f"{values.get('role', '')!r} is not one of {', '.join(Role.values)}"))
+        person["role"] = role
+        slug = values.get("school", "").lower()
+        if slug and slug not in known_slugs:
+            errors.append(RowError(filename, number, "school", f"no school with slug {slug!r} in the schools file or the portal"))
+        elif not slug and role in Role.values and role not in DISTRICT_ROLES:
+            errors.append(RowError(filename, number, "school", f"is required for a {Role(role).label.lower()}"))
+        person["school"] = slug
+        username = values.get("username", "")
+        if username:
+            if not re.fullmatch(r"[\w.@+-]{1,150}", username):
+                errors.append(RowError(filename, number, "username", f"{username!r} may only contain letters, digits and @ . + - _"))
+            elif usernames_in_file.get(username.lower(), email) != email:
+                errors.append(RowError(filename, number, "username", f"{username!r} appears twice in this file"))
+            usernames_in_file[username.lower()] = email
+        person["username"] = username
+        parsed[email] = person
+    return parsed
+
+
+def _unique_username(base: str, taken: set[str]) -> str:
+    stem = re.sub(r"[^\w.@+-]", "", base)[:140] or "user"
+    candidate, suffix = stem, 1
+    while candidate.lower() in taken:
+        suffix += 1
+        candidate = f"{stem}{suffix}"
+    taken.add(candidate.lower())
+    return candidate
+
+
+def roster_import(
+    *,
+    schools_text: str,
+    users_text: str,
+    schools_filename: str = "schools.csv",
+    users_filename: str = "users.csv",
+) -> RosterResult:
+    """Validate every row of both files, then apply all of them or none.
+
+    Schools are matched by slug and people by e-mail, so re-running an export
+    updates instead of duplicating. New people get an e-mail with a link to
+    set their own password.
+    """
+    errors: list[RowError] = []
+    school_rows = _read_csv(schools_text, schools_filename, SCHOOL_COLUMNS, [], errors)
+    user_rows = _read_csv(users_text, users_filename, USER_COLUMNS, USER_OPTIONAL_COLUMNS, errors)
+    if errors:
+        raise RosterImportError(errors)
+
+    schools = _parse_schools(school_rows, schools_filename, errors)
+    known_slugs = set(schools) | set(School.objects.values_list("slug", flat=True))
+    people = _parse_users(user_rows, users_filename, known_slugs, errors)
+
+    existing_users = {user.email: user for user in User.objects.filter(email__in=list(people))}
+    wanted_usernames = [str(person["username"]).lower() for person in people.values() if person["username"]]
+    owners = dict(
+        User.objects.annotate(username_lower=Lower("username"))
+        .filter(username_lower__in=wanted_usernames)
+        .values_list("username_lower", "email")
+    )
+    for email, person in people.items():
+        owner = owners.get(str(person["username"]).lower())
+        if owner is not None and owner != email:
+            errors.append(RowError(users_filename, person["row"], "username", f"{person['username']!r} belongs to someone else"))
+    if errors:
+        raise RosterImportError(sorted(errors, key=lambda error: (error.file, error.row)))
+
+    result = RosterResult()
+    with transaction.atomic():
+        school_by_slug = {school.slug: school for school in School.objects.select_for_update().filter(slug__in=known_slugs)}
+        for slug, values in schools.items():
+            school = school_by_slug.get(slug)
+            if school is None:
+                school_by_slug[slug] = School.objects.create(slug=slug, **values)
+                result.schools_created += 1
+            else:
+                for name, value in values.items():
+                    setattr(school, name, value)
+                school.save()
+                result.schools_updated += 1
+
+        taken_usernames = {name.lower() for name in User.objects.values_list("username", flat=True)}
+        invited: list[User] = []
+        for email, person in people.items():
+            user = existing_users.get(email)
+            school = school_by_slug[person["school"]] if person["school"] else None
+            if user is None:
+                user = User(email=email, username=person["username"] or _unique_username(email.split("@")[0], taken_usernames))
+                user.set_unusable_password()
+                result.users_created += 1
+                invited.append(user)
+            else:
+                if person["username"]:
+                    user.username = person["username"]
+                result.users_updated += 1
+            user.first_name = person["first_name"]
+            user.last_name = person["last_name"]
+            user.role = person["role"]
+            user.school = school
+            user.save()
+        result.invited = [user.email for user in invited]
+        transaction.on_commit(lambda: invitations_send(users=invited))
+    return result
+
+
+def password_setup_url(user: User) -> str:
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    token = default_token_generator.make_token(user)
+    return settings.PORTAL_BASE_URL + reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
+
+
+def invitations_send(*, users: Iterable[User]) -> int:
+    """E-mail each new person a link to choose their own password."""
+    sent = 0
+    for user in users:
+        context = {
+            "user": user,
+            "portal_name": settings.PORTAL_NAME,
+            "setup_url": password_setup_url(user),
+            "login_url": settings.PORTAL_BASE_URL + reverse("login"),
+            "reset_url": settings.PORTAL_BASE_URL + reverse("password_reset"),
+            "valid_days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600),
+        }
+        send_mail(
+            subject=f"Welcome to {settings.PORTAL_NAME}: set your password",
+            message=render_to_string("registration/invitation_email.txt", context),
+            from_email=None,
+            recipient_list=[user.email],
+        )
+        sent += 1
+    return sent

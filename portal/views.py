@@ -1,0 +1,88 @@
+import sys
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError, connection
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.shortcuts import redirect, render
+from django.template import loader
+from django.views.decorators.csrf import requires_csrf_token
+from django.views.decorators.http import require_http_methods
+
+from portal.decorators import role_required
+from portal.forms import RosterImportForm
+from portal.models import Role, School, User
+from portal.services import RosterImportError, roster_import
+
+
+@login_not_required
+@require_http_methods(["GET", "HEAD"])
+def healthz(request: HttpRequest) -> HttpResponse:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return HttpResponse("database unavailable", status=503, content_type="text/plain")
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@require_http_methods(["GET", "HEAD"])
+def home(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    context: dict[str, object] = {"school": user.school}
+    if user.school is not None:
+        context["colleague_counts"] = User.objects.active().filter(school=user.school).aggregate(
+            teachers=Count("pk", filter=Q(role=Role.TEACHER)),
+            principals=Count("pk", filter=Q(role=Role.PRINCIPAL)),
+        )
+    if user.is_district_office:
+        context["district"] = {
+            "schools": School.objects.count(),
+            **User.objects.active().aggregate(
+                teachers=Count("pk", filter=Q(role=Role.TEACHER)),
+                principals=Count("pk", filter=Q(role=Role.PRINCIPAL)),
+                leaders=Count("pk", filter=Q(role=Role.DISTRICT_LEADER)),
+                never_signed_in=Count("pk", filter=Q(last_login__isnull=True)),
+            ),
+        }
+        context["schools_by_level"] = School.objects.values("level").annotate(count=Count("pk")).order_by("level")
+    return render(request, "portal/home.html", context)
+
+
+@role_required(Role.DISTRICT_STAFF)
+@require_http_methods(["GET", "POST"])
+def roster_import_view(request: HttpRequest) -> HttpResponse:
+    form = RosterImportForm(request.POST or None, request.FILES or None)
+    errors: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        schools_name, schools_text = form.cleaned_data["schools_file"]
+        users_name, users_text = form.cleaned_data["users_file"]
+        try:
+            result = roster_import(
+                schools_text=schools_text,
+                users_text=users_text,
+                schools_filename=schools_name,
+                users_filename=users_name,
+            )
+        except RosterImportError as failure:
+            errors = [str(error) for error in failure.errors]
+        else:
+            messages.success(request, f"Roster imported. {result.summary()}")
+            return redirect("roster_import")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "portal/roster_import.html", {"form": form, "import_errors": errors}, status=status)
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500 page, or a 503 "back soon" page when the database is unreachable.
+
+    Rendered without context processors: they may need the very database that failed.
+    """
+    error = sys.exc_info()[1]
+    if isinstance(error, DatabaseError):
+        template = loader.get_template("503.html")
+        return HttpResponse(template.render(), status=503, headers={"Retry-After": "10"})
+    return HttpResponseServerError(loader.get_template("500.html").render())

@@ -1,0 +1,115 @@
+import re
+
+import pytest
+from django.core import mail
+
+from tests.factories import TEST_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sign_in_with_username_lands_on_home(client, teacher):
+    response = client.post("/accounts/login/", {"username": "teacher", "password": TEST_PASSWORD}, follow=True)
+    assert response.redirect_chain[-1][0] == "/"
+    assert b"Welcome, Tamika" in response.content
+
+
+def test_sign_in_with_email_in_any_case(client, teacher):
+    response = client.post("/accounts/login/", {"username": teacher.email.upper(), "password": TEST_PASSWORD})
+    assert response.status_code == 302
+    assert response.url == "/"
+
+
+def test_wrong_password_shows_an_error_and_keeps_the_username(client, teacher):
+    response = client.post("/accounts/login/", {"username": "teacher", "password": "wrong"})
+    assert response.status_code == 200
+    assert b"do not match" in response.content
+    assert b'value="teacher"' in response.content
+
+
+def test_inactive_person_cannot_sign_in(client, teacher):
+    teacher.is_active = False
+    teacher.save()
+    response = client.post("/accounts/login/", {"username": "teacher", "password": TEST_PASSWORD})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_repeated_failures_lock_out_that_username_from_that_address(client, teacher, principal, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert client.post("/accounts/login/", {"username": "teacher", "password": "wrong"}).status_code == 200
+    locked = client.post("/accounts/login/", {"username": "teacher", "password": "wrong"})
+    assert locked.status_code == 429
+    assert b"Sign-in paused" in locked.content
+    # Even the right password is refused while locked out...
+    assert client.post("/accounts/login/", {"username": "teacher", "password": TEST_PASSWORD}).status_code == 429
+    # ...but a colleague behind the same school address can still sign in.
+    ok = client.post("/accounts/login/", {"username": "principal", "password": TEST_PASSWORD})
+    assert ok.status_code == 302
+
+
+def test_failed_sign_in_is_logged(client, teacher, caplog):
+    with caplog.at_level("WARNING", logger="axes"):
+        client.post("/accounts/login/", {"username": "teacher", "password": "wrong"})
+    assert any("teacher" in record.getMessage() for record in caplog.records)
+
+
+def test_logout_refuses_get_and_signs_out_on_post(client, teacher):
+    client.force_login(teacher)
+    assert client.get("/accounts/logout/").status_code == 405
+    assert "_auth_user_id" in client.session
+    response = client.post("/accounts/logout/")
+    assert response.status_code == 302
+    assert response.url == "/accounts/login/"
+    assert client.get("/").status_code == 302
+
+
+def test_session_expiry_is_pushed_on_with_every_request(client, teacher, settings):
+    client.force_login(teacher)
+    response = client.get("/")
+    cookie = response.cookies[settings.SESSION_COOKIE_NAME]
+    assert int(cookie["max-age"]) == settings.SESSION_COOKIE_AGE
+    assert settings.SESSION_COOKIE_AGE <= 8 * 3600
+
+
+def test_password_change(client, teacher):
+    client.force_login(teacher)
+    response = client.post(
+        "/accounts/password_change/",
+        {"old_password": TEST_PASSWORD, "new_password1": "a-brand-new-secret-9", "new_password2": "a-brand-new-secret-9"},
+    )
+    assert response.status_code == 302
+    teacher.refresh_from_db()
+    assert teacher.check_password("a-brand-new-secret-9")
+
+
+def _link_from(message) -> str:
+    return re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", message.body).group(1)
+
+
+def test_password_reset_by_email_end_to_end(client, teacher):
+    response = client.post("/accounts/password_reset/", {"email": teacher.email})
+    assert response.status_code == 302
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == [teacher.email]
+    link = _link_from(mail.outbox[0])
+    form_page = client.get(link, follow=True)
+    assert b"Choose your password" in form_page.content
+    done = client.post(
+        form_page.redirect_chain[-1][0], {"new_password1": "sunny-meadow-42x", "new_password2": "sunny-meadow-42x"}
+    )
+    assert done.status_code == 302
+    assert client.post("/accounts/login/", {"username": "teacher", "password": "sunny-meadow-42x"}).status_code == 302
+
+
+def test_password_reset_reaches_people_who_never_set_a_password(client, teacher):
+    teacher.set_unusable_password()
+    teacher.save()
+    client.post("/accounts/password_reset/", {"email": teacher.email})
+    assert len(mail.outbox) == 1
+
+
+def test_password_reset_for_unknown_address_sends_nothing_and_reveals_nothing(client, teacher):
+    response = client.post("/accounts/password_reset/", {"email": "nobody@example.org"}, follow=True)
+    assert b"Check your e-mail" in response.content
+    assert mail.outbox == []
