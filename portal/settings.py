@@ -203,7 +203,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ["DEBUG", "INFO", "WARNING", "ERROR"])},
     "loggers": {
         # Failed sign-ins and lockouts are logged by axes at WARNING.
-        "axes": {"level": "INFO"},
+        "axes": {"level": "WARNING"},
         "axes.apps": {"level": "WARNING"},
         "django.security": {"level": "WARNING"},
     },

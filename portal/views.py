@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.decorators import role_required
 from portal.forms import RosterImportForm
-from portal.models import Role, School, User
+from portal.models import Role, School, SchoolLevel, User
 from portal.services import RosterImportError, roster_import
 
 
@@ -47,7 +47,10 @@ def home(request: HttpRequest) -> HttpResponse:
                 never_signed_in=Count("pk", filter=Q(last_login__isnull=True)),
             ),
         }
-        context["schools_by_level"] = School.objects.values("level").annotate(count=Count("pk")).order_by("level")
+        context["schools_by_level"] = [
+            (SchoolLevel(row["level"]).label, row["count"])
+            for row in School.objects.values("level").annotate(count=Count("pk")).order_by("level")
+        ]
     return render(request, "portal/home.html", context)
 
 

@@ -1,0 +1,57 @@
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(client):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.url == "/accounts/login/?next=/"
+
+
+def test_home_greets_every_persona_with_role_and_school(as_user, persona):
+    name, user = persona
+    response = as_user(user).get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Welcome, {user.first_name}" in page
+    assert user.get_role_display().lower() in page
+    if user.school:
+        assert user.school.name in page
+        assert "Your school" in page
+    else:
+        assert "Your school" not in page
+
+
+def test_teacher_sees_what_teachers_do_and_no_staff_tools(as_user, teacher):
+    page = as_user(teacher).get("/").content.decode()
+    assert "Share a practice" in page
+    assert "Roster import" not in page and "/admin/" not in page
+    assert "The district at a glance" not in page
+
+
+def test_principal_sees_colleague_counts(as_user, principal, teacher, other_teacher):
+    page = as_user(principal).get("/").content.decode()
+    assert "1 teacher, 1 principal" in page
+    assert "Host showcase visits" in page
+
+
+def test_district_office_sees_the_district_at_a_glance(as_user, leader, teacher, other_teacher, principal):
+    page = as_user(leader).get("/").content.decode()
+    assert "The district at a glance" in page
+    assert "<dt>Schools</dt><dd>2</dd>" in page
+    assert "<dt>Teachers</dt><dd>2</dd>" in page
+    assert '<th scope="row">Middle</th><td class="num">1</td>' in page
+
+
+def test_staff_sees_links_to_their_tools(as_user, staff):
+    page = as_user(staff).get("/").content.decode()
+    assert 'href="/roster/import/"' in page
+    assert 'href="/admin/"' in page
+
+
+def test_home_runs_a_fixed_number_of_queries(as_user, leader, django_assert_max_num_queries):
+    """Session, user and the district figures: the count does not grow with schools or people."""
+    client = as_user(leader)
+    with django_assert_max_num_queries(8):
+        client.get("/")

@@ -1,0 +1,35 @@
+import pytest
+from django.core.management import call_command
+
+from portal.models import Role, School, User
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_builds_a_varied_district_and_prints_logins(capsys):
+    call_command("seed_demo", "--password", "demo-pass-123")
+    out = capsys.readouterr().out
+    for login in ["teacher", "teacher2", "principal", "leader", "staff"]:
+        assert f"  {login} " in out
+    assert School.objects.count() == 12
+    assert {s.level for s in School.objects.all()} == {"elementary", "middle", "high", "k8", "k12", "other"}
+    assert {s.locale for s in School.objects.all()} == {"city", "suburb", "town", "rural"}
+    assert set(User.objects.values_list("role", flat=True)) == set(Role.values)
+    teacher, teacher2 = User.objects.get(username="teacher"), User.objects.get(username="teacher2")
+    assert teacher.school != teacher2.school
+    assert teacher.check_password("demo-pass-123")
+
+
+def test_seed_demo_twice_changes_nothing():
+    call_command("seed_demo")
+    counts = (School.objects.count(), User.objects.count())
+    call_command("seed_demo")
+    assert (School.objects.count(), User.objects.count()) == counts
+
+
+def test_demo_logins_sign_in(client):
+    call_command("seed_demo", "--password", "demo-pass-123")
+    for username in ["teacher", "principal", "leader", "staff"]:
+        response = client.post("/accounts/login/", {"username": username, "password": "demo-pass-123"})
+        assert response.status_code == 302, username
+        client.post("/accounts/logout/")
