@@ -39,7 +39,23 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [
-        (None, {"classes": ["wide"], "fields": ["username", "email", "first_name", "last_name", "role", "school", "usable_password", "password1", "password2"]}),
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": [
+                    "username",
+                    "email",
+                    "first_name",
+                    "last_name",
+                    "role",
+                    "school",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ],
+            },
+        ),
     ]
     readonly_fields = ["last_login", "date_joined"]
     actions = ["deactivate"]

@@ -6,7 +6,9 @@ from django.http import HttpRequest
 class UsernameOrEmailBackend(ModelBackend):
     """Sign in with either the username or the e-mail address (any case)."""
 
-    def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs):  # type: ignore[no-untyped-def, override]
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs
+    ):  # type: ignore[no-untyped-def, override]
         if username is None or password is None:
             return None
         user_model = get_user_model()

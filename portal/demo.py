@@ -31,14 +31,74 @@ SMALL_SCHOOLS = [
 ]
 
 FIRST_NAMES = [
-    "Aisha", "Ben", "Carmen", "Dmitri", "Elena", "Farah", "Gabriel", "Hannah", "Isaac", "Jada", "Kenji", "Lucia",
-    "Marcus", "Nadia", "Omar", "Priya", "Quinn", "Rosa", "Samuel", "Tamika", "Uma", "Victor", "Wen", "Ximena",
-    "Yusuf", "Zoe", "Andre", "Bianca", "Caleb", "Daniela", "Emeka", "Fiona", "Grace", "Hector", "Ivy", "Jamal",
+    "Aisha",
+    "Ben",
+    "Carmen",
+    "Dmitri",
+    "Elena",
+    "Farah",
+    "Gabriel",
+    "Hannah",
+    "Isaac",
+    "Jada",
+    "Kenji",
+    "Lucia",
+    "Marcus",
+    "Nadia",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Samuel",
+    "Tamika",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+    "Andre",
+    "Bianca",
+    "Caleb",
+    "Daniela",
+    "Emeka",
+    "Fiona",
+    "Grace",
+    "Hector",
+    "Ivy",
+    "Jamal",
 ]
 LAST_NAMES = [
-    "Adeyemi", "Brooks", "Castillo", "Dubois", "Eriksen", "Fernandez", "Garcia", "Hughes", "Ibrahim", "Johnson",
-    "Kowalski", "Lee", "Martinez", "Nguyen", "Okafor", "Patel", "Quintero", "Robinson", "Singh", "Thompson",
-    "Underwood", "Vasquez", "Williams", "Xu", "Yamamoto", "Zimmerman", "Alvarez", "Bennett", "Chen", "Diaz",
+    "Adeyemi",
+    "Brooks",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fernandez",
+    "Garcia",
+    "Hughes",
+    "Ibrahim",
+    "Johnson",
+    "Kowalski",
+    "Lee",
+    "Martinez",
+    "Nguyen",
+    "Okafor",
+    "Patel",
+    "Quintero",
+    "Robinson",
+    "Singh",
+    "Thompson",
+    "Underwood",
+    "Vasquez",
+    "Williams",
+    "Xu",
+    "Yamamoto",
+    "Zimmerman",
+    "Alvarez",
+    "Bennett",
+    "Chen",
+    "Diaz",
 ]
 
 # The named logins printed at the end; the first two teachers work at different schools.
@@ -52,7 +112,7 @@ DEMO_LOGINS = [
     ("staff", "Samuel", "Okafor", Role.DISTRICT_STAFF, None),
 ]
 
-DEFAULT_PASSWORD = "demo-portal-2026"
+DEFAULT_PASSWORD = "demo-portal-2026"  # noqa: S105 (demo data only, printed on purpose)
 EMAIL_DOMAIN = "district.example.org"
 LARGE_SCHOOL_COUNT = 150
 LARGE_USER_COUNT = 12_000
@@ -119,20 +179,30 @@ def seed_people(*, scale: str, password: str, rng: random.Random) -> list[DemoLo
                 "password": password_hash,
             },
         )
-        logins.append(DemoLogin(username, user.get_role_display(), user.school.name if user.school else "district office"))
+        logins.append(
+            DemoLogin(username, user.get_role_display(), user.school.name if user.school else "district office")
+        )
 
     wanted: list[User] = []
     for slug, school in schools.items():
         wanted.append(_person(f"principal.{slug}", Role.PRINCIPAL, school, password_hash, rng))
         teachers = max(3, min(8, school.enrollment // 90)) if scale == "small" else 0
-        wanted.extend(_person(f"teacher{n}.{slug}", Role.TEACHER, school, password_hash, rng) for n in range(1, teachers + 1))
+        wanted.extend(
+            _person(f"teacher{n}.{slug}", Role.TEACHER, school, password_hash, rng) for n in range(1, teachers + 1)
+        )
     wanted.extend(_person(f"leader{n}", Role.DISTRICT_LEADER, None, password_hash, rng) for n in range(1, 5))
     wanted.append(_person("staff2", Role.DISTRICT_STAFF, None, password_hash, rng))
     if scale == "large":
         school_list = list(schools.values())
         target = LARGE_USER_COUNT - len(wanted) - len(DEMO_LOGINS)
         wanted.extend(
-            _person(f"teacher{n}.{school_list[n % len(school_list)].slug}", Role.TEACHER, school_list[n % len(school_list)], password_hash, rng)
+            _person(
+                f"teacher{n}.{school_list[n % len(school_list)].slug}",
+                Role.TEACHER,
+                school_list[n % len(school_list)],
+                password_hash,
+                rng,
+            )
             for n in range(1, target + 1)
         )
     existing_users = set(User.objects.values_list("username", flat=True))

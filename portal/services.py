@@ -67,7 +67,9 @@ def _normalise_choice(value: str) -> str:
     return re.sub(r"[\s\-/]+", "_", value.strip().lower()).replace("k_8", "k8").replace("k_12", "k12")
 
 
-def _read_csv(text: str, filename: str, required: list[str], optional: list[str], errors: list[RowError]) -> list[tuple[int, dict[str, str]]]:
+def _read_csv(
+    text: str, filename: str, required: list[str], optional: list[str], errors: list[RowError]
+) -> list[tuple[int, dict[str, str]]]:
     """Rows as (spreadsheet row number, values); the header is row 1."""
     reader = csv.DictReader(io.StringIO(text))
     header = [name.strip() for name in (reader.fieldnames or [])]
@@ -100,7 +102,9 @@ def _whole_number(value: str, *, lowest: int, highest: int | None) -> int:
         raise ValueError("must be a whole number")
     number = int(cleaned)
     if number < lowest or (highest is not None and number > highest):
-        raise ValueError(f"must be between {lowest} and {highest}" if highest is not None else f"must be at least {lowest}")
+        raise ValueError(
+            f"must be between {lowest} and {highest}" if highest is not None else f"must be at least {lowest}"
+        )
     return number
 
 
@@ -112,7 +116,9 @@ def _parse_schools(rows: list[tuple[int, dict[str, str]]], filename: str, errors
         try:
             validate_slug(slug)
         except ValidationError:
-            errors.append(RowError(filename, number, "slug", f"{slug!r} is not a valid slug (letters, numbers, hyphens)"))
+            errors.append(
+                RowError(filename, number, "slug", f"{slug!r} is not a valid slug (letters, numbers, hyphens)")
+            )
         if slug in parsed:
             errors.append(RowError(filename, number, "slug", f"{slug!r} appears twice in this file"))
         name = values.get("name", "")
@@ -125,7 +131,12 @@ def _parse_schools(rows: list[tuple[int, dict[str, str]]], filename: str, errors
             value = _normalise_choice(values.get(column, ""))
             if value not in choices.values:
                 errors.append(
-                    RowError(filename, number, column, f"{values.get(column, '')!r} is not one of {', '.join(choices.values)}")
+                    RowError(
+                        filename,
+                        number,
+                        column,
+                        f"{values.get(column, '')!r} is not one of {', '.join(choices.values)}",
+                    )
                 )
             school[column] = value
         for column, highest in (("enrollment", None), ("frl_percent", 100)):
@@ -163,18 +174,26 @@ def _parse_users(
             person[column] = value
         role = _normalise_choice(values.get("role", ""))
         if role not in Role.values:
-            errors.append(RowError(filename, number, "role", f"{values.get('role', '')!r} is not one of {', '.join(Role.values)}"))
+            errors.append(
+                RowError(filename, number, "role", f"{values.get('role', '')!r} is not one of {', '.join(Role.values)}")
+            )
         person["role"] = role
         slug = values.get("school", "").lower()
         if slug and slug not in known_slugs:
-            errors.append(RowError(filename, number, "school", f"no school with slug {slug!r} in the schools file or the portal"))
+            errors.append(
+                RowError(filename, number, "school", f"no school with slug {slug!r} in the schools file or the portal")
+            )
         elif not slug and role in Role.values and role not in DISTRICT_ROLES:
             errors.append(RowError(filename, number, "school", f"is required for a {Role(role).label.lower()}"))
         person["school"] = slug
         username = values.get("username", "")
         if username:
             if not re.fullmatch(r"[\w.@+-]{1,150}", username):
-                errors.append(RowError(filename, number, "username", f"{username!r} may only contain letters, digits and @ . + - _"))
+                errors.append(
+                    RowError(
+                        filename, number, "username", f"{username!r} may only contain letters, digits and @ . + - _"
+                    )
+                )
             elif usernames_in_file.get(username.lower(), email) != email:
                 errors.append(RowError(filename, number, "username", f"{username!r} appears twice in this file"))
             usernames_in_file[username.lower()] = email
@@ -226,13 +245,17 @@ def roster_import(
     for email, person in people.items():
         owner = owners.get(str(person["username"]).lower())
         if owner is not None and owner != email:
-            errors.append(RowError(users_filename, person["row"], "username", f"{person['username']!r} belongs to someone else"))
+            errors.append(
+                RowError(users_filename, person["row"], "username", f"{person['username']!r} belongs to someone else")
+            )
     if errors:
         raise RosterImportError(sorted(errors, key=lambda error: (error.file, error.row)))
 
     result = RosterResult()
     with transaction.atomic():
-        school_by_slug = {school.slug: school for school in School.objects.select_for_update().filter(slug__in=known_slugs)}
+        school_by_slug = {
+            school.slug: school for school in School.objects.select_for_update().filter(slug__in=known_slugs)
+        }
         for slug, values in schools.items():
             school = school_by_slug.get(slug)
             if school is None:
@@ -250,7 +273,9 @@ def roster_import(
             user = existing_users.get(email)
             school = school_by_slug[person["school"]] if person["school"] else None
             if user is None:
-                user = User(email=email, username=person["username"] or _unique_username(email.split("@")[0], taken_usernames))
+                user = User(
+                    email=email, username=person["username"] or _unique_username(email.split("@")[0], taken_usernames)
+                )
                 user.set_unusable_password()
                 result.users_created += 1
                 invited.append(user)

@@ -21,7 +21,7 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if SECRET_KEY is None:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off.")
-    SECRET_KEY = "development-only-key-never-used-in-production-0123456789abcdefghij"
+    SECRET_KEY = "development-only-key-never-used-in-production-0123456789abcdefghij"  # noqa: S105
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -83,7 +83,9 @@ TEMPLATES = [
 
 _database_url = env_str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 try:
-    DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))}
+    DATABASES = {
+        "default": dj_database_url.parse(_database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
+    }
 except ValueError as error:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database address Django understands: {error}") from None
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -133,7 +135,9 @@ TIME_ZONE = env_str("TIME_ZONE", default="America/Chicago")
 try:
     zoneinfo.ZoneInfo(TIME_ZONE)
 except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-    raise ImproperlyConfigured(f"TIME_ZONE must be an IANA time zone such as America/Chicago; got {TIME_ZONE!r}.") from None
+    raise ImproperlyConfigured(
+        f"TIME_ZONE must be an IANA time zone such as America/Chicago; got {TIME_ZONE!r}."
+    ) from None
 USE_I18N = True
 USE_TZ = True
 
@@ -162,7 +166,9 @@ else:
 
 EMAIL_BACKEND = env_choice(
     "EMAIL_BACKEND",
-    default="django.core.mail.backends.console.EmailBackend" if DEBUG else "django.core.mail.backends.smtp.EmailBackend",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
     choices=[
         "django.core.mail.backends.smtp.EmailBackend",
         "django.core.mail.backends.console.EmailBackend",
@@ -187,7 +193,7 @@ SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
-SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=False)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=SECURE_HSTS_SECONDS > 0)
 if env_bool("DJANGO_BEHIND_TLS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"

@@ -33,9 +33,13 @@ def home(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     context: dict[str, object] = {"school": user.school}
     if user.school is not None:
-        context["colleague_counts"] = User.objects.active().filter(school=user.school).aggregate(
-            teachers=Count("pk", filter=Q(role=Role.TEACHER)),
-            principals=Count("pk", filter=Q(role=Role.PRINCIPAL)),
+        context["colleague_counts"] = (
+            User.objects.active()
+            .filter(school=user.school)
+            .aggregate(
+                teachers=Count("pk", filter=Q(role=Role.TEACHER)),
+                principals=Count("pk", filter=Q(role=Role.PRINCIPAL)),
+            )
         )
     if user.is_district_office:
         context["district"] = {

@@ -13,12 +13,26 @@ def _fast_passwords(settings):
 
 @pytest.fixture
 def school(db):
-    return SchoolFactory(name="Maple Grove Elementary", slug="maple-grove", level="elementary", enrollment=420, frl_percent=68, locale="city")
+    return SchoolFactory(
+        name="Maple Grove Elementary",
+        slug="maple-grove",
+        level="elementary",
+        enrollment=420,
+        frl_percent=68,
+        locale="city",
+    )
 
 
 @pytest.fixture
 def other_school(db):
-    return SchoolFactory(name="Riverside Middle School", slug="riverside", level="middle", enrollment=780, frl_percent=30, locale="suburb")
+    return SchoolFactory(
+        name="Riverside Middle School",
+        slug="riverside",
+        level="middle",
+        enrollment=780,
+        frl_percent=30,
+        locale="suburb",
+    )
 
 
 @pytest.fixture

@@ -3,7 +3,9 @@ import pytest
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("path", ["/admin/", "/admin/portal/school/", "/admin/portal/user/", "/admin/portal/school/add/"])
+@pytest.mark.parametrize(
+    "path", ["/admin/", "/admin/portal/school/", "/admin/portal/user/", "/admin/portal/school/add/"]
+)
 def test_district_staff_run_the_admin(as_user, staff, school, teacher, path):
     response = as_user(staff).get(path)
     assert response.status_code == 200
@@ -21,7 +23,14 @@ def test_staff_can_edit_a_school(as_user, staff, school):
     client = as_user(staff)
     response = client.post(
         f"/admin/portal/school/{school.pk}/change/",
-        {"name": "Maple Grove", "slug": school.slug, "level": "k8", "enrollment": 500, "frl_percent": 70, "locale": "town"},
+        {
+            "name": "Maple Grove",
+            "slug": school.slug,
+            "level": "k8",
+            "enrollment": 500,
+            "frl_percent": 70,
+            "locale": "town",
+        },
     )
     assert response.status_code == 302
     school.refresh_from_db()

@@ -76,7 +76,11 @@ def test_password_change(client, teacher):
     client.force_login(teacher)
     response = client.post(
         "/accounts/password_change/",
-        {"old_password": TEST_PASSWORD, "new_password1": "a-brand-new-secret-9", "new_password2": "a-brand-new-secret-9"},
+        {
+            "old_password": TEST_PASSWORD,
+            "new_password1": "a-brand-new-secret-9",
+            "new_password2": "a-brand-new-secret-9",
+        },
     )
     assert response.status_code == 302
     teacher.refresh_from_db()

@@ -10,7 +10,7 @@ def test_anonymous_visitor_is_sent_to_sign_in(client):
 
 
 def test_home_greets_every_persona_with_role_and_school(as_user, persona):
-    name, user = persona
+    _name, user = persona
     response = as_user(user).get("/")
     assert response.status_code == 200
     page = response.content.decode()

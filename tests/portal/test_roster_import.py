@@ -82,14 +82,42 @@ def test_one_bad_row_changes_nothing_and_names_row_and_column():
 @pytest.mark.parametrize(
     ("schools", "users", "expected"),
     [
-        (SCHOOLS.replace("62,city", "162,city"), USERS, "schools.csv row 2, column frl_percent: '162' must be between 0 and 100"),
-        (SCHOOLS.replace("410", "four hundred"), USERS, "schools.csv row 2, column enrollment: 'four hundred' must be a whole number"),
+        (
+            SCHOOLS.replace("62,city", "162,city"),
+            USERS,
+            "schools.csv row 2, column frl_percent: '162' must be between 0 and 100",
+        ),
+        (
+            SCHOOLS.replace("410", "four hundred"),
+            USERS,
+            "schools.csv row 2, column enrollment: 'four hundred' must be a whole number",
+        ),
         (SCHOOLS.replace(",city", ",downtown"), USERS, "schools.csv row 2, column locale: 'downtown' is not one of"),
-        (SCHOOLS + "oak-elementary,Oak Again,elementary,1,1,city\n", USERS, "schools.csv row 4, column slug: 'oak-elementary' appears twice"),
-        (SCHOOLS, USERS.replace("ada@district.org", "ada-at-district"), "users.csv row 2, column email: 'ada-at-district' is not a valid"),
-        (SCHOOLS, USERS.replace("teacher,oak-elementary", "teacher,"), "users.csv row 2, column school: is required for a teacher"),
-        (SCHOOLS, USERS.replace("oak-elementary", "elm-elementary"), "users.csv row 2, column school: no school with slug 'elm-elementary'"),
-        (SCHOOLS, USERS + "ADA@district.org,Ada,Twice,teacher,oak-elementary\n", "users.csv row 5, column email: 'ada@district.org' appears twice"),
+        (
+            SCHOOLS + "oak-elementary,Oak Again,elementary,1,1,city\n",
+            USERS,
+            "schools.csv row 4, column slug: 'oak-elementary' appears twice",
+        ),
+        (
+            SCHOOLS,
+            USERS.replace("ada@district.org", "ada-at-district"),
+            "users.csv row 2, column email: 'ada-at-district' is not a valid",
+        ),
+        (
+            SCHOOLS,
+            USERS.replace("teacher,oak-elementary", "teacher,"),
+            "users.csv row 2, column school: is required for a teacher",
+        ),
+        (
+            SCHOOLS,
+            USERS.replace("oak-elementary", "elm-elementary"),
+            "users.csv row 2, column school: no school with slug 'elm-elementary'",
+        ),
+        (
+            SCHOOLS,
+            USERS + "ADA@district.org,Ada,Twice,teacher,oak-elementary\n",
+            "users.csv row 5, column email: 'ada@district.org' appears twice",
+        ),
         (SCHOOLS.replace("locale", "locality"), USERS, "schools.csv row 1, column locale: required column is missing"),
         (SCHOOLS, USERS.replace("first_name", "firstname"), "users.csv row 1, column firstname: unknown column"),
         ("", USERS, "schools.csv row 1: the file is empty"),
@@ -111,7 +139,9 @@ def test_all_problems_are_reported_at_once():
 
 def test_username_taken_by_someone_else_is_refused(teacher):
     users = "email,first_name,last_name,role,school,username\nnew@district.org,New,Person,teacher,maple-grove,teacher\n"
-    with pytest.raises(RosterImportError, match="users.csv row 2, column username: 'teacher' belongs to someone else"):
+    with pytest.raises(
+        RosterImportError, match=r"users\.csv row 2, column username: 'teacher' belongs to someone else"
+    ):
         roster_import(schools_text="slug,name,level,enrollment,frl_percent,locale\n", users_text=users)
 
 
@@ -156,7 +186,10 @@ def test_staff_page_lists_errors_and_imports_nothing(as_user, staff):
     client = as_user(staff)
     response = client.post(
         "/roster/import/",
-        {"schools_file": _upload("s.csv", SCHOOLS), "users_file": _upload("u.csv", USERS.replace("teacher,oak", "tutor,oak"))},
+        {
+            "schools_file": _upload("s.csv", SCHOOLS),
+            "users_file": _upload("u.csv", USERS.replace("teacher,oak", "tutor,oak")),
+        },
     )
     assert response.status_code == 400
     assert b"Nothing was imported" in response.content
@@ -168,7 +201,10 @@ def test_staff_page_rejects_a_file_that_is_not_utf8(as_user, staff):
     client = as_user(staff)
     response = client.post(
         "/roster/import/",
-        {"schools_file": SimpleUploadedFile("s.csv", "slug,name\nécole,x\n".encode("utf-16")), "users_file": _upload("u.csv", USERS)},
+        {
+            "schools_file": SimpleUploadedFile("s.csv", "slug,name\nécole,x\n".encode("utf-16")),
+            "users_file": _upload("u.csv", USERS),
+        },
     )
     assert response.status_code == 400
     assert "not UTF-8" in response.content.decode()

@@ -68,5 +68,7 @@ def test_bad_environment_stops_start_up_naming_the_variable(overrides, named):
 
 
 def test_good_environment_starts():
-    result = _start({"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "x" * 60, "DJANGO_ALLOWED_HOSTS": "portal.example.org"})
+    result = _start(
+        {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "x" * 60, "DJANGO_ALLOWED_HOSTS": "portal.example.org"}
+    )
     assert result.returncode == 0, result.stderr

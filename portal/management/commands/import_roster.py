@@ -23,7 +23,10 @@ class Command(BaseCommand):
                 raise CommandError(f"{path}: not UTF-8 text; save it as CSV UTF-8") from None
         try:
             result = roster_import(
-                schools_text=texts[0], users_text=texts[1], schools_filename=schools_csv.name, users_filename=users_csv.name
+                schools_text=texts[0],
+                users_text=texts[1],
+                schools_filename=schools_csv.name,
+                users_filename=users_csv.name,
             )
         except RosterImportError as failure:
             for error in failure.errors:

@@ -18,7 +18,9 @@ class Command(BaseCommand):
         started = time.monotonic()
         rng = random.Random(seed)
         logins = demo.seed_people(scale=scale, password=password, rng=rng)
-        self.stdout.write(self.style.SUCCESS(f"Demo district ready ({scale} scale, {time.monotonic() - started:.1f}s)."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo district ready ({scale} scale, {time.monotonic() - started:.1f}s).")
+        )
         self.stdout.write(f"Sign in at /accounts/login/ with any of these (password: {password}):")
         for login in logins:
             self.stdout.write(f"  {login.username:<12} {login.role:<16} {login.school}")
