@@ -33,3 +33,15 @@ def test_demo_logins_sign_in(client):
         response = client.post("/accounts/login/", {"username": username, "password": "demo-pass-123"})
         assert response.status_code == 302, username
         client.post("/accounts/logout/")
+
+
+def test_large_scale_reaches_the_requested_numbers_and_is_idempotent(monkeypatch):
+    from portal import demo
+
+    monkeypatch.setattr(demo, "LARGE_SCHOOL_COUNT", 30)
+    monkeypatch.setattr(demo, "LARGE_USER_COUNT", 400)
+    call_command("seed_demo", "--scale", "large")
+    assert (School.objects.count(), User.objects.count()) == (30, 400)
+    call_command("seed_demo", "--scale", "large")
+    assert (School.objects.count(), User.objects.count()) == (30, 400)
+    assert User.objects.filter(role=Role.PRINCIPAL).count() >= 30
