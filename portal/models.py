@@ -206,3 +206,33 @@ class User(AbstractUser):
         if self.is_active and self.is_district_staff and app_label in STAFF_ADMIN_APPS:
             return True
         return super().has_module_perms(app_label)
+
+
+def band_range(value: int, bands: list[tuple[str, str, int]]) -> tuple[int, int | None]:
+    """The [lowest, next band's lowest) range of the band `value` falls in."""
+    key = band_for(value, bands)
+    lowests = [lowest for _key, _label, lowest in bands]
+    index = [band_key for band_key, _label, _lowest in bands].index(key)
+    return lowests[index], lowests[index + 1] if index + 1 < len(lowests) else None
+
+
+def school_similarity(school: School, prefix: str = "school__") -> models.Expression:
+    """How many of level, enrollment band, FRL band and locale a row's school shares with `school` (0–4)."""
+
+    def in_band(field: str, value: int, bands: list[tuple[str, str, int]]) -> models.Q:
+        lowest, upper = band_range(value, bands)
+        condition = models.Q(**{f"{prefix}{field}__gte": lowest})
+        if upper is not None:
+            condition &= models.Q(**{f"{prefix}{field}__lt": upper})
+        return condition
+
+    conditions = [
+        models.Q(**{f"{prefix}level": school.level}),
+        in_band("enrollment", school.enrollment, ENROLLMENT_BANDS),
+        in_band("frl_percent", school.frl_percent, FRL_BANDS),
+        models.Q(**{f"{prefix}locale": school.locale}),
+    ]
+    total: models.Expression = models.Value(0)
+    for condition in conditions:
+        total = total + models.Case(models.When(condition, then=models.Value(1)), default=models.Value(0))
+    return models.ExpressionWrapper(total, output_field=models.IntegerField())

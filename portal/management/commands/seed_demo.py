@@ -4,6 +4,7 @@ import time
 from django.core.management.base import BaseCommand, CommandParser
 
 from portal import demo
+from practices import demo as practices_demo
 
 
 class Command(BaseCommand):
@@ -18,6 +19,9 @@ class Command(BaseCommand):
         started = time.monotonic()
         rng = random.Random(seed)
         logins = demo.seed_people(scale=scale, password=password, rng=rng)
+        practices_demo.seed_practices(rng=rng)
+        if scale == "large":
+            practices_demo.seed_practices_large(rng=rng)
         self.stdout.write(
             self.style.SUCCESS(f"Demo district ready ({scale} scale, {time.monotonic() - started:.1f}s).")
         )

@@ -1,0 +1,592 @@
+"""Believable demo practices: intent, iterations, failures, adaptations, adoptions, features."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import reversion
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.utils import timezone
+from taggit.models import Tag, TaggedItem
+
+from portal.models import Role, User
+from practices.models import Adoption, Facet, Failure, Iteration, Practice, Status, Visibility
+
+# title, summary, intent, description, context, core, adaptable, impact, tags, subjects, grades, evidence,
+# iterations [(when, tried, observed, changed)], failures [(tried, happened, why, lesson)]
+BANK = [
+    {
+        "title": "Exit tickets that change tomorrow's lesson",
+        "summary": "Three-question exit tickets, sorted in five minutes after class into re-teach, practice and extend groups for the next day.",
+        "intent": "Catch misconceptions the same day, so students who are lost in fractions are not still lost a week later. Aimed at the middle third of the class, who rarely ask for help.",
+        "description": "1. In the last four minutes, students answer three questions on a half sheet: one routine, one that targets the day's likely misconception, one stretch.\n2. I sort the sheets into three piles before I leave.\n3. The next day opens with 12 minutes in three groups: re-teach with me, paired practice, or an extension task.",
+        "context": "Grade 4 and 5 math, 26–30 students, 60-minute blocks, no devices needed.",
+        "depends_on": "A consistent 60-minute block and questions written in advance for each unit.",
+        "core": "Sort the same day. Act on it the next morning. Keep it to three questions.",
+        "adaptable": "The format (paper, forms, whiteboards), the group tasks, and how often you run it.",
+        "impact": "Unit assessment scores on fractions rose from 61% to 74% proficient over two units; the share of students scoring below 40% halved.",
+        "tags": ["formative assessment", "math", "small groups"],
+        "subjects": ["mathematics"],
+        "grades": ["3-5"],
+        "evidence": ["assessment-data", "student-work"],
+        "iterations": [
+            (
+                "September",
+                "Five-question tickets, graded and returned.",
+                "Took 40 minutes a night; I fell behind within two weeks.",
+                "Cut to three questions and stopped grading: sorting only.",
+            ),
+            (
+                "October",
+                "Three questions, sorted into two piles.",
+                "Two piles hid the students who were almost there.",
+                "Added a third pile and a 12-minute regrouping at the start of class.",
+            ),
+            (
+                "January",
+                "Students self-sort by answering a confidence question.",
+                "Self-ratings matched my sort about 70% of the time.",
+                "Kept my sort as the decision, used their rating as a conversation starter.",
+            ),
+        ],
+        "failures": [
+            (
+                "Using the exit ticket as a grade.",
+                "Students copied from neighbours and the data stopped meaning anything.",
+                "A grade made it high-stakes; students protected themselves instead of showing confusion.",
+                "Keep exit tickets ungraded and say so every time.",
+            ),
+        ],
+    },
+    {
+        "title": "Attendance check-in circles for ninth graders",
+        "summary": "A five-minute advisory check-in with a named adult for students who missed two or more days in the first month of high school.",
+        "intent": "Reduce chronic absence in the transition year, when a missed week quietly becomes a missed semester. For ninth graders flagged by early attendance data.",
+        "description": "Each flagged student is matched with one adult who checks in at the door of advisory three mornings a week, asks one open question, and calls home after any absence the same day.",
+        "context": "Comprehensive high school, 1,600 students, advisory of 20 minutes daily.",
+        "depends_on": "A daily attendance report by 9:30 and adults who volunteer rather than are assigned.",
+        "core": "Same adult every time; call home the same day.",
+        "adaptable": "Which students are flagged, the question asked, whether it runs in advisory or homeroom.",
+        "impact": "Chronic absence among flagged ninth graders fell from 31% to 19% over the year; students named their adult in spring surveys.",
+        "tags": ["attendance", "advisory", "ninth grade", "relationships"],
+        "subjects": ["whole-school", "social-emotional-learning"],
+        "grades": ["9-12"],
+        "evidence": ["attendance-behaviour", "student-voice"],
+        "iterations": [
+            (
+                "Fall 2024",
+                "Counselors ran check-ins for 80 students.",
+                "Counselors could not keep up; check-ins dropped to weekly.",
+                "Recruited 25 volunteer adults with three or four students each.",
+            ),
+            (
+                "Winter 2024",
+                "Volunteers checked in at lunch.",
+                "Lunch was noisy and students avoided being seen.",
+                "Moved to the advisory door, before the day starts.",
+            ),
+        ],
+        "failures": [
+            (
+                "Texting families an automated absence message.",
+                "Families ignored it; some complained it felt like surveillance.",
+                "No relationship behind the message.",
+                "A call from a named adult works; automation does not replace it.",
+            ),
+            (
+                "Rewarding perfect attendance with prizes.",
+                "Students who were already attending won; flagged students disengaged.",
+                "It rewarded the wrong group.",
+                "Recognise improvement, not perfection.",
+            ),
+        ],
+    },
+    {
+        "title": "Reading conferences with a one-page tracker",
+        "summary": "Four-minute one-to-one reading conferences during independent reading, logged on a single page per student.",
+        "intent": "Give every student a personal reading goal and a weekly conversation about it, especially quiet readers who fall through whole-class instruction.",
+        "description": "While the class reads independently, I hold four-minute conferences with five or six students. Each conference: listen to a page, one compliment, one teaching point, one goal written on the student's tracker.",
+        "context": "Second grade, 22 students, 30 minutes of independent reading daily; classroom library levelled loosely.",
+        "depends_on": "Students able to read independently for 20 minutes, which takes about six weeks of building stamina.",
+        "core": "One teaching point per conference, written down where the student can see it.",
+        "adaptable": "Length, how you pick students, paper or digital trackers.",
+        "impact": "Running records show 17 of 22 students met or exceeded their mid-year benchmark, up from 11 the year before.",
+        "tags": ["reading", "conferring", "literacy"],
+        "subjects": ["english-language-arts"],
+        "grades": ["k-2"],
+        "evidence": ["assessment-data", "observation"],
+        "iterations": [
+            (
+                "August",
+                "Ten-minute conferences.",
+                "I reached each student only every two weeks.",
+                "Cut to four minutes with a strict routine.",
+            ),
+            (
+                "November",
+                "Trackers kept in my binder.",
+                "Students forgot their goals between conferences.",
+                "Trackers now live in each student's book bin.",
+            ),
+            (
+                "February",
+                "Peer conferences on Fridays.",
+                "Partners used the compliment-teaching point language on their own.",
+                "Kept Friday peer conferences and taught the language explicitly.",
+            ),
+        ],
+        "failures": [
+            (
+                "Conferring while also running a guided reading group.",
+                "Both were rushed and the class got loud.",
+                "Too many moving parts at once.",
+                "Pick one: conferences or guided groups in a given block.",
+            ),
+        ],
+    },
+    {
+        "title": "Lab notebooks with claim–evidence–reasoning",
+        "summary": "Every lab ends with a claim, the evidence that supports it and the reasoning that links them, scored with a four-point rubric students helped write.",
+        "intent": "Move students from describing what happened in a lab to arguing from evidence, the skill the state science assessment and college labs both ask for.",
+        "description": "Students keep a bound lab notebook. After each investigation they write a claim, two pieces of evidence from their data, and reasoning that names the science idea. Peers score with the rubric before I do.",
+        "context": "Seventh-grade science, 50-minute periods, shared lab materials across three classes.",
+        "depends_on": "Labs designed to produce data students can argue from, not recipe labs.",
+        "core": "Claim, evidence, reasoning — in that order, every lab.",
+        "adaptable": "Notebook format, rubric wording, how often peers score.",
+        "impact": "Share of students scoring 3 or 4 on reasoning rose from 22% in September to 58% in April.",
+        "tags": ["science", "argumentation", "writing across the curriculum"],
+        "subjects": ["science"],
+        "grades": ["6-8"],
+        "evidence": ["student-work", "assessment-data"],
+        "iterations": [
+            (
+                "Quarter 1",
+                "CER once per unit, as a test question.",
+                "Students froze; reasoning was a restatement of the claim.",
+                "Moved CER into every lab, low stakes.",
+            ),
+            (
+                "Quarter 2",
+                "Sentence starters for reasoning.",
+                "Writing improved but became formulaic.",
+                "Faded the starters after four labs.",
+            ),
+        ],
+        "failures": [
+            (
+                "Typing notebooks on shared laptops.",
+                "Half the period went to logging in and finding files.",
+                "Device logistics in a lab room.",
+                "Paper notebooks for labs; devices for research only.",
+            ),
+        ],
+    },
+    {
+        "title": "Student-led conferences in place of parent nights",
+        "summary": "Students lead a 20-minute conference with their family, presenting work they chose and their own goals.",
+        "intent": "Raise family attendance at conferences and give students ownership of their learning story, especially families who rarely come to school.",
+        "description": "Students prepare a portfolio of three pieces with reflections over two weeks of advisory. At the conference they present; the teacher joins for the last five minutes.",
+        "context": "K–8 school, 540 students, 83% free or reduced lunch; many families work evenings.",
+        "depends_on": "Flexible scheduling including early mornings and a Saturday slot; interpreters booked in advance.",
+        "core": "The student speaks first and chooses the work.",
+        "adaptable": "Portfolio format, length, how many conferences run at once in a room.",
+        "impact": "Family attendance at conferences rose from 46% to 81%; students' goal-setting scores on our SEL survey rose.",
+        "tags": ["family engagement", "student agency", "portfolios"],
+        "subjects": ["whole-school"],
+        "grades": ["k-2", "3-5", "6-8"],
+        "evidence": ["attendance-behaviour", "student-voice"],
+        "iterations": [
+            (
+                "Year 1",
+                "Only grades 6–8.",
+                "Older students loved it; teachers of younger grades asked to join.",
+                "Extended to all grades with simpler portfolios for K–2.",
+            ),
+            (
+                "Year 2",
+                "Three families per room at once.",
+                "Rooms got loud; families could not hear.",
+                "Two per room and used the library and gym.",
+            ),
+        ],
+        "failures": [
+            (
+                "Evening-only conference slots.",
+                "Attendance barely moved.",
+                "Many families work evenings.",
+                "Offer mornings and a Saturday slot.",
+            ),
+            (
+                "Scripted presentations students memorised.",
+                "Students recited and families could not ask questions.",
+                "The script took ownership away.",
+                "Use a prompt card, not a script.",
+            ),
+        ],
+    },
+    {
+        "title": "Math talks: number strings to open class",
+        "summary": "A ten-minute string of related problems students solve mentally and explain, to build flexible strategies.",
+        "intent": "Build number sense and the habit of explaining reasoning, for students who rely on a single memorised procedure.",
+        "description": "I write one problem at a time; students solve mentally, show a thumb when ready, and share strategies I record as a poster. Each problem builds on the last.",
+        "context": "Sixth-grade math, inclusion classes with co-teacher.",
+        "depends_on": "A culture where wrong answers are discussed without embarrassment.",
+        "core": "Mental solving and students explaining, not the teacher.",
+        "adaptable": "The strings, length, how strategies are recorded.",
+        "impact": "Students using more than one strategy on the district fluency check rose from 30% to 64%.",
+        "tags": ["math", "number sense", "discourse"],
+        "subjects": ["mathematics"],
+        "grades": ["6-8", "3-5"],
+        "evidence": ["observation", "assessment-data"],
+        "iterations": [
+            (
+                "Fall",
+                "Daily number strings of eight problems.",
+                "Too long; attention faded after five.",
+                "Cut to four or five problems.",
+            ),
+            (
+                "Spring",
+                "Students wrote their own strings.",
+                "Stronger students made strings too hard for peers.",
+                "Pair writing, teacher checks the string first.",
+            ),
+        ],
+        "failures": [
+            (
+                "Calling on hands only.",
+                "The same five students explained every day.",
+                "Confident students dominated.",
+                "Use turn-and-talk before sharing, then cold-call warmly.",
+            ),
+        ],
+    },
+    {
+        "title": "Newcomer buddy week for English learners",
+        "summary": "Newly arrived English learners spend their first week with a trained student buddy who speaks their language when possible.",
+        "intent": "Help newcomers feel safe and oriented in their first week, so they attend and participate sooner.",
+        "description": "The counselor pairs each newcomer with a buddy from a trained pool. The buddy walks the schedule, eats lunch with them and introduces them to two teachers a day.",
+        "context": "Middle school with 40 languages spoken; newcomers arrive all year.",
+        "depends_on": "A pool of trained buddies and a counselor who owns the pairing.",
+        "core": "A named buddy for the whole first week.",
+        "adaptable": "Training, length beyond a week, language matching.",
+        "impact": "First-month attendance of newcomers rose from 84% to 95%; newcomers reported knowing an adult to ask for help.",
+        "tags": ["english learners", "belonging", "peer support"],
+        "subjects": ["english-learners", "social-emotional-learning"],
+        "grades": ["6-8"],
+        "evidence": ["attendance-behaviour", "student-voice"],
+        "iterations": [
+            (
+                "Semester 1",
+                "Buddies picked by teachers on the day.",
+                "Unprepared buddies abandoned newcomers by Wednesday.",
+                "Built a trained pool with a one-hour training.",
+            ),
+        ],
+        "failures": [
+            (
+                "Matching only by language.",
+                "Some pairs had nothing else in common and drifted apart.",
+                "Language alone did not build connection.",
+                "Match on interests too; language is a bonus.",
+            ),
+        ],
+    },
+    {
+        "title": "Teacher learning walks with a single focus",
+        "summary": "Small groups of teachers visit three classrooms for ten minutes each, looking only for evidence on one agreed question.",
+        "intent": "Let teachers learn from colleagues' classrooms without the feeling of evaluation, building a shared picture of practice across the school.",
+        "description": "Monthly, four teachers and a coach choose a focus question, visit three classrooms, note evidence (not judgement), and debrief for 20 minutes. Hosts get a thank-you note with what visitors noticed.",
+        "context": "Elementary school of 420 students; coverage from the principal and coach.",
+        "depends_on": "Coverage for visiting teachers and trust that notes are never used for evaluation.",
+        "core": "One focus question and evidence, not judgement.",
+        "adaptable": "Group size, frequency, how hosts are chosen.",
+        "impact": "Teachers report trying a colleague's strategy after 70% of walks; observed use of think-pair-share doubled.",
+        "tags": ["professional learning", "instructional rounds", "collaboration"],
+        "subjects": ["whole-school"],
+        "grades": ["adult"],
+        "evidence": ["observation"],
+        "iterations": [
+            (
+                "Fall",
+                "Open-ended walks: 'what do you notice?'",
+                "Debriefs drifted into opinions about colleagues.",
+                "Introduced one focus question per walk.",
+            ),
+            (
+                "Winter",
+                "Principal joined every walk.",
+                "Teachers were guarded with the principal present.",
+                "Principal covers classes instead of walking.",
+            ),
+        ],
+        "failures": [
+            (
+                "Sharing walk notes in the staff newsletter.",
+                "Hosts felt exposed and volunteers dried up.",
+                "Public notes felt like evaluation.",
+                "Notes go only to the host, as a thank-you.",
+            ),
+        ],
+    },
+]
+
+
+def _facets() -> dict[str, Facet]:
+    return {facet.slug: facet for facet in Facet.objects.all()}
+
+
+def _add(practice: Practice, entry: dict, facets: dict[str, Facet]) -> None:
+    for position, (when, tried, observed, changed) in enumerate(entry["iterations"], start=1):
+        Iteration.objects.create(
+            practice=practice, position=position, when=when, tried=tried, observed=observed, changed=changed
+        )
+    for position, (tried, happened, why, lesson) in enumerate(entry["failures"], start=1):
+        Failure.objects.create(
+            practice=practice, position=position, tried=tried, what_happened=happened, why=why, lesson=lesson
+        )
+    practice.facets.set(
+        [facets[slug] for slug in entry["subjects"] + entry["grades"] + entry["evidence"] if slug in facets]
+    )
+    practice.tags.set(entry["tags"])
+    practice.tag_names = ", ".join(sorted(entry["tags"]))
+    practice.search_document = practice.build_search_document()
+    practice.save(update_fields=["tag_names", "search_document"])
+
+
+def _practice_from(entry: dict, *, author: User, published_at, **overrides) -> Practice:  # type: ignore[no-untyped-def]
+    fields = {
+        "title": entry["title"],
+        "summary": entry["summary"],
+        "intent": entry["intent"],
+        "description": entry["description"],
+        "context": entry["context"],
+        "depends_on": entry["depends_on"],
+        "core_elements": entry["core"],
+        "adaptable_elements": entry["adaptable"],
+        "impact": entry["impact"],
+        "school": author.school,
+        "author": author,
+        "status": Status.PUBLISHED,
+        "visibility": Visibility.DISTRICT,
+        "published_at": published_at,
+        "created_at": published_at - timedelta(days=3),
+        "updated_at": published_at,
+    }
+    fields.update(overrides)
+    return Practice.objects.create(**fields)
+
+
+@transaction.atomic
+def seed_practices(*, rng: random.Random) -> int:
+    """The small demo: each bank entry at a school that fits it, adaptations elsewhere, adoptions."""
+    if Practice.objects.exists():
+        return 0
+    facets = _facets()
+    now = timezone.now()
+    teachers = list(
+        User.objects.filter(role=Role.TEACHER, is_active=True).select_related("school").order_by("username")
+    )
+    named = {
+        user.username: user for user in User.objects.filter(username__in=["teacher", "teacher2", "principal", "leader"])
+    }
+    by_level: dict[str, list[User]] = {}
+    for teacher in teachers:
+        by_level.setdefault(teacher.school.level, []).append(teacher)
+
+    preferred_level = ["elementary", "high", "elementary", "middle", "k8", "middle", "middle", "elementary"]
+    created = []
+    with reversion.create_revision():
+        for index, entry in enumerate(BANK):
+            if index == 0 and "teacher" in named:
+                author = named["teacher"]
+            elif index == 7 and "principal" in named:
+                author = named["principal"]
+            else:
+                pool = by_level.get(preferred_level[index]) or teachers
+                author = pool[index % len(pool)]
+            practice = _practice_from(
+                entry,
+                author=author,
+                published_at=now - timedelta(days=200 - index * 20),
+                anonymous=index == 4,
+                visibility=Visibility.SCHOOL if index == 6 else Visibility.DISTRICT,
+            )
+            _add(practice, entry, facets)
+            created.append(practice)
+        reversion.set_comment("Demo data")
+
+    # Adaptations across schools, with what was changed and why.
+    adaptations = [
+        (
+            0,
+            "teacher2",
+            "We teach in 45-minute periods, so the regrouping moved to the last ten minutes of the next day.",
+        ),
+        (0, None, "Used mini-whiteboards instead of paper so sorting happens during class."),
+        (
+            2,
+            None,
+            "Our third graders run the conferences in pairs twice a week; I confer with the students furthest behind.",
+        ),
+        (5, "teacher2", "Added a written reflection at the end because our students needed more writing practice."),
+    ]
+    for offset, (source_index, username, change) in enumerate(adaptations):
+        original = created[source_index]
+        author = named.get(username) if username else None
+        if author is None:
+            others = [t for t in teachers if t.school_id != original.school_id]
+            author = others[(offset * 7) % len(others)]
+        entry = dict(BANK[source_index])
+        adaptation = _practice_from(
+            entry,
+            author=author,
+            published_at=original.published_at + timedelta(days=30 + offset * 9),
+            title=f"{entry['title']} — {author.school.name} version",
+            adapted_from=original,
+            lineage_root=original.lineage_root or original,
+            adaptation_changes=change,
+        )
+        _add(adaptation, entry | {"failures": entry["failures"][:1], "iterations": entry["iterations"][:1]}, facets)
+
+    # A draft in progress and adoptions reported back.
+    Practice.objects.create(
+        title="Restorative circles after recess conflicts",
+        summary="Work in progress.",
+        school=named["teacher"].school if "teacher" in named else teachers[0].school,
+        author=named.get("teacher", teachers[0]),
+        status=Status.DRAFT,
+    )
+    statuses = ["trying", "adopted", "trying", "stopped", "adopted"]
+    for index, practice in enumerate(created):
+        others = [t for t in teachers if t.school_id != practice.school_id]
+        for n in range(index % 4 + 1):
+            adopter = others[(index * 5 + n * 3) % len(others)]
+            Adoption.objects.get_or_create(
+                practice=practice,
+                user=adopter,
+                defaults={
+                    "school": adopter.school,
+                    "status": statuses[(index + n) % len(statuses)],
+                    "notes": "Started with one class.",
+                },
+            )
+    leader = named.get("leader")
+    for practice, note in (
+        (created[1], "Cut chronic absence among ninth graders by a third, and documented what did not work."),
+        (created[7], "A model for learning from colleagues without evaluation."),
+    ):
+        practice.featured_at = now - timedelta(days=10)
+        practice.featured_by = leader
+        practice.featured_note = note
+        practice.save(update_fields=["featured_at", "featured_by", "featured_note"])
+    return Practice.objects.count()
+
+
+def seed_practices_large(
+    *, rng: random.Random, practices: int = 50_000, iterations: int = 150_000, failures: int = 60_000
+) -> int:
+    """District scale for benchmarks, with bulk inserts."""
+    existing = Practice.objects.count()
+    if existing >= practices:
+        return existing
+    facets = list(Facet.objects.all())
+    teachers = list(User.objects.filter(role=Role.TEACHER).values_list("pk", "school_id"))
+    tags = [
+        Tag.objects.get_or_create(name=name, defaults={"slug": name.replace(" ", "-")})[0]
+        for name in sorted({t for e in BANK for t in e["tags"]})
+    ]
+    content_type = ContentType.objects.get_for_model(Practice)
+    now = timezone.now()
+    batch = 2000
+    to_make = practices - existing
+    per_practice_iterations = iterations / practices
+    per_practice_failures = failures / practices
+    made = 0
+    while made < to_make:
+        size = min(batch, to_make - made)
+        rows = []
+        plans = []
+        for n in range(size):
+            entry = BANK[(existing + made + n) % len(BANK)]
+            author_id, school_id = teachers[rng.randrange(len(teachers))]
+            published = now - timedelta(days=rng.randint(0, 1000), minutes=rng.randint(0, 1440))
+            n_iter = int(per_practice_iterations) + (1 if rng.random() < per_practice_iterations % 1 else 0)
+            n_fail = int(per_practice_failures) + (1 if rng.random() < per_practice_failures % 1 else 0)
+            title = f"{entry['title']} ({existing + made + n + 1})"
+            iteration_rows = [entry["iterations"][i % len(entry["iterations"])] for i in range(n_iter)]
+            failure_rows = [entry["failures"][i % len(entry["failures"])] for i in range(n_fail)]
+            document = "\n".join(
+                [
+                    title,
+                    entry["summary"],
+                    entry["description"],
+                    entry["intent"],
+                    entry["context"],
+                    entry["impact"],
+                    ", ".join(entry["tags"]),
+                ]
+                + [" ".join(row) for row in iteration_rows]
+                + [" ".join(row) for row in failure_rows]
+            )
+            status = Status.PUBLISHED if rng.random() < 0.9 else rng.choice([Status.DRAFT, Status.ARCHIVED])
+            rows.append(
+                Practice(
+                    title=title,
+                    summary=entry["summary"],
+                    description=entry["description"],
+                    intent=entry["intent"],
+                    context=entry["context"],
+                    impact=entry["impact"],
+                    school_id=school_id,
+                    author_id=author_id,
+                    status=status,
+                    visibility=Visibility.DISTRICT if rng.random() < 0.8 else Visibility.SCHOOL,
+                    anonymous=rng.random() < 0.1,
+                    published_at=published if status != Status.DRAFT else None,
+                    created_at=published - timedelta(days=2),
+                    updated_at=published,
+                    search_document=document,
+                    tag_names=", ".join(entry["tags"]),
+                )
+            )
+            plans.append((iteration_rows, failure_rows, entry))
+        with transaction.atomic():
+            created = Practice.objects.bulk_create(rows)
+            Iteration.objects.bulk_create(
+                [
+                    Iteration(practice=p, position=i + 1, when=r[0], tried=r[1], observed=r[2], changed=r[3])
+                    for p, plan in zip(created, plans, strict=True)
+                    for i, r in enumerate(plan[0])
+                ],
+                batch_size=5000,
+            )
+            Failure.objects.bulk_create(
+                [
+                    Failure(practice=p, position=i + 1, tried=r[0], what_happened=r[1], why=r[2], lesson=r[3])
+                    for p, plan in zip(created, plans, strict=True)
+                    for i, r in enumerate(plan[1])
+                ],
+                batch_size=5000,
+            )
+            Practice.facets.through.objects.bulk_create(
+                [
+                    Practice.facets.through(practice_id=p.pk, facet_id=f.pk)
+                    for p in created
+                    for f in rng.sample(facets, 3)
+                ],
+                batch_size=5000,
+                ignore_conflicts=True,
+            )
+            TaggedItem.objects.bulk_create(
+                [
+                    TaggedItem(content_type=content_type, object_id=p.pk, tag=t)
+                    for p in created
+                    for t in rng.sample(tags, 2)
+                ],
+                batch_size=5000,
+            )
+        made += size
+    return Practice.objects.count()

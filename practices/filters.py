@@ -1,0 +1,143 @@
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from taggit.models import Tag, TaggedItem
+
+from portal.models import School, SchoolLevel, User, school_similarity
+from practices.models import Facet, FacetKind, Failure, Practice
+from practices.search import practice_search
+
+SORTS = [
+    ("relevance", "Best match"),
+    ("newest", "Newest"),
+    ("most_adapted", "Most adapted and tried"),
+    ("like_mine", "Schools like mine"),
+]
+
+
+class FacetFilter(django_filters.ModelMultipleChoiceFilter):
+    """Practices filed under any of the chosen terms, without duplicating rows."""
+
+    def __init__(self, kind: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(
+            queryset=Facet.objects.filter(kind=kind),
+            to_field_name="slug",
+            widget=forms.CheckboxSelectMultiple,
+            method="filter_facets",
+            **kwargs,
+        )
+
+
+class PracticeFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label="Search", method="filter_search")
+    subject = FacetFilter(FacetKind.SUBJECT, label="Subject")
+    grade = FacetFilter(FacetKind.GRADE_BAND, label="Grade band")
+    evidence = FacetFilter(FacetKind.EVIDENCE, label="Kind of evidence")
+    level = django_filters.MultipleChoiceFilter(
+        field_name="school__level",
+        choices=SchoolLevel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        label="School level",
+    )
+    school = django_filters.ModelChoiceFilter(
+        queryset=School.objects.all(), to_field_name="slug", label="School", empty_label="Any school"
+    )
+    tag = django_filters.MultipleChoiceFilter(label="Tags", method="filter_tags", widget=forms.CheckboxSelectMultiple)
+    has_failures = django_filters.BooleanFilter(
+        label="Documents what did not work", method="filter_has_failures", widget=forms.CheckboxInput
+    )
+    has_evolution = django_filters.BooleanFilter(
+        label="Shows how it evolved (2+ iterations)", method="filter_has_evolution", widget=forms.CheckboxInput
+    )
+    featured = django_filters.BooleanFilter(
+        label="Models of Excellence", method="filter_featured", widget=forms.CheckboxInput
+    )
+    sort = django_filters.ChoiceFilter(choices=SORTS, label="Sort by", method="filter_noop", empty_label=None)
+
+    class Meta:
+        model = Practice
+        fields: list[str] = []
+
+    def __init__(self, *args, user: User, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.filters["tag"].extra["choices"] = self._tag_choices()
+        if user.school_id is None:
+            self.filters["sort"].extra["choices"] = [choice for choice in SORTS if choice[0] != "like_mine"]
+
+    def _tag_choices(self) -> list[tuple[str, str]]:
+        """The most used tags, plus any chosen ones, so a shared link keeps its filters."""
+        chosen = self.data.getlist("tag") if hasattr(self.data, "getlist") else []
+        content_type = ContentType.objects.get_for_model(Practice)
+        popular = (
+            Tag.objects.filter(taggit_taggeditem_items__content_type=content_type)
+            .annotate(uses=Count("taggit_taggeditem_items"))
+            .order_by("-uses", "name")
+            .values_list("slug", "name")[:25]
+        )
+        choices = dict(popular)
+        if chosen:
+            choices.update(dict(Tag.objects.filter(slug__in=chosen).values_list("slug", "name")))
+        return sorted(choices.items(), key=lambda item: item[1].lower())
+
+    def filter_search(self, queryset: QuerySet[Practice], name: str, value: str) -> QuerySet[Practice]:
+        return practice_search(queryset, value)
+
+    def filter_facets(self, queryset: QuerySet[Practice], name: str, value: list[Facet]) -> QuerySet[Practice]:
+        if not value:
+            return queryset
+        through = Practice.facets.through.objects.filter(practice_id=OuterRef("pk"), facet__in=value)
+        return queryset.filter(Exists(through))
+
+    def filter_tags(self, queryset: QuerySet[Practice], name: str, value: list[str]) -> QuerySet[Practice]:
+        if not value:
+            return queryset
+        tagged = TaggedItem.objects.filter(
+            content_type=ContentType.objects.get_for_model(Practice), object_id=OuterRef("pk"), tag__slug__in=value
+        )
+        return queryset.filter(Exists(tagged))
+
+    def filter_has_failures(self, queryset: QuerySet[Practice], name: str, value: bool) -> QuerySet[Practice]:
+        return queryset.filter(Exists(Failure.objects.filter(practice=OuterRef("pk")))) if value else queryset
+
+    def filter_has_evolution(self, queryset: QuerySet[Practice], name: str, value: bool) -> QuerySet[Practice]:
+        return queryset.filter(iteration_count__gte=2) if value else queryset
+
+    def filter_featured(self, queryset: QuerySet[Practice], name: str, value: bool) -> QuerySet[Practice]:
+        return queryset.filter(featured_at__isnull=False) if value else queryset
+
+    def filter_noop(self, queryset: QuerySet[Practice], name: str, value: str) -> QuerySet[Practice]:
+        return queryset
+
+    @property
+    def searching(self) -> bool:
+        return self.is_bound and self.form.is_valid() and bool(self.form.cleaned_data.get("q"))
+
+    @property
+    def sort_key(self) -> str:
+        chosen = self.form.cleaned_data.get("sort") if self.is_bound and self.form.is_valid() else None
+        if chosen == "like_mine" and self.user.school_id is None:
+            chosen = None
+        return chosen or ("relevance" if self.searching else "newest")
+
+    @property
+    def qs(self) -> QuerySet[Practice]:
+        queryset = super().qs
+        sort = self.sort_key
+        if sort == "relevance" and self.searching:
+            return queryset.order_by("-search_rank", "-published_at", "-pk")
+        if sort == "most_adapted":
+            return queryset.order_by("-adaptation_count", "-adoption_count", "-published_at", "-pk")
+        if sort == "like_mine":
+            return queryset.annotate(likeness=school_similarity(self.user.school)).order_by(
+                "-likeness", "-published_at", "-pk"
+            )
+        return queryset.order_by("-published_at", "-pk")
+
+    def active_filter_count(self) -> int:
+        if not hasattr(self.form, "cleaned_data"):
+            return 0
+        return sum(1 for key, value in self.form.cleaned_data.items() if key not in {"sort", "q"} and value)

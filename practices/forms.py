@@ -1,0 +1,289 @@
+from __future__ import annotations
+
+from pathlib import PurePath
+
+import filetype
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.forms import inlineformset_factory
+from django.template.defaultfilters import filesizeformat
+from taggit.forms import TagWidget
+
+from practices.models import (
+    Adoption,
+    AdoptionStatus,
+    Attachment,
+    Facet,
+    FacetKind,
+    Failure,
+    Iteration,
+    Practice,
+    Visibility,
+)
+
+# What may be attached, by the type read from the file's content, and the file
+# name endings that type may carry. A name that disagrees with the content is refused.
+ALLOWED_UPLOADS: dict[str, tuple[str, set[str]]] = {
+    "application/pdf": ("PDF", {".pdf"}),
+    "image/png": ("PNG image", {".png"}),
+    "image/jpeg": ("JPEG image", {".jpg", ".jpeg"}),
+    "image/gif": ("GIF image", {".gif"}),
+    "image/webp": ("WebP image", {".webp"}),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("Word document", {".docx"}),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("Excel workbook", {".xlsx"}),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": ("PowerPoint deck", {".pptx"}),
+    "application/msword": ("Word document", {".doc"}),
+    "application/vnd.ms-excel": ("Excel workbook", {".xls"}),
+    "application/vnd.ms-powerpoint": ("PowerPoint deck", {".ppt"}),
+    "application/vnd.oasis.opendocument.text": ("OpenDocument text", {".odt"}),
+    "application/vnd.oasis.opendocument.spreadsheet": ("OpenDocument spreadsheet", {".ods"}),
+    "application/vnd.oasis.opendocument.presentation": ("OpenDocument presentation", {".odp"}),
+}
+MAX_ATTACHMENTS_PER_SAVE = 10
+
+
+def detect_upload_type(upload: UploadedFile) -> str:
+    """The MIME type of an upload, read from its content; raises ValidationError if not allowed."""
+    name = upload.name or "file"
+    suffix = PurePath(name).suffix.lower()
+    upload.seek(0)
+    head = upload.read(8192)
+    upload.seek(0)
+    kind = filetype.guess(head)
+    if kind is None or kind.mime not in ALLOWED_UPLOADS:
+        found = f" (its content looks like {kind.extension.upper()})" if kind is not None else ""
+        raise forms.ValidationError(
+            f"“{name}” is not a PDF, image or Office document{found}. Attach PDF, PNG, JPEG, GIF, WebP, "
+            "Word, Excel, PowerPoint or OpenDocument files."
+        )
+    label, suffixes = ALLOWED_UPLOADS[kind.mime]
+    if suffix not in suffixes:
+        raise forms.ValidationError(
+            f"“{name}” is named like a {suffix or 'file without an ending'} but its content is a {label}. "
+            "Rename it or attach the right file."
+        )
+    return kind.mime
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):  # type: ignore[no-untyped-def]
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+class FacetChoiceField(forms.ModelMultipleChoiceField):
+    def __init__(self, kind: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(
+            queryset=Facet.objects.filter(kind=kind), widget=forms.CheckboxSelectMultiple, required=False, **kwargs
+        )
+
+
+PUBLISH_REQUIRED = ["summary", "description", "intent"]
+
+
+class PracticeForm(forms.ModelForm):
+    subjects = FacetChoiceField(FacetKind.SUBJECT, label="Subjects")
+    grade_bands = FacetChoiceField(FacetKind.GRADE_BAND, label="Grade bands")
+    evidence_kinds = FacetChoiceField(
+        FacetKind.EVIDENCE, label="Kinds of evidence", help_text="What shows the impact on students?"
+    )
+    attachments = MultipleFileField(
+        label="Attach files",
+        help_text="PDF, images or Office documents, up to {size} each. Student work, handouts, slides, data.",
+    )
+    remove_attachments = forms.ModelMultipleChoiceField(
+        queryset=Attachment.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Remove attachments",
+    )
+
+    class Meta:
+        model = Practice
+        fields = [
+            "title",
+            "summary",
+            "description",
+            "intent",
+            "context",
+            "depends_on",
+            "core_elements",
+            "adaptable_elements",
+            "impact",
+            "adaptation_changes",
+            "tags",
+            "visibility",
+            "anonymous",
+        ]
+        widgets = {
+            "summary": forms.Textarea(attrs={"rows": 2}),
+            "visibility": forms.RadioSelect,
+            "tags": TagWidget(attrs={"list": "tag-suggestions", "autocomplete": "off"}),
+        }
+
+    def __init__(self, *args, publishing: bool = False, adapting: bool = False, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.publishing = publishing
+        self.adapting = adapting or bool(self.instance.adapted_from_id)
+        self.fields["attachments"].help_text = self.fields["attachments"].help_text.format(
+            size=filesizeformat(settings.PRACTICE_ATTACHMENT_MAX_BYTES)
+        )
+        self.fields["visibility"].choices = Visibility.choices
+        if not self.adapting:
+            del self.fields["adaptation_changes"]
+        for name in [*PUBLISH_REQUIRED, "adaptation_changes"]:
+            if name in self.fields:
+                self.fields[name].publish_required = True  # type: ignore[attr-defined]
+        if self.instance.pk:
+            self.fields["remove_attachments"].queryset = self.instance.attachments.filter(removed_at__isnull=True)
+            facets = list(self.instance.facets.all())
+            for name, kind in (
+                ("subjects", FacetKind.SUBJECT),
+                ("grade_bands", FacetKind.GRADE_BAND),
+                ("evidence_kinds", FacetKind.EVIDENCE),
+            ):
+                self.initial.setdefault(name, [facet.pk for facet in facets if facet.kind == kind])
+        else:
+            del self.fields["remove_attachments"]
+
+    def clean_title(self) -> str:
+        return " ".join(self.cleaned_data["title"].split())
+
+    def clean_attachments(self) -> list[UploadedFile]:
+        files = self.cleaned_data.get("attachments") or []
+        if len(files) > MAX_ATTACHMENTS_PER_SAVE:
+            raise forms.ValidationError(f"Attach at most {MAX_ATTACHMENTS_PER_SAVE} files at a time.")
+        limit = settings.PRACTICE_ATTACHMENT_MAX_BYTES
+        errors = []
+        for upload in files:
+            if upload.size > limit:
+                errors.append(
+                    f"“{upload.name}” is {filesizeformat(upload.size)}; files can be at most {filesizeformat(limit)}."
+                )
+                continue
+            try:
+                upload.detected_type = detect_upload_type(upload)  # type: ignore[attr-defined]
+            except forms.ValidationError as error:
+                errors.extend(error.messages)
+        if errors:
+            raise forms.ValidationError(errors)
+        return files
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if self.publishing:
+            for name in PUBLISH_REQUIRED:
+                if not (cleaned.get(name) or "").strip() and name not in self.errors:
+                    self.add_error(name, "Needed to publish. You can save a draft without it.")
+            if self.adapting and not (cleaned.get("adaptation_changes") or "").strip():
+                self.add_error("adaptation_changes", "Say what you changed from the original, and why, to publish.")
+        return cleaned
+
+    def selected_facets(self) -> list[Facet]:
+        return [
+            *self.cleaned_data.get("subjects", []),
+            *self.cleaned_data.get("grade_bands", []),
+            *self.cleaned_data.get("evidence_kinds", []),
+        ]
+
+
+class IterationForm(forms.ModelForm):
+    class Meta:
+        model = Iteration
+        fields = ["when", "tried", "observed", "changed"]
+        widgets = {
+            "tried": forms.Textarea(attrs={"rows": 3}),
+            "observed": forms.Textarea(attrs={"rows": 3}),
+            "changed": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+class FailureForm(forms.ModelForm):
+    class Meta:
+        model = Failure
+        fields = ["tried", "what_happened", "why", "lesson"]
+        widgets = {
+            "tried": forms.Textarea(attrs={"rows": 3}),
+            "what_happened": forms.Textarea(attrs={"rows": 3}),
+            "why": forms.Textarea(attrs={"rows": 3}),
+            "lesson": forms.Textarea(attrs={"rows": 3}),
+        }
+
+
+class OrderedInlineFormSet(forms.BaseInlineFormSet):
+    """Rows can be removed and put in order; the order is saved as each row's position."""
+
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        form.fields["ORDER"].label = "Position"
+        form.fields["ORDER"].widget.attrs.update({"min": 1, "class": "order-input"})
+        form.fields["DELETE"].label = "Remove"
+
+    def get_ordering_widget(self) -> forms.Widget:
+        return forms.NumberInput()
+
+
+IterationFormSet = inlineformset_factory(
+    Practice,
+    Iteration,
+    form=IterationForm,
+    formset=OrderedInlineFormSet,
+    extra=1,
+    can_delete=True,
+    can_order=True,
+    max_num=30,
+    validate_max=True,
+)
+FailureFormSet = inlineformset_factory(
+    Practice,
+    Failure,
+    form=FailureForm,
+    formset=OrderedInlineFormSet,
+    extra=1,
+    can_delete=True,
+    can_order=True,
+    max_num=30,
+    validate_max=True,
+)
+
+
+class AdoptionForm(forms.ModelForm):
+    class Meta:
+        model = Adoption
+        fields = ["status", "notes"]
+        widgets = {"status": forms.RadioSelect, "notes": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["status"].choices = AdoptionStatus.choices
+        self.fields["status"].label = "Where you are with it"
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text="The author sees this.",
+    )
+
+
+class FeatureForm(forms.Form):
+    note = forms.CharField(
+        label="Why this is a Model of Excellence",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        max_length=1000,
+        help_text="Shown with the badge: celebrate what this practice does well.",
+    )

@@ -1,0 +1,357 @@
+from __future__ import annotations
+
+import uuid
+from pathlib import PurePath
+
+import reversion
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.urls import reverse
+from django.utils import timezone
+from taggit.managers import TaggableManager
+
+from portal.models import Role, User
+
+
+class FacetKind(models.TextChoices):
+    SUBJECT = "subject", "Subject"
+    GRADE_BAND = "grade_band", "Grade band"
+    EVIDENCE = "evidence", "Kind of evidence"
+
+
+class Facet(models.Model):
+    """A fixed vocabulary term a practice is filed under: subject, grade band or kind of evidence.
+
+    One table for the three, so a page loads all of a practice's terms in one query.
+    """
+
+    kind = models.CharField(max_length=12, choices=FacetKind.choices)
+    name = models.CharField(max_length=80)
+    slug = models.SlugField(max_length=80)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["kind", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "slug"], name="facet_slug_unique_per_kind"),
+            models.CheckConstraint(condition=models.Q(kind__in=FacetKind.values), name="facet_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Status(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
+
+
+class Visibility(models.TextChoices):
+    SCHOOL = "school", "My school"
+    DISTRICT = "district", "The whole district"
+
+
+class PracticeQuerySet(models.QuerySet["Practice"]):
+    def visible_to(self, user: User) -> PracticeQuerySet:
+        """The one access rule for practices.
+
+        District staff see everything (they moderate). Everyone else sees their own
+        entries in any state, and published or archived entries shared with the whole
+        district or with their own school.
+        """
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_district_staff:
+            return self.all()
+        shared = Q(status__in=[Status.PUBLISHED, Status.ARCHIVED]) & (
+            Q(visibility=Visibility.DISTRICT) | Q(visibility=Visibility.SCHOOL, school_id=user.school_id)
+        )
+        return self.filter(shared | Q(author=user))
+
+    def published(self) -> PracticeQuerySet:
+        return self.filter(status=Status.PUBLISHED)
+
+    def with_counts(self) -> PracticeQuerySet:
+        """Counts as subqueries, so they neither multiply rows nor each other."""
+
+        def count_of(model: type[models.Model], **filters: object) -> Coalesce:
+            rows = (
+                model.objects.filter(practice=OuterRef("pk"), **filters)
+                .order_by()
+                .values("practice")
+                .annotate(n=Count("pk"))
+                .values("n")
+            )
+            return Coalesce(Subquery(rows, output_field=models.IntegerField()), 0)
+
+        adaptations = (
+            Practice.objects.filter(adapted_from=OuterRef("pk"), status=Status.PUBLISHED)
+            .order_by()
+            .values("adapted_from")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(
+            iteration_count=count_of(Iteration),
+            failure_count=count_of(Failure),
+            adoption_count=count_of(Adoption),
+            adaptation_count=Coalesce(Subquery(adaptations, output_field=models.IntegerField()), 0),
+        )
+
+    def with_failures(self) -> PracticeQuerySet:
+        return self.filter(Exists(Failure.objects.filter(practice=OuterRef("pk"))))
+
+
+class Practice(models.Model):
+    title = models.CharField(max_length=200)
+    summary = models.CharField(max_length=400, blank=True, help_text="One or two sentences a colleague reads first.")
+    description = models.TextField(
+        "the practice", blank=True, help_text="How it works, step by step, as you would explain it to a colleague."
+    )
+    intent = models.TextField(
+        blank=True, help_text="The problem it addresses, the outcome you intended, and for which students."
+    )
+    context = models.TextField(
+        "setting",
+        blank=True,
+        help_text="Where it grew: class size, schedule, technology, student population.",
+    )
+    depends_on = models.TextField(
+        "what it depends on", blank=True, help_text="Conditions, people or resources it needs to work."
+    )
+    core_elements = models.TextField(
+        "core: what must stay", blank=True, help_text="The parts that must stay for it to work."
+    )
+    adaptable_elements = models.TextField(
+        "adaptable: what others may change",
+        blank=True,
+        help_text="The parts a colleague can change to fit their context.",
+    )
+    impact = models.TextField(
+        "impact on student learning", blank=True, help_text="What changed for students, and the evidence you have."
+    )
+    facets = models.ManyToManyField(Facet, blank=True, related_name="practices")
+    school = models.ForeignKey("portal.School", on_delete=models.PROTECT, related_name="practices")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="practices")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT)
+    visibility = models.CharField("audience", max_length=10, choices=Visibility.choices, default=Visibility.SCHOOL)
+    anonymous = models.BooleanField(
+        "post anonymously",
+        default=False,
+        help_text="Your name is hidden from everyone except district staff. Your school is still shown.",
+    )
+    adapted_from = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="adaptations"
+    )
+    lineage_root = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="+", editable=False
+    )
+    adaptation_changes = models.TextField(
+        "what we changed and why",
+        blank=True,
+        help_text="For an adaptation: what you changed from the original, and why.",
+    )
+    tags = TaggableManager(blank=True, help_text="Comma-separated, e.g. “formative assessment, reading”.")
+    # The tags as text, so versions in the history keep them and a restore brings them back.
+    tag_names = models.CharField(max_length=500, blank=True, editable=False)
+    featured_at = models.DateTimeField(null=True, blank=True, editable=False)
+    featured_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    featured_note = models.TextField(blank=True)
+    archived_at = models.DateTimeField(null=True, blank=True, editable=False)
+    archived_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    archived_reason = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Every searchable word of the entry, its iterations and failures, rebuilt on save.
+    # Never the author's name: anonymous entries must not be found by it.
+    search_document = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = PracticeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="practice_status_valid"),
+            models.CheckConstraint(condition=Q(visibility__in=Visibility.values), name="practice_visibility_valid"),
+            models.CheckConstraint(condition=~Q(adapted_from=models.F("id")), name="practice_not_adapted_from_itself"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "visibility", "school"], name="practice_access_idx"),
+            models.Index(fields=["-published_at"], name="practice_published_idx"),
+            models.Index(fields=["lineage_root"], name="practice_lineage_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("practices:detail", args=[self.pk])
+
+    @property
+    def is_featured(self) -> bool:
+        return self.featured_at is not None
+
+    def can_edit(self, user: User) -> bool:
+        return user.is_authenticated and self.author_id == user.pk and user.is_active
+
+    def can_moderate(self, user: User) -> bool:
+        """The school's principal and district staff may archive with a reason."""
+        return user.is_district_staff or (user.role == Role.PRINCIPAL and user.school_id == self.school_id)
+
+    def can_unarchive(self, user: User) -> bool:
+        if self.status != Status.ARCHIVED:
+            return False
+        if self.archived_by_id == self.author_id:
+            return self.can_edit(user) or self.can_moderate(user)
+        return self.can_moderate(user)
+
+    def can_see_author(self, user: User) -> bool:
+        return not self.anonymous or user.is_district_staff or self.author_id == user.pk
+
+    def author_label(self, user: User) -> str:
+        """The byline this viewer may see."""
+        if not self.anonymous:
+            return self.author.get_full_name() or self.author.username
+        if user.is_district_staff:
+            return f"Anonymous (posted by {self.author.get_full_name() or self.author.username}; only district staff see this)"
+        if self.author_id == user.pk:
+            return "Anonymous (you)"
+        return "Anonymous colleague"
+
+    def facets_of(self, kind: str) -> list[Facet]:
+        return [facet for facet in self.facets.all() if facet.kind == kind]
+
+    @property
+    def subjects(self) -> list[Facet]:
+        return self.facets_of(FacetKind.SUBJECT)
+
+    @property
+    def grade_bands(self) -> list[Facet]:
+        return self.facets_of(FacetKind.GRADE_BAND)
+
+    @property
+    def evidence_kinds(self) -> list[Facet]:
+        return self.facets_of(FacetKind.EVIDENCE)
+
+    def build_search_document(self) -> str:
+        parts = [
+            self.title,
+            self.summary,
+            self.description,
+            self.intent,
+            self.context,
+            self.depends_on,
+            self.core_elements,
+            self.adaptable_elements,
+            self.impact,
+            self.adaptation_changes,
+            self.tag_names,
+            " ".join(facet.name for facet in self.facets.all()),
+        ]
+        for iteration in self.iterations.all():
+            parts += [iteration.when, iteration.tried, iteration.observed, iteration.changed]
+        for failure in self.failures.all():
+            parts += [failure.tried, failure.what_happened, failure.why, failure.lesson]
+        return "\n".join(part for part in parts if part)
+
+
+class Iteration(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="iterations")
+    position = models.PositiveSmallIntegerField(default=0)
+    when = models.CharField(max_length=80, blank=True, help_text="e.g. “Fall 2025” or “Week 3”.")
+    tried = models.TextField("what we tried")
+    observed = models.TextField("what we observed", blank=True, help_text="What happened, with the evidence you saw.")
+    changed = models.TextField("what we changed next, and why", blank=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.when or 'Iteration'}: {self.tried[:60]}"
+
+
+class Failure(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="failures")
+    position = models.PositiveSmallIntegerField(default=0)
+    tried = models.TextField("what we tried")
+    what_happened = models.TextField("what happened", blank=True)
+    why = models.TextField("why we think it did not work", blank=True)
+    lesson = models.TextField("what we learned, and would tell others", blank=True)
+
+    class Meta:
+        ordering = ["position", "pk"]
+
+    def __str__(self) -> str:
+        return self.tried[:80]
+
+
+class AdoptionStatus(models.TextChoices):
+    TRYING = "trying", "Trying it"
+    ADOPTED = "adopted", "Adopted"
+    STOPPED = "stopped", "Stopped"
+
+
+class Adoption(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="adoptions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="adoptions")
+    school = models.ForeignKey(
+        "portal.School", on_delete=models.PROTECT, null=True, blank=True, related_name="adoptions"
+    )
+    status = models.CharField(max_length=10, choices=AdoptionStatus.choices, default=AdoptionStatus.TRYING)
+    notes = models.TextField(
+        blank=True, help_text="How it is going: what you kept, what you changed, what you noticed."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "user"], name="adoption_one_per_person"),
+            models.CheckConstraint(condition=Q(status__in=AdoptionStatus.values), name="adoption_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.practice} ({self.get_status_display()})"
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Stored under a generated name; the original name is kept only in the database."""
+    suffix = PurePath(filename).suffix.lower()[:10]
+    return f"practice-attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
+
+
+class Attachment(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=attachment_path, max_length=255)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=120)
+    size = models.PositiveIntegerField()
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # Removing an attachment hides it; staff can bring it back from the admin.
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("practices:attachment", args=[self.practice_id, self.pk])
+
+
+# A practice, its iterations and failures are versioned together: one edit is one
+# revision, and restoring it brings all three back as they were.
+reversion.register(Practice, exclude=["search_document"], follow=["iterations", "failures"])
+reversion.register(Iteration)
+reversion.register(Failure)

@@ -1,0 +1,209 @@
+"""Workflows on practices: save with iterations and failures, adopt, adapt, archive, feature, restore."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import reversion
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+from reversion.models import Version
+
+from portal.models import User
+from practices.forms import FailureFormSet, IterationFormSet, PracticeForm
+from practices.models import Adoption, Attachment, Practice, Status
+
+# Fields a restore leaves as they are now: who may see the entry and under what name
+# are the author's current choices, not a property of old text.
+KEPT_ON_RESTORE = [
+    "status",
+    "visibility",
+    "anonymous",
+    "published_at",
+    "featured_at",
+    "featured_by",
+    "featured_note",
+    "archived_at",
+    "archived_by",
+    "archived_reason",
+    "adapted_from",
+    "lineage_root",
+    "school",
+    "author",
+    "created_at",
+]
+
+
+def _save_ordered(formset: IterationFormSet | FailureFormSet, practice: Practice) -> None:
+    formset.instance = practice
+    formset.save(commit=False)
+    for removed in formset.deleted_objects:
+        removed.delete()
+    for position, form in enumerate(formset.ordered_forms, start=1):
+        row = form.instance
+        row.practice = practice
+        row.position = position
+        row.save()
+
+
+def _refresh_derived(practice: Practice) -> None:
+    practice.tag_names = ", ".join(sorted(tag.name for tag in practice.tags.all()))
+    practice.search_document = practice.build_search_document()
+    practice.save(update_fields=["tag_names", "search_document"])
+
+
+def practice_save(
+    *,
+    form: PracticeForm,
+    iterations: IterationFormSet,
+    failures: FailureFormSet,
+    user: User,
+    publish: bool,
+    adapted_from: Practice | None = None,
+) -> Practice:
+    """Save an entry with its iterations, failures and attachments as one revision."""
+    with transaction.atomic(), reversion.create_revision():
+        practice: Practice = form.save(commit=False)
+        creating = practice.pk is None
+        now = timezone.now()
+        if creating:
+            practice.author = user
+            practice.school = user.school
+            if adapted_from is not None:
+                practice.adapted_from = adapted_from
+                practice.lineage_root_id = adapted_from.lineage_root_id or adapted_from.pk
+        first_publication = publish and practice.published_at is None
+        if publish:
+            practice.status = Status.PUBLISHED
+            practice.published_at = practice.published_at or now
+        elif practice.status == Status.PUBLISHED:
+            practice.status = Status.DRAFT
+        practice.updated_at = now
+        practice.save()
+        form.save_m2m()
+        practice.facets.set(form.selected_facets())
+        _save_ordered(iterations, practice)
+        _save_ordered(failures, practice)
+        _attach(practice, form.cleaned_data.get("attachments") or [], user)
+        removed = form.cleaned_data.get("remove_attachments")
+        if removed:
+            practice.attachments.filter(pk__in=[a.pk for a in removed]).update(removed_at=now)
+        _refresh_derived(practice)
+        reversion.set_user(user)
+        reversion.set_comment("Created" if creating else ("Published" if first_publication else "Edited"))
+    if first_publication and practice.adapted_from_id:
+        original = practice.adapted_from
+        transaction.on_commit(lambda: _notify_author(original, "adapted", practice, user))
+    return practice
+
+
+def _attach(practice: Practice, uploads: Iterable[UploadedFile], user: User) -> None:
+    for upload in uploads:
+        Attachment.objects.create(
+            practice=practice,
+            file=upload,
+            original_name=upload.name[:255],
+            content_type=getattr(upload, "detected_type", "application/octet-stream"),
+            size=upload.size,
+            uploaded_by=user,
+        )
+
+
+def _notify_author(original: Practice, event: str, source: Practice | Adoption, actor: User) -> None:
+    """Tell the author of a practice that someone adopted or adapted it."""
+    author = original.author
+    if not author.is_active or author.pk == actor.pk or not author.email:
+        return
+    context = {
+        "author": author,
+        "practice": original,
+        "event": event,
+        "source": source,
+        "actor": actor,
+        "actor_school": actor.school,
+        "practice_url": settings.PORTAL_BASE_URL + original.get_absolute_url(),
+        "source_url": settings.PORTAL_BASE_URL
+        + (source.get_absolute_url() if isinstance(source, Practice) else original.get_absolute_url()),
+        "portal_name": settings.PORTAL_NAME,
+    }
+    subject = (
+        f"Your practice “{original.title}” was adapted at {actor.school or 'another school'}"
+        if event == "adapted"
+        else f"Someone is trying your practice “{original.title}”"
+    )
+    send_mail(subject, render_to_string("practices/email_author_notice.txt", context), None, [author.email])
+
+
+def adoption_record(*, practice: Practice, user: User, status: str, notes: str) -> Adoption:
+    """Record or update that `user` is trying, has adopted or has stopped a practice."""
+    with transaction.atomic():
+        adoption, created = Adoption.objects.update_or_create(
+            practice=practice,
+            user=user,
+            defaults={"status": status, "notes": notes, "school": user.school},
+        )
+    if created:
+        transaction.on_commit(lambda: _notify_author(practice, "adopted", adoption, user))
+    return adoption
+
+
+def practice_archive(*, practice: Practice, by: User, reason: str) -> Practice:
+    with transaction.atomic(), reversion.create_revision():
+        practice.status = Status.ARCHIVED
+        practice.archived_at = timezone.now()
+        practice.archived_by = by
+        practice.archived_reason = reason
+        practice.save(update_fields=["status", "archived_at", "archived_by", "archived_reason"])
+        reversion.set_user(by)
+        reversion.set_comment(f"Archived: {reason}")
+    return practice
+
+
+def practice_unarchive(*, practice: Practice, by: User) -> Practice:
+    with transaction.atomic(), reversion.create_revision():
+        practice.status = Status.PUBLISHED if practice.published_at else Status.DRAFT
+        practice.archived_at = None
+        practice.archived_by = None
+        practice.archived_reason = ""
+        practice.save(update_fields=["status", "archived_at", "archived_by", "archived_reason"])
+        reversion.set_user(by)
+        reversion.set_comment("Brought back from the archive")
+    return practice
+
+
+def practice_feature(*, practice: Practice, by: User, note: str) -> Practice:
+    practice.featured_at = timezone.now()
+    practice.featured_by = by
+    practice.featured_note = note
+    practice.save(update_fields=["featured_at", "featured_by", "featured_note"])
+    return practice
+
+
+def practice_unfeature(*, practice: Practice) -> Practice:
+    practice.featured_at = None
+    practice.featured_by = None
+    practice.featured_note = ""
+    practice.save(update_fields=["featured_at", "featured_by", "featured_note"])
+    return practice
+
+
+def practice_restore(*, practice: Practice, version: Version, by: User) -> Practice:
+    """Bring back the text, iterations and failures of an earlier version, as a new version."""
+    kept = {name: getattr(practice, name) for name in KEPT_ON_RESTORE}
+    restored_at = version.revision.date_created
+    with transaction.atomic(), reversion.create_revision():
+        version.revision.revert(delete=True)
+        practice = Practice.objects.get(pk=practice.pk)
+        for name, value in kept.items():
+            setattr(practice, name, value)
+        practice.updated_at = timezone.now()
+        practice.save()
+        practice.tags.set([name.strip() for name in practice.tag_names.split(",") if name.strip()])
+        _refresh_derived(practice)
+        reversion.set_user(by)
+        reversion.set_comment(f"Restored the version of {timezone.localtime(restored_at):%b %-d, %Y %H:%M}")
+    return practice

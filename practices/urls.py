@@ -1,0 +1,21 @@
+from django.urls import path
+
+from practices import views
+
+app_name = "practices"
+
+urlpatterns = [
+    path("", views.practice_list, name="list"),
+    path("mine/", views.practice_mine, name="mine"),
+    path("new/", views.practice_create, name="create"),
+    path("<int:pk>/", views.practice_detail, name="detail"),
+    path("<int:pk>/edit/", views.practice_edit, name="edit"),
+    path("<int:pk>/adapt/", views.practice_adapt, name="adapt"),
+    path("<int:pk>/history/", views.practice_history_view, name="history"),
+    path("<int:pk>/history/<int:version_id>/restore/", views.practice_restore, name="restore"),
+    path("<int:pk>/adopt/", views.practice_adopt, name="adopt"),
+    path("<int:pk>/archive/", views.practice_archive, name="archive"),
+    path("<int:pk>/unarchive/", views.practice_unarchive, name="unarchive"),
+    path("<int:pk>/feature/", views.practice_feature, name="feature"),
+    path("<int:pk>/attachments/<int:attachment_id>/", views.attachment_download, name="attachment"),
+]
