@@ -14,6 +14,7 @@ from portal.decorators import role_required
 from portal.forms import RosterImportForm
 from portal.models import Role, School, SchoolLevel, User
 from portal.services import RosterImportError, roster_import
+from practices.models import Practice, Status
 
 
 @login_not_required
@@ -55,6 +56,11 @@ def home(request: HttpRequest) -> HttpResponse:
             (SchoolLevel(row["level"]).label, row["count"])
             for row in School.objects.values("level").annotate(count=Count("pk")).order_by("level")
         ]
+    visible = Practice.objects.visible_to(user).published().select_related("school", "author")
+    context["featured"] = visible.filter(featured_at__isnull=False).order_by("-featured_at")[:3]
+    context["recent"] = visible.order_by("-published_at")[:5]
+    if user.school_id is not None:
+        context["drafts"] = Practice.objects.filter(author=user, status=Status.DRAFT).order_by("-updated_at")[:5]
     return render(request, "portal/home.html", context)
 
 

@@ -18,17 +18,12 @@ SORTS = [
 ]
 
 
-class FacetFilter(django_filters.ModelMultipleChoiceFilter):
-    """Practices filed under any of the chosen terms, without duplicating rows."""
+class FacetFilter(django_filters.MultipleChoiceFilter):
+    """Practices filed under any of the chosen terms of one kind (choices filled in by the filter set)."""
 
     def __init__(self, kind: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(
-            queryset=Facet.objects.filter(kind=kind),
-            to_field_name="slug",
-            widget=forms.CheckboxSelectMultiple,
-            method="filter_facets",
-            **kwargs,
-        )
+        self.kind = kind
+        super().__init__(widget=forms.CheckboxSelectMultiple, method="filter_facets", **kwargs)
 
 
 class PracticeFilter(django_filters.FilterSet):
@@ -65,6 +60,11 @@ class PracticeFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.user = user
         self.filters["tag"].extra["choices"] = self._tag_choices()
+        # One query for the three vocabularies.
+        facets = list(Facet.objects.values_list("kind", "slug", "name"))
+        for name in ("subject", "grade", "evidence"):
+            kind = self.filters[name].kind
+            self.filters[name].extra["choices"] = [(slug, label) for k, slug, label in facets if k == kind]
         if user.school_id is None:
             self.filters["sort"].extra["choices"] = [choice for choice in SORTS if choice[0] != "like_mine"]
 
@@ -86,10 +86,12 @@ class PracticeFilter(django_filters.FilterSet):
     def filter_search(self, queryset: QuerySet[Practice], name: str, value: str) -> QuerySet[Practice]:
         return practice_search(queryset, value)
 
-    def filter_facets(self, queryset: QuerySet[Practice], name: str, value: list[Facet]) -> QuerySet[Practice]:
+    def filter_facets(self, queryset: QuerySet[Practice], name: str, value: list[str]) -> QuerySet[Practice]:
         if not value:
             return queryset
-        through = Practice.facets.through.objects.filter(practice_id=OuterRef("pk"), facet__in=value)
+        through = Practice.facets.through.objects.filter(
+            practice_id=OuterRef("pk"), facet__kind=self.filters[name].kind, facet__slug__in=value
+        )
         return queryset.filter(Exists(through))
 
     def filter_tags(self, queryset: QuerySet[Practice], name: str, value: list[str]) -> QuerySet[Practice]:

@@ -49,3 +49,48 @@ class LeaderFactory(UserFactory):
 class StaffFactory(UserFactory):
     role = Role.DISTRICT_STAFF
     school = None
+
+
+class PracticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "practices.Practice"
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Practice {n}")
+    summary = "A short summary."
+    description = "How it works."
+    intent = "What it is for."
+    author = factory.SubFactory(TeacherFactory)
+    school = factory.LazyAttribute(lambda practice: practice.author.school)
+    status = "published"
+    visibility = "district"
+    published_at = factory.LazyFunction(lambda: __import__("django.utils.timezone", fromlist=["now"]).now())
+
+    @factory.post_generation
+    def refresh_search(practice, create, extracted, **kwargs):
+        if create:
+            practice.search_document = practice.build_search_document()
+            practice.save(update_fields=["search_document"])
+
+
+class IterationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "practices.Iteration"
+
+    practice = factory.SubFactory(PracticeFactory)
+    position = factory.Sequence(lambda n: n)
+    tried = "Something we tried"
+    observed = "What we saw"
+    changed = "What we changed"
+
+
+class FailureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "practices.Failure"
+
+    practice = factory.SubFactory(PracticeFactory)
+    position = factory.Sequence(lambda n: n)
+    tried = "Something that failed"
+    what_happened = "It went badly"
+    why = "Reasons"
+    lesson = "A lesson"

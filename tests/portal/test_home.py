@@ -53,5 +53,5 @@ def test_staff_sees_links_to_their_tools(as_user, staff):
 def test_home_runs_a_fixed_number_of_queries(as_user, leader, django_assert_max_num_queries):
     """Session, user and the district figures: the count does not grow with schools or people."""
     client = as_user(leader)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):
         client.get("/")

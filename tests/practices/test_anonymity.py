@@ -1,0 +1,82 @@
+"""An anonymous entry never reveals its author to anyone but district staff."""
+
+import pytest
+from django.core import mail
+
+from practices.services import adoption_record
+from tests.factories import PracticeFactory, TeacherFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def secret_author(school):
+    return TeacherFactory(username="quietwriter", first_name="Philippa", last_name="Quartermaine", email="pq@hidden.example.org", school=school)
+
+
+@pytest.fixture
+def anonymous_practice(secret_author):
+    original = PracticeFactory(author=secret_author, anonymous=True, title="Failing forward with labs")
+    original.failures.create(tried="Recipe labs", why="No thinking required", position=1)
+    return original
+
+
+def _identifying(user) -> list[str]:
+    return [user.first_name, user.last_name, user.username, user.email]
+
+
+def _pages(practice) -> list[str]:
+    return [
+        "/",
+        "/practices/",
+        "/practices/?q=labs",
+        "/practices/?sort=most_adapted",
+        f"/practices/{practice.pk}/",
+        f"/practices/{practice.pk}/history/",
+        "/practices/mine/",
+    ]
+
+
+@pytest.mark.parametrize("name", ["teacher", "principal", "leader", "other_teacher"])
+def test_no_page_a_non_staff_user_can_open_names_the_author(as_user, request, name, anonymous_practice, secret_author, other_teacher):
+    adaptation = PracticeFactory(author=other_teacher, adapted_from=anonymous_practice, lineage_root=anonymous_practice)
+    client = as_user(request.getfixturevalue(name))
+    for path in [*_pages(anonymous_practice), f"/practices/{adaptation.pk}/"]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        page = response.content.decode()
+        for secret in _identifying(secret_author):
+            assert secret not in page, f"{secret!r} leaked on {path} to {name}"
+
+
+def test_the_byline_says_anonymous(as_user, teacher, anonymous_practice):
+    page = as_user(teacher).get(f"/practices/{anonymous_practice.pk}/").content.decode()
+    assert "Anonymous colleague" in page
+
+
+def test_author_sees_it_is_them(as_user, secret_author, anonymous_practice):
+    page = as_user(secret_author).get(f"/practices/{anonymous_practice.pk}/").content.decode()
+    assert "Anonymous (you)" in page
+
+
+def test_district_staff_see_the_author(as_user, staff, anonymous_practice):
+    page = as_user(staff).get(f"/practices/{anonymous_practice.pk}/").content.decode()
+    assert "Philippa Quartermaine" in page
+
+
+def test_edits_in_the_history_do_not_name_the_author(as_user, secret_author, other_teacher, anonymous_practice):
+    from tests.practices.helpers import practice_post
+
+    as_user(secret_author).post(
+        f"/practices/{anonymous_practice.pk}/edit/", practice_post(title="Failing forward with labs", anonymous="on")
+    )
+    page = as_user(other_teacher).get(f"/practices/{anonymous_practice.pk}/history/").content.decode()
+    assert "by the author" in page
+    assert "Quartermaine" not in page
+
+
+def test_adoption_email_to_the_author_does_not_reach_anyone_else(other_teacher, anonymous_practice, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        adoption_record(practice=anonymous_practice, user=other_teacher, status="trying", notes="")
+    assert [message.to for message in mail.outbox] == [["pq@hidden.example.org"]]
+    assert "Quartermaine" not in mail.outbox[0].body

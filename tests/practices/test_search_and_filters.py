@@ -1,0 +1,125 @@
+import pytest
+
+from practices.models import Facet
+from tests.factories import FailureFactory, IterationFactory, PracticeFactory, SchoolFactory, TeacherFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _titles(response) -> list[str]:
+    return [practice.title for practice in response.context["practices"]]
+
+
+def test_a_word_only_in_a_failures_why_finds_the_practice(as_user, teacher):
+    practice = PracticeFactory(author=teacher, title="Reading buddies")
+    PracticeFactory(author=teacher, title="Number talks")
+    FailureFactory(practice=practice, why="the timetable collided with assemblies")
+    from practices.services import _refresh_derived
+
+    _refresh_derived(practice)
+    assert _titles(as_user(teacher).get("/practices/", {"q": "assemblies"})) == ["Reading buddies"]
+
+
+def test_words_in_iterations_and_tags_are_searchable(as_user, teacher):
+    practice = PracticeFactory(author=teacher, title="Reading buddies")
+    IterationFactory(practice=practice, observed="pairs drifted into chatting")
+    practice.tags.set(["peer tutoring"])
+    from practices.services import _refresh_derived
+
+    _refresh_derived(practice)
+    client = as_user(teacher)
+    assert _titles(client.get("/practices/", {"q": "chatting"})) == ["Reading buddies"]
+    assert _titles(client.get("/practices/", {"q": "tutoring"})) == ["Reading buddies"]
+    assert _titles(client.get("/practices/", {"q": "nonexistentword"})) == []
+
+
+def test_every_word_must_match(as_user, teacher):
+    PracticeFactory(author=teacher, title="Exit tickets for fractions")
+    PracticeFactory(author=teacher, title="Exit tickets for reading")
+    assert _titles(as_user(teacher).get("/practices/", {"q": "exit fractions"})) == ["Exit tickets for fractions"]
+
+
+def test_title_matches_rank_first(as_user, teacher):
+    PracticeFactory(author=teacher, title="Morning meeting", description="We also use exit tickets sometimes.")
+    PracticeFactory(author=teacher, title="Exit tickets daily")
+    assert _titles(as_user(teacher).get("/practices/", {"q": "exit tickets"}))[0] == "Exit tickets daily"
+
+
+def test_has_failures_and_has_evolution_filters(as_user, teacher):
+    with_failure = PracticeFactory(author=teacher, title="With failure")
+    FailureFactory(practice=with_failure)
+    evolved = PracticeFactory(author=teacher, title="Evolved")
+    IterationFactory.create_batch(2, practice=evolved)
+    PracticeFactory(author=teacher, title="Plain")
+    client = as_user(teacher)
+    assert _titles(client.get("/practices/", {"has_failures": "on"})) == ["With failure"]
+    assert _titles(client.get("/practices/", {"has_evolution": "on"})) == ["Evolved"]
+
+
+def test_filters_compose(as_user, teacher, other_teacher):
+    math = Facet.objects.get(kind="subject", slug="mathematics")
+    k2 = Facet.objects.get(kind="grade_band", slug="k-2")
+    a = PracticeFactory(author=teacher, title="Math K-2 here")
+    a.facets.set([math, k2])
+    b = PracticeFactory(author=other_teacher, title="Math K-2 there")
+    b.facets.set([math, k2])
+    c = PracticeFactory(author=teacher, title="Math only")
+    c.facets.set([math])
+    client = as_user(teacher)
+    assert sorted(_titles(client.get("/practices/", {"subject": "mathematics", "grade": "k-2"}))) == ["Math K-2 here", "Math K-2 there"]
+    assert _titles(client.get("/practices/", {"subject": "mathematics", "grade": "k-2", "school": teacher.school.slug})) == ["Math K-2 here"]
+    assert _titles(client.get("/practices/", {"subject": "mathematics", "level": "middle"})) == ["Math K-2 there"]
+
+
+def test_tag_featured_and_evidence_filters(as_user, teacher):
+    from django.utils import timezone
+
+    tagged = PracticeFactory(author=teacher, title="Tagged")
+    tagged.tags.set(["attendance"])
+    PracticeFactory(author=teacher, title="Featured", featured_at=timezone.now())
+    evidenced = PracticeFactory(author=teacher, title="Evidenced")
+    evidenced.facets.set([Facet.objects.get(kind="evidence", slug="student-voice")])
+    client = as_user(teacher)
+    assert _titles(client.get("/practices/", {"tag": "attendance"})) == ["Tagged"]
+    assert _titles(client.get("/practices/", {"featured": "on"})) == ["Featured"]
+    assert _titles(client.get("/practices/", {"evidence": "student-voice"})) == ["Evidenced"]
+
+
+def test_filters_survive_pagination(as_user, teacher):
+    for n in range(25):
+        practice = PracticeFactory(author=teacher, title=f"Failing {n:02d}")
+        FailureFactory(practice=practice)
+    PracticeFactory.create_batch(5, author=teacher)
+    client = as_user(teacher)
+    first = client.get("/practices/", {"has_failures": "on", "q": "Failing"})
+    assert first.context["page"].paginator.count == 25
+    page = first.content.decode()
+    assert "?has_failures=on&amp;q=Failing&amp;page=2" in page
+    second = client.get("/practices/", {"has_failures": "on", "q": "Failing", "page": "2"})
+    assert len(second.context["practices"]) == 5
+    assert all(title.startswith("Failing") for title in _titles(second))
+
+
+def test_schools_like_mine_ranks_similar_schools_first(as_user, teacher):
+    twin = SchoolFactory(slug="twin", level=teacher.school.level, enrollment=teacher.school.enrollment, frl_percent=teacher.school.frl_percent, locale=teacher.school.locale)
+    unlike = SchoolFactory(slug="unlike", level="high", enrollment=2000, frl_percent=5, locale="rural")
+    PracticeFactory(author=TeacherFactory(school=unlike), title="From an unlike school")
+    PracticeFactory(author=TeacherFactory(school=twin), title="From a twin school")
+    response = as_user(teacher).get("/practices/", {"sort": "like_mine"})
+    assert _titles(response) == ["From a twin school", "From an unlike school"]
+    assert "Shares 4 of 4 traits with your school" in response.content.decode()
+
+
+def test_most_adapted_sort(as_user, teacher, other_teacher):
+    popular = PracticeFactory(author=teacher, title="Popular")
+    PracticeFactory(author=teacher, title="Quiet")
+    PracticeFactory(author=other_teacher, adapted_from=popular, lineage_root=popular, title="Adaptation")
+    titles = _titles(as_user(teacher).get("/practices/", {"sort": "most_adapted"}))
+    assert titles[0] == "Popular"
+
+
+def test_archived_and_draft_entries_are_not_listed(as_user, teacher):
+    PracticeFactory(author=teacher, title="Archived", status="archived")
+    PracticeFactory(author=teacher, title="Draft", status="draft", published_at=None)
+    PracticeFactory(author=teacher, title="Live")
+    assert _titles(as_user(teacher).get("/practices/")) == ["Live"]
