@@ -485,10 +485,14 @@ def seed_practices(*, rng: random.Random) -> int:
     return Practice.objects.count()
 
 
-def seed_practices_large(
-    *, rng: random.Random, practices: int = 50_000, iterations: int = 150_000, failures: int = 60_000
-) -> int:
+LARGE_PRACTICE_COUNT = 50_000
+LARGE_ITERATION_COUNT = 150_000
+LARGE_FAILURE_COUNT = 60_000
+
+
+def seed_practices_large(*, rng: random.Random) -> int:
     """District scale for benchmarks, with bulk inserts."""
+    practices, iterations, failures = LARGE_PRACTICE_COUNT, LARGE_ITERATION_COUNT, LARGE_FAILURE_COUNT
     existing = Practice.objects.count()
     if existing >= practices:
         return existing

@@ -222,7 +222,7 @@ def practice_adapt(request: HttpRequest, pk: int) -> HttpResponse:
     if not request.user.is_authenticated:
         return stash_post_and_sign_in(request)
     original = _get_practice_for_user(request, pk, _detail_queryset())
-    if original.status != Status.PUBLISHED or not _can_write(request.user):
+    if original.status != Status.PUBLISHED or not _can_write(request.user) or original.author_id == request.user.pk:
         raise PermissionDenied
     initial = {
         "title": f"{original.title} (adapted at {request.user.school.name})",

@@ -37,11 +37,18 @@ def test_demo_logins_sign_in(client):
 
 def test_large_scale_reaches_the_requested_numbers_and_is_idempotent(monkeypatch):
     from portal import demo
+    from practices import demo as practices_demo
+    from practices.models import Failure, Iteration, Practice
 
     monkeypatch.setattr(demo, "LARGE_SCHOOL_COUNT", 30)
     monkeypatch.setattr(demo, "LARGE_USER_COUNT", 400)
+    monkeypatch.setattr(practices_demo, "LARGE_PRACTICE_COUNT", 300)
+    monkeypatch.setattr(practices_demo, "LARGE_ITERATION_COUNT", 900)
+    monkeypatch.setattr(practices_demo, "LARGE_FAILURE_COUNT", 360)
     call_command("seed_demo", "--scale", "large")
-    assert (School.objects.count(), User.objects.count()) == (30, 400)
+    counts = (School.objects.count(), User.objects.count(), Practice.objects.count())
+    assert counts == (30, 400, 300)
+    assert 800 <= Iteration.objects.count() <= 1000 and 280 <= Failure.objects.count() <= 440
     call_command("seed_demo", "--scale", "large")
-    assert (School.objects.count(), User.objects.count()) == (30, 400)
+    assert (School.objects.count(), User.objects.count(), Practice.objects.count()) == counts
     assert User.objects.filter(role=Role.PRINCIPAL).count() >= 30
