@@ -106,12 +106,16 @@ def _field_changes(model: type, names: list[str], old: dict, new: dict) -> list[
 def practice_history(practice: Practice, viewer: User) -> list[HistoryEntry]:
     """The newest versions first, each compared with the one before it, in two queries."""
     versions = list(
-        Version.objects.get_for_object(practice).select_related("revision", "revision__user", "content_type")[: HISTORY_LIMIT + 1]
+        Version.objects.get_for_object(practice).select_related("revision", "revision__user", "content_type")[
+            : HISTORY_LIMIT + 1
+        ]
     )
     revision_ids = [version.revision_id for version in versions]
     row_types = ContentType.objects.get_for_models(Iteration, Failure)
     rows_by_revision: dict[int, dict[tuple[str, str], dict]] = {rid: {} for rid in revision_ids}
-    for row in Version.objects.filter(revision_id__in=revision_ids, content_type__in=row_types.values()).select_related("content_type"):
+    for row in Version.objects.filter(revision_id__in=revision_ids, content_type__in=row_types.values()).select_related(
+        "content_type"
+    ):
         kind = "Iteration" if row.content_type_id == row_types[Iteration].pk else "Failure"
         rows_by_revision[row.revision_id][(kind, row.object_id)] = row.field_dict
 

@@ -35,12 +35,20 @@ def practice_search(queryset: QuerySet[Practice], text: str) -> QuerySet[Practic
     # Words in the title or summary count extra, on both databases.
     bonus = Value(0.0, output_field=FloatField())
     for term in terms:
-        bonus = bonus + Case(When(title__icontains=term, then=Value(1.0)), default=Value(0.0), output_field=FloatField())
-        bonus = bonus + Case(When(summary__icontains=term, then=Value(0.5)), default=Value(0.0), output_field=FloatField())
+        bonus = bonus + Case(
+            When(title__icontains=term, then=Value(1.0)), default=Value(0.0), output_field=FloatField()
+        )
+        bonus = bonus + Case(
+            When(summary__icontains=term, then=Value(0.5)), default=Value(0.0), output_field=FloatField()
+        )
     if connections[queryset.db].vendor == "postgresql":
         query = SearchQuery(text, search_type="websearch", config="english")
         vector = DocumentVector(F("search_document"))
-        return queryset.alias(document=vector).filter(document=query).annotate(search_rank=SearchRank(vector, query) + bonus)
+        return (
+            queryset.alias(document=vector)
+            .filter(document=query)
+            .annotate(search_rank=SearchRank(vector, query) + bonus)
+        )
     for term in terms:
         queryset = queryset.filter(search_document__icontains=term)
     return queryset.annotate(search_rank=bonus)

@@ -42,11 +42,29 @@ def practice_post(
 
 
 THREE_ITERATIONS = [
-    {"when": "September", "tried": "Five questions, graded", "observed": "Too slow", "changed": "Cut to three", "ORDER": "1"},
+    {
+        "when": "September",
+        "tried": "Five questions, graded",
+        "observed": "Too slow",
+        "changed": "Cut to three",
+        "ORDER": "1",
+    },
     {"when": "October", "tried": "Two piles", "observed": "Hid the middle", "changed": "Three piles", "ORDER": "2"},
     {"when": "January", "tried": "Self-sorting", "observed": "70% agreement", "changed": "Kept my sort", "ORDER": "3"},
 ]
 TWO_FAILURES = [
-    {"tried": "Grading the tickets", "what_happened": "Copying", "why": "It felt high-stakes to zebrafish", "lesson": "Keep ungraded", "ORDER": "1"},
-    {"tried": "Digital forms", "what_happened": "Logins ate the time", "why": "Device logistics", "lesson": "Paper first", "ORDER": "2"},
+    {
+        "tried": "Grading the tickets",
+        "what_happened": "Copying",
+        "why": "It felt high-stakes to zebrafish",
+        "lesson": "Keep ungraded",
+        "ORDER": "1",
+    },
+    {
+        "tried": "Digital forms",
+        "what_happened": "Logins ate the time",
+        "why": "Device logistics",
+        "lesson": "Paper first",
+        "ORDER": "2",
+    },
 ]

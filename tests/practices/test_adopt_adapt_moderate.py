@@ -14,10 +14,13 @@ def published(teacher):
     return PracticeFactory(author=teacher, title="Exit tickets", visibility="district")
 
 
-def test_trying_a_practice_records_an_adoption_and_emails_the_author(as_user, other_teacher, published, django_capture_on_commit_callbacks):
+def test_trying_a_practice_records_an_adoption_and_emails_the_author(
+    as_user, other_teacher, published, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = as_user(other_teacher).post(
-            f"/practices/{published.pk}/adopt/", {"adoption-status": "trying", "adoption-notes": "Starting with period 2."}
+            f"/practices/{published.pk}/adopt/",
+            {"adoption-status": "trying", "adoption-notes": "Starting with period 2."},
         )
     assert response.status_code == 302
     adoption = Adoption.objects.get()
@@ -27,11 +30,15 @@ def test_trying_a_practice_records_an_adoption_and_emails_the_author(as_user, ot
     assert "Kenji Yamamoto at Riverside Middle School is trying your practice" in mail.outbox[0].body
 
 
-def test_reporting_back_updates_the_same_adoption_without_a_second_email(as_user, other_teacher, published, django_capture_on_commit_callbacks):
+def test_reporting_back_updates_the_same_adoption_without_a_second_email(
+    as_user, other_teacher, published, django_capture_on_commit_callbacks
+):
     client = as_user(other_teacher)
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/practices/{published.pk}/adopt/", {"adoption-status": "trying"})
-        client.post(f"/practices/{published.pk}/adopt/", {"adoption-status": "adopted", "adoption-notes": "All classes now."})
+        client.post(
+            f"/practices/{published.pk}/adopt/", {"adoption-status": "adopted", "adoption-notes": "All classes now."}
+        )
     assert Adoption.objects.get().status == "adopted"
     assert len(mail.outbox) == 1
     page = client.get(f"/practices/{published.pk}/").content.decode()
@@ -43,7 +50,9 @@ def test_authors_cannot_adopt_their_own_practice(as_user, teacher, published):
     assert as_user(teacher).post(f"/practices/{published.pk}/adopt/", {"adoption-status": "trying"}).status_code == 403
 
 
-def test_adapting_prefills_and_keeps_lineage_and_tells_the_original_author(as_user, other_teacher, published, django_capture_on_commit_callbacks):
+def test_adapting_prefills_and_keeps_lineage_and_tells_the_original_author(
+    as_user, other_teacher, published, django_capture_on_commit_callbacks
+):
     client = as_user(other_teacher)
     form = client.get(f"/practices/{published.pk}/adapt/").content.decode()
     assert 'value="Exit tickets (adapted at Riverside Middle School)"' in form
@@ -58,7 +67,11 @@ def test_adapting_prefills_and_keeps_lineage_and_tells_the_original_author(as_us
         )
     assert done.status_code == 302
     adaptation = Practice.objects.get(title="Our version")
-    assert (adaptation.adapted_from, adaptation.lineage_root_id, adaptation.school) == (published, published.pk, other_teacher.school)
+    assert (adaptation.adapted_from, adaptation.lineage_root_id, adaptation.school) == (
+        published,
+        published.pk,
+        other_teacher.school,
+    )
     assert len(mail.outbox) == 1 and "adaptation" in mail.outbox[0].body
     original_page = client.get(f"/practices/{published.pk}/").content.decode()
     assert "Adaptations across schools" in original_page and "Our version" in original_page
@@ -72,19 +85,25 @@ def test_adapter_sees_when_the_original_changed_after_adapting(as_user, other_te
     assert "The original has changed" not in client.get(f"/practices/{adaptation.pk}/").content.decode()
     published.updated_at = timezone.now()
     published.save()
-    assert "The original has changed since you adapted it" in client.get(f"/practices/{adaptation.pk}/").content.decode()
+    assert (
+        "The original has changed since you adapted it" in client.get(f"/practices/{adaptation.pk}/").content.decode()
+    )
 
 
 def test_adaptation_of_a_hidden_original_does_not_reveal_it(as_user, teacher, other_teacher, principal):
     original = PracticeFactory(author=teacher, visibility="school", title="Secret original")
-    adaptation = PracticeFactory(author=principal, adapted_from=original, lineage_root=original, title="Public adaptation")
+    adaptation = PracticeFactory(
+        author=principal, adapted_from=original, lineage_root=original, title="Public adaptation"
+    )
     page = as_user(other_teacher).get(f"/practices/{adaptation.pk}/").content.decode()
     assert "Secret original" not in page
     assert "a practice not shared with you" in page
 
 
 def test_principal_archives_with_a_reason_the_author_sees(as_user, principal, teacher, published):
-    response = as_user(principal).post(f"/practices/{published.pk}/archive/", {"reason": "Duplicates the reading entry."})
+    response = as_user(principal).post(
+        f"/practices/{published.pk}/archive/", {"reason": "Duplicates the reading entry."}
+    )
     assert response.status_code == 302
     published.refresh_from_db()
     assert published.status == Status.ARCHIVED and published.archived_by == principal
@@ -118,7 +137,10 @@ def test_archiving_needs_a_reason(as_user, principal, published):
 
 @pytest.mark.parametrize("name", ["other_teacher", "leader"])
 def test_others_cannot_archive(as_user, request, name, published):
-    assert as_user(request.getfixturevalue(name)).post(f"/practices/{published.pk}/archive/", {"reason": "x"}).status_code == 403
+    assert (
+        as_user(request.getfixturevalue(name)).post(f"/practices/{published.pk}/archive/", {"reason": "x"}).status_code
+        == 403
+    )
 
 
 def test_principal_of_another_school_cannot_archive(as_user, other_school, published):
@@ -144,4 +166,7 @@ def test_leader_features_a_model_of_excellence_shown_on_home(as_user, leader, te
 
 @pytest.mark.parametrize("name", ["teacher", "principal", "other_teacher"])
 def test_only_district_leaders_and_staff_feature(as_user, request, name, published):
-    assert as_user(request.getfixturevalue(name)).post(f"/practices/{published.pk}/feature/", {"note": "x"}).status_code == 403
+    assert (
+        as_user(request.getfixturevalue(name)).post(f"/practices/{published.pk}/feature/", {"note": "x"}).status_code
+        == 403
+    )

@@ -11,7 +11,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def secret_author(school):
-    return TeacherFactory(username="quietwriter", first_name="Philippa", last_name="Quartermaine", email="pq@hidden.example.org", school=school)
+    return TeacherFactory(
+        username="quietwriter",
+        first_name="Philippa",
+        last_name="Quartermaine",
+        email="pq@hidden.example.org",
+        school=school,
+    )
 
 
 @pytest.fixture
@@ -38,7 +44,9 @@ def _pages(practice) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["teacher", "principal", "leader", "other_teacher"])
-def test_no_page_a_non_staff_user_can_open_names_the_author(as_user, request, name, anonymous_practice, secret_author, other_teacher):
+def test_no_page_a_non_staff_user_can_open_names_the_author(
+    as_user, request, name, anonymous_practice, secret_author, other_teacher
+):
     adaptation = PracticeFactory(author=other_teacher, adapted_from=anonymous_practice, lineage_root=anonymous_practice)
     client = as_user(request.getfixturevalue(name))
     for path in [*_pages(anonymous_practice), f"/practices/{adaptation.pk}/"]:
@@ -75,7 +83,9 @@ def test_edits_in_the_history_do_not_name_the_author(as_user, secret_author, oth
     assert "Quartermaine" not in page
 
 
-def test_adoption_email_to_the_author_does_not_reach_anyone_else(other_teacher, anonymous_practice, django_capture_on_commit_callbacks):
+def test_adoption_email_to_the_author_does_not_reach_anyone_else(
+    other_teacher, anonymous_practice, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         adoption_record(practice=anonymous_practice, user=other_teacher, status="trying", notes="")
     assert [message.to for message in mail.outbox] == [["pq@hidden.example.org"]]

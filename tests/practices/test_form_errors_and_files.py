@@ -66,7 +66,9 @@ def test_a_name_that_disagrees_with_the_content_is_refused(as_user, teacher):
     assert "is named like a .pdf but its content is a PNG image" in response.content.decode()
 
 
-def test_good_attachments_are_stored_under_generated_names_and_served_only_through_the_view(as_user, teacher, other_teacher, settings, tmp_path):
+def test_good_attachments_are_stored_under_generated_names_and_served_only_through_the_view(
+    as_user, teacher, other_teacher, settings, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
     data = practice_post(visibility="school")
     data["attachments"] = [
@@ -113,14 +115,21 @@ def test_script_payloads_in_any_field_are_inert(as_user, teacher, field):
     client = as_user(teacher)
     assert client.post("/practices/new/", data).status_code == 302
     practice = Practice.objects.get()
-    for path in [f"/practices/{practice.pk}/", "/practices/", f"/practices/{practice.pk}/history/", f"/practices/{practice.pk}/edit/"]:
+    for path in [
+        f"/practices/{practice.pk}/",
+        "/practices/",
+        f"/practices/{practice.pk}/history/",
+        f"/practices/{practice.pk}/edit/",
+    ]:
         page = client.get(path).content.decode()
         assert "<script>alert" not in page, path
         assert "onerror=alert" not in page.replace("onerror=alert(1)&gt;", ""), path
 
 
 def test_markdown_links_keep_only_safe_schemes(as_user, teacher):
-    practice = PracticeFactory(author=teacher, description="[safe](https://example.org) [bad](javascript:alert(1)) **bold**")
+    practice = PracticeFactory(
+        author=teacher, description="[safe](https://example.org) [bad](javascript:alert(1)) **bold**"
+    )
     page = as_user(teacher).get(f"/practices/{practice.pk}/").content.decode()
     assert '<a href="https://example.org" rel="noopener noreferrer nofollow">safe</a>' in page
     assert "javascript:" not in page
@@ -133,7 +142,10 @@ def test_expired_session_keeps_what_was_typed(client, teacher):
     assert response.status_code == 302 and response.url.startswith("/accounts/login/?next=/practices/new/")
     from tests.factories import TEST_PASSWORD
 
-    signed_in = client.post("/accounts/login/?next=/practices/new/", {"username": "teacher", "password": TEST_PASSWORD, "next": "/practices/new/"})
+    signed_in = client.post(
+        "/accounts/login/?next=/practices/new/",
+        {"username": "teacher", "password": TEST_PASSWORD, "next": "/practices/new/"},
+    )
     assert signed_in.url == "/practices/new/"
     page = client.get("/practices/new/").content.decode()
     assert "what you typed before signing in again" in page
@@ -142,5 +154,3 @@ def test_expired_session_keeps_what_was_typed(client, teacher):
     assert not Practice.objects.exists()
     # Shown once: the next visit starts empty.
     assert 'value="Long entry"' not in client.get("/practices/new/").content.decode()
-
-

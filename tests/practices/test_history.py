@@ -9,11 +9,25 @@ pytestmark = pytest.mark.django_db
 
 def _edit(client, practice, **changes):
     iterations = [
-        {"id": str(i.pk), "when": i.when, "tried": i.tried, "observed": i.observed, "changed": i.changed, "ORDER": str(n)}
+        {
+            "id": str(i.pk),
+            "when": i.when,
+            "tried": i.tried,
+            "observed": i.observed,
+            "changed": i.changed,
+            "ORDER": str(n),
+        }
         for n, i in enumerate(practice.iterations.all(), 1)
     ]
     failures = [
-        {"id": str(f.pk), "tried": f.tried, "what_happened": f.what_happened, "why": f.why, "lesson": f.lesson, "ORDER": str(n)}
+        {
+            "id": str(f.pk),
+            "tried": f.tried,
+            "what_happened": f.what_happened,
+            "why": f.why,
+            "lesson": f.lesson,
+            "ORDER": str(n),
+        }
         for n, f in enumerate(practice.failures.all(), 1)
     ]
     data = practice_post(**changes)
@@ -70,7 +84,8 @@ def test_restore_brings_back_text_iterations_and_failures_as_a_new_version(writt
     original_version = Version.objects.get_for_object(practice).first()
     rows = list(practice.iterations.all())
     iterations = [{"id": str(rows[0].pk), "when": "Sept", "tried": "Changed", "ORDER": "1"}] + [
-        {"id": str(i.pk), "when": i.when, "tried": i.tried, "ORDER": str(n), "DELETE": "on"} for n, i in enumerate(rows[1:], 2)
+        {"id": str(i.pk), "when": i.when, "tried": i.tried, "ORDER": str(n), "DELETE": "on"}
+        for n, i in enumerate(rows[1:], 2)
     ]
     _edit(client, practice, title="Renamed", _iterations=formset_data("iterations", iterations, initial=3))
     practice.refresh_from_db()

@@ -32,7 +32,9 @@ def _count(client, path: str) -> int:
     return len(queries)
 
 
-@pytest.mark.parametrize("path", ["/practices/", "/practices/?q=fractions", "/practices/?sort=like_mine&has_failures=on&subject=mathematics"])
+@pytest.mark.parametrize(
+    "path", ["/practices/", "/practices/?q=fractions", "/practices/?sort=like_mine&has_failures=on&subject=mathematics"]
+)
 def test_list_and_search_queries_do_not_grow_with_practices(as_user, teacher, school, other_school, path):
     """Session, user, the page and its count, tags and facets prefetched, the filter choices: fixed."""
     client = as_user(teacher)
@@ -44,7 +46,9 @@ def test_list_and_search_queries_do_not_grow_with_practices(as_user, teacher, sc
     assert many <= 10
 
 
-def test_detail_queries_do_not_grow_with_iterations_failures_tags_or_adaptations(as_user, teacher, other_teacher, school):
+def test_detail_queries_do_not_grow_with_iterations_failures_tags_or_adaptations(
+    as_user, teacher, other_teacher, school
+):
     """One query per kind of part (facets, tags, iterations, failures, files, adoptions, lineage)."""
     client = as_user(teacher)
     practice = PracticeFactory(author=teacher)

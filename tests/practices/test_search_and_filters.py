@@ -66,8 +66,13 @@ def test_filters_compose(as_user, teacher, other_teacher):
     c = PracticeFactory(author=teacher, title="Math only")
     c.facets.set([math])
     client = as_user(teacher)
-    assert sorted(_titles(client.get("/practices/", {"subject": "mathematics", "grade": "k-2"}))) == ["Math K-2 here", "Math K-2 there"]
-    assert _titles(client.get("/practices/", {"subject": "mathematics", "grade": "k-2", "school": teacher.school.slug})) == ["Math K-2 here"]
+    assert sorted(_titles(client.get("/practices/", {"subject": "mathematics", "grade": "k-2"}))) == [
+        "Math K-2 here",
+        "Math K-2 there",
+    ]
+    assert _titles(
+        client.get("/practices/", {"subject": "mathematics", "grade": "k-2", "school": teacher.school.slug})
+    ) == ["Math K-2 here"]
     assert _titles(client.get("/practices/", {"subject": "mathematics", "level": "middle"})) == ["Math K-2 there"]
 
 
@@ -101,7 +106,13 @@ def test_filters_survive_pagination(as_user, teacher):
 
 
 def test_schools_like_mine_ranks_similar_schools_first(as_user, teacher):
-    twin = SchoolFactory(slug="twin", level=teacher.school.level, enrollment=teacher.school.enrollment, frl_percent=teacher.school.frl_percent, locale=teacher.school.locale)
+    twin = SchoolFactory(
+        slug="twin",
+        level=teacher.school.level,
+        enrollment=teacher.school.enrollment,
+        frl_percent=teacher.school.frl_percent,
+        locale=teacher.school.locale,
+    )
     unlike = SchoolFactory(slug="unlike", level="high", enrollment=2000, frl_percent=5, locale="rural")
     PracticeFactory(author=TeacherFactory(school=unlike), title="From an unlike school")
     PracticeFactory(author=TeacherFactory(school=twin), title="From a twin school")

@@ -97,9 +97,24 @@ def test_editing_keeps_rows_reorders_and_removes(as_user, teacher):
     practice = _publish_school_only(client)
     rows = list(practice.iterations.all())
     edited = [
-        {"id": str(rows[0].pk), "when": "September", "tried": "Five questions, graded", "observed": "", "changed": "", "ORDER": "3"},
+        {
+            "id": str(rows[0].pk),
+            "when": "September",
+            "tried": "Five questions, graded",
+            "observed": "",
+            "changed": "",
+            "ORDER": "3",
+        },
         {"id": str(rows[1].pk), "when": "October", "tried": "Two piles", "observed": "", "changed": "", "ORDER": "1"},
-        {"id": str(rows[2].pk), "when": "January", "tried": "Self-sorting", "observed": "", "changed": "", "ORDER": "2", "DELETE": "on"},
+        {
+            "id": str(rows[2].pk),
+            "when": "January",
+            "tried": "Self-sorting",
+            "observed": "",
+            "changed": "",
+            "ORDER": "2",
+            "DELETE": "on",
+        },
     ]
     data = practice_post(visibility="school")
     data.update({k: v for k, v in _formset(edited, initial=3).items()})

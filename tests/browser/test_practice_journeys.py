@@ -1,0 +1,126 @@
+import pytest
+from django.core import mail
+
+from practices.models import Adoption, Practice
+from tests.factories import TEST_PASSWORD, FailureFactory, IterationFactory, PracticeFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def facets(transactional_db):
+    # Data migrations are flushed between transactional tests; bring the vocabulary back.
+    from practices.models import Facet
+
+    for kind, slug, name in [
+        ("subject", "mathematics", "Mathematics"),
+        ("grade_band", "3-5", "3–5"),
+        ("evidence", "student-work", "Student work"),
+    ]:
+        Facet.objects.get_or_create(kind=kind, slug=slug, defaults={"name": name})
+
+
+def test_write_and_publish_with_iterations_and_failures(journey, teacher, facets):
+    page = journey.page
+    journey.sign_in("teacher", TEST_PASSWORD)
+    page.get_by_role("link", name="Practices", exact=True).click()
+    journey.check()
+    page.get_by_role("link", name="Share a practice").click()
+    journey.check()
+    page.get_by_label("Title").fill("Exit tickets that change tomorrow")
+    page.get_by_label("Summary").fill("Three questions, sorted the same day.")
+    page.get_by_label("Intent").fill("Catch misconceptions the same day.")
+    page.get_by_label("The practice (needed to publish)").fill("1. Ask three questions.\n2. Sort into piles.")
+    page.get_by_label("Mathematics").check()
+    # First iteration row is there; add two more with the button (JavaScript copies the row).
+    page.locator("#id_iterations-0-tried").fill("Five questions, graded")
+    page.get_by_role("button", name="Add another iteration").click()
+    page.locator("#id_iterations-1-tried").fill("Three questions, two piles")
+    page.get_by_role("button", name="Add another iteration").click()
+    page.locator("#id_iterations-2-tried").fill("Three piles and regrouping")
+    page.locator("#id_failures-0-tried").fill("Grading the tickets")
+    page.locator("#id_failures-0-why").fill("It made them high-stakes")
+    page.get_by_role("button", name="Add another failure").click()
+    page.locator("#id_failures-1-tried").fill("Laptops for tickets")
+    # Move the last iteration up one place with the keyboard-usable button.
+    page.locator("[data-formset=iterations] [data-row]").nth(2).get_by_role("button", name="Move up").click()
+    page.get_by_label("My school").check()
+    journey.check()
+    page.get_by_role("button", name="Publish").click()
+    journey.check()
+    assert "Published" in page.get_by_role("status").inner_text()
+    practice = Practice.objects.get()
+    assert practice.status == "published" and practice.visibility == "school"
+    assert [i.tried for i in practice.iterations.all()] == [
+        "Five questions, graded",
+        "Three piles and regrouping",
+        "Three questions, two piles",
+    ]
+    assert practice.failures.count() == 2
+    assert page.get_by_role("heading", name="What did not work").is_visible()
+
+
+def test_a_failed_publish_keeps_everything_typed(journey, teacher, facets):
+    page = journey.page
+    journey.sign_in("teacher", TEST_PASSWORD)
+    journey.goto("/practices/new/")
+    page.get_by_label("Title").fill("Draft idea")
+    page.locator("#id_iterations-0-tried").fill("First try")
+    page.locator("#id_failures-0-tried").fill("It flopped")
+    page.get_by_role("button", name="Publish").click()
+    journey.check()
+    assert "Not saved yet" in page.get_by_role("alert").inner_text()
+    assert page.locator("#id_iterations-0-tried").input_value() == "First try"
+    assert page.locator("#id_failures-0-tried").input_value() == "It flopped"
+    page.get_by_role("button", name="Save as draft").click()
+    journey.check()
+    assert Practice.objects.get().status == "draft"
+
+
+def test_find_and_adapt(journey, teacher, other_teacher, facets):
+    original = PracticeFactory(author=teacher, title="Number talks to open class", visibility="district")
+    FailureFactory(practice=original, why="hands-up only let five students talk")
+    from practices.services import _refresh_derived
+
+    _refresh_derived(original)
+    page = journey.page
+    journey.sign_in("teacher2", TEST_PASSWORD)
+    journey.goto("/practices/")
+    page.get_by_role("searchbox", name="Search").fill("hands-up")
+    page.get_by_role("button", name="Apply").click()
+    journey.check()
+    page.get_by_role("link", name="Number talks to open class").click()
+    journey.check()
+    page.get_by_role("link", name="Share my adaptation").click()
+    journey.check()
+    assert page.get_by_label("Title").input_value() == "Number talks to open class (adapted at Riverside Middle School)"
+    page.get_by_label("What we changed and why").fill("Our periods are 45 minutes, so we run four problems, not eight.")
+    page.get_by_role("button", name="Publish").click()
+    journey.check()
+    assert page.get_by_text("Adapted from").is_visible()
+    assert page.get_by_role("heading", name="Adaptations across schools").is_visible()
+    adaptation = Practice.objects.exclude(pk=original.pk).get()
+    assert adaptation.adapted_from_id == original.pk
+    assert any("adaptation" in message.body for message in mail.outbox)
+
+
+def test_try_and_report_back(journey, teacher, other_teacher, facets):
+    practice = PracticeFactory(author=teacher, title="Reading conferences", visibility="district")
+    IterationFactory.create_batch(2, practice=practice)
+    page = journey.page
+    journey.sign_in("teacher2", TEST_PASSWORD)
+    journey.goto(f"/practices/{practice.pk}/")
+    page.get_by_role("radio", name="Trying it").check()
+    page.get_by_label("Notes").fill("Starting with my second period.")
+    page.get_by_role("button", name="Tell the author").click()
+    journey.check()
+    assert Adoption.objects.get().status == "trying"
+    page.get_by_role("radio", name="Adopted").check()
+    page.get_by_label("Notes").fill("Now in all my classes.")
+    page.get_by_role("button", name="Update").click()
+    journey.check()
+    assert Adoption.objects.get().status == "adopted"
+    page.get_by_role("link", name="My practices").click()
+    journey.check()
+    assert page.get_by_text("Now in all my classes.").is_visible()
+    assert len(mail.outbox) == 1
