@@ -235,28 +235,22 @@ class OrderedInlineFormSet(forms.BaseInlineFormSet):
         return forms.NumberInput()
 
 
-IterationFormSet = inlineformset_factory(
-    Practice,
-    Iteration,
-    form=IterationForm,
-    formset=OrderedInlineFormSet,
-    extra=1,
-    can_delete=True,
-    can_order=True,
-    max_num=30,
-    validate_max=True,
-)
-FailureFormSet = inlineformset_factory(
-    Practice,
-    Failure,
-    form=FailureForm,
-    formset=OrderedInlineFormSet,
-    extra=1,
-    can_delete=True,
-    can_order=True,
-    max_num=30,
-    validate_max=True,
-)
+def _ordered_formset(model: type, form: type[forms.ModelForm]) -> type[OrderedInlineFormSet]:
+    return inlineformset_factory(
+        Practice,
+        model,
+        form=form,
+        formset=OrderedInlineFormSet,
+        extra=1,
+        can_delete=True,
+        can_order=True,
+        max_num=30,
+        validate_max=True,
+    )
+
+
+IterationFormSet = _ordered_formset(Iteration, IterationForm)
+FailureFormSet = _ordered_formset(Failure, FailureForm)
 
 
 class AdoptionForm(forms.ModelForm):

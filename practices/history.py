@@ -11,29 +11,19 @@ from django.contrib.contenttypes.models import ContentType
 from reversion.models import Version
 
 from portal.models import User
+from practices.forms import FailureForm, IterationForm, PracticeForm
 from practices.models import Failure, Iteration, Practice
 
 HISTORY_LIMIT = 50
 # Fields shown in the history, with their labels; the rest are bookkeeping.
 PRACTICE_FIELDS = [
-    "title",
-    "summary",
-    "description",
-    "intent",
-    "context",
-    "depends_on",
-    "core_elements",
-    "adaptable_elements",
-    "impact",
-    "adaptation_changes",
+    *(name for name in PracticeForm.Meta.fields if name != "tags"),
     "tag_names",
     "status",
-    "visibility",
-    "anonymous",
     "archived_reason",
 ]
-ITERATION_FIELDS = ["when", "tried", "observed", "changed"]
-FAILURE_FIELDS = ["tried", "what_happened", "why", "lesson"]
+ITERATION_FIELDS = IterationForm.Meta.fields
+FAILURE_FIELDS = FailureForm.Meta.fields
 
 
 @dataclass
