@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("roster/import/", views.roster_import_view, name="roster_import"),
     path("practices/", include("practices.urls")),
+    path("showcases/", include("showcases.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),

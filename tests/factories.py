@@ -94,3 +94,30 @@ class FailureFactory(factory.django.DjangoModelFactory):
     what_happened = "It went badly"
     why = "Reasons"
     lesson = "A lesson"
+
+
+class ShowcaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "showcases.Showcase"
+
+    host = factory.SubFactory(PrincipalFactory)
+    host_school = factory.LazyAttribute(lambda showcase: showcase.host.school)
+    title = factory.Sequence(lambda n: f"Showcase {n}")
+    description = "Student-led conferences."
+    impact = "Attendance at conferences doubled."
+    evidence = "Sign-in sheets and family surveys."
+    focus_question = "How do students talk about their own learning?"
+    status = "published"
+
+
+class VisitSlotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "showcases.VisitSlot"
+
+    showcase = factory.SubFactory(ShowcaseFactory)
+    starts_at = factory.LazyFunction(
+        lambda: __import__("django.utils.timezone", fromlist=["now"]).now() + __import__("datetime").timedelta(days=7)
+    )
+    ends_at = factory.LazyAttribute(lambda slot: slot.starts_at + __import__("datetime").timedelta(hours=2))
+    capacity = 5
+    location = "Main office"

@@ -16,6 +16,7 @@ PUBLIC = {
     "password_reset_confirm",
     "password_reset_complete",
     "admin:login",
+    "showcases:calendar_feed",
 }
 SIGN_IN_PAGES = ("/accounts/login/", "/admin/login/")
 

@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.models import Role, User
+
+
+class ShowcaseStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class ShowcaseQuerySet(models.QuerySet["Showcase"]):
+    def visible_to(self, user: User) -> ShowcaseQuerySet:
+        """The one access rule for showcases: published ones are open to everyone signed
+        in (that is their purpose); drafts and cancelled ones to their host, the host
+        school's principal and district staff."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.role == Role.DISTRICT_STAFF:
+            return self.all()
+        mine = Q(host=user)
+        if user.role == Role.PRINCIPAL and user.school_id is not None:
+            mine |= Q(host_school_id=user.school_id)
+        return self.filter(Q(status=ShowcaseStatus.PUBLISHED) | mine)
+
+    def published(self) -> ShowcaseQuerySet:
+        return self.filter(status=ShowcaseStatus.PUBLISHED)
+
+
+class Showcase(models.Model):
+    """A school opening its doors to colleagues: the one-page questionnaire and its sessions."""
+
+    host_school = models.ForeignKey("portal.School", on_delete=models.PROTECT, related_name="showcases")
+    host = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="hosted_showcases")
+    title = models.CharField(max_length=200)
+    description = models.TextField(
+        "the practice", help_text="What visitors will learn about, as you would describe it to a colleague."
+    )
+    impact = models.TextField("impact on student learning", help_text="What has changed for students.")
+    evidence = models.TextField(
+        "evidence of impact", help_text="Student work, data or observations that show the impact."
+    )
+    focus_question = models.CharField(
+        max_length=300,
+        help_text="The one question visitors look for evidence on, e.g. “How do students explain their thinking?”",
+    )
+    what_visitors_see = models.TextField(
+        "what visitors will see", blank=True, help_text="Classrooms, meetings, student work on display."
+    )
+    practices = models.ManyToManyField("practices.Practice", blank=True, related_name="showcases")
+    status = models.CharField(max_length=10, choices=ShowcaseStatus.choices, default=ShowcaseStatus.DRAFT)
+    auto_approve = models.BooleanField(
+        "approve requests automatically", default=False, help_text="Requests are approved while seats remain."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ShowcaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ShowcaseStatus.values), name="showcase_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("showcases:detail", args=[self.pk])
+
+    def can_manage(self, user: User) -> bool:
+        """The host, the host school's principal and district staff run the showcase."""
+        return user.is_authenticated and (
+            user.pk == self.host_id
+            or user.role == Role.DISTRICT_STAFF
+            or (user.role == Role.PRINCIPAL and user.school_id == self.host_school_id)
+        )
+
+
+class VisitSlot(models.Model):
+    showcase = models.ForeignKey(Showcase, on_delete=models.CASCADE, related_name="slots")
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField()
+    capacity = models.PositiveSmallIntegerField("seats", help_text="How many visitors you can host.")
+    location = models.CharField(
+        max_length=200, help_text="Where visitors should go, e.g. “Main office, then room 114”."
+    )
+    notes = models.TextField(blank=True, help_text="Parking, sign-in, what to bring.")
+    # Seats held by approved requests, kept under the slot's row lock; the database
+    # refuses a value above capacity, so no mix of requests can overbook.
+    seats_taken = models.PositiveSmallIntegerField(default=0, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # iCalendar SEQUENCE for the host's calendar entry: raised on every change.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
+    debrief_notes = models.TextField(blank=True)
+    debriefed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    debrief_invites_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["starts_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="slot_ends_after_start"),
+            models.CheckConstraint(condition=Q(capacity__gte=1), name="slot_capacity_positive"),
+            models.CheckConstraint(condition=Q(seats_taken__lte=models.F("capacity")), name="slot_never_overbooked"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.showcase} — {timezone.localtime(self.starts_at):%b %-d, %Y %H:%M}"
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.capacity - self.seats_taken, 0)
+
+    @property
+    def is_past(self) -> bool:
+        return self.starts_at <= timezone.now()
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+    @property
+    def ical_uid(self) -> str:
+        return f"showcase-slot-{self.pk}@{_ical_domain()}"
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for the host"
+    APPROVED = "approved", "Approved"
+    WAITLISTED = "waitlisted", "On the waiting list"
+    DECLINED = "declined", "Declined"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_REQUEST_STATUSES = [RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.WAITLISTED]
+
+
+class VisitRequest(models.Model):
+    slot = models.ForeignKey(VisitSlot, on_delete=models.CASCADE, related_name="requests")
+    requester = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="visit_requests")
+    seats = models.PositiveSmallIntegerField("party size", default=1, help_text="How many people, you included.")
+    status = models.CharField(max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING)
+    message = models.TextField("what you hope to learn", blank=True)
+    host_note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # iCalendar SEQUENCE for the visitor's calendar entry: raised on every change.
+    sequence = models.PositiveIntegerField(default=0, editable=False)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(seats__gte=1), name="request_seats_positive"),
+            models.CheckConstraint(condition=Q(status__in=RequestStatus.values), name="request_status_valid"),
+            models.UniqueConstraint(
+                fields=["slot", "requester"],
+                condition=Q(status__in=ACTIVE_REQUEST_STATUSES),
+                name="request_one_active_per_person_and_slot",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.requester} → {self.slot} ({self.get_status_display()})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_REQUEST_STATUSES
+
+    @property
+    def ical_uid(self) -> str:
+        return f"showcase-visit-{self.pk}@{_ical_domain()}"
+
+
+class VisitorReflection(models.Model):
+    """After the visit: what a visitor noticed (evidence, not judgement) and what they will try."""
+
+    visit_request = models.OneToOneField(VisitRequest, on_delete=models.CASCADE, related_name="reflection")
+    noticed = models.TextField("what I noticed", help_text="Evidence you saw or heard, not judgement.")
+    will_try = models.TextField("what I will try", blank=True)
+    practice = models.ForeignKey(
+        "practices.Practice",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="linked practice",
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"Reflection by {self.visit_request.requester}"
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class CalendarFeed(models.Model):
+    """A secret address for someone's personal calendar subscription; reset makes a new one."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_feed")
+    token = models.CharField(max_length=64, unique=True, default=_new_token)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.user}"
+
+    def reset(self) -> None:
+        self.token = _new_token()
+        self.created_at = timezone.now()
+        self.save(update_fields=["token", "created_at"])
+
+
+def _ical_domain() -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(settings.PORTAL_BASE_URL).hostname or "portal"
