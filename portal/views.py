@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template import loader
+from django.utils import timezone
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_http_methods
 
@@ -15,6 +16,7 @@ from portal.forms import RosterImportForm
 from portal.models import Role, School, SchoolLevel, User
 from portal.services import RosterImportError, roster_import
 from practices.models import Practice, Status
+from showcases.models import RequestStatus, VisitRequest
 
 
 @login_not_required
@@ -59,6 +61,11 @@ def home(request: HttpRequest) -> HttpResponse:
     visible = Practice.objects.visible_to(user).published().select_related("school", "author")
     context["featured"] = visible.filter(featured_at__isnull=False).order_by("-featured_at")[:3]
     context["recent"] = visible.order_by("-published_at")[:5]
+    context["my_upcoming_visits"] = (
+        VisitRequest.objects.filter(requester=user, status=RequestStatus.APPROVED, slot__starts_at__gt=timezone.now())
+        .select_related("slot", "slot__showcase", "slot__showcase__host_school")
+        .order_by("slot__starts_at")[:3]
+    )
     if user.school_id is not None:
         context["drafts"] = Practice.objects.filter(author=user, status=Status.DRAFT).order_by("-updated_at")[:5]
     return render(request, "portal/home.html", context)

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from portal.models import School
 from practices.models import Practice
-from showcases.models import Showcase, VisitRequest, VisitSlot
+from showcases.models import Showcase, VisitorReflection, VisitRequest, VisitSlot
 
 
 class ShowcaseForm(forms.ModelForm):
@@ -102,3 +102,43 @@ class HostNoteForm(forms.Form):
     note = forms.CharField(
         label="Note to the visitor", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=1000
     )
+
+
+class DebriefForm(forms.ModelForm):
+    class Meta:
+        model = VisitSlot
+        fields = ["debrief_notes"]
+        labels = {"debrief_notes": "Debrief notes"}
+        help_texts = {
+            "debrief_notes": "What visitors and hosts noticed together, and what the host school will take from it."
+        }
+        widgets = {"debrief_notes": forms.Textarea(attrs={"rows": 5})}
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["debrief_notes"].required = True
+
+
+class ReflectionForm(forms.ModelForm):
+    trying = forms.BooleanField(
+        label="I'm trying this practice",
+        required=False,
+        help_text="Records that you are trying the linked practice and tells its author.",
+    )
+
+    class Meta:
+        model = VisitorReflection
+        fields = ["noticed", "will_try", "practice"]
+        widgets = {"noticed": forms.Textarea(attrs={"rows": 4}), "will_try": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args, showcase: Showcase, user, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.fields["practice"].queryset = Practice.objects.visible_to(user).published().filter(showcases=showcase)
+        self.fields["practice"].required = False
+        self.fields["practice"].empty_label = "No linked practice"
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("trying") and not cleaned.get("practice"):
+            self.add_error("practice", "Choose the practice you are trying.")
+        return cleaned

@@ -4,17 +4,27 @@ requests, approvals and cancellations can never overbook it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from portal.models import User
 from showcases.calendar import visit_ics
-from showcases.models import ACTIVE_REQUEST_STATUSES, RequestStatus, Showcase, VisitRequest, VisitSlot
+from showcases.models import (
+    ACTIVE_REQUEST_STATUSES,
+    RequestStatus,
+    Showcase,
+    VisitorReflection,
+    VisitRequest,
+    VisitSlot,
+)
 
 
 def _locked_slot(slot_id: int) -> VisitSlot:
@@ -32,7 +42,8 @@ def _send(visit: VisitRequest, template: str, subject: str, *, to: list[str], wi
         "showcase": visit.slot.showcase,
         "portal_name": settings.PORTAL_NAME,
         "showcase_url": settings.PORTAL_BASE_URL + visit.slot.showcase.get_absolute_url(),
-        "my_visits_url": settings.PORTAL_BASE_URL + "/showcases/visits/",
+        "my_visits_url": settings.PORTAL_BASE_URL + reverse("showcases:my_visits"),
+        "reflect_url": settings.PORTAL_BASE_URL + reverse("showcases:reflect", args=[visit.pk]),
     }
     message = EmailMessage(subject, render_to_string(f"showcases/email/{template}.txt", context), to=to)
     if with_calendar:
@@ -204,3 +215,73 @@ def showcase_cancel(*, showcase: Showcase) -> Showcase:
         showcase.status = "cancelled"
         showcase.save(update_fields=["status", "updated_at"])
     return showcase
+
+
+def slot_debrief(*, slot: VisitSlot, notes: str) -> VisitSlot:
+    slot.debrief_notes = notes
+    slot.debriefed_at = timezone.now()
+    slot.save(update_fields=["debrief_notes", "debriefed_at"])
+    return slot
+
+
+def reflection_save(*, visit: VisitRequest, noticed: str, will_try: str, practice, trying: bool) -> VisitorReflection:  # type: ignore[no-untyped-def]
+    """A visitor's reflection; "I'm trying this" also records an Adoption of the linked practice."""
+    from practices.services import adoption_record
+
+    with transaction.atomic():
+        reflection, _created = VisitorReflection.objects.update_or_create(
+            visit_request=visit, defaults={"noticed": noticed, "will_try": will_try, "practice": practice}
+        )
+        if trying and practice is not None and practice.author_id != visit.requester_id:
+            adoption_record(practice=practice, user=visit.requester, status="trying", notes=will_try)
+    return reflection
+
+
+def reminders_send(*, now=None) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """Reminders the day before a visit, and debrief invitations after it. Safe to run twice:
+    each one is claimed with a conditional update before it is sent, so nothing goes out twice."""
+    now = now or timezone.now()
+    tomorrow = timezone.localtime(now).date() + timedelta(days=1)
+    reminders = 0
+    due = VisitRequest.objects.filter(
+        status=RequestStatus.APPROVED,
+        reminder_sent_at__isnull=True,
+        slot__cancelled_at__isnull=True,
+        slot__starts_at__gt=now,
+        slot__starts_at__date__lte=tomorrow,
+    ).values_list("pk", flat=True)
+    for pk in list(due):
+        with transaction.atomic():
+            if VisitRequest.objects.filter(pk=pk, reminder_sent_at__isnull=True).update(reminder_sent_at=now) != 1:
+                continue
+            visit = VisitRequest.objects.select_related(
+                "slot__showcase__host_school", "slot__showcase__host", "requester"
+            ).get(pk=pk)
+            _send(
+                visit, "reminder", f"Tomorrow: your visit to “{visit.slot.showcase.title}”", to=[visit.requester.email]
+            )
+            reminders += 1
+    invitations = 0
+    ended = VisitSlot.objects.filter(
+        ends_at__lte=now, cancelled_at__isnull=True, debrief_invites_sent_at__isnull=True
+    ).values_list("pk", flat=True)
+    for pk in list(ended):
+        with transaction.atomic():
+            if (
+                VisitSlot.objects.filter(pk=pk, debrief_invites_sent_at__isnull=True).update(
+                    debrief_invites_sent_at=now
+                )
+                != 1
+            ):
+                continue
+            for visit in VisitRequest.objects.filter(slot_id=pk, status=RequestStatus.APPROVED).select_related(
+                "slot__showcase__host_school", "slot__showcase__host", "requester"
+            ):
+                _send(
+                    visit,
+                    "debrief_invitation",
+                    f"How was your visit to “{visit.slot.showcase.title}”?",
+                    to=[visit.requester.email],
+                )
+                invitations += 1
+    return reminders, invitations

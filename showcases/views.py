@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import calendar
+from datetime import date, datetime, time, timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -13,13 +17,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 from portal.models import Role, User
 from showcases import services
 from showcases.calendar import feed_ics, visit_ics
-from showcases.forms import HostNoteForm, ShowcaseForm, VisitRequestForm, VisitSlotFormSet
+from showcases.filters import ShowcaseFilter
+from showcases.forms import DebriefForm, HostNoteForm, ReflectionForm, ShowcaseForm, VisitRequestForm, VisitSlotFormSet
 from showcases.models import (
     ACTIVE_REQUEST_STATUSES,
     CalendarFeed,
     RequestStatus,
     Showcase,
     ShowcaseStatus,
+    VisitorReflection,
     VisitRequest,
     VisitSlot,
 )
@@ -48,20 +54,76 @@ def _can_host(user: User) -> bool:
     return (user.role == Role.PRINCIPAL and user.school_id is not None) or user.role == Role.DISTRICT_LEADER
 
 
+PAGE_SIZE = 20
+
+
 @require_http_methods(["GET", "HEAD"])
 def showcase_list(request: HttpRequest) -> HttpResponse:
     now = timezone.now()
     upcoming_slots = VisitSlot.objects.filter(starts_at__gt=now, cancelled_at__isnull=True).order_by("starts_at")
-    showcases = (
+    base = (
         Showcase.objects.visible_to(request.user)
         .published()
-        .filter(slots__starts_at__gt=now, slots__cancelled_at__isnull=True)
-        .distinct()
+        .filter(Exists(upcoming_slots.filter(showcase=OuterRef("pk"))))
+        .annotate(
+            next_session=Min("slots__starts_at", filter=Q(slots__starts_at__gt=now, slots__cancelled_at__isnull=True))
+        )
         .select_related("host_school", "host")
         .prefetch_related(Prefetch("slots", queryset=upcoming_slots, to_attr="upcoming"))
-        .order_by("title")
+        .order_by("next_session", "pk")
     )
-    return render(request, "showcases/list.html", {"showcases": showcases, "can_host": _can_host(request.user)})
+    showcase_filter = ShowcaseFilter(request.GET or None, queryset=base, request=request)
+    results = showcase_filter.qs if not showcase_filter.is_bound or showcase_filter.is_valid() else base.none()
+    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "showcases/list.html",
+        {"showcases": page.object_list, "page": page, "filter": showcase_filter, "can_host": _can_host(request.user)},
+    )
+
+
+@require_http_methods(["GET", "HEAD"])
+def showcase_month(request: HttpRequest) -> HttpResponse:
+    """A month calendar of sessions, as an accessible table."""
+    today = timezone.localdate()
+    try:
+        year, month = (int(part) for part in request.GET.get("month", "").split("-"))
+        first = date(year, month, 1)
+    except ValueError:
+        first = today.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    zone = timezone.get_current_timezone()
+    slots = (
+        VisitSlot.objects.filter(
+            showcase__in=Showcase.objects.visible_to(request.user).published(),
+            starts_at__gte=datetime.combine(first, time.min, zone),
+            starts_at__lt=datetime.combine(following, time.min, zone),
+        )
+        .select_related("showcase", "showcase__host_school")
+        .order_by("starts_at")
+    )
+    by_day: dict[date, list[VisitSlot]] = {}
+    for slot in slots:
+        by_day.setdefault(timezone.localtime(slot.starts_at).date(), []).append(slot)
+    weeks = [
+        [
+            {"date": day, "in_month": day.month == first.month, "slots": by_day.get(day, []), "today": day == today}
+            for day in week
+        ]
+        for week in calendar.Calendar(firstweekday=6).monthdatescalendar(first.year, first.month)
+    ]
+    previous = (first - timedelta(days=1)).replace(day=1)
+    return render(
+        request,
+        "showcases/month.html",
+        {
+            "first": first,
+            "weeks": weeks,
+            "previous": previous,
+            "following": following,
+            "weekdays": ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],
+        },
+    )
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -332,3 +394,77 @@ def calendar_feed_reset(request: HttpRequest) -> HttpResponse:
         request, "Your calendar address is new. The old one no longer works: subscribe again with the new one."
     )
     return redirect("showcases:my_visits")
+
+
+@require_http_methods(["GET", "POST"])
+def slot_debrief(request: HttpRequest, pk: int) -> HttpResponse:
+    """The debrief of one session: the host's notes and every visitor's reflection.
+    Open to those who run the showcase and the session's approved visitors."""
+    user: User = request.user  # type: ignore[assignment]
+    slot = get_object_or_404(
+        VisitSlot.objects.select_related("showcase", "showcase__host", "showcase__host_school"),
+        pk=pk,
+        showcase__in=Showcase.objects.visible_to(user),
+    )
+    managing = slot.showcase.can_manage(user)
+    visits = list(
+        slot.requests.filter(status=RequestStatus.APPROVED).select_related(
+            "requester", "requester__school", "reflection", "reflection__practice"
+        )
+    )
+    my_visit = next((v for v in visits if v.requester_id == user.pk), None)
+    if not managing and my_visit is None:
+        raise Http404
+    form = DebriefForm(request.POST or None, instance=slot) if managing else None
+    if request.method == "POST":
+        if form is None:
+            raise PermissionDenied
+        if not slot.is_past:
+            messages.error(request, "The debrief opens once the session has started.")
+            return redirect("showcases:debrief", pk=slot.pk)
+        if form.is_valid():
+            services.slot_debrief(slot=slot, notes=form.cleaned_data["debrief_notes"])
+            messages.success(request, "Debrief notes saved. Visitors can read them here.")
+            return redirect("showcases:debrief", pk=slot.pk)
+    reflections = [v.reflection for v in visits if hasattr(v, "reflection")]
+    return render(
+        request,
+        "showcases/debrief.html",
+        {
+            "slot": slot,
+            "showcase": slot.showcase,
+            "form": form,
+            "visits": visits,
+            "reflections": reflections,
+            "my_visit": my_visit,
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def visit_reflect(request: HttpRequest, pk: int) -> HttpResponse:
+    visit = _get_visit_for_user(request, pk)
+    if visit.requester_id != request.user.pk:
+        raise PermissionDenied
+    if visit.status != RequestStatus.APPROVED or not visit.slot.is_past:
+        messages.error(request, "You can record a reflection once your approved visit has taken place.")
+        return redirect("showcases:my_visits")
+    existing = VisitorReflection.objects.filter(visit_request=visit).first()
+    form = ReflectionForm(request.POST or None, instance=existing, showcase=visit.slot.showcase, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.reflection_save(
+            visit=visit,
+            noticed=form.cleaned_data["noticed"],
+            will_try=form.cleaned_data["will_try"],
+            practice=form.cleaned_data["practice"],
+            trying=form.cleaned_data["trying"],
+        )
+        messages.success(request, "Thank you. Your reflection is part of the session's debrief.")
+        return redirect("showcases:debrief", pk=visit.slot_id)
+    return render(
+        request,
+        "showcases/reflect.html",
+        {"form": form, "visit": visit, "showcase": visit.slot.showcase},
+        status=400 if request.method == "POST" else 200,
+    )

@@ -45,10 +45,35 @@ def test_large_scale_reaches_the_requested_numbers_and_is_idempotent(monkeypatch
     monkeypatch.setattr(practices_demo, "LARGE_PRACTICE_COUNT", 300)
     monkeypatch.setattr(practices_demo, "LARGE_ITERATION_COUNT", 900)
     monkeypatch.setattr(practices_demo, "LARGE_FAILURE_COUNT", 360)
+    from showcases import demo as showcases_demo
+    from showcases.models import Showcase, VisitRequest, VisitSlot
+
+    monkeypatch.setattr(showcases_demo, "LARGE_SHOWCASE_COUNT", 20)
+    monkeypatch.setattr(showcases_demo, "LARGE_REQUEST_COUNT", 200)
     call_command("seed_demo", "--scale", "large")
     counts = (School.objects.count(), User.objects.count(), Practice.objects.count())
     assert counts == (30, 400, 300)
     assert 800 <= Iteration.objects.count() <= 1000 and 280 <= Failure.objects.count() <= 440
+    assert Showcase.objects.count() == 20
+    assert 190 <= VisitRequest.objects.count() <= 200
+    from django.db.models import F
+
+    assert not VisitSlot.objects.filter(seats_taken__gt=F("capacity")).exists()
     call_command("seed_demo", "--scale", "large")
     assert (School.objects.count(), User.objects.count(), Practice.objects.count()) == counts
+    assert Showcase.objects.count() == 20
     assert User.objects.filter(role=Role.PRINCIPAL).count() >= 30
+
+
+def test_small_demo_has_showcases_past_and_upcoming_with_waiting_lists():
+    from django.db.models import F
+    from django.utils import timezone
+
+    from showcases.models import VisitorReflection, VisitRequest, VisitSlot
+
+    call_command("seed_demo")
+    assert VisitSlot.objects.filter(starts_at__lt=timezone.now(), debriefed_at__isnull=False).exists()
+    assert VisitSlot.objects.filter(starts_at__gt=timezone.now()).exists()
+    assert VisitRequest.objects.filter(status="waitlisted").exists()
+    assert VisitorReflection.objects.exists()
+    assert not VisitSlot.objects.filter(seats_taken__gt=F("capacity")).exists()

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from portal import demo
 from practices import demo as practices_demo
+from showcases import demo as showcases_demo
 
 
 class Command(BaseCommand):
@@ -20,8 +21,10 @@ class Command(BaseCommand):
         rng = random.Random(seed)
         logins = demo.seed_people(scale=scale, password=password, rng=rng)
         practices_demo.seed_practices(rng=rng)
+        showcases_demo.seed_showcases(rng=rng)
         if scale == "large":
             practices_demo.seed_practices_large(rng=rng)
+            showcases_demo.seed_showcases_large(rng=rng)
         self.stdout.write(
             self.style.SUCCESS(f"Demo district ready ({scale} scale, {time.monotonic() - started:.1f}s).")
         )

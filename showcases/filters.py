@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Exists, F, OuterRef, QuerySet
+from django.utils import timezone
+
+from portal.models import School
+from practices.models import Facet, FacetKind
+from showcases.models import Showcase, VisitSlot
+
+
+class ShowcaseFilter(django_filters.FilterSet):
+    """Upcoming showcases, by what their linked practices are about, where and when."""
+
+    subject = django_filters.MultipleChoiceFilter(
+        label="Subject", method="filter_facet", widget=forms.CheckboxSelectMultiple
+    )
+    grade = django_filters.MultipleChoiceFilter(
+        label="Grade band", method="filter_facet", widget=forms.CheckboxSelectMultiple
+    )
+    tag = django_filters.CharFilter(label="Tag", method="filter_tag")
+    school = django_filters.ModelChoiceFilter(
+        queryset=School.objects.all(),
+        to_field_name="slug",
+        field_name="host_school",
+        label="School",
+        empty_label="Any school",
+    )
+    date_from = django_filters.DateFilter(
+        label="From", method="filter_date_from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = django_filters.DateFilter(
+        label="To", method="filter_date_to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    seats_left = django_filters.BooleanFilter(
+        label="Only sessions with seats left", method="filter_seats", widget=forms.CheckboxInput
+    )
+
+    class Meta:
+        model = Showcase
+        fields: list[str] = []
+
+    KINDS = {"subject": FacetKind.SUBJECT, "grade": FacetKind.GRADE_BAND}
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        facets = list(Facet.objects.filter(kind__in=self.KINDS.values()).values_list("kind", "slug", "name"))
+        for name, kind in self.KINDS.items():
+            self.filters[name].extra["choices"] = [(slug, label) for k, slug, label in facets if k == kind]
+
+    def _with_slots(self, queryset: QuerySet[Showcase], **conditions: object) -> QuerySet[Showcase]:
+        slots = VisitSlot.objects.filter(
+            showcase=OuterRef("pk"), cancelled_at__isnull=True, starts_at__gt=timezone.now(), **conditions
+        )
+        return queryset.filter(Exists(slots))
+
+    def filter_facet(self, queryset: QuerySet[Showcase], name: str, value: list[str]) -> QuerySet[Showcase]:
+        if not value:
+            return queryset
+        linked = Showcase.practices.through.objects.filter(
+            showcase_id=OuterRef("pk"), practice__facets__kind=self.KINDS[name], practice__facets__slug__in=value
+        )
+        return queryset.filter(Exists(linked))
+
+    def filter_tag(self, queryset: QuerySet[Showcase], name: str, value: str) -> QuerySet[Showcase]:
+        if not value:
+            return queryset
+        linked = Showcase.practices.through.objects.filter(
+            showcase_id=OuterRef("pk"), practice__tags__name__iexact=value.strip()
+        )
+        return queryset.filter(Exists(linked))
+
+    def filter_date_from(self, queryset: QuerySet[Showcase], name: str, value) -> QuerySet[Showcase]:  # type: ignore[no-untyped-def]
+        return self._with_slots(queryset, starts_at__date__gte=value) if value else queryset
+
+    def filter_date_to(self, queryset: QuerySet[Showcase], name: str, value) -> QuerySet[Showcase]:  # type: ignore[no-untyped-def]
+        return self._with_slots(queryset, starts_at__date__lte=value) if value else queryset
+
+    def filter_seats(self, queryset: QuerySet[Showcase], name: str, value: bool) -> QuerySet[Showcase]:
+        return self._with_slots(queryset, seats_taken__lt=F("capacity")) if value else queryset

@@ -1,0 +1,309 @@
+"""Showcase pages, tried by every persona, a teacher of another school and an anonymous visitor."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+from icalendar import Calendar
+
+from practices.models import Adoption
+from showcases.models import CalendarFeed, RequestStatus, Showcase, VisitRequest
+from showcases.services import reminders_send
+from tests.factories import PracticeFactory, ShowcaseFactory, TeacherFactory, VisitSlotFactory
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ["teacher", "principal", "leader", "staff", "other_teacher"]
+
+
+@pytest.fixture
+def slot(principal):
+    return VisitSlotFactory(showcase__host=principal, capacity=3)
+
+
+def _slot_form(start, end, capacity="5", location="Office"):
+    return {
+        "slots-TOTAL_FORMS": "1",
+        "slots-INITIAL_FORMS": "0",
+        "slots-MIN_NUM_FORMS": "1",
+        "slots-MAX_NUM_FORMS": "20",
+        "slots-0-starts_at": start,
+        "slots-0-ends_at": end,
+        "slots-0-capacity": capacity,
+        "slots-0-location": location,
+    }
+
+
+def _showcase_form(**extra):
+    data = {
+        "title": "Student-led conferences",
+        "description": "Students lead.",
+        "impact": "Attendance doubled.",
+        "evidence": "Sign-in sheets.",
+        "focus_question": "How do students talk about learning?",
+        "action": "publish",
+    }
+    data.update(extra)
+    return data
+
+
+def _future(days=7, hour=9):
+    return (timezone.localtime() + timedelta(days=days)).replace(hour=hour, minute=0).strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("teacher", 403), ("principal", 200), ("leader", 200), ("staff", 403), ("other_teacher", 403)],
+)
+def test_who_may_host(as_user, request, name, expected):
+    assert as_user(request.getfixturevalue(name)).get("/showcases/new/").status_code == expected
+
+
+def test_principal_hosts_a_showcase_with_a_session(as_user, principal):
+    practice = PracticeFactory(author=principal, title="Our conferences")
+    data = _showcase_form(practices=str(practice.pk)) | _slot_form(_future(), _future(hour=11))
+    response = as_user(principal).post("/showcases/new/", data)
+    assert response.status_code == 302
+    showcase = Showcase.objects.get()
+    assert (showcase.host, showcase.host_school, showcase.status) == (principal, principal.school, "published")
+    assert list(showcase.practices.all()) == [practice]
+    slot = showcase.slots.get()
+    assert timezone.localtime(slot.starts_at).hour == 9 and slot.capacity == 5
+
+
+def test_leader_hosts_a_principals_meeting_at_a_school(as_user, leader, school):
+    data = _showcase_form(host_school=str(school.pk)) | _slot_form(_future(), _future(hour=11))
+    assert as_user(leader).post("/showcases/new/", data).status_code == 302
+    assert Showcase.objects.get().host_school == school
+
+
+@pytest.mark.parametrize(
+    ("slot_fields", "field", "message"),
+    [
+        ({"end": _future(hour=8)}, "ends_at", "The session must end after it starts."),
+        ({"capacity": "0"}, "capacity", "A session needs at least one seat."),
+        ({"start": _future(days=-2), "end": _future(days=-2, hour=11)}, "starts_at", "Choose a time in the future."),
+    ],
+)
+def test_bad_sessions_get_an_error_next_to_the_field_and_keep_the_form(as_user, principal, slot_fields, field, message):
+    data = _showcase_form() | _slot_form(
+        slot_fields.get("start", _future()), slot_fields.get("end", _future(hour=11)), slot_fields.get("capacity", "5")
+    )
+    response = as_user(principal).post("/showcases/new/", data)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert f'id="id_slots-0-{field}_error"' in page and message in page
+    assert 'value="Student-led conferences"' in page
+    assert not Showcase.objects.exists()
+
+
+def test_party_larger_than_the_session_gets_an_error_next_to_the_field(as_user, other_teacher, slot):
+    response = as_user(other_teacher).post(
+        f"/showcases/sessions/{slot.pk}/request/",
+        {f"slot{slot.pk}-seats": "4", f"slot{slot.pk}-message": "Team of four"},
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert f'id="id_slot{slot.pk}-seats_error"' in page and "your party of 4 is larger" in page
+    assert "Team of four" in page
+    assert not VisitRequest.objects.exists()
+
+
+def test_request_to_a_past_session_is_refused_clearly(as_user, other_teacher, slot):
+    slot.starts_at = timezone.now() - timedelta(days=1)
+    slot.ends_at = slot.starts_at + timedelta(hours=2)
+    slot.save()
+    response = as_user(other_teacher).post(f"/showcases/sessions/{slot.pk}/request/", {f"slot{slot.pk}-seats": "1"})
+    assert response.status_code == 400
+    assert "already started" in response.content.decode()
+
+
+def test_request_approve_and_waitlist_through_the_pages(
+    as_user, principal, slot, other_school, django_capture_on_commit_callbacks
+):
+    visitors = [TeacherFactory(school=other_school) for _ in range(4)]
+    for visitor in visitors:
+        response = as_user(visitor).post(
+            f"/showcases/sessions/{slot.pk}/request/", {f"slot{slot.pk}-seats": "1", f"slot{slot.pk}-message": "Keen"}
+        )
+        assert response.status_code == 302
+    host = as_user(principal)
+    page = host.get(f"/showcases/{slot.showcase.pk}/").content.decode()
+    assert page.count('action="/showcases/requests/') >= 8
+    with django_capture_on_commit_callbacks(execute=True):
+        for visit in VisitRequest.objects.order_by("pk"):
+            host.post(f"/showcases/requests/{visit.pk}/approve/")
+    assert list(VisitRequest.objects.order_by("pk").values_list("status", flat=True)) == ["approved"] * 3 + [
+        "waitlisted"
+    ]
+    assert sum("confirmed" in m.subject for m in mail.outbox) == 3
+
+
+@pytest.mark.parametrize("name", ["teacher", "leader", "other_teacher"])
+def test_only_those_running_the_showcase_decide(as_user, request, slot, other_school, name):
+    visit = VisitRequest.objects.create(slot=slot, requester=TeacherFactory(school=other_school), seats=1)
+    response = as_user(request.getfixturevalue(name)).post(f"/showcases/requests/{visit.pk}/approve/")
+    assert response.status_code in (403, 404)
+    visit.refresh_from_db()
+    assert visit.status == RequestStatus.PENDING
+
+
+@pytest.mark.parametrize("name", ["principal", "staff"])
+def test_host_school_principal_and_staff_decide(as_user, request, slot, other_school, name):
+    visit = VisitRequest.objects.create(slot=slot, requester=TeacherFactory(school=other_school), seats=1)
+    assert as_user(request.getfixturevalue(name)).post(f"/showcases/requests/{visit.pk}/approve/").status_code == 302
+    visit.refresh_from_db()
+    assert visit.status == RequestStatus.APPROVED
+
+
+@pytest.mark.parametrize("name", PERSONAS)
+def test_pages_answer_each_persona(as_user, request, slot, name):
+    client = as_user(request.getfixturevalue(name))
+    for path in [
+        "/showcases/",
+        "/showcases/calendar/",
+        "/showcases/visits/",
+        "/showcases/hosting/",
+        f"/showcases/{slot.showcase.pk}/",
+    ]:
+        assert client.get(path).status_code == 200, path
+    edit = client.get(f"/showcases/{slot.showcase.pk}/edit/").status_code
+    assert edit == (200 if name in ("principal", "staff") else 403)
+
+
+@pytest.mark.parametrize("name", ["teacher", "leader", "other_teacher"])
+def test_draft_showcases_are_404_to_others(as_user, request, principal, name):
+    draft = ShowcaseFactory(host=principal, status="draft")
+    expected = 404
+    assert as_user(request.getfixturevalue(name)).get(f"/showcases/{draft.pk}/").status_code == expected
+
+
+def test_another_visitors_request_is_404(as_user, slot, other_teacher, other_school):
+    visit = VisitRequest.objects.create(
+        slot=slot, requester=TeacherFactory(school=other_school), seats=1, status="approved"
+    )
+    client = as_user(other_teacher)
+    assert client.get(f"/showcases/requests/{visit.pk}/calendar.ics").status_code == 404
+    assert client.post(f"/showcases/requests/{visit.pk}/cancel/").status_code == 404
+
+
+def test_list_filters_by_school_date_and_seats(as_user, other_teacher, principal, other_school):
+    full = VisitSlotFactory(showcase__host=principal, showcase__title="Full one", capacity=1)
+    full.seats_taken = 1
+    full.save()
+    VisitSlotFactory(
+        showcase__host=principal, showcase__title="Open one", capacity=5, starts_at=timezone.now() + timedelta(days=40)
+    )
+    client = as_user(other_teacher)
+    titles = lambda response: [s.title for s in response.context["showcases"]]  # noqa: E731
+    assert titles(client.get("/showcases/", {"seats_left": "on"})) == ["Open one"]
+    assert titles(client.get("/showcases/", {"date_to": (timezone.localdate() + timedelta(days=10)).isoformat()})) == [
+        "Full one"
+    ]
+    assert titles(client.get("/showcases/", {"school": other_school.slug})) == []
+
+
+def test_month_calendar_shows_sessions_on_their_day(as_user, teacher, slot):
+    month = timezone.localtime(slot.starts_at).strftime("%Y-%m")
+    page = as_user(teacher).get("/showcases/calendar/", {"month": month}).content.decode()
+    assert slot.showcase.title in page
+    assert "<caption>Showcase sessions in" in page
+
+
+def test_calendar_file_and_personal_feed(as_user, client, other_teacher, principal, slot):
+    visit = VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=1, status="approved", sequence=1)
+    visitor = as_user(other_teacher)
+    ics = visitor.get(f"/showcases/requests/{visit.pk}/calendar.ics")
+    assert ics["Content-Type"].startswith("text/calendar")
+    assert Calendar.from_ical(ics.content).walk("VEVENT")[0]["UID"] == visit.ical_uid
+    visitor.get("/showcases/visits/")
+    token = CalendarFeed.objects.get(user=other_teacher).token
+    client.logout()
+    feed = client.get("/showcases/calendar.ics", {"token": token})
+    assert feed.status_code == 200
+    assert [str(e["UID"]) for e in Calendar.from_ical(feed.content).walk("VEVENT")] == [visit.ical_uid]
+    assert client.get("/showcases/calendar.ics", {"token": "wrong"}).status_code == 404
+    assert client.get("/showcases/calendar.ics").status_code == 404
+    as_user(other_teacher).post("/showcases/calendar/reset/")
+    client.logout()
+    assert client.get("/showcases/calendar.ics", {"token": token}).status_code == 404
+
+
+def test_host_feed_lists_the_sessions_they_host(client, principal, slot):
+    feed = CalendarFeed.objects.create(user=principal)
+    events = Calendar.from_ical(client.get("/showcases/calendar.ics", {"token": feed.token}).content).walk("VEVENT")
+    assert [str(e["UID"]) for e in events] == [slot.ical_uid]
+
+
+def test_reminders_are_sent_once_the_day_before(principal, other_teacher):
+    tomorrow = timezone.now() + timedelta(days=1)
+    slot = VisitSlotFactory(showcase__host=principal, starts_at=tomorrow, ends_at=tomorrow + timedelta(hours=2))
+    VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=1, status="approved")
+    later = VisitSlotFactory(showcase=slot.showcase)
+    VisitRequest.objects.create(slot=later, requester=other_teacher, seats=1, status="approved")
+    from django.core.management import call_command
+
+    call_command("send_visit_reminders")
+    call_command("send_visit_reminders")
+    reminders = [m for m in mail.outbox if m.subject.startswith("Tomorrow")]
+    assert len(reminders) == 1 and reminders[0].to == [other_teacher.email]
+
+
+def test_debrief_invitations_after_the_visit_are_sent_once(principal, other_teacher):
+    past = timezone.now() - timedelta(hours=3)
+    slot = VisitSlotFactory(showcase__host=principal, starts_at=past, ends_at=past + timedelta(hours=2))
+    VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=1, status="approved")
+    assert reminders_send() == (0, 1)
+    assert reminders_send() == (0, 0)
+    assert "/reflect/" in mail.outbox[0].body
+
+
+def test_debrief_host_notes_and_visitor_reflection_with_adoption(as_user, principal, other_teacher, other_school):
+    past = timezone.now() - timedelta(hours=3)
+    practice = PracticeFactory(author=principal, title="Conferences")
+    slot = VisitSlotFactory(showcase__host=principal, starts_at=past, ends_at=past + timedelta(hours=2))
+    slot.showcase.practices.add(practice)
+    visit = VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=1, status="approved")
+    host = as_user(principal)
+    assert (
+        host.post(f"/showcases/sessions/{slot.pk}/debrief/", {"debrief_notes": "Students led well."}).status_code == 302
+    )
+    visitor = as_user(other_teacher)
+    response = visitor.post(
+        f"/showcases/requests/{visit.pk}/reflect/",
+        {
+            "noticed": "Students named their goals.",
+            "will_try": "Goal cards.",
+            "practice": str(practice.pk),
+            "trying": "on",
+        },
+    )
+    assert response.status_code == 302
+    adoption = Adoption.objects.get()
+    assert (adoption.practice, adoption.user, adoption.status) == (practice, other_teacher, "trying")
+    page = visitor.get(f"/showcases/sessions/{slot.pk}/debrief/").content.decode()
+    assert "Students led well." in page and "Students named their goals." in page
+    outsider = as_user(TeacherFactory(school=other_school))
+    assert outsider.get(f"/showcases/sessions/{slot.pk}/debrief/").status_code == 404
+
+
+def test_reflection_needs_a_past_approved_visit(as_user, slot, other_teacher):
+    visit = VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=1, status="approved")
+    response = as_user(other_teacher).get(f"/showcases/requests/{visit.pk}/reflect/")
+    assert response.status_code == 302
+
+
+def test_cancelling_a_request_from_my_visits(as_user, other_teacher, slot):
+    visit = VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=1, status="approved")
+    slot.seats_taken = 1
+    slot.save()
+    assert as_user(other_teacher).post(f"/showcases/requests/{visit.pk}/cancel/").status_code == 302
+    slot.refresh_from_db()
+    assert slot.seats_taken == 0
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, slot):
+    for path in ["/showcases/", f"/showcases/{slot.showcase.pk}/", "/showcases/visits/"]:
+        response = client.get(path)
+        assert response.status_code == 302 and response.url.startswith("/accounts/login/")
