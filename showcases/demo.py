@@ -26,7 +26,10 @@ LARGE_REQUEST_COUNT = 20_000
 
 
 def _at(day_offset: int, hour: int) -> datetime:
+    """A school day: weekend dates move on to the Monday."""
     day = timezone.localdate() + timedelta(days=day_offset)
+    if day.weekday() >= 5:
+        day += timedelta(days=7 - day.weekday())
     return timezone.make_aware(datetime.combine(day, time(hour, 0)))
 
 
