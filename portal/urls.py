@@ -16,6 +16,7 @@ urlpatterns = [
     path("roster/import/", views.roster_import_view, name="roster_import"),
     path("practices/", include("practices.urls")),
     path("showcases/", include("showcases.urls")),
+    path("surveys/", include("surveys.urls")),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),

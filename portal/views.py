@@ -17,6 +17,7 @@ from portal.models import Role, School, SchoolLevel, User
 from portal.services import RosterImportError, roster_import
 from practices.models import Practice, Status
 from showcases.models import RequestStatus, VisitRequest
+from surveys.models import Cycle
 
 
 @login_not_required
@@ -45,8 +46,9 @@ def home(request: HttpRequest) -> HttpResponse:
             )
         )
     if user.is_district_office:
+        levels = list(School.objects.values("level").annotate(count=Count("pk")).order_by("level"))
         context["district"] = {
-            "schools": School.objects.count(),
+            "schools": sum(row["count"] for row in levels),
             **User.objects.active().aggregate(
                 teachers=Count("pk", filter=Q(role=Role.TEACHER)),
                 principals=Count("pk", filter=Q(role=Role.PRINCIPAL)),
@@ -54,10 +56,7 @@ def home(request: HttpRequest) -> HttpResponse:
                 never_signed_in=Count("pk", filter=Q(last_login__isnull=True)),
             ),
         }
-        context["schools_by_level"] = [
-            (SchoolLevel(row["level"]).label, row["count"])
-            for row in School.objects.values("level").annotate(count=Count("pk")).order_by("level")
-        ]
+        context["schools_by_level"] = [(SchoolLevel(row["level"]).label, row["count"]) for row in levels]
     visible = Practice.objects.visible_to(user).published().select_related("school", "author")
     context["featured"] = visible.filter(featured_at__isnull=False).order_by("-featured_at")[:3]
     context["recent"] = visible.order_by("-published_at")[:5]
@@ -66,6 +65,8 @@ def home(request: HttpRequest) -> HttpResponse:
         .select_related("slot", "slot__showcase", "slot__showcase__host_school")
         .order_by("slot__starts_at")[:3]
     )
+    if user.role in (Role.PRINCIPAL, Role.DISTRICT_LEADER):
+        context["open_cycle"] = Cycle.objects.open_on(timezone.localdate()).order_by("closes_on").first()
     if user.school_id is not None:
         context["drafts"] = Practice.objects.filter(author=user, status=Status.DRAFT).order_by("-updated_at")[:5]
     return render(request, "portal/home.html", context)

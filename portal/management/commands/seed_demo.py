@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from portal import demo
 from practices import demo as practices_demo
 from showcases import demo as showcases_demo
+from surveys import demo as surveys_demo
 
 
 class Command(BaseCommand):
@@ -22,6 +23,9 @@ class Command(BaseCommand):
         logins = demo.seed_people(scale=scale, password=password, rng=rng)
         practices_demo.seed_practices(rng=rng)
         showcases_demo.seed_showcases(rng=rng)
+        surveys_demo.seed_surveys(
+            rng=rng, per_cycle=surveys_demo.LARGE_RESPONSES_PER_CYCLE if scale == "large" else None
+        )
         if scale == "large":
             practices_demo.seed_practices_large(rng=rng)
             showcases_demo.seed_showcases_large(rng=rng)

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+from django import forms
+
+from surveys.models import Answer, Cycle, Priority, Tension
+
+SKIP = ""
+
+
+def position_choices(tension: Tension) -> list[tuple[str, str]]:
+    return [
+        ("1", f"1 — strongly {tension.left_label}"),
+        ("2", f"2 — leaning {tension.left_label}"),
+        ("3", "3 — balanced between the two"),
+        ("4", f"4 — leaning {tension.right_label}"),
+        ("5", f"5 — strongly {tension.right_label}"),
+        (SKIP, "Skip this question"),
+    ]
+
+
+class ResponseForm(forms.Form):
+    """The seven tensions; every item may be skipped."""
+
+    def __init__(self, *args, tensions: list[Tension], answers: dict[int, Answer] | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.tensions = tensions
+        answers = answers or {}
+        for tension in tensions:
+            answer = answers.get(tension.pk)
+            k = tension.number
+            self.fields[f"q{k}_position"] = forms.ChoiceField(
+                label=f"Where does your system stand between {tension.left_label} and {tension.right_label}?",
+                choices=position_choices(tension),
+                widget=forms.RadioSelect,
+                required=False,
+                initial=str(answer.position) if answer and answer.position else SKIP,
+            )
+            self.fields[f"q{k}_resources"] = forms.ChoiceField(
+                label="Has your system dedicated time and resources to this?",
+                choices=[("yes", "Yes"), ("no", "No"), (SKIP, "Skip")],
+                widget=forms.RadioSelect,
+                required=False,
+                initial={True: "yes", False: "no"}.get(answer.dedicated_resources, SKIP) if answer else SKIP,
+            )
+            self.fields[f"q{k}_priority"] = forms.ChoiceField(
+                label="How high a priority is it?",
+                choices=[*Priority.choices, (SKIP, "Skip")],
+                widget=forms.RadioSelect,
+                required=False,
+                initial=(answer.priority or SKIP) if answer else SKIP,
+            )
+            self.fields[f"q{k}_comment"] = forms.CharField(
+                label="Comment (optional)",
+                required=False,
+                max_length=2000,
+                widget=forms.Textarea(attrs={"rows": 2}),
+                initial=answer.comment if answer else "",
+                help_text="Shared with district leaders without your name, once at least 5 people have responded.",
+            )
+
+    def sections(self) -> list[tuple[Tension, list[forms.BoundField]]]:
+        return [
+            (tension, [self[f"q{tension.number}_{part}"] for part in ("position", "resources", "priority", "comment")])
+            for tension in self.tensions
+        ]
+
+    def answer_values(self) -> dict[int, dict[str, object]]:
+        values = {}
+        for tension in self.tensions:
+            k = tension.number
+            position = self.cleaned_data[f"q{k}_position"]
+            resources = self.cleaned_data[f"q{k}_resources"]
+            values[tension.pk] = {
+                "position": int(position) if position else None,
+                "dedicated_resources": {"yes": True, "no": False}.get(resources),
+                "priority": self.cleaned_data[f"q{k}_priority"] or None,
+                "comment": self.cleaned_data[f"q{k}_comment"].strip(),
+            }
+        return values
+
+
+class CycleForm(forms.ModelForm):
+    class Meta:
+        model = Cycle
+        fields = ["name", "slug", "opens_on", "closes_on"]
+        widgets = {
+            "opens_on": forms.DateInput(attrs={"type": "date"}),
+            "closes_on": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("opens_on") and cleaned.get("closes_on") and cleaned["closes_on"] < cleaned["opens_on"]:
+            self.add_error("closes_on", "The cycle must close on or after the day it opens.")
+        return cleaned
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="Responses file (CSV)", help_text="Columns as in the README; blank cells are skipped items."
+    )

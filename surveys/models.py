@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from portal.models import ENROLLMENT_BANDS, FRL_BANDS, Locale, Role, SchoolLevel, User
+
+SURVEY_ROLES = [Role.PRINCIPAL, Role.DISTRICT_LEADER]
+DASHBOARD_ROLES = [Role.DISTRICT_LEADER, Role.DISTRICT_STAFF]
+MIN_GROUP = 5  # groups smaller than this are never shown
+
+
+class CycleQuerySet(models.QuerySet["Cycle"]):
+    def visible_to(self, user: User) -> CycleQuerySet:
+        """The leadership survey is for principals and the district office; teachers do not see it."""
+        if not user.is_authenticated or not user.is_active or user.role == Role.TEACHER:
+            return self.none()
+        return self.all()
+
+    def open_on(self, day) -> CycleQuerySet:  # type: ignore[no-untyped-def]
+        return self.filter(opens_on__lte=day, closes_on__gte=day)
+
+
+class Cycle(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=80, unique=True)
+    opens_on = models.DateField()
+    closes_on = models.DateField(help_text="The last day answers can be given or changed.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = CycleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-opens_on"]
+        constraints = [
+            models.CheckConstraint(condition=Q(closes_on__gte=models.F("opens_on")), name="cycle_closes_after_opening"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("surveys:dashboard", args=[self.slug])
+
+    def is_open(self, day=None) -> bool:  # type: ignore[no-untyped-def]
+        day = day or timezone.localdate()
+        return self.opens_on <= day <= self.closes_on
+
+
+class Tension(models.Model):
+    number = models.PositiveSmallIntegerField(unique=True, validators=[MinValueValidator(1), MaxValueValidator(7)])
+    title = models.CharField(max_length=300)
+    left_label = models.CharField(max_length=120)
+    right_label = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["number"]
+        constraints = [models.CheckConstraint(condition=Q(number__gte=1, number__lte=7), name="tension_number_1_7")]
+
+    def __str__(self) -> str:
+        return f"{self.number}. {self.title}"
+
+
+class Response(models.Model):
+    """One person's answers in one cycle, with a snapshot of their segment at submission."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="responses")
+    respondent = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="survey_responses"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices)
+    school_level = models.CharField(max_length=12, choices=SchoolLevel.choices, blank=True)
+    enrollment_band = models.CharField(
+        max_length=12, choices=[(k, label) for k, label, _ in ENROLLMENT_BANDS], blank=True
+    )
+    frl_band = models.CharField(max_length=12, choices=[(k, label) for k, label, _ in FRL_BANDS], blank=True)
+    locale = models.CharField(max_length=8, choices=Locale.choices, blank=True)
+    imported = models.BooleanField(default=False, editable=False)
+    submitted_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["cycle", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "respondent"], name="response_one_per_person_per_cycle"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Response {self.pk} to {self.cycle}"
+
+    def snapshot(self, user: User) -> None:
+        """Record the respondent's segment as it is now."""
+        self.role = user.role
+        school = user.school
+        self.school_level = school.level if school else ""
+        self.enrollment_band = school.enrollment_band if school else ""
+        self.frl_band = school.frl_band if school else ""
+        self.locale = school.locale if school else ""
+
+
+class Priority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class Answer(models.Model):
+    response = models.ForeignKey(Response, on_delete=models.CASCADE, related_name="answers")
+    tension = models.ForeignKey(Tension, on_delete=models.PROTECT, related_name="answers")
+    position = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(5)]
+    )
+    dedicated_resources = models.BooleanField(null=True, blank=True)
+    priority = models.CharField(max_length=6, choices=Priority.choices, null=True, blank=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["tension__number"]
+        constraints = [
+            models.UniqueConstraint(fields=["response", "tension"], name="answer_one_per_tension"),
+            models.CheckConstraint(
+                condition=Q(position__isnull=True) | Q(position__gte=1, position__lte=5), name="answer_position_1_5"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__isnull=True) | Q(priority__in=Priority.values), name="answer_priority_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.response} — tension {self.tension_id}"

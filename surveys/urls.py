@@ -1,0 +1,14 @@
+from django.urls import path
+
+from surveys import views
+
+app_name = "surveys"
+
+urlpatterns = [
+    path("", views.cycle_list, name="list"),
+    path("<slug:slug>/respond/", views.respond, name="respond"),
+    path("<slug:slug>/dashboard/", views.dashboard, name="dashboard"),
+    path("<slug:slug>/summary.csv", views.summary_csv, name="summary_csv"),
+    path("<slug:slug>/export.csv", views.export_csv, name="export_csv"),
+    path("<slug:slug>/import/", views.import_view, name="import"),
+]

@@ -1,0 +1,56 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from surveys.models import Answer, Cycle, Response, Tension
+from tests.factories import LeaderFactory, PrincipalFactory, SchoolFactory
+
+
+@pytest.fixture
+def cycle(db):
+    today = timezone.localdate()
+    return Cycle.objects.create(
+        name="Fall", slug="fall", opens_on=today - timedelta(days=3), closes_on=today + timedelta(days=10)
+    )
+
+
+# Eight respondents: six principals (five at elementary schools, one at a middle
+# school) and two district leaders. None is a skipped item.
+T1_POSITIONS = [1, 2, 2, 3, 4, 5, None, None]
+T1_RESOURCES = [True, True, False, None, True, False, None, None]
+T1_PRIORITY = ["high", "high", "low", "medium", None, None, "high", None]
+T2_POSITIONS = [3, 3, 3, 3, 3, 3, 3, 4]
+T3_POSITIONS = [1, 1, 2, 2, None, None, None, None]
+
+
+@pytest.fixture
+def known_answers(cycle):
+    """A fixture whose every dashboard figure is computed by hand in the tests."""
+    elementary = SchoolFactory(slug="elem-a", level="elementary", enrollment=250, frl_percent=80, locale="city")
+    middle = SchoolFactory(slug="mid-a", level="middle", enrollment=700, frl_percent=20, locale="rural")
+    people = (
+        [PrincipalFactory(school=elementary) for _ in range(5)]
+        + [PrincipalFactory(school=middle)]
+        + [LeaderFactory(), LeaderFactory()]
+    )
+    for index, person in enumerate(people):
+        person.first_name, person.last_name = "Respondent", f"Quillfeather{index}"
+        person.save()
+    tensions = {t.number: t for t in Tension.objects.all()}
+    for index, person in enumerate(people):
+        response = Response(cycle=cycle, respondent=person)
+        response.snapshot(person)
+        response.save()
+        Answer.objects.create(
+            response=response,
+            tension=tensions[1],
+            position=T1_POSITIONS[index],
+            dedicated_resources=T1_RESOURCES[index],
+            priority=T1_PRIORITY[index],
+            comment="Need more coaching time." if index == 0 else "",
+        )
+        Answer.objects.create(response=response, tension=tensions[2], position=T2_POSITIONS[index])
+        if T3_POSITIONS[index] is not None:
+            Answer.objects.create(response=response, tension=tensions[3], position=T3_POSITIONS[index])
+    return people

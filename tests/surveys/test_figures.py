@@ -1,0 +1,148 @@
+"""Every dashboard figure and summary.csv cell equals a hand computation."""
+
+import csv
+import io
+import statistics
+
+import pytest
+
+from surveys.stats import percent, quartiles, with_complementary_suppression
+
+pytestmark = pytest.mark.django_db
+
+
+def test_quartiles_interpolate_between_closest_ranks():
+    assert quartiles([1, 2, 2, 3, 4, 5]) == (2.0, 2.5, 3.75)
+    assert quartiles([3, 3, 3, 3, 3, 3, 3, 4]) == (3.0, 3.0, 3.0)
+    assert quartiles([1, 4]) == (1.75, 2.5, 3.25)
+    assert quartiles([1, 2, 2, 3, 4, 5]) == tuple(statistics.quantiles([1, 2, 2, 3, 4, 5], n=4, method="inclusive"))
+
+
+def test_percentages_round_half_up():
+    assert percent(1, 8) == 13  # 12.5 -> 13 (banker's rounding would give 12)
+    assert percent(7, 8) == 88  # 87.5 -> 88
+    assert percent(1, 6) == 17
+    assert percent(1, 3) == 33
+    assert percent(5, 200) == 3  # 2.5 -> 3
+    assert percent(0, 0) is None
+
+
+def test_complementary_suppression_hides_the_next_smallest_group():
+    assert with_complementary_suppression({"a": 3, "b": 9, "c": 7}, {"a"}) == {"a", "c"}
+    assert with_complementary_suppression({"a": 3, "b": 2, "c": 7}, {"a", "b"}) == {"a", "b"}
+    assert with_complementary_suppression({"a": 9, "b": 7}, set()) == set()
+
+
+def test_dashboard_district_figures(as_user, leader, cycle, known_answers):
+    response = as_user(leader).get(f"/surveys/{cycle.slug}/dashboard/")
+    assert response.status_code == 200
+    district = response.context["d"].district
+    t1 = district[1].values
+    assert not district[1].suppressed
+    assert {k: t1[k] for k in ["n", "min", "q1", "median", "q3", "max"]} == {
+        "n": 6,
+        "min": 1,
+        "q1": 2,
+        "median": 2.5,
+        "q3": 3.75,
+        "max": 5,
+    }
+    # 3 of 6 lean left, 1 of 6 balanced (16.7), 2 of 6 lean right (33.3);
+    # resources: 3 yes of 5 yes/no; high priority: 3 of 5 answered.
+    assert (t1["lean_left_pct"], t1["balanced_pct"], t1["lean_right_pct"]) == (50, 17, 33)
+    assert (t1["resources_pct"], t1["high_priority_pct"]) == (60, 60)
+    t2 = district[2].values
+    assert (t2["n"], t2["median"], t2["balanced_pct"], t2["lean_right_pct"], t2["lean_left_pct"]) == (8, 3, 88, 13, 0)
+    assert t2["resources_pct"] is None and t2["high_priority_pct"] is None
+    # Tension 3 was answered by only four people, tension 4 by nobody.
+    assert district[3].suppressed and district[4].suppressed
+    page = response.content.decode()
+    assert "fewer than 5 responses" in page
+
+
+def test_summary_csv_cells_equal_the_hand_computation(as_user, leader, cycle, known_answers):
+    response = as_user(leader).get(f"/surveys/{cycle.slug}/summary.csv")
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert list(rows[0]) == [
+        "tension",
+        "n",
+        "min",
+        "q1",
+        "median",
+        "q3",
+        "max",
+        "lean_left_pct",
+        "balanced_pct",
+        "lean_right_pct",
+        "resources_pct",
+        "high_priority_pct",
+    ]
+    assert len(rows) == 7
+    assert rows[0] == {
+        "tension": "1", "n": "6", "min": "1", "q1": "2", "median": "2.5", "q3": "3.75", "max": "5",
+        "lean_left_pct": "50", "balanced_pct": "17", "lean_right_pct": "33", "resources_pct": "60", "high_priority_pct": "60",
+    }  # fmt: skip
+    assert rows[1]["balanced_pct"] == "88" and rows[1]["lean_right_pct"] == "13" and rows[1]["resources_pct"] == ""
+    assert rows[2]["n"] == "fewer than 5 responses" and rows[2]["median"] == ""
+
+
+def test_segments_suppress_small_groups_and_their_complement(as_user, leader, cycle, known_answers):
+    response = as_user(leader).get(f"/surveys/{cycle.slug}/dashboard/")
+    breakdowns = {b.segment: b for b in response.context["d"].breakdowns}
+    roles = {key: (size, hidden) for key, _name, size, hidden, _cells in breakdowns["role"].groups}
+    # Two leaders (< 5) are hidden, and then the principals too: the total would give the leaders away.
+    assert roles == {"principal": (6, True), "district_leader": (2, True)}
+    levels = {key: hidden for key, _name, _size, hidden, _cells in breakdowns["school_level"].groups}
+    assert levels == {"elementary": False, "middle": True, "": True}
+    elementary = next(cells for key, _n, _s, _h, cells in breakdowns["school_level"].groups if key == "elementary")
+    # Elementary principals answered T1 with 1, 2, 2, 3, 4: median 2.
+    assert elementary[1].values["median"] == 2 and not elementary[1].suppressed
+
+
+def test_comments_only_with_five_responses_and_without_names(as_user, leader, cycle, known_answers):
+    page = as_user(leader).get(f"/surveys/{cycle.slug}/dashboard/").content.decode()
+    assert "Need more coaching time." in page
+    for person in known_answers:
+        assert person.last_name not in page and person.username not in page
+
+
+def test_comments_hidden_below_five_responses(as_user, leader, cycle, known_answers):
+    from surveys.models import Response
+
+    Response.objects.filter(cycle=cycle).exclude(respondent=known_answers[0]).exclude(
+        respondent__in=known_answers[1:4]
+    ).delete()
+    page = as_user(leader).get(f"/surveys/{cycle.slug}/dashboard/").content.decode()
+    assert "Need more coaching time." not in page
+    assert "Comments are shown once the cycle has at least 5 responses." in page
+
+
+def test_principal_sees_own_answers_beside_the_district(as_user, cycle, known_answers):
+    principal = known_answers[0]
+    page = as_user(principal).get(f"/surveys/{cycle.slug}/dashboard/").content.decode()
+    assert "Your position" in page
+    assert as_user(principal).get(f"/surveys/{cycle.slug}/export.csv").status_code == 403
+
+
+def test_dashboard_queries_do_not_grow_with_responses(
+    as_user, leader, cycle, known_answers, django_assert_max_num_queries
+):
+    """Tensions, counts, segment sizes, one grouped query per segment, trend, comments: fixed."""
+    client = as_user(leader)
+    client.get(f"/surveys/{cycle.slug}/dashboard/")
+    with django_assert_max_num_queries(12) as captured:
+        client.get(f"/surveys/{cycle.slug}/dashboard/")
+    few = len(captured)
+    from surveys.models import Answer, Response, Tension
+    from tests.factories import PrincipalFactory
+
+    tension = Tension.objects.get(number=1)
+    for _ in range(10):
+        person = PrincipalFactory()
+        response = Response(cycle=cycle, respondent=person)
+        response.snapshot(person)
+        response.save()
+        Answer.objects.create(response=response, tension=tension, position=4)
+    with django_assert_max_num_queries(few):
+        client.get(f"/surveys/{cycle.slug}/dashboard/")

@@ -1,0 +1,230 @@
+import csv
+import io
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, connections
+from django.utils import timezone
+
+from surveys.models import Answer, Cycle, Response
+from surveys.services import IMPORT_COLUMNS, SurveyImportError, response_save, responses_import
+
+pytestmark = pytest.mark.django_db
+
+
+def _form(**answers):
+    data = {}
+    for k in range(1, 8):
+        data.update({f"q{k}_position": "", f"q{k}_resources": "", f"q{k}_priority": "", f"q{k}_comment": ""})
+    data.update(answers)
+    return data
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("teacher", 404), ("principal", 200), ("leader", 200), ("staff", 403), ("other_teacher", 404)],
+)
+def test_who_answers(as_user, request, cycle, name, expected):
+    response = as_user(request.getfixturevalue(name)).get(f"/surveys/{cycle.slug}/respond/")
+    assert response.status_code == (403 if expected == 404 and name in ("teacher", "other_teacher") else expected)
+
+
+@pytest.mark.parametrize(
+    ("name", "dashboard", "csvs"),
+    [
+        ("teacher", 403, 403),
+        ("principal", 200, 403),
+        ("leader", 200, 200),
+        ("staff", 200, 200),
+        ("other_teacher", 403, 403),
+    ],
+)
+def test_who_sees_results(as_user, request, cycle, name, dashboard, csvs):
+    client = as_user(request.getfixturevalue(name))
+    assert client.get(f"/surveys/{cycle.slug}/dashboard/").status_code == dashboard
+    assert client.get(f"/surveys/{cycle.slug}/summary.csv").status_code == csvs
+    assert client.get(f"/surveys/{cycle.slug}/export.csv").status_code == csvs
+    assert client.get("/surveys/").status_code == (403 if name in ("teacher", "other_teacher") else 200)
+
+
+def test_answer_skip_and_edit_until_the_cycle_closes(as_user, principal, cycle):
+    client = as_user(principal)
+    response = client.post(
+        f"/surveys/{cycle.slug}/respond/",
+        _form(q1_position="2", q1_resources="yes", q1_priority="high", q1_comment="Tight on curriculum"),
+    )
+    assert response.status_code == 302
+    saved = Response.objects.get()
+    assert (saved.role, saved.school_level, saved.enrollment_band, saved.frl_band, saved.locale) == (
+        "principal",
+        "elementary",
+        "medium",
+        "mid_high",
+        "city",
+    )
+    answer = Answer.objects.get(tension__number=1)
+    assert (answer.position, answer.dedicated_resources, answer.priority, answer.comment) == (
+        2,
+        True,
+        "high",
+        "Tight on curriculum",
+    )
+    assert Answer.objects.get(tension__number=2).position is None
+    page = client.get(f"/surveys/{cycle.slug}/respond/").content.decode()
+    assert 'value="2" id="id_q1_position_1" checked' in page.replace("required ", "") or "checked" in page
+    client.post(f"/surveys/{cycle.slug}/respond/", _form(q1_position="4"))
+    assert Response.objects.count() == 1
+    assert Answer.objects.get(tension__number=1).position == 4
+    cycle.closes_on = timezone.localdate() - timedelta(days=1)
+    cycle.save()
+    closed = client.post(f"/surveys/{cycle.slug}/respond/", _form(q1_position="5"))
+    assert closed.status_code == 302
+    assert Answer.objects.get(tension__number=1).position == 4
+
+
+def test_a_bad_value_keeps_what_was_typed(as_user, principal, cycle):
+    response = as_user(principal).post(f"/surveys/{cycle.slug}/respond/", _form(q1_position="9", q2_comment="Keep me"))
+    assert response.status_code == 400
+    assert "Keep me" in response.content.decode()
+    assert not Response.objects.exists()
+
+
+def test_double_submit_leaves_one_response(principal, cycle):
+    answers = {}
+    response_save(cycle=cycle, user=principal, answers=answers)
+    response_save(cycle=cycle, user=principal, answers=answers)
+    assert Response.objects.filter(cycle=cycle, respondent=principal).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_submits_leave_one_response_and_no_error():
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writes are checked on PostgreSQL")
+    from surveys.models import Tension
+    from tests.factories import PrincipalFactory
+
+    today = timezone.localdate()
+    cycle = Cycle.objects.create(name="C", slug="c", opens_on=today, closes_on=today)
+    if not Tension.objects.exists():
+        from importlib import import_module
+
+        migration = import_module("surveys.migrations.0002_seven_tensions")
+        for number, title, left, right in migration.TENSIONS:
+            Tension.objects.create(number=number, title=title, left_label=left, right_label=right)
+    tension = Tension.objects.get(number=1)
+    person = PrincipalFactory()
+    errors = []
+    barrier = threading.Barrier(10)
+
+    def submit(position):
+        try:
+            barrier.wait()
+            response_save(
+                cycle=cycle,
+                user=person,
+                answers={
+                    tension.pk: {"position": position, "dedicated_resources": None, "priority": None, "comment": ""}
+                },
+            )
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit, args=(1 + n % 5,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert Response.objects.filter(cycle=cycle, respondent=person).count() == 1
+    assert Answer.objects.filter(response__cycle=cycle).count() == 1
+
+
+def _csv(rows: list[dict]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=IMPORT_COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({column: row.get(column, "") for column in IMPORT_COLUMNS})
+    return out.getvalue()
+
+
+def test_import_brings_in_earlier_results(cycle, principal):
+    text = _csv([
+        {"respondent": principal.username, "role": "principal", "school_level": "elementary", "q1_position": "2", "q1_resources": "yes", "q1_priority": "high", "q1_comment": "Ok"},
+        {"role": "district_leader", "q7_position": "1", "q7_resources": "No"},
+    ])  # fmt: skip
+    result = responses_import(cycle=cycle, text=text)
+    assert (result.responses, result.answers) == (2, 2)
+    anonymous = Response.objects.get(respondent=None)
+    assert anonymous.imported and anonymous.role == "district_leader"
+    assert Answer.objects.get(response=anonymous).dedicated_resources is False
+
+
+def test_import_is_all_or_nothing_with_errors_naming_row_and_column(cycle, principal):
+    text = _csv([
+        {"respondent": principal.username, "role": "principal", "q1_position": "2"},
+        {"role": "principal", "q3_position": "6"},
+        {"role": "", "q2_priority": "urgent"},
+        {"respondent": "nobody", "role": "principal"},
+    ])  # fmt: skip
+    with pytest.raises(SurveyImportError) as caught:
+        responses_import(cycle=cycle, text=text, filename="old.csv")
+    assert [str(e) for e in caught.value.errors] == [
+        "old.csv row 3, column q3_position: '6' must be a whole number from 1 to 5, or blank",
+        "old.csv row 4, column q2_priority: 'urgent' must be low, medium, high or blank",
+        "old.csv row 4, column role: is required",
+        "old.csv row 5, column respondent: no person with username 'nobody'",
+    ]
+    assert not Response.objects.exists()
+
+
+def test_import_refuses_a_second_response_for_the_same_person(cycle, principal):
+    response_save(cycle=cycle, user=principal, answers={})
+    with pytest.raises(SurveyImportError, match="already has a response"):
+        responses_import(cycle=cycle, text=_csv([{"respondent": principal.username, "role": "principal"}]))
+
+
+def test_import_command_and_staff_upload(cycle, tmp_path, as_user, staff):
+    path = tmp_path / "old.csv"
+    path.write_text(_csv([{"role": "principal", "q1_position": "3"}]))
+    call_command("import_survey_responses", cycle.slug, str(path))
+    assert Response.objects.count() == 1
+    path.write_text(_csv([{"role": "principal", "q1_position": "x"}]))
+    with pytest.raises(CommandError, match="Nothing was imported"):
+        call_command("import_survey_responses", cycle.slug, str(path))
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = as_user(staff)
+    bad = client.post(
+        f"/surveys/{cycle.slug}/import/", {"file": SimpleUploadedFile("f.csv", _csv([{"role": "boss"}]).encode())}
+    )
+    assert bad.status_code == 400 and "f.csv row 2, column role" in bad.content.decode()
+    good = client.post(
+        f"/surveys/{cycle.slug}/import/", {"file": SimpleUploadedFile("f.csv", _csv([{"role": "principal"}]).encode())}
+    )
+    assert good.status_code == 302 and Response.objects.count() == 2
+
+
+def test_export_has_no_names_and_generalises_small_groups(as_user, leader, cycle, known_answers):
+    text = as_user(leader).get(f"/surveys/{cycle.slug}/export.csv").content.decode()
+    for person in known_answers:
+        assert person.username not in text and person.last_name not in text and person.email not in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == 8
+    assert "respondent" not in rows[0]
+    combos: dict[tuple, int] = {}
+    for row in rows:
+        key = tuple(row[s] for s in ["role", "school_level", "enrollment_band", "frl_band", "locale"])
+        combos[key] = combos.get(key, 0) + 1
+    assert min(combos.values()) >= 5
+    assert sorted(int(r["q2_position"]) for r in rows) == [3, 3, 3, 3, 3, 3, 3, 4]
+
+
+def test_export_of_a_cycle_with_fewer_than_five_responses_is_empty(as_user, leader, cycle, principal):
+    response_save(cycle=cycle, user=principal, answers={})
+    rows = list(csv.DictReader(io.StringIO(as_user(leader).get(f"/surveys/{cycle.slug}/export.csv").content.decode())))
+    assert rows == []
