@@ -52,8 +52,8 @@ def _boxes(district: dict[int, Figures]) -> list[BoxRow]:
     for index, figures in enumerate(district.values()):
         y = 30 + index * ROW_HEIGHT
         box = None
-        if not figures.suppressed and figures["n"]:
-            box = {name: x_of(float(figures[name])) for name in ("min", "q1", "median", "q3", "max")}  # type: ignore[arg-type]
+        if not figures.suppressed and figures.value("n"):
+            box = {name: x_of(float(figures.value(name))) for name in ("min", "q1", "median", "q3", "max")}  # type: ignore[arg-type]
             box["width"] = box["q3"] - box["q1"]
         rows.append(BoxRow(figures, y, box))
     return rows

@@ -32,8 +32,8 @@ def _cycles() -> list[Cycle]:
     today = timezone.localdate()
     specs = [
         ("Fall 2025", "fall-2025", today - timedelta(days=420), today - timedelta(days=390)),
-        ("Fall 2026 pilot", "spring-2026", today - timedelta(days=220), today - timedelta(days=190)),
-        ("Current cycle", "current", today - timedelta(days=10), today + timedelta(days=20)),
+        ("Spring 2026", "spring-2026", today - timedelta(days=220), today - timedelta(days=190)),
+        ("Fall 2026", "current", today - timedelta(days=10), today + timedelta(days=20)),
     ]
     return [
         Cycle.objects.get_or_create(slug=slug, defaults={"name": name, "opens_on": opens, "closes_on": closes})[0]

@@ -77,8 +77,9 @@ class Figures:
     respondents: int
     suppressed: bool = False
 
-    def __getitem__(self, key: str) -> object:
-        return None if self.suppressed else self.values.get(key)
+    def value(self, name: str) -> object:
+        """A figure, or None when it is suppressed or could not be computed."""
+        return None if self.suppressed else self.values.get(name)
 
 
 @dataclass

@@ -95,7 +95,7 @@ def summary_csv(request: HttpRequest, slug: str) -> HttpResponse:
         if figures.suppressed:
             writer.writerow([number, SUPPRESSED, *[""] * (len(FIGURES) - 1)])
         else:
-            writer.writerow([number, *["" if figures[name] is None else figures[name] for name in FIGURES]])
+            writer.writerow([number, *["" if figures.value(name) is None else figures.value(name) for name in FIGURES]])
     return _csv_response(out.getvalue(), f"{cycle.slug}-summary.csv")
 
 

@@ -57,6 +57,10 @@ def test_dashboard_district_figures(as_user, leader, cycle, known_answers):
     # Tension 3 was answered by only four people, tension 4 by nobody.
     assert district[3].suppressed and district[4].suppressed
     page = response.content.decode()
+    row = page[page.index('<th scope="row">1. ') :]
+    row = row[: row.index("</tr>")]
+    cells = [cell.split("<")[0] for cell in row.split('<td class="num">')[1:]]
+    assert cells == ["6", "1", "2", "2.5", "3.75", "5", "50%", "17%", "33%", "60%", "60%"]
     assert "fewer than 5 responses" in page
 
 
