@@ -5,7 +5,7 @@ from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
 from django.db.models.functions import Lower
 
-from portal.models import User
+from portal.models import SchoolLevel, User
 
 
 class LoginForm(auth_forms.AuthenticationForm):
@@ -59,3 +59,15 @@ class RosterImportForm(forms.Form):
         help_text="Columns: email, first_name, last_name, role, school (the school's slug), and optionally username.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
+
+
+class DashboardFilterForm(forms.Form):
+    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    level = forms.ChoiceField(label="School level", required=False, choices=[("", "All levels"), *SchoolLevel.choices])
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("start") and cleaned.get("end") and cleaned["end"] < cleaned["start"]:
+            self.add_error("end", "The end date must be on or after the start date.")
+        return cleaned

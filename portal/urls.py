@@ -13,6 +13,7 @@ handler500 = "portal.views.server_error"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("dashboard/", views.district_dashboard, name="district_dashboard"),
     path("roster/import/", views.roster_import_view, name="roster_import"),
     path("practices/", include("practices.urls")),
     path("showcases/", include("showcases.urls")),

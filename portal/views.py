@@ -12,7 +12,8 @@ from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_http_methods
 
 from portal.decorators import role_required
-from portal.forms import RosterImportForm
+from portal.district import Scope, build_district_dashboard, dashboard_csv
+from portal.forms import DashboardFilterForm, RosterImportForm
 from portal.models import Role, School, SchoolLevel, User
 from portal.services import RosterImportError, roster_import
 from practices.models import Practice, Status
@@ -107,3 +108,21 @@ def server_error(request: HttpRequest) -> HttpResponse:
         template = loader.get_template("503.html")
         return HttpResponse(template.render(), status=503, headers={"Retry-After": "10"})
     return HttpResponseServerError(loader.get_template("500.html").render())
+
+
+@role_required(Role.PRINCIPAL, Role.DISTRICT_LEADER, Role.DISTRICT_STAFF)
+@require_http_methods(["GET", "HEAD"])
+def district_dashboard(request: HttpRequest) -> HttpResponse:
+    """District leaders and staff see the district; a principal sees their own school."""
+    user: User = request.user  # type: ignore[assignment]
+    form = DashboardFilterForm(request.GET or None)
+    scope = Scope(school_id=user.school_id if user.role == Role.PRINCIPAL else None)
+    if form.is_valid():
+        scope.level = form.cleaned_data["level"] or ""
+        scope.start = form.cleaned_data["start"]
+        scope.end = form.cleaned_data["end"]
+    data = build_district_dashboard(scope, user)
+    table = request.GET.get("download")
+    if table:
+        return dashboard_csv(data, table)
+    return render(request, "portal/dashboard.html", {"d": data, "form": form})

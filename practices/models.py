@@ -54,6 +54,14 @@ class Visibility(models.TextChoices):
     DISTRICT = "district", "The whole district"
 
 
+def count_per_practice(model: type[models.Model]) -> Coalesce:
+    """The number of `model` rows of the outer query's practice, as a subquery."""
+    rows = (
+        model.objects.filter(practice=OuterRef("pk")).order_by().values("practice").annotate(n=Count("pk")).values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=models.IntegerField()), 0)
+
+
 class PracticeQuerySet(models.QuerySet["Practice"]):
     def visible_to(self, user: User) -> PracticeQuerySet:
         """The one access rule for practices.
@@ -77,16 +85,6 @@ class PracticeQuerySet(models.QuerySet["Practice"]):
     def with_counts(self) -> PracticeQuerySet:
         """Counts as subqueries, so they neither multiply rows nor each other."""
 
-        def count_of(model: type[models.Model], **filters: object) -> Coalesce:
-            rows = (
-                model.objects.filter(practice=OuterRef("pk"), **filters)
-                .order_by()
-                .values("practice")
-                .annotate(n=Count("pk"))
-                .values("n")
-            )
-            return Coalesce(Subquery(rows, output_field=models.IntegerField()), 0)
-
         adaptations = (
             Practice.objects.filter(adapted_from=OuterRef("pk"), status=Status.PUBLISHED)
             .order_by()
@@ -95,9 +93,9 @@ class PracticeQuerySet(models.QuerySet["Practice"]):
             .values("n")
         )
         return self.annotate(
-            iteration_count=count_of(Iteration),
-            failure_count=count_of(Failure),
-            adoption_count=count_of(Adoption),
+            iteration_count=count_per_practice(Iteration),
+            failure_count=count_per_practice(Failure),
+            adoption_count=count_per_practice(Adoption),
             adaptation_count=Coalesce(Subquery(adaptations, output_field=models.IntegerField()), 0),
         )
 

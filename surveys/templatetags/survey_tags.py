@@ -23,3 +23,14 @@ def mul(value: int, factor: int) -> int:
 @register.filter
 def tick_x(position: str) -> float:
     return x_of(float(position))
+
+
+# Bar charts: 0 to 100% drawn between y=170 (0%) and y=20 (100%).
+@register.filter
+def bar_h(percentage: object) -> float:
+    return round(float(percentage or 0) * 1.5, 1)
+
+
+@register.filter
+def bar_y(percentage: object) -> float:
+    return round(170 - float(percentage or 0) * 1.5, 1)

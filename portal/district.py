@@ -1,0 +1,452 @@
+"""The district dashboard: is the district learning from itself?
+
+Everything is counted by the database in a fixed number of queries: one for the
+schools' sharing figures, one for openness over time, one UNION ALL for every flow
+between schools (adoptions, adaptations, visits, sessions hosted), one for the most
+adopted and adapted practices, one for featured practices, and the survey's tension 7.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
+
+from portal.models import School, SchoolLevel, User
+from practices.models import Adoption, Failure, Iteration, Practice, Status, count_per_practice
+from showcases.models import RequestStatus, VisitRequest, VisitSlot
+from surveys.models import MIN_GROUP, Answer, Cycle, Tension
+from surveys.stats import Arm, Figures, grouped_figures, percent
+
+
+@dataclass
+class Scope:
+    """What the dashboard covers: the whole district, or one school for its principal;
+    optionally a date range and a school level."""
+
+    school_id: int | None = None
+    level: str = ""
+    start: date | None = None
+    end: date | None = None
+
+    def bounds(self) -> tuple[datetime | None, datetime | None]:
+        zone = timezone.get_current_timezone()
+        start = datetime.combine(self.start, time.min, zone) if self.start else None
+        end = datetime.combine(self.end + timedelta(days=1), time.min, zone) if self.end else None
+        return start, end
+
+    def in_range(self, field: str) -> Q:
+        start, end = self.bounds()
+        condition = Q()
+        if start:
+            condition &= Q(**{f"{field}__gte": start})
+        if end:
+            condition &= Q(**{f"{field}__lt": end})
+        return condition
+
+    def schools(self) -> QuerySet[School]:
+        schools = School.objects.all()
+        if self.school_id is not None:
+            schools = schools.filter(pk=self.school_id)
+        if self.level:
+            schools = schools.filter(level=self.level)
+        return schools
+
+
+@dataclass
+class SchoolRow:
+    school: School
+    published: int
+    recent: int
+    with_failures: int
+    with_evolution: int
+    adopted_out: int
+    adopted_in: int
+
+    @property
+    def failures_pct(self) -> int | None:
+        return percent(self.with_failures, self.published)
+
+    @property
+    def evolution_pct(self) -> int | None:
+        return percent(self.with_evolution, self.published)
+
+    @property
+    def balance(self) -> str:
+        if not self.adopted_out and not self.adopted_in:
+            return "—"
+        if self.adopted_out > self.adopted_in:
+            return "mostly shares"
+        if self.adopted_in > self.adopted_out:
+            return "mostly borrows"
+        return "both"
+
+
+@dataclass
+class Flow:
+    kind: str
+    source: str
+    target: str
+    count: int
+    seats: int = 0
+
+
+@dataclass
+class DistrictDashboard:
+    scope: Scope
+    schools: list[SchoolRow]
+    totals: dict[str, int | None]
+    by_level: list[tuple[str, int, int, int]]
+    silent_schools: list[School]
+    months: list[dict[str, object]]
+    flows: dict[str, list[Flow]]
+    hosting: list[Flow]
+    top_adopted: list[dict[str, object]]
+    top_adapted: list[dict[str, object]]
+    featured: list[Practice]
+    say_cycle: Cycle | None
+    say: Figures | None
+    do_failures_pct: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def published_practices(scope: Scope) -> QuerySet[Practice]:
+    practices = Practice.objects.filter(status=Status.PUBLISHED).filter(scope.in_range("published_at"))
+    if scope.school_id is not None:
+        practices = practices.filter(school_id=scope.school_id)
+    if scope.level:
+        practices = practices.filter(school__level=scope.level)
+    return practices.annotate(
+        has_failures=Exists(Failure.objects.filter(practice=OuterRef("pk"))),
+        iteration_total=count_per_practice(Iteration),
+    )
+
+
+def _school_rows(scope: Scope) -> list[SchoolRow]:
+    """One query: every school in scope with its sharing and openness figures."""
+    practices = published_practices(scope)
+    recent_since = timezone.now() - timedelta(days=90)
+
+    def per_school(queryset: QuerySet, **extra) -> Coalesce:  # type: ignore[no-untyped-def]
+        rows = queryset.filter(**extra).order_by().values("school_id").annotate(n=Count("pk")).values("n")
+        return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
+
+    mine = practices.filter(school_id=OuterRef("pk"))
+    adoptions = Adoption.objects.filter(scope.in_range("created_at")).exclude(school_id=None)
+    out = adoptions.filter(practice__school_id=OuterRef("pk")).exclude(school_id=OuterRef("pk"))
+    into = adoptions.filter(school_id=OuterRef("pk")).exclude(practice__school_id=OuterRef("pk"))
+    schools = (
+        scope.schools()
+        .annotate(
+            published=per_school(mine),
+            recent=per_school(mine, published_at__gte=recent_since),
+            with_failures=per_school(mine, has_failures=True),
+            with_evolution=per_school(mine, iteration_total__gte=2),
+            adopted_out=Coalesce(
+                Subquery(
+                    out.order_by().values("practice__school_id").annotate(n=Count("pk")).values("n"),
+                    output_field=IntegerField(),
+                ),
+                0,
+            ),
+            adopted_in=Coalesce(
+                Subquery(
+                    into.order_by().values("school_id").annotate(n=Count("pk")).values("n"), output_field=IntegerField()
+                ),
+                0,
+            ),
+        )
+        .order_by("name")
+    )
+    return [
+        SchoolRow(s, s.published, s.recent, s.with_failures, s.with_evolution, s.adopted_out, s.adopted_in)  # type: ignore[attr-defined]
+        for s in schools
+    ]
+
+
+def _months(scope: Scope) -> list[dict[str, object]]:
+    rows = (
+        published_practices(scope)
+        .annotate(month=TruncMonth("published_at"))
+        .order_by()
+        .values("month")
+        .annotate(
+            published=Count("pk"),
+            with_failures=Count("pk", filter=Q(has_failures=True)),
+            with_evolution=Count("pk", filter=Q(iteration_total__gte=2)),
+        )
+        .order_by("month")
+    )
+    return [
+        {
+            "month": row["month"],
+            "published": row["published"],
+            "failures_pct": percent(row["with_failures"], row["published"]),
+            "evolution_pct": percent(row["with_evolution"], row["published"]),
+        }
+        for row in rows
+    ]
+
+
+def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
+    """Adoptions, adaptations and visits from school to school, and sessions hosted per school: one query."""
+
+    def arm(queryset: QuerySet, kind: str, source: str, target: str | None, seats: str | None = None) -> QuerySet:
+        """Rows of (kind, source school, target school, count, seats); `source`/`target` are
+        paths to a school."""
+        empty = Value("", output_field=CharField())
+        return (
+            queryset.order_by()
+            .annotate(kind=Value(kind, output_field=CharField()))
+            .values(
+                "kind",
+                source_id=Coalesce(f"{source}_id", Value(0)),
+                source_name=Coalesce(f"{source}__name", empty),
+                target_id=Coalesce(f"{target}_id", Value(0)) if target else Value(0, output_field=IntegerField()),
+                target_name=Coalesce(f"{target}__name", empty) if target else empty,
+            )
+            .annotate(n=Count("pk"), seats=Coalesce(Sum(seats), 0) if seats else Value(0, output_field=IntegerField()))
+        )
+
+    adoptions = Adoption.objects.filter(scope.in_range("created_at"), practice__status=Status.PUBLISHED).exclude(
+        school_id=None
+    )
+    adaptations = Practice.objects.filter(
+        scope.in_range("published_at"), status=Status.PUBLISHED, adapted_from__isnull=False
+    )
+    now = timezone.now()
+    visits = VisitRequest.objects.filter(
+        scope.in_range("slot__starts_at"),
+        status=RequestStatus.APPROVED,
+        slot__starts_at__lt=now,
+        slot__cancelled_at__isnull=True,
+    ).exclude(requester__school_id=None)
+    held = VisitSlot.objects.filter(scope.in_range("starts_at"), starts_at__lt=now, cancelled_at__isnull=True)
+    if scope.school_id is not None:
+        sid = scope.school_id
+        adoptions = adoptions.filter(Q(school_id=sid) | Q(practice__school_id=sid))
+        adaptations = adaptations.filter(Q(school_id=sid) | Q(adapted_from__school_id=sid))
+        visits = visits.filter(Q(requester__school_id=sid) | Q(slot__showcase__host_school_id=sid))
+        held = held.filter(showcase__host_school_id=sid)
+    if scope.level:
+        adoptions = adoptions.filter(Q(school__level=scope.level) | Q(practice__school__level=scope.level))
+        adaptations = adaptations.filter(Q(school__level=scope.level) | Q(adapted_from__school__level=scope.level))
+        visits = visits.filter(
+            Q(requester__school__level=scope.level) | Q(slot__showcase__host_school__level=scope.level)
+        )
+        held = held.filter(showcase__host_school__level=scope.level)
+    queries = [
+        arm(adoptions, "adoption", "practice__school", "school"),
+        arm(adaptations, "adaptation", "adapted_from__school", "school"),
+        arm(visits, "visit", "slot__showcase__host_school", "requester__school", seats="seats"),
+        arm(held, "hosted", "showcase__host_school", None, seats="seats_taken"),
+    ]
+    flows: dict[str, list[Flow]] = {"adoption": [], "adaptation": [], "visit": []}
+    hosting: list[Flow] = []
+    for row in queries[0].union(*queries[1:], all=True):
+        flow = Flow(row["kind"], row["source_name"], row["target_name"], row["n"], row["seats"])
+        if row["kind"] == "hosted":
+            hosting.append(flow)
+        elif row["source_id"] != row["target_id"]:
+            flows[row["kind"]].append(flow)
+    for rows in [*flows.values(), hosting]:
+        rows.sort(key=lambda f: (-f.count, f.source, f.target))
+    return flows, hosting
+
+
+def _top_practices(scope: Scope) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The ten most adopted and the ten most adapted practices."""
+    base = Practice.objects.filter(status=Status.PUBLISHED)
+    if scope.school_id is not None:
+        base = base.filter(school_id=scope.school_id)
+    if scope.level:
+        base = base.filter(school__level=scope.level)
+    adopted = (
+        Adoption.objects.filter(scope.in_range("created_at"), practice__in=base)
+        .order_by()
+        .values(
+            kind=Value("adopted", output_field=CharField()),
+            practice_pk=Coalesce("practice_id", Value(0)),
+            practice_title=Coalesce("practice__title", Value("")),
+            school_name=Coalesce("practice__school__name", Value("")),
+        )
+        .annotate(n=Count("pk"))
+        .order_by("-n", "practice_pk")[:10]
+    )
+    adapted = (
+        Practice.objects.filter(scope.in_range("published_at"), status=Status.PUBLISHED, adapted_from__in=base)
+        .order_by()
+        .values(
+            kind=Value("adapted", output_field=CharField()),
+            practice_pk=Coalesce("adapted_from_id", Value(0)),
+            practice_title=Coalesce("adapted_from__title", Value("")),
+            school_name=Coalesce("adapted_from__school__name", Value("")),
+        )
+        .annotate(n=Count("pk"))
+        .order_by("-n", "practice_pk")[:10]
+    )
+    # Two queries: SQLite allows no LIMIT inside a UNION.
+    return list(adopted), list(adapted)
+
+
+def build_district_dashboard(scope: Scope, viewer: User) -> DistrictDashboard:
+    schools = _school_rows(scope)
+    flows, hosting = _flows(scope)
+    top_adopted, top_adapted = _top_practices(scope)
+    featured_practices = (
+        Practice.objects.filter(status=Status.PUBLISHED, featured_at__isnull=False)
+        .filter(school__in=scope.schools())
+        .select_related("school")
+        .order_by("-featured_at")[:10]
+    )
+
+    published = sum(row.published for row in schools)
+    totals = {
+        "published": published,
+        "recent": sum(row.recent for row in schools),
+        "failures_pct": percent(sum(row.with_failures for row in schools), published),
+        "evolution_pct": percent(sum(row.with_evolution for row in schools), published),
+        "sessions": sum(flow.count for flow in hosting),
+        "seats": sum(flow.seats for flow in hosting),
+    }
+    levels: dict[str, list[int]] = {}
+    for row in schools:
+        entry = levels.setdefault(row.school.level, [0, 0, 0])
+        entry[0] += 1
+        entry[1] += row.published
+        entry[2] += row.recent
+    by_level = [(SchoolLevel(level).label, *values) for level, values in sorted(levels.items())]
+
+    say_cycle = Cycle.objects.filter(opens_on__lte=timezone.localdate()).order_by("-opens_on").first()
+    say = None
+    if say_cycle is not None:
+        tensions = {t.number: t for t in Tension.objects.filter(number=7)}
+        if tensions:
+            grouped = grouped_figures(
+                Answer.objects.filter(response__cycle=say_cycle, tension__number=7), [Arm("t7", None)], tensions
+            )
+            say = grouped.get(("t7", ""), {}).get(7)
+            if say is not None and say.respondents < MIN_GROUP:
+                say.suppressed = True
+    return DistrictDashboard(
+        scope=scope,
+        schools=schools,
+        totals=totals,
+        by_level=by_level,
+        silent_schools=[row.school for row in schools if row.published == 0],
+        months=_months(scope),
+        flows=flows,
+        hosting=hosting,
+        top_adopted=top_adopted,
+        top_adapted=top_adapted,
+        featured=list(featured_practices),
+        say_cycle=say_cycle,
+        say=say,
+        do_failures_pct=totals["failures_pct"],
+    )
+
+
+CSV_TABLES = {
+    "schools": [
+        "school",
+        "level",
+        "published",
+        "published_last_90_days",
+        "with_failures_pct",
+        "with_evolution_pct",
+        "adopted_by_others",
+        "adopted_from_others",
+        "balance",
+    ],
+    "months": ["month", "published", "with_failures_pct", "with_evolution_pct"],
+    "levels": ["level", "schools", "published", "published_last_90_days"],
+    "flows": ["kind", "from_school", "to_school", "count"],
+    "hosting": ["host_school", "sessions_held", "seats_filled"],
+    "top": ["kind", "practice", "school", "count"],
+    "featured": ["practice", "school", "featured_on", "note"],
+    "say_vs_do": ["measure", "value"],
+}
+
+
+def dashboard_rows(data: DistrictDashboard, table: str) -> list[list[object]]:
+    if table == "schools":
+        return [
+            [
+                r.school.name,
+                r.school.get_level_display(),
+                r.published,
+                r.recent,
+                r.failures_pct,
+                r.evolution_pct,
+                r.adopted_out,
+                r.adopted_in,
+                r.balance,
+            ]
+            for r in data.schools
+        ]
+    if table == "months":
+        return [
+            [m["month"].strftime("%Y-%m"), m["published"], m["failures_pct"], m["evolution_pct"]] for m in data.months
+        ]  # type: ignore[union-attr]
+    if table == "levels":
+        return [list(row) for row in data.by_level]
+    if table == "flows":
+        return [
+            [f.kind, f.source, f.target, f.count]
+            for kind in ("adoption", "adaptation", "visit")
+            for f in data.flows[kind]
+        ]
+    if table == "hosting":
+        return [[f.source, f.count, f.seats] for f in data.hosting]
+    if table == "top":
+        return [
+            [row["kind"], row["practice_title"], row["school_name"], row["n"]]
+            for row in [*data.top_adopted, *data.top_adapted]
+        ]
+    if table == "featured":
+        return [
+            [p.title, p.school.name, timezone.localtime(p.featured_at).date().isoformat(), p.featured_note]
+            for p in data.featured
+        ]  # type: ignore[arg-type]
+    if table == "say_vs_do":
+        say = data.say
+        rows: list[list[object]] = [["cycle", data.say_cycle.name if data.say_cycle else ""]]
+        if say is not None and not say.suppressed:
+            rows += [
+                [f"survey_{name}", say.value(name)]
+                for name in ("n", "median", "lean_left_pct", "balanced_pct", "lean_right_pct")
+            ]
+        else:
+            rows.append(["survey", "fewer than 5 responses"])
+        rows.append(["published_with_failures_pct", data.do_failures_pct])
+        return rows
+    raise KeyError(table)
+
+
+def dashboard_csv(data: DistrictDashboard, table: str):  # type: ignore[no-untyped-def]
+    import csv
+
+    from django.http import Http404, HttpResponse
+
+    if table not in CSV_TABLES:
+        raise Http404
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="district-{table}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(CSV_TABLES[table])
+    writer.writerows(["" if value is None else value for value in row] for row in dashboard_rows(data, table))
+    return response

@@ -1,0 +1,160 @@
+"""The district dashboard: every figure equals a hand computation on a small fixture."""
+
+import csv
+import io
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from practices.models import Adoption
+from showcases.models import VisitRequest
+from tests.factories import (
+    FailureFactory,
+    IterationFactory,
+    PracticeFactory,
+    SchoolFactory,
+    TeacherFactory,
+    VisitSlotFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def district(school, other_school, teacher, other_teacher, principal):
+    """Maple Grove (elementary) publishes 4: 2 with failures, 1 with 2+ iterations, 1 draft.
+    Riverside (middle) publishes 1 with a failure and 2 iterations. A third school shares nothing.
+    Riverside adopts two Maple Grove practices and adapts one; Maple Grove adopts Riverside's.
+    Maple Grove hosts one past session with 2 approved seats from Riverside."""
+    silent = SchoolFactory(slug="silent", name="Silent Springs High", level="high")
+    now = timezone.now()
+    a = [
+        PracticeFactory(author=teacher, title=f"Maple {n}", published_at=now - timedelta(days=10 + n * 40))
+        for n in range(4)
+    ]
+    FailureFactory(practice=a[0])
+    FailureFactory(practice=a[1])
+    IterationFactory.create_batch(2, practice=a[2])
+    IterationFactory(practice=a[3])
+    PracticeFactory(author=teacher, status="draft", published_at=None)
+    b = PracticeFactory(author=other_teacher, title="River 1", published_at=now - timedelta(days=5))
+    FailureFactory(practice=b)
+    IterationFactory.create_batch(2, practice=b)
+    Adoption.objects.create(practice=a[0], user=other_teacher, school=other_school)
+    Adoption.objects.create(practice=a[1], user=TeacherFactory(school=other_school), school=other_school)
+    Adoption.objects.create(practice=b, user=teacher, school=school)
+    PracticeFactory(
+        author=TeacherFactory(school=other_school),
+        title="River adaptation",
+        adapted_from=a[0],
+        lineage_root=a[0],
+        published_at=now - timedelta(days=2),
+    )
+    past = now - timedelta(days=3)
+    slot = VisitSlotFactory(showcase__host=principal, starts_at=past, ends_at=past + timedelta(hours=2), capacity=5)
+    slot.seats_taken = 2
+    slot.save()
+    VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=2, status="approved")
+    return silent
+
+
+def test_figures_equal_a_hand_computation(as_user, leader, district):
+    response = as_user(leader).get("/dashboard/")
+    assert response.status_code == 200
+    d = response.context["d"]
+    # Published: Maple 4 + River 1 + River adaptation 1 = 6; failures: 3 of 6 (50%);
+    # 2+ iterations: Maple 2 and River 1 = 2 of 6 (33%).
+    assert (d.totals["published"], d.totals["failures_pct"], d.totals["evolution_pct"]) == (6, 50, 33)
+    rows = {row.school.slug: row for row in d.schools}
+    maple, river = rows["maple-grove"], rows["riverside"]
+    # Published 10, 50, 90 and 130 days ago: two in the last 90 days.
+    assert (maple.published, maple.recent, maple.failures_pct, maple.evolution_pct) == (4, 2, 50, 25)
+    assert (river.published, river.failures_pct, river.evolution_pct) == (2, 50, 50)
+    assert (maple.adopted_out, maple.adopted_in, maple.balance) == (2, 1, "mostly shares")
+    assert (river.adopted_out, river.adopted_in, river.balance) == (1, 2, "mostly borrows")
+    assert [s.slug for s in d.silent_schools] == ["silent"]
+    adoptions = {(f.source, f.target): f.count for f in d.flows["adoption"]}
+    assert adoptions == {
+        ("Maple Grove Elementary", "Riverside Middle School"): 2,
+        ("Riverside Middle School", "Maple Grove Elementary"): 1,
+    }
+    assert [(f.source, f.target, f.count) for f in d.flows["adaptation"]] == [
+        ("Maple Grove Elementary", "Riverside Middle School", 1)
+    ]
+    assert [(f.source, f.target, f.count) for f in d.flows["visit"]] == [
+        ("Maple Grove Elementary", "Riverside Middle School", 1)
+    ]
+    assert [(f.source, f.count, f.seats) for f in d.hosting] == [("Maple Grove Elementary", 1, 2)]
+    assert [(r["practice_title"], r["n"]) for r in d.top_adapted] == [("Maple 0", 1)]
+    assert sorted((r["practice_title"], r["n"]) for r in d.top_adopted) == [
+        ("Maple 0", 1),
+        ("Maple 1", 1),
+        ("River 1", 1),
+    ]
+
+
+def test_filters_by_level_and_date(as_user, leader, district):
+    client = as_user(leader)
+    d = client.get("/dashboard/", {"level": "middle"}).context["d"]
+    assert [row.school.slug for row in d.schools] == ["riverside"]
+    start = (timezone.localdate() - timedelta(days=20)).isoformat()
+    d = client.get("/dashboard/", {"start": start}).context["d"]
+    # Since 20 days ago: Maple 0 (10 days), River 1, River adaptation.
+    assert d.totals["published"] == 3
+
+
+def test_bad_date_range_is_explained(as_user, leader, district):
+    response = as_user(leader).get("/dashboard/", {"start": "2026-05-01", "end": "2026-04-01"})
+    assert "The end date must be on or after the start date." in response.content.decode()
+
+
+def test_every_table_downloads_as_csv(as_user, leader, district):
+    client = as_user(leader)
+    for table in ["schools", "months", "levels", "flows", "hosting", "top", "featured", "say_vs_do"]:
+        response = client.get("/dashboard/", {"download": table})
+        assert response["Content-Type"].startswith("text/csv"), table
+        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        assert rows[0], table
+    schools = list(csv.DictReader(io.StringIO(client.get("/dashboard/", {"download": "schools"}).content.decode())))
+    maple = next(r for r in schools if r["school"] == "Maple Grove Elementary")
+    assert (maple["published"], maple["with_failures_pct"], maple["balance"]) == ("4", "50", "mostly shares")
+    assert client.get("/dashboard/", {"download": "nope"}).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["teacher", "other_teacher"])
+def test_teachers_cannot_open_it(as_user, request, name):
+    assert as_user(request.getfixturevalue(name)).get("/dashboard/").status_code == 403
+
+
+def test_principal_sees_only_their_school(as_user, principal, district):
+    d = as_user(principal).get("/dashboard/").context["d"]
+    assert [row.school.slug for row in d.schools] == ["maple-grove"]
+    assert d.totals["published"] == 4
+    assert all("Maple Grove Elementary" in (f.source, f.target) for kind in d.flows.values() for f in kind)
+
+
+def test_staff_see_the_district(as_user, staff, district):
+    assert len(as_user(staff).get("/dashboard/").context["d"].schools) == 3
+
+
+def test_anonymous_visitor_is_sent_to_sign_in(client):
+    response = client.get("/dashboard/")
+    assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+def test_query_count_is_fixed(as_user, leader, district, django_assert_max_num_queries):
+    """Session, user, schools (with their figures), months, flows (one UNION), top adopted,
+    top adapted, featured, survey cycle, tension 7: fixed, whatever the data size."""
+    client = as_user(leader)
+    client.get("/dashboard/")
+    with django_assert_max_num_queries(12) as captured:
+        client.get("/dashboard/")
+    few = len(captured)
+    for n in range(5):
+        extra_school = SchoolFactory(slug=f"extra-{n}")
+        practice = PracticeFactory(author=TeacherFactory(school=extra_school))
+        FailureFactory(practice=practice)
+        Adoption.objects.create(practice=practice, user=TeacherFactory(), school=SchoolFactory(slug=f"adopter-{n}"))
+    with django_assert_max_num_queries(few):
+        client.get("/dashboard/")
