@@ -26,3 +26,18 @@ class SlidingSessionMiddleware:
             if now - session.get(TOUCH_KEY, 0) >= interval:
                 session[TOUCH_KEY] = now
         return response
+
+
+class PermissionsPolicyMiddleware:
+    """Turn off browser features the portal never uses."""
+
+    POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Permissions-Policy", self.POLICY)
+        response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        return response
