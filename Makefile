@@ -26,6 +26,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/bandit -q -r portal practices showcases surveys -x '*/migrations/*'
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

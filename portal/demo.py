@@ -112,7 +112,8 @@ DEMO_LOGINS = [
     ("staff", "Samuel", "Okafor", Role.DISTRICT_STAFF, None),
 ]
 
-DEFAULT_PASSWORD = "demo-portal-2026"  # noqa: S105 (demo data only, printed on purpose)
+# Demo data only; printed on purpose so people can sign in to the demo.
+DEFAULT_PASSWORD = "demo-portal-2026"  # noqa: S105  # nosec B105
 EMAIL_DOMAIN = "district.example.org"
 LARGE_SCHOOL_COUNT = 150
 LARGE_USER_COUNT = 12_000

@@ -21,7 +21,8 @@ SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if SECRET_KEY is None:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off.")
-    SECRET_KEY = "development-only-key-never-used-in-production-0123456789abcdefghij"  # noqa: S105
+    # Debug only: production refuses to start without DJANGO_SECRET_KEY (above).
+    SECRET_KEY = "development-only-key-never-used-in-production-0123456789abcdefghij"  # noqa: S105  # nosec B105
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

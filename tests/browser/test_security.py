@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from practices.models import Adoption
 from showcases.models import VisitRequest
-from tests.browser.conftest import CHROMIUM_ARGS  # noqa: F401 (same launch flags)
 from tests.factories import TEST_PASSWORD, FailureFactory, IterationFactory, PracticeFactory, VisitSlotFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -138,5 +137,5 @@ def test_portal_pages_raise_no_csp_violation(browser, live_server, teacher, prin
         "leader": ["/dashboard/", "/surveys/"],
         "staff": ["/admin/", "/admin/portal/user/", "/admin/practices/practice/", "/roster/import/"],
     }.items():
-        dialogs, violations = _visit_all(browser, live_server, username, paths)
+        _dialogs, violations = _visit_all(browser, live_server, username, paths)
         assert violations == [], f"{username}: {violations}"
