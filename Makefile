@@ -22,6 +22,10 @@ run: $(STAMP)
 test: $(STAMP)
 	DJANGO_DEBUG=true $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## Time the main pages at small and large scale on PostgreSQL (builds the data once).
+bench: $(STAMP)
+	bash bench/run.sh
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
