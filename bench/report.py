@@ -25,12 +25,18 @@ def main(small_path: str, large_path: str, out_dir: str) -> int:
                      "large_median_ms": big["median_ms"], "large_p95_ms": big["p95_ms"], "large_over_small": round(ratio, 2),
                      "large_over_healthz": round(to_health, 1)})  # fmt: skip
         queries = f"{s['queries']}/{big['queries']}"
-        print(f"{name:28} {queries:>8} {s['median_ms']:>10.2f} {big['median_ms']:>10.2f} {big['p95_ms']:>10.2f} {ratio:>12.2f} {to_health:>10.1f}")
-    print(f"\nworst large/small ratio: {worst:.2f} (budget 1.5); healthz median {health_small:.2f} / {health_large:.2f} ms")
+        print(
+            f"{name:28} {queries:>8} {s['median_ms']:>10.2f} {big['median_ms']:>10.2f} {big['p95_ms']:>10.2f} {ratio:>12.2f} {to_health:>10.1f}"
+        )
+    print(
+        f"\nworst large/small ratio: {worst:.2f} (budget 1.5); healthz median {health_small:.2f} / {health_large:.2f} ms"
+    )
     stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"bench-{stamp}.json").write_text(json.dumps({"at": stamp, "worst_ratio": round(worst, 2), "pages": rows}, indent=2))
+    (out / f"bench-{stamp}.json").write_text(
+        json.dumps({"at": stamp, "worst_ratio": round(worst, 2), "pages": rows}, indent=2)
+    )
     print(f"written to {out / f'bench-{stamp}.json'}")
     return 0
 

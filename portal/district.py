@@ -14,20 +14,17 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import (
     CharField,
     Count,
-    Exists,
     IntegerField,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.utils import timezone
 
 from portal.models import School, SchoolLevel, User
-from practices.models import Adoption, Failure, Iteration, Practice, Status, count_per_practice
+from practices.models import Adoption, Practice, Status
 from showcases.models import RequestStatus, VisitRequest, VisitSlot
 from surveys.models import MIN_GROUP, Answer, Cycle, Tension
 from surveys.stats import Arm, Figures, grouped_figures, percent
@@ -103,6 +100,8 @@ class Flow:
     target: str
     count: int
     seats: int = 0
+    source_id: int = 0
+    target_id: int = 0
 
 
 @dataclass
@@ -130,76 +129,69 @@ def published_practices(scope: Scope) -> QuerySet[Practice]:
         practices = practices.filter(school_id=scope.school_id)
     if scope.level:
         practices = practices.filter(school__level=scope.level)
-    return practices.annotate(
-        has_failures=Exists(Failure.objects.filter(practice=OuterRef("pk"))),
-        iteration_total=count_per_practice(Iteration),
-    )
+    return practices
 
 
-def _school_rows(scope: Scope) -> list[SchoolRow]:
-    """One query: every school in scope with its sharing and openness figures."""
-    practices = published_practices(scope)
+def _practice_figures(scope: Scope) -> tuple[dict[int, dict[str, int]], list[dict[str, object]]]:
+    """Published practices per school and per month, with how many document failures and
+    evolution: one query (UNION ALL of the two groupings)."""
     recent_since = timezone.now() - timedelta(days=90)
-
-    def per_school(queryset: QuerySet, **extra) -> Coalesce:  # type: ignore[no-untyped-def]
-        rows = queryset.filter(**extra).order_by().values("school_id").annotate(n=Count("pk")).values("n")
-        return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
-
-    mine = practices.filter(school_id=OuterRef("pk"))
-    adoptions = Adoption.objects.filter(scope.in_range("created_at")).exclude(school_id=None)
-    out = adoptions.filter(practice__school_id=OuterRef("pk")).exclude(school_id=OuterRef("pk"))
-    into = adoptions.filter(school_id=OuterRef("pk")).exclude(practice__school_id=OuterRef("pk"))
-    schools = (
-        scope.schools()
-        .annotate(
-            published=per_school(mine),
-            recent=per_school(mine, published_at__gte=recent_since),
-            with_failures=per_school(mine, has_failures=True),
-            with_evolution=per_school(mine, iteration_total__gte=2),
-            adopted_out=Coalesce(
-                Subquery(
-                    out.order_by().values("practice__school_id").annotate(n=Count("pk")).values("n"),
-                    output_field=IntegerField(),
-                ),
-                0,
-            ),
-            adopted_in=Coalesce(
-                Subquery(
-                    into.order_by().values("school_id").annotate(n=Count("pk")).values("n"), output_field=IntegerField()
-                ),
-                0,
-            ),
-        )
-        .order_by("name")
+    counts = {
+        "published": Count("pk"),
+        "recent": Count("pk", filter=Q(published_at__gte=recent_since)),
+        "with_failures": Count("pk", filter=Q(failure_count__gt=0)),
+        "with_evolution": Count("pk", filter=Q(iteration_count__gte=2)),
+    }
+    base = published_practices(scope).order_by()
+    by_school = (
+        base.annotate(arm=Value("school", output_field=CharField()), key=Cast("school_id", CharField()))
+        .values("arm", "key")
+        .annotate(**counts)
     )
-    return [
-        SchoolRow(s, s.published, s.recent, s.with_failures, s.with_evolution, s.adopted_out, s.adopted_in)  # type: ignore[attr-defined]
-        for s in schools
-    ]
-
-
-def _months(scope: Scope) -> list[dict[str, object]]:
-    rows = (
-        published_practices(scope)
-        .annotate(month=TruncMonth("published_at"))
-        .order_by()
-        .values("month")
-        .annotate(
-            published=Count("pk"),
-            with_failures=Count("pk", filter=Q(has_failures=True)),
-            with_evolution=Count("pk", filter=Q(iteration_total__gte=2)),
-        )
-        .order_by("month")
+    by_month = (
+        base.annotate(arm=Value("month", output_field=CharField()), key=Cast(TruncMonth("published_at"), CharField()))
+        .values("arm", "key")
+        .annotate(**counts)
     )
-    return [
-        {
-            "month": row["month"],
-            "published": row["published"],
-            "failures_pct": percent(row["with_failures"], row["published"]),
-            "evolution_pct": percent(row["with_evolution"], row["published"]),
-        }
-        for row in rows
-    ]
+    schools: dict[int, dict[str, int]] = {}
+    months = []
+    for row in by_school.union(by_month, all=True):
+        if row["arm"] == "school":
+            schools[int(row["key"])] = row
+        else:
+            months.append(
+                {
+                    "month": date.fromisoformat(row["key"][:10]),
+                    "published": row["published"],
+                    "failures_pct": percent(row["with_failures"], row["published"]),
+                    "evolution_pct": percent(row["with_evolution"], row["published"]),
+                }
+            )
+    months.sort(key=lambda month: month["month"])
+    return schools, months
+
+
+def _school_rows(scope: Scope, figures: dict[int, dict[str, int]], adoptions: list[Flow]) -> list[SchoolRow]:
+    out: dict[int, int] = {}
+    into: dict[int, int] = {}
+    for flow in adoptions:
+        out[flow.source_id] = out.get(flow.source_id, 0) + flow.count
+        into[flow.target_id] = into.get(flow.target_id, 0) + flow.count
+    rows = []
+    for school in scope.schools().order_by("name"):
+        counts = figures.get(school.pk, {})
+        rows.append(
+            SchoolRow(
+                school,
+                counts.get("published", 0),
+                counts.get("recent", 0),
+                counts.get("with_failures", 0),
+                counts.get("with_evolution", 0),
+                out.get(school.pk, 0),
+                into.get(school.pk, 0),
+            )
+        )
+    return rows
 
 
 def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
@@ -258,7 +250,15 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
     flows: dict[str, list[Flow]] = {"adoption": [], "adaptation": [], "visit": []}
     hosting: list[Flow] = []
     for row in queries[0].union(*queries[1:], all=True):
-        flow = Flow(row["kind"], row["source_name"], row["target_name"], row["n"], row["seats"])
+        flow = Flow(
+            row["kind"],
+            row["source_name"],
+            row["target_name"],
+            row["n"],
+            row["seats"],
+            row["source_id"],
+            row["target_id"],
+        )
         if row["kind"] == "hosted":
             hosting.append(flow)
         elif row["source_id"] != row["target_id"]:
@@ -304,8 +304,9 @@ def _top_practices(scope: Scope) -> tuple[list[dict[str, object]], list[dict[str
 
 
 def build_district_dashboard(scope: Scope, viewer: User) -> DistrictDashboard:
-    schools = _school_rows(scope)
     flows, hosting = _flows(scope)
+    figures, months = _practice_figures(scope)
+    schools = _school_rows(scope, figures, flows["adoption"])
     top_adopted, top_adapted = _top_practices(scope)
     featured_practices = (
         Practice.objects.filter(status=Status.PUBLISHED, featured_at__isnull=False)
@@ -348,7 +349,7 @@ def build_district_dashboard(scope: Scope, viewer: User) -> DistrictDashboard:
         totals=totals,
         by_level=by_level,
         silent_schools=[row.school for row in schools if row.published == 0],
-        months=_months(scope),
+        months=months,
         flows=flows,
         hosting=hosting,
         top_adopted=top_adopted,

@@ -54,6 +54,10 @@ class PracticeAdmin(VersionAdmin):
     actions = ["archive_selected"]
     date_hierarchy = "created_at"
 
+    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:  # type: ignore[no-untyped-def]
+        super().save_related(request, form, formsets, change)
+        services.practice_refresh_derived(form.instance)
+
     @admin.action(description="Archive the selected practices (nothing is deleted)")
     def archive_selected(self, request: HttpRequest, queryset: QuerySet[Practice]) -> None:
         count = 0

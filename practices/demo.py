@@ -353,7 +353,8 @@ def _add(practice: Practice, entry: dict, facets: dict[str, Facet]) -> None:
     practice.tags.set(entry["tags"])
     practice.tag_names = ", ".join(sorted(entry["tags"]))
     practice.search_document = practice.build_search_document()
-    practice.save(update_fields=["tag_names", "search_document"])
+    practice.refresh_counts()
+    practice.save(update_fields=["tag_names", "search_document", "iteration_count", "failure_count"])
 
 
 def _practice_from(entry: dict, *, author: User, published_at, **overrides) -> Practice:  # type: ignore[no-untyped-def]
@@ -554,6 +555,8 @@ def seed_practices_large(*, rng: random.Random) -> int:
                     updated_at=published,
                     search_document=document,
                     tag_names=", ".join(entry["tags"]),
+                    iteration_count=len(iteration_rows),
+                    failure_count=len(failure_rows),
                 )
             )
             plans.append((iteration_rows, failure_rows, entry))

@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet
 from taggit.models import Tag, TaggedItem
 
 from portal.models import School, SchoolLevel, User, school_similarity
-from practices.models import Facet, FacetKind, Failure, Practice
+from practices.models import Facet, FacetKind, Practice
 from practices.search import practice_search
 
 SORTS = [
@@ -103,7 +103,7 @@ class PracticeFilter(django_filters.FilterSet):
         return queryset.filter(Exists(tagged))
 
     def filter_has_failures(self, queryset: QuerySet[Practice], name: str, value: bool) -> QuerySet[Practice]:
-        return queryset.filter(Exists(Failure.objects.filter(practice=OuterRef("pk")))) if value else queryset
+        return queryset.filter(failure_count__gt=0) if value else queryset
 
     def filter_has_evolution(self, queryset: QuerySet[Practice], name: str, value: bool) -> QuerySet[Practice]:
         return queryset.filter(iteration_count__gte=2) if value else queryset

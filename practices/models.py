@@ -6,7 +6,7 @@ from pathlib import PurePath
 import reversion
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -83,7 +83,8 @@ class PracticeQuerySet(models.QuerySet["Practice"]):
         return self.filter(status=Status.PUBLISHED)
 
     def with_counts(self) -> PracticeQuerySet:
-        """Counts as subqueries, so they neither multiply rows nor each other."""
+        """Adoption and adaptation counts as subqueries, so they neither multiply rows nor each other.
+        (Iteration and failure counts are stored on the practice.)"""
 
         adaptations = (
             Practice.objects.filter(adapted_from=OuterRef("pk"), status=Status.PUBLISHED)
@@ -93,14 +94,12 @@ class PracticeQuerySet(models.QuerySet["Practice"]):
             .values("n")
         )
         return self.annotate(
-            iteration_count=count_per_practice(Iteration),
-            failure_count=count_per_practice(Failure),
             adoption_count=count_per_practice(Adoption),
             adaptation_count=Coalesce(Subquery(adaptations, output_field=models.IntegerField()), 0),
         )
 
     def with_failures(self) -> PracticeQuerySet:
-        return self.filter(Exists(Failure.objects.filter(practice=OuterRef("pk"))))
+        return self.filter(failure_count__gt=0)
 
 
 class Practice(models.Model):
@@ -169,6 +168,9 @@ class Practice(models.Model):
     # Every searchable word of the entry, its iterations and failures, rebuilt on save.
     # Never the author's name: anonymous entries must not be found by it.
     search_document = models.TextField(blank=True, editable=False)
+    # Kept by practices.services on every save, so lists and dashboards need no subquery.
+    iteration_count = models.PositiveIntegerField(default=0, editable=False)
+    failure_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now, editable=False)
 
@@ -238,6 +240,10 @@ class Practice(models.Model):
     @property
     def evidence_kinds(self) -> list[Facet]:
         return self.facets_of(FacetKind.EVIDENCE)
+
+    def refresh_counts(self) -> None:
+        self.iteration_count = self.iterations.count()
+        self.failure_count = self.failures.count()
 
     def build_search_document(self) -> str:
         parts = [

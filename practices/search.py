@@ -5,19 +5,11 @@ from __future__ import annotations
 
 import re
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
 from django.db import connections
-from django.db.models import Case, F, FloatField, Func, QuerySet, Value, When
+from django.db.models import BooleanField, Case, FloatField, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 
 from practices.models import Practice
-
-
-class DocumentVector(Func):
-    """to_tsvector over the search document, spelled exactly as the GIN index is
-    (migration 0002), so PostgreSQL can use the index."""
-
-    template = "to_tsvector('english'::regconfig, %(expressions)s)"
-    output_field = SearchVectorField()
 
 
 def search_terms(text: str) -> list[str]:
@@ -42,13 +34,12 @@ def practice_search(queryset: QuerySet[Practice], text: str) -> QuerySet[Practic
             When(summary__icontains=term, then=Value(0.5)), default=Value(0.0), output_field=FloatField()
         )
     if connections[queryset.db].vendor == "postgresql":
-        query = SearchQuery(text, search_type="websearch", config="english")
-        vector = DocumentVector(F("search_document"))
-        return (
-            queryset.alias(document=vector)
-            .filter(document=query)
-            .annotate(search_rank=SearchRank(vector, query) + bonus)
-        )
+        # search_vector is PostgreSQL's stored generated column (migration 0004), GIN-indexed.
+        # The SQL below is constant; the searched text is passed as a parameter.
+        query = "websearch_to_tsquery('english'::regconfig, %s)"
+        matches = RawSQL(f'"practices_practice"."search_vector" @@ {query}', [text], output_field=BooleanField())  # noqa: S611
+        rank = RawSQL(f'ts_rank("practices_practice"."search_vector", {query})', [text], output_field=FloatField())  # noqa: S611
+        return queryset.alias(matches=matches).filter(matches=True).annotate(search_rank=rank + bonus)
     for term in terms:
         queryset = queryset.filter(search_document__icontains=term)
     return queryset.annotate(search_rank=bonus)

@@ -50,10 +50,12 @@ def _save_ordered(formset: IterationFormSet | FailureFormSet, practice: Practice
         row.save()
 
 
-def _refresh_derived(practice: Practice) -> None:
+def practice_refresh_derived(practice: Practice) -> None:
+    """Recompute what is stored for speed: tags as text, the search document, the counts."""
     practice.tag_names = ", ".join(sorted(tag.name for tag in practice.tags.all()))
     practice.search_document = practice.build_search_document()
-    practice.save(update_fields=["tag_names", "search_document"])
+    practice.refresh_counts()
+    practice.save(update_fields=["tag_names", "search_document", "iteration_count", "failure_count"])
 
 
 def practice_save(
@@ -92,7 +94,7 @@ def practice_save(
         removed = form.cleaned_data.get("remove_attachments")
         if removed:
             practice.attachments.filter(pk__in=[a.pk for a in removed]).update(removed_at=now)
-        _refresh_derived(practice)
+        practice_refresh_derived(practice)
         reversion.set_user(user)
         reversion.set_comment("Created" if creating else ("Published" if first_publication else "Edited"))
     if first_publication and practice.adapted_from_id:
@@ -203,7 +205,7 @@ def practice_restore(*, practice: Practice, version: Version, by: User) -> Pract
         practice.updated_at = timezone.now()
         practice.save()
         practice.tags.set([name.strip() for name in practice.tag_names.split(",") if name.strip()])
-        _refresh_derived(practice)
+        practice_refresh_derived(practice)
         reversion.set_user(by)
         reversion.set_comment(f"Restored the version of {timezone.localtime(restored_at):%b %-d, %Y %H:%M}")
     return practice

@@ -76,6 +76,7 @@ class PracticeFactory(factory.django.DjangoModelFactory):
 class IterationFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "practices.Iteration"
+        skip_postgeneration_save = True
 
     practice = factory.SubFactory(PracticeFactory)
     position = factory.Sequence(lambda n: n)
@@ -83,10 +84,17 @@ class IterationFactory(factory.django.DjangoModelFactory):
     observed = "What we saw"
     changed = "What we changed"
 
+    @factory.post_generation
+    def count_on_practice(row, create, extracted, **kwargs):
+        if create:
+            row.practice.refresh_counts()
+            row.practice.save(update_fields=["iteration_count", "failure_count"])
+
 
 class FailureFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = "practices.Failure"
+        skip_postgeneration_save = True
 
     practice = factory.SubFactory(PracticeFactory)
     position = factory.Sequence(lambda n: n)
@@ -94,6 +102,12 @@ class FailureFactory(factory.django.DjangoModelFactory):
     what_happened = "It went badly"
     why = "Reasons"
     lesson = "A lesson"
+
+    @factory.post_generation
+    def count_on_practice(row, create, extracted, **kwargs):
+        if create:
+            row.practice.refresh_counts()
+            row.practice.save(update_fields=["iteration_count", "failure_count"])
 
 
 class ShowcaseFactory(factory.django.DjangoModelFactory):

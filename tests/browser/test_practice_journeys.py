@@ -80,9 +80,9 @@ def test_a_failed_publish_keeps_everything_typed(journey, teacher, facets):
 def test_find_and_adapt(journey, teacher, other_teacher, facets):
     original = PracticeFactory(author=teacher, title="Number talks to open class", visibility="district")
     FailureFactory(practice=original, why="hands-up only let five students talk")
-    from practices.services import _refresh_derived
+    from practices.services import practice_refresh_derived
 
-    _refresh_derived(original)
+    practice_refresh_derived(original)
     page = journey.page
     journey.sign_in("teacher2", TEST_PASSWORD)
     journey.goto("/practices/")

@@ -48,9 +48,9 @@ def hostile_content(teacher, other_teacher, principal):
     IterationFactory(practice=practice, when=PAYLOADS[1][:70], tried=MIXED, observed=MIXED, changed=MIXED)
     FailureFactory(practice=practice, tried=MIXED, what_happened=MIXED, why=MIXED, lesson=MIXED)
     Adoption.objects.create(practice=practice, user=other_teacher, school=other_teacher.school, notes=MIXED)
-    from practices.services import _refresh_derived
+    from practices.services import practice_refresh_derived
 
-    _refresh_derived(practice)
+    practice_refresh_derived(practice)
     past = timezone.now() - timedelta(hours=3)
     slot = VisitSlotFactory(
         showcase__host=principal,

@@ -14,9 +14,9 @@ def test_a_word_only_in_a_failures_why_finds_the_practice(as_user, teacher):
     practice = PracticeFactory(author=teacher, title="Reading buddies")
     PracticeFactory(author=teacher, title="Number talks")
     FailureFactory(practice=practice, why="the timetable collided with assemblies")
-    from practices.services import _refresh_derived
+    from practices.services import practice_refresh_derived
 
-    _refresh_derived(practice)
+    practice_refresh_derived(practice)
     assert _titles(as_user(teacher).get("/practices/", {"q": "assemblies"})) == ["Reading buddies"]
 
 
@@ -24,9 +24,9 @@ def test_words_in_iterations_and_tags_are_searchable(as_user, teacher):
     practice = PracticeFactory(author=teacher, title="Reading buddies")
     IterationFactory(practice=practice, observed="pairs drifted into chatting")
     practice.tags.set(["peer tutoring"])
-    from practices.services import _refresh_derived
+    from practices.services import practice_refresh_derived
 
-    _refresh_derived(practice)
+    practice_refresh_derived(practice)
     client = as_user(teacher)
     assert _titles(client.get("/practices/", {"q": "chatting"})) == ["Reading buddies"]
     assert _titles(client.get("/practices/", {"q": "tutoring"})) == ["Reading buddies"]

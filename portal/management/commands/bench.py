@@ -29,9 +29,14 @@ class Command(BaseCommand):
         parser.add_argument("--runs", type=int, default=15)
 
     def handle(self, *args, label: str, output: Path, runs: int, **options) -> None:  # type: ignore[no-untyped-def]
-        people = {user.username: user for user in User.objects.filter(username__in=["teacher", "principal", "leader", "staff"])}
+        people = {
+            user.username: user
+            for user in User.objects.filter(username__in=["teacher", "principal", "leader", "staff"])
+        }
         practice = (
-            Practice.objects.filter(status=Status.PUBLISHED, visibility=Visibility.DISTRICT).order_by("-published_at").first()
+            Practice.objects.filter(status=Status.PUBLISHED, visibility=Visibility.DISTRICT)
+            .order_by("-published_at")
+            .first()
         )
         showcase = Showcase.objects.published().order_by("-pk").first()
         cycle = Cycle.objects.order_by("-opens_on").first()
