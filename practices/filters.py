@@ -3,12 +3,16 @@ from __future__ import annotations
 import django_filters
 from django import forms
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from taggit.models import Tag, TaggedItem
 
 from portal.models import School, SchoolLevel, User, school_similarity
 from practices.models import Facet, FacetKind, Practice
 from practices.search import practice_search
+
+POPULAR_TAGS_CACHE_KEY = "practices:popular-tags"
+POPULAR_TAGS_SECONDS = 300
 
 SORTS = [
     ("relevance", "Best match"),
@@ -69,15 +73,19 @@ class PracticeFilter(django_filters.FilterSet):
             self.filters["sort"].extra["choices"] = [choice for choice in SORTS if choice[0] != "like_mine"]
 
     def _tag_choices(self) -> list[tuple[str, str]]:
-        """The most used tags, plus any chosen ones, so a shared link keeps its filters."""
+        """The most used tags, plus any chosen ones, so a shared link keeps its filters.
+        Counting every tag's uses is costly at district scale and changes slowly: cached."""
         chosen = self.data.getlist("tag") if hasattr(self.data, "getlist") else []
-        content_type = ContentType.objects.get_for_model(Practice)
-        popular = (
-            Tag.objects.filter(taggit_taggeditem_items__content_type=content_type)
-            .annotate(uses=Count("taggit_taggeditem_items"))
-            .order_by("-uses", "name")
-            .values_list("slug", "name")[:25]
-        )
+        popular = cache.get(POPULAR_TAGS_CACHE_KEY)
+        if popular is None:
+            content_type = ContentType.objects.get_for_model(Practice)
+            popular = list(
+                Tag.objects.filter(taggit_taggeditem_items__content_type=content_type)
+                .annotate(uses=Count("taggit_taggeditem_items"))
+                .order_by("-uses", "name")
+                .values_list("slug", "name")[:25]
+            )
+            cache.set(POPULAR_TAGS_CACHE_KEY, popular, POPULAR_TAGS_SECONDS)
         choices = dict(popular)
         if chosen:
             choices.update(dict(Tag.objects.filter(slug__in=chosen).values_list("slug", "name")))

@@ -187,6 +187,7 @@ class Practice(models.Model):
             models.Index(fields=["status", "visibility", "school"], name="practice_access_idx"),
             models.Index(fields=["-published_at"], name="practice_published_idx"),
             models.Index(fields=["lineage_root"], name="practice_lineage_idx"),
+            models.Index(fields=["-featured_at"], name="practice_featured_idx", condition=Q(featured_at__isnull=False)),
         ]
 
     def __str__(self) -> str:

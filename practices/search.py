@@ -17,7 +17,8 @@ def search_terms(text: str) -> list[str]:
 
 
 def practice_search(queryset: QuerySet[Practice], text: str) -> QuerySet[Practice]:
-    """Practices matching every word of `text`, annotated with `search_rank`."""
+    """Practices matching every word of `text`, with a `search_rank` alias to order by
+    (computed only when the list is sorted by relevance)."""
     text = text.strip()[:200]
     if not text:
         return queryset
@@ -39,7 +40,7 @@ def practice_search(queryset: QuerySet[Practice], text: str) -> QuerySet[Practic
         query = "websearch_to_tsquery('english'::regconfig, %s)"
         matches = RawSQL(f'"practices_practice"."search_vector" @@ {query}', [text], output_field=BooleanField())  # noqa: S611  # nosec B611
         rank = RawSQL(f'ts_rank("practices_practice"."search_vector", {query})', [text], output_field=FloatField())  # noqa: S611  # nosec B611
-        return queryset.alias(matches=matches).filter(matches=True).annotate(search_rank=rank + bonus)
+        return queryset.alias(matches=matches).filter(matches=True).alias(search_rank=rank + bonus)
     for term in terms:
         queryset = queryset.filter(search_document__icontains=term)
-    return queryset.annotate(search_rank=bonus)
+    return queryset.alias(search_rank=bonus)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -11,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from reversion.models import Version
 
 from portal.models import Role, User
+from portal.pagination import CappedPaginator
 from portal.stash import pop_stashed_post, stash_post_and_sign_in
 from practices import services
 from practices.filters import PracticeFilter
@@ -45,7 +45,7 @@ def practice_list(request: HttpRequest) -> HttpResponse:
     )
     practice_filter = PracticeFilter(request.GET or None, queryset=base, user=user, request=request)
     results = base.none() if practice_filter.is_bound and not practice_filter.is_valid() else practice_filter.qs
-    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CappedPaginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "practices/list.html",

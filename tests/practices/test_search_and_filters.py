@@ -134,3 +134,13 @@ def test_archived_and_draft_entries_are_not_listed(as_user, teacher):
     PracticeFactory(author=teacher, title="Draft", status="draft", published_at=None)
     PracticeFactory(author=teacher, title="Live")
     assert _titles(as_user(teacher).get("/practices/")) == ["Live"]
+
+
+def test_very_long_lists_say_more_than_a_thousand(as_user, teacher, monkeypatch):
+    from portal import pagination
+
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 3)
+    PracticeFactory.create_batch(5, author=teacher)
+    response = as_user(teacher).get("/practices/")
+    assert response.context["page"].paginator.capped
+    assert "More than 1,000 practices" in response.content.decode()

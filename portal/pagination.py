@@ -1,0 +1,18 @@
+from functools import cached_property
+
+from django.core.paginator import Paginator
+
+COUNT_LIMIT = 1000
+
+
+class CappedPaginator(Paginator):
+    """Counts at most COUNT_LIMIT + 1 rows: past that, lists say "more than 1,000" and
+    the cost of a page does not grow with the size of the district."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.values("pk")[: COUNT_LIMIT + 1].count()
+
+    @property
+    def capped(self) -> bool:
+        return self.count > COUNT_LIMIT
