@@ -52,7 +52,7 @@ class Command(BaseCommand):
                             "debrief_notes": slot.debrief_notes,
                         }
                         for slot in s.slots.all()
-                    ],  # fmt: skip
+                    ],
                 }
                 for s in Showcase.objects.select_related("host_school").prefetch_related("slots").order_by("pk")
             ],
@@ -89,7 +89,7 @@ class Command(BaseCommand):
                     "created_at",
                     "updated_at",
                 )
-            },  # fmt: skip
+            },
             "facets": [f"{facet.kind}:{facet.slug}" for facet in practice.facets.all()],
             "iterations": [
                 {"when": i.when, "tried": i.tried, "observed": i.observed, "changed": i.changed}
