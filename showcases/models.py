@@ -107,6 +107,7 @@ class VisitSlot(models.Model):
 
     class Meta:
         ordering = ["starts_at", "pk"]
+        indexes = [models.Index(fields=["starts_at"], name="slot_starts_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=models.F("starts_at")), name="slot_ends_after_start"),
             models.CheckConstraint(condition=Q(capacity__gte=1), name="slot_capacity_positive"),
