@@ -23,7 +23,9 @@ def main(slot_id: str) -> int:
     overbooked = VisitSlot.objects.filter(seats_taken__gt=F("capacity")).count()
     slot = VisitSlot.objects.get(pk=slot_id)
     approved = slot.requests.filter(status="approved").aggregate(n=Sum("seats"))["n"] or 0
-    print(f"popular session: {approved} approved seats of {slot.capacity}; {slot.requests.count()} requests; sessions overbooked anywhere: {overbooked}")
+    print(
+        f"popular session: {approved} approved seats of {slot.capacity}; {slot.requests.count()} requests; sessions overbooked anywhere: {overbooked}"
+    )
     if overbooked or approved > slot.capacity or approved != slot.seats_taken:
         problems.append("overbooking")
     acked_path = Path("load-results/acked.txt")
@@ -47,7 +49,9 @@ def main(slot_id: str) -> int:
         codes = [(float(t), h, p) for t, h, p in lines]
         bad = [c for c in codes if c[1] not in ("200", "503") or c[2] not in ("200", "503")]
         down = [c for c in codes if c[1] == "503" or c[2] == "503"]
-        print(f"probe: {len(codes)} checks, {len(down)} answered 503 (database away), {len(bad)} answered anything else")
+        print(
+            f"probe: {len(codes)} checks, {len(down)} answered 503 (database away), {len(bad)} answered anything else"
+        )
         if down:
             recovered = [c for c in codes if c[0] > down[-1][0] and c[1] == "200"]
             if recovered:

@@ -65,7 +65,9 @@ class Teacher(SignedIn):
             "iterations-TOTAL_FORMS": "1", "iterations-INITIAL_FORMS": "0", "iterations-0-tried": "First try", "iterations-0-ORDER": "1",
             "failures-TOTAL_FORMS": "1", "failures-INITIAL_FORMS": "0", "failures-0-tried": "It flopped", "failures-0-ORDER": "1",
         }  # fmt: skip
-        with self.client.post("/practices/new/", data, name="practice post", allow_redirects=False, catch_response=True) as response:
+        with self.client.post(
+            "/practices/new/", data, name="practice post", allow_redirects=False, catch_response=True
+        ) as response:
             if response.status_code == 302:
                 with open(ACKED_FILE, "a") as acked:
                     acked.write(title + "\n")
@@ -87,8 +89,18 @@ class Principal(SignedIn):
         if not SLOT_ID:
             return
         page = self.client.get(f"/showcases/{os.environ.get('DRILL_SHOWCASE_ID')}/", name="showcase detail")
-        data = {"csrfmiddlewaretoken": _token(page.text), f"slot{SLOT_ID}-seats": "1", f"slot{SLOT_ID}-message": "Drill"}
-        with self.client.post(f"/showcases/sessions/{SLOT_ID}/request/", data, name="seat request", allow_redirects=False, catch_response=True) as response:
+        data = {
+            "csrfmiddlewaretoken": _token(page.text),
+            f"slot{SLOT_ID}-seats": "1",
+            f"slot{SLOT_ID}-message": "Drill",
+        }
+        with self.client.post(
+            f"/showcases/sessions/{SLOT_ID}/request/",
+            data,
+            name="seat request",
+            allow_redirects=False,
+            catch_response=True,
+        ) as response:
             # 302: taken, waitlisted or pending; 400: already asked (a clear refusal, not an error).
             if response.status_code in (302, 400):
                 response.success()

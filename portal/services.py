@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.core.validators import validate_email, validate_slug
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from portal.mail import send_quietly
 from portal.models import DISTRICT_ROLES, Locale, Role, School, SchoolLevel, User
 
 SCHOOL_COLUMNS = ["slug", "name", "level", "enrollment", "frl_percent", "locale"]
@@ -311,11 +312,10 @@ def invitations_send(*, users: Iterable[User]) -> int:
             "reset_url": settings.PORTAL_BASE_URL + reverse("password_reset"),
             "valid_days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600),
         }
-        send_mail(
-            subject=f"Welcome to {settings.PORTAL_NAME}: set your password",
-            message=render_to_string("registration/invitation_email.txt", context),
-            from_email=None,
-            recipient_list=[user.email],
+        message = EmailMessage(
+            f"Welcome to {settings.PORTAL_NAME}: set your password",
+            render_to_string("registration/invitation_email.txt", context),
+            to=[user.email],
         )
-        sent += 1
+        sent += send_quietly(message)
     return sent

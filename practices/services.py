@@ -7,12 +7,13 @@ from collections.abc import Iterable
 import reversion
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from reversion.models import Version
 
+from portal.mail import send_quietly
 from portal.models import User
 from practices.forms import FailureFormSet, IterationFormSet, PracticeForm
 from practices.models import Adoption, Attachment, Practice, Status
@@ -137,7 +138,9 @@ def _notify_author(original: Practice, event: str, source: Practice | Adoption, 
         if event == "adapted"
         else f"Someone is trying your practice “{original.title}”"
     )
-    send_mail(subject, render_to_string("practices/email_author_notice.txt", context), None, [author.email])
+    send_quietly(
+        EmailMessage(subject, render_to_string("practices/email_author_notice.txt", context), to=[author.email])
+    )
 
 
 def adoption_record(*, practice: Practice, user: User, status: str, notes: str) -> Adoption:

@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.mail import send_quietly
 from portal.models import User
 from showcases.calendar import visit_ics
 from showcases.models import (
@@ -48,7 +49,7 @@ def _send(visit: VisitRequest, template: str, subject: str, *, to: list[str], wi
     message = EmailMessage(subject, render_to_string(f"showcases/email/{template}.txt", context), to=to)
     if with_calendar:
         message.attach("visit.ics", visit_ics(visit), "text/calendar; charset=utf-8")
-    message.send()
+    send_quietly(message)
 
 
 def _notify(visit: VisitRequest, event: str) -> None:

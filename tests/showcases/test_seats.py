@@ -146,3 +146,14 @@ def test_approval_email_carries_a_calendar_file_that_parses(slot, other_teacher,
     assert "See you at the office" in approval.body
     host_mail = next(m for m in mail.outbox if m.to == [slot.showcase.host.email])
     assert "Conferences" in host_mail.body
+
+
+def test_a_mail_server_that_is_down_does_not_undo_or_break_the_request(
+    slot, other_teacher, settings, django_capture_on_commit_callbacks, caplog
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
+    with django_capture_on_commit_callbacks(execute=True), caplog.at_level("ERROR", logger="portal.mail"):
+        visit = visit_request_create(slot=slot, requester=other_teacher, seats=1)
+    assert VisitRequest.objects.filter(pk=visit.pk).exists()
+    assert any("Could not send e-mail" in record.getMessage() for record in caplog.records)
