@@ -12,10 +12,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 django.setup()
 
-from django.db.models import F, Sum  # noqa: E402
+from django.db.models import F, Sum
 
-from practices.models import Practice  # noqa: E402
-from showcases.models import VisitSlot  # noqa: E402
+from practices.models import Practice
+from showcases.models import VisitSlot
 
 
 def main(slot_id: str) -> int:
