@@ -97,14 +97,24 @@ def roster_import_view(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/roster_import.html", {"form": form, "import_errors": errors}, status=status)
 
 
+def _is_database_outage(error: BaseException | None) -> bool:
+    """Whether `error`, or anything that led to it, is the database not answering."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, DatabaseError) or type(error).__module__.startswith("psycopg2"):
+            return True
+        error = error.__cause__ or error.__context__
+        seen += 1
+    return False
+
+
 @requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
     """500 page, or a 503 "back soon" page when the database is unreachable.
 
     Rendered without context processors: they may need the very database that failed.
     """
-    error = sys.exc_info()[1]
-    if isinstance(error, DatabaseError):
+    if _is_database_outage(sys.exc_info()[1]):
         template = loader.get_template("503.html")
         return HttpResponse(template.render(), status=503, headers={"Retry-After": "10"})
     return HttpResponseServerError(loader.get_template("500.html").render())

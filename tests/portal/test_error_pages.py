@@ -31,3 +31,18 @@ def test_other_errors_give_a_friendly_500_page(as_user, teacher):
     assert response.status_code == 500
     assert b"Something went wrong" in response.content
     assert b"boom" not in response.content
+
+
+def test_an_error_caused_by_the_database_going_away_is_a_503(as_user, teacher):
+    client = as_user(teacher)
+    client.raise_request_exception = False
+
+    def fail(*args, **kwargs):
+        try:
+            raise OperationalError("server closed the connection unexpectedly")
+        except OperationalError as error:
+            raise RuntimeError("while rendering") from error
+
+    with mock.patch("portal.views.render", side_effect=fail):
+        response = client.get("/")
+    assert response.status_code == 503
