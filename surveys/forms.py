@@ -50,7 +50,7 @@ class ResponseForm(forms.Form):
                 initial=(answer.priority or SKIP) if answer else SKIP,
             )
             self.fields[f"q{k}_comment"] = forms.CharField(
-                label="Comment (optional)",
+                label="Comment",
                 required=False,
                 max_length=2000,
                 widget=forms.Textarea(attrs={"rows": 2}),
