@@ -8,7 +8,7 @@ adopted and adapted practices, one for featured practices, and the survey's tens
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import (
@@ -120,7 +120,6 @@ class DistrictDashboard:
     say_cycle: Cycle | None
     say: Figures | None
     do_failures_pct: int | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def published_practices(scope: Scope) -> QuerySet[Practice]:

@@ -52,13 +52,6 @@ def band_label(key: str, bands: list[tuple[str, str, int]]) -> str:
     return next(label for band_key, label, _lowest in bands if band_key == key)
 
 
-class SchoolQuerySet(models.QuerySet["School"]):
-    def with_people_counts(self) -> SchoolQuerySet:
-        return self.annotate(
-            teacher_count=models.Count("people", filter=models.Q(people__role=Role.TEACHER, people__is_active=True)),
-        )
-
-
 class School(models.Model):
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True, help_text="Short identifier used in roster files and URLs.")
@@ -70,8 +63,6 @@ class School(models.Model):
         help_text="Share of students on free or reduced-price lunch, 0–100.",
     )
     locale = models.CharField(max_length=8, choices=Locale.choices)
-
-    objects = SchoolQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

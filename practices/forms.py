@@ -112,21 +112,7 @@ class PracticeForm(forms.ModelForm):
 
     class Meta:
         model = Practice
-        fields = [
-            "title",
-            "summary",
-            "description",
-            "intent",
-            "context",
-            "depends_on",
-            "core_elements",
-            "adaptable_elements",
-            "impact",
-            "adaptation_changes",
-            "tags",
-            "visibility",
-            "anonymous",
-        ]
+        fields = [*Practice.TEXT_FIELDS, "tags", "visibility", "anonymous"]
         widgets = {
             "summary": forms.Textarea(attrs={"rows": 2}),
             "visibility": forms.RadioSelect,

@@ -103,6 +103,20 @@ class PracticeQuerySet(models.QuerySet["Practice"]):
 
 
 class Practice(models.Model):
+    # The fields people write, in form order: edited together, searched together, exported together.
+    TEXT_FIELDS = (
+        "title",
+        "summary",
+        "description",
+        "intent",
+        "context",
+        "depends_on",
+        "core_elements",
+        "adaptable_elements",
+        "impact",
+        "adaptation_changes",
+    )
+
     title = models.CharField(max_length=200)
     summary = models.CharField(max_length=400, blank=True, help_text="One or two sentences a colleague reads first.")
     description = models.TextField(
@@ -248,16 +262,7 @@ class Practice(models.Model):
 
     def build_search_document(self) -> str:
         parts = [
-            self.title,
-            self.summary,
-            self.description,
-            self.intent,
-            self.context,
-            self.depends_on,
-            self.core_elements,
-            self.adaptable_elements,
-            self.impact,
-            self.adaptation_changes,
+            *(getattr(self, name) for name in self.TEXT_FIELDS),
             self.tag_names,
             " ".join(facet.name for facet in self.facets.all()),
         ]

@@ -26,9 +26,9 @@ def _get_cycle_for_user(request: HttpRequest, slug: str) -> Cycle:
 @require_http_methods(["GET", "HEAD"])
 def cycle_list(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    cycles = list(Cycle.objects.visible_to(user))
     if user.role == Role.TEACHER:
         raise PermissionDenied
+    cycles = list(Cycle.objects.visible_to(user))
     answered = set(Response.objects.filter(respondent=user).values_list("cycle_id", flat=True))
     today = timezone.localdate()
     return render(

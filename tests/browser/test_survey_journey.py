@@ -1,4 +1,5 @@
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
 from django.utils import timezone
@@ -8,20 +9,8 @@ from tests.factories import TEST_PASSWORD, PrincipalFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TENSIONS = [
-    (
-        1,
-        "How do we decide what the district should hold tight vs. loose?",
-        "Centralized implementation",
-        "Decentralized implementation",
-    ),
-    (2, "How fast should we move from pilot to scale?", "Fast and furious", "Slow and steady"),
-    (3, "Where do we pilot and how do we allocate resources?", "Prioritize need", "Prioritize readiness"),
-    (4, "How should we develop our talent and resource pipeline?", "Build internally", "Buy externally"),
-    (5, "How flexible should our strategy be over time?", "Fixed strategy", "Adapt with experience"),
-    (6, "Comprehensive model or modular tools?", "Prix fixe", "A-la-carte"),
-    (7, "What should we catalogue and share?", "Share best practices", "Share process and failures"),
-]
+# The seven tensions as the data migration creates them.
+TENSIONS = import_module("surveys.migrations.0002_seven_tensions").TENSIONS
 
 
 @pytest.fixture

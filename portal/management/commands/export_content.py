@@ -72,24 +72,8 @@ class Command(BaseCommand):
             "status": practice.status,
             "visibility": practice.visibility,
             "adapted_from": practice.adapted_from_id,
-            **{
-                name: getattr(practice, name)
-                for name in (
-                    "summary",
-                    "description",
-                    "intent",
-                    "context",
-                    "depends_on",
-                    "core_elements",
-                    "adaptable_elements",
-                    "impact",
-                    "adaptation_changes",
-                    "tag_names",
-                    "published_at",
-                    "created_at",
-                    "updated_at",
-                )
-            },
+            **{name: getattr(practice, name) for name in Practice.TEXT_FIELDS if name != "title"},
+            **{name: getattr(practice, name) for name in ("tag_names", "published_at", "created_at", "updated_at")},
             "facets": [f"{facet.kind}:{facet.slug}" for facet in practice.facets.all()],
             "iterations": [
                 {"when": i.when, "tried": i.tried, "observed": i.observed, "changed": i.changed}
