@@ -2,6 +2,7 @@ import random
 import time
 
 from django.core.management.base import BaseCommand, CommandParser
+from django.db import connection
 
 from portal import demo
 from practices import demo as practices_demo
@@ -30,6 +31,10 @@ class Command(BaseCommand):
         if scale == "large":
             practices_demo.seed_practices_large(rng=rng)
             showcases_demo.seed_showcases_large(rng=rng)
+        if connection.vendor == "postgresql":
+            # Fresh statistics after a bulk load, so the planner does not guess from empty tables.
+            with connection.cursor() as cursor:
+                cursor.execute("ANALYZE")
         self.stdout.write(
             self.style.SUCCESS(f"Demo district ready ({scale} scale, {time.monotonic() - started:.1f}s).")
         )
