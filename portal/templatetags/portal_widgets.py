@@ -27,7 +27,7 @@ def select_options(widget: dict) -> SafeString:
             )
         if group_name:
             parts.append("</optgroup>")
-    return mark_safe("\n".join(parts))  # noqa: S308  # nosec B703 - every part is built by format_html
+    return mark_safe("\n".join(parts))  # noqa: S308  # nosec B703 B308 - every part is built by format_html
 
 
 @register.simple_tag
@@ -49,4 +49,4 @@ def input_options(widget: dict) -> SafeString:
             parts.append(format_html("<div>{}</div>", field))
         if group_name:
             parts.append("</div>")
-    return mark_safe("\n".join(parts))  # noqa: S308  # nosec B703 - every part is built by format_html
+    return mark_safe("\n".join(parts))  # noqa: S308  # nosec B703 B308 - every part is built by format_html
