@@ -11,7 +11,7 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.values("pk")[: COUNT_LIMIT + 1].count()
+        return self.object_list.order_by().values("pk")[: COUNT_LIMIT + 1].count()
 
     @property
     def capped(self) -> bool:

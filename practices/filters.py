@@ -7,6 +7,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from taggit.models import Tag, TaggedItem
 
+from portal import pagination
 from portal.models import School, SchoolLevel, User, school_similarity
 from practices.models import Facet, FacetKind, Practice
 from practices.search import practice_search
@@ -136,6 +137,11 @@ class PracticeFilter(django_filters.FilterSet):
     @property
     def qs(self) -> QuerySet[Practice]:
         queryset = super().qs
+        if self.searching:
+            # Rank only the most recent matches: past COUNT_LIMIT the list says "more than
+            # 1,000" anyway, and ranking then costs the same in a district of any size.
+            pool = queryset.order_by("-published_at", "-pk").values("pk")[: pagination.COUNT_LIMIT + 1]
+            queryset = queryset.filter(pk__in=pool)
         sort = self.sort_key
         if sort == "relevance" and self.searching:
             return queryset.order_by("-search_rank", "-published_at", "-pk")

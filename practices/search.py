@@ -7,9 +7,29 @@ import re
 
 from django.db import connections
 from django.db.models import BooleanField, Case, FloatField, QuerySet, Value, When
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Expression
 
 from practices.models import Practice
+
+
+class SearchVectorSQL(Expression):
+    """A match against, or the rank in, PostgreSQL's stored `search_vector` column
+    (generated and GIN-indexed by migration 0004; not a model field, as SQLite has none).
+    The column is named through the query's own alias for the practice table, so the
+    expression also holds inside a subquery. The SQL is constant; the searched text is a
+    parameter."""
+
+    QUERY = "websearch_to_tsquery('english'::regconfig, %s)"
+
+    def __init__(self, kind: str, text: str) -> None:
+        super().__init__(output_field=BooleanField() if kind == "@@" else FloatField())
+        self.kind, self.text = kind, text
+
+    def as_sql(self, compiler, connection):  # type: ignore[no-untyped-def]
+        column = f"{compiler.quote_name_unless_alias(compiler.query.get_initial_alias())}.search_vector"
+        if self.kind == "@@":
+            return f"{column} @@ {self.QUERY}", [self.text]
+        return f"ts_rank({column}, {self.QUERY})", [self.text]
 
 
 def search_terms(text: str) -> list[str]:
@@ -35,12 +55,11 @@ def practice_search(queryset: QuerySet[Practice], text: str) -> QuerySet[Practic
             When(summary__icontains=term, then=Value(0.5)), default=Value(0.0), output_field=FloatField()
         )
     if connections[queryset.db].vendor == "postgresql":
-        # search_vector is PostgreSQL's stored generated column (migration 0004), GIN-indexed.
-        # The SQL below is constant; the searched text is passed as a parameter.
-        query = "websearch_to_tsquery('english'::regconfig, %s)"
-        matches = RawSQL(f'"practices_practice"."search_vector" @@ {query}', [text], output_field=BooleanField())  # noqa: S611  # nosec B611
-        rank = RawSQL(f'ts_rank("practices_practice"."search_vector", {query})', [text], output_field=FloatField())  # noqa: S611  # nosec B611
-        return queryset.alias(matches=matches).filter(matches=True).alias(search_rank=rank + bonus)
+        return (
+            queryset.alias(matches=SearchVectorSQL("@@", text))
+            .filter(matches=True)
+            .alias(search_rank=SearchVectorSQL("rank", text) + bonus)
+        )
     for term in terms:
         queryset = queryset.filter(search_document__icontains=term)
     return queryset.alias(search_rank=bonus)

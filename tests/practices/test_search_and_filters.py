@@ -144,3 +144,27 @@ def test_very_long_lists_say_more_than_a_thousand(as_user, teacher, monkeypatch)
     response = as_user(teacher).get("/practices/")
     assert response.context["page"].paginator.capped
     assert "More than 1,000 practices" in response.content.decode()
+
+
+def test_a_search_with_very_many_matches_ranks_the_most_recent_ones(as_user, teacher, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal import pagination
+
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 2)
+    now = timezone.now()
+    # The best match by rank (the word in its title) is the oldest of five matches.
+    PracticeFactory(author=teacher, title="Tickets, tickets", published_at=now - timedelta(days=10))
+    for day in range(4):
+        PracticeFactory(
+            author=teacher, title=f"Entry {day}", summary="exit tickets", published_at=now - timedelta(days=day)
+        )
+    response = as_user(teacher).get("/practices/", {"q": "tickets"})
+    assert _titles(response) == ["Entry 0", "Entry 1", "Entry 2"]
+    assert response.context["page"].paginator.capped
+    assert "ranked among the 1,000 most recent matches" in response.content.decode()
+    # Fewer matches than the limit: every one is ranked, the best first.
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 1000)
+    assert _titles(as_user(teacher).get("/practices/", {"q": "tickets"}))[0] == "Tickets, tickets"
