@@ -13,6 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.decorators import role_required
 from portal.district import Scope, build_district_dashboard, dashboard_csv
+from portal.figures import FIGURES_SECONDS, cached_figures
 from portal.forms import DashboardFilterForm, RosterImportForm
 from portal.models import Role, School, SchoolLevel, User
 from portal.services import RosterImportError, roster_import
@@ -131,8 +132,16 @@ def district_dashboard(request: HttpRequest) -> HttpResponse:
         scope.level = form.cleaned_data["level"] or ""
         scope.start = form.cleaned_data["start"]
         scope.end = form.cleaned_data["end"]
-    data = build_district_dashboard(scope, user)
+    data, as_of = cached_figures(
+        "district",
+        (scope.school_id, scope.level, scope.start, scope.end),
+        lambda: build_district_dashboard(scope, user),
+    )
     table = request.GET.get("download")
     if table:
         return dashboard_csv(data, table)
-    return render(request, "portal/dashboard.html", {"d": data, "form": form})
+    return render(
+        request,
+        "portal/dashboard.html",
+        {"d": data, "form": form, "as_of": as_of, "refresh_minutes": FIGURES_SECONDS // 60},
+    )

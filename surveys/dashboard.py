@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from django.db.models import Count
 
+from portal.figures import cached_figures
 from portal.models import ENROLLMENT_BANDS, FRL_BANDS, Locale, Role, SchoolLevel, User
 from surveys.models import MIN_GROUP, Answer, Cycle, Response, Tension
 from surveys.stats import Arm, Breakdown, Figures, complete, grouped_figures, segment_breakdown
@@ -45,6 +47,7 @@ class Dashboard:
     comments: dict[int, list[str]]
     comments_shown: bool
     own: dict[int, Answer]
+    as_of: datetime | None = None
 
 
 def _boxes(district: dict[int, Figures]) -> list[BoxRow]:
@@ -60,6 +63,19 @@ def _boxes(district: dict[int, Figures]) -> list[BoxRow]:
 
 
 def build_dashboard(cycle: Cycle, viewer: User) -> Dashboard:
+    """The cycle's figures (counted at most FIGURES_SECONDS ago, or since the last
+    response), with the viewer's own answers when the viewer is a principal."""
+    shared, as_of = cached_figures("survey", (cycle.pk,), lambda: _district_figures(cycle))
+    own = {}
+    if viewer.role == Role.PRINCIPAL:
+        own = {
+            a.tension.number: a
+            for a in Answer.objects.filter(response__cycle=cycle, response__respondent=viewer).select_related("tension")
+        }
+    return replace(shared, own=own, as_of=as_of)
+
+
+def _district_figures(cycle: Cycle) -> Dashboard:
     tensions = {tension.number: tension for tension in Tension.objects.all()}
     cycles = list(Cycle.objects.filter(opens_on__lte=cycle.opens_on).order_by("opens_on"))
     source = Answer.objects.filter(response__cycle__in=cycles)
@@ -106,12 +122,6 @@ def build_dashboard(cycle: Cycle, viewer: User) -> Dashboard:
         for number, text in rows.values_list("tension__number", "comment"):
             comments.setdefault(number, []).append(text)
 
-    own = {}
-    if viewer.role == Role.PRINCIPAL:
-        own = {
-            a.tension.number: a
-            for a in Answer.objects.filter(response__cycle=cycle, response__respondent=viewer).select_related("tension")
-        }
     return Dashboard(
         cycle=cycle,
         respondents=respondents,
@@ -122,5 +132,5 @@ def build_dashboard(cycle: Cycle, viewer: User) -> Dashboard:
         trend=trend,
         comments=comments,
         comments_shown=comments_shown,
-        own=own,
+        own={},
     )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
+from portal.figures import figures_changed
 from portal.models import ENROLLMENT_BANDS, FRL_BANDS, Locale, Role, SchoolLevel, User
 from portal.services import RowError
 from surveys.models import MIN_GROUP, Answer, Cycle, Priority, Response, Tension
@@ -58,6 +59,7 @@ def response_save(*, cycle: Cycle, user: User, answers: dict[int, dict[str, obje
             for name, value in values.items():
                 setattr(answer, name, value)
             answer.save()
+        transaction.on_commit(lambda: figures_changed("survey"))
     return response
 
 
@@ -194,6 +196,7 @@ def responses_import(*, cycle: Cycle, text: str, filename: str = "responses.csv"
             ]
             Answer.objects.bulk_create(batch)
             answers += len(batch)
+        transaction.on_commit(lambda: figures_changed("survey"))
     return ImportResult(responses=len(rows), answers=answers)
 
 

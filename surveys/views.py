@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from portal.decorators import role_required
+from portal.figures import FIGURES_SECONDS
 from portal.models import Role, User
 from surveys.dashboard import build_dashboard
 from surveys.forms import ImportForm, ResponseForm
@@ -73,7 +74,15 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     cycle = _get_cycle_for_user(request, slug)
     data = build_dashboard(cycle, request.user)
     return render(
-        request, "surveys/dashboard.html", {"cycle": cycle, "d": data, "figures": FIGURES, "SUPPRESSED": SUPPRESSED}
+        request,
+        "surveys/dashboard.html",
+        {
+            "cycle": cycle,
+            "d": data,
+            "figures": FIGURES,
+            "SUPPRESSED": SUPPRESSED,
+            "refresh_minutes": FIGURES_SECONDS // 60,
+        },
     )
 
 

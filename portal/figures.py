@@ -1,0 +1,43 @@
+"""Dashboard figures kept in the cache for a few minutes.
+
+A dashboard counts over the whole district, so building it costs more as the district
+grows; reading it back from the cache (Redis in production, shared by every app server)
+does not. Each page says when its figures were counted. Writes that must show at once
+(survey responses) start a new generation of a kind of figures, which retires every
+cached copy of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from django.core.cache import cache
+from django.utils import timezone
+
+FIGURES_SECONDS = 300
+
+T = TypeVar("T")
+
+
+def _generation_key(kind: str) -> str:
+    return f"figures:{kind}:generation"
+
+
+def cached_figures(kind: str, parts: tuple[object, ...], build: Callable[[], T]) -> tuple[T, datetime]:
+    """The figures `build` makes, and when they were made: from the cache when a copy of
+    this kind, for these parts, is at most FIGURES_SECONDS old."""
+    generation = cache.get(_generation_key(kind), 0)
+    key = ":".join(["figures", kind, str(generation), *(str(part) for part in parts)])
+    found = cache.get(key)
+    if found is None:
+        found = (build(), timezone.now())
+        cache.set(key, found, FIGURES_SECONDS)
+    return found
+
+
+def figures_changed(kind: str) -> None:
+    """Retire every cached copy of this kind of figures."""
+    cache.add(_generation_key(kind), 0, None)
+    cache.incr(_generation_key(kind))
