@@ -143,5 +143,11 @@ def district_dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/dashboard.html",
-        {"d": data, "form": form, "as_of": as_of, "refresh_minutes": FIGURES_SECONDS // 60},
+        {
+            "d": data,
+            "form": form,
+            "as_of": as_of,
+            "figures_seconds": FIGURES_SECONDS,
+            "refresh_minutes": FIGURES_SECONDS // 60,
+        },
     )

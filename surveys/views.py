@@ -81,6 +81,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "d": data,
             "figures": FIGURES,
             "SUPPRESSED": SUPPRESSED,
+            "figures_seconds": FIGURES_SECONDS,
             "refresh_minutes": FIGURES_SECONDS // 60,
         },
     )

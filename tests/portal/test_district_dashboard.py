@@ -177,7 +177,12 @@ def test_figures_are_counted_once_per_few_minutes_and_say_when(
     with django_assert_max_num_queries(3):  # session, user, nothing counted
         again = client.get("/dashboard/")
     assert again.context["d"].totals["published"] == first.context["d"].totals["published"] == 6
+    assert '<p class="stat-value">6</p>' in again.content.decode()
+    # The kept markup follows the filters it was drawn for.
+    assert "level=middle&amp;download=schools" in client.get("/dashboard/", {"level": "middle"}).content.decode()
     figures_changed("district")
-    assert client.get("/dashboard/").context["d"].totals["published"] == 7
+    recounted = client.get("/dashboard/")
+    assert recounted.context["d"].totals["published"] == 7
+    assert '<p class="stat-value">7</p>' in recounted.content.decode()
     # Each scope has its own copy: the principal's school is not the district's.
     assert as_user(principal).get("/dashboard/").context["d"].totals["published"] == 5

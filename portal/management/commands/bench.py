@@ -14,6 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from portal.figures import figures_changed
 from portal.models import User
 from practices.models import Practice, Status, Visibility
 from showcases.models import Showcase
@@ -53,8 +54,13 @@ class Command(BaseCommand):
             ("showcase list", "teacher", "/showcases/"),
             ("showcase detail", "principal", f"/showcases/{showcase.pk}/"),
             ("survey dashboard", "leader", f"/surveys/{cycle.slug}/dashboard/"),
+            ("survey dashboard, recount", "leader", f"/surveys/{cycle.slug}/dashboard/"),
             ("district dashboard", "leader", "/dashboard/"),
+            ("district dashboard, recount", "leader", "/dashboard/"),
         ]
+        # Dashboards keep their figures for a few minutes; the ", recount" rows time the
+        # request that counts them afresh.
+        recount = {"survey dashboard, recount": "survey", "district dashboard, recount": "district"}
         results = []
         clients: dict[str | None, Client] = {}
         for name, username, path in pages:
@@ -69,6 +75,8 @@ class Command(BaseCommand):
             timings = []
             queries = 0
             for _ in range(runs):
+                if name in recount:
+                    figures_changed(recount[name])
                 with CaptureQueriesContext(connection) as captured:
                     started = time.perf_counter()
                     response = client.get(path)
