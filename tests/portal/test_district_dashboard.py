@@ -186,3 +186,14 @@ def test_figures_are_counted_once_per_few_minutes_and_say_when(
     assert '<p class="stat-value">7</p>' in recounted.content.decode()
     # Each scope has its own copy: the principal's school is not the district's.
     assert as_user(principal).get("/dashboard/").context["d"].totals["published"] == 5
+
+
+def test_the_page_shows_the_busiest_flows_and_the_download_has_them_all(as_user, leader, teacher):
+    practice = PracticeFactory(author=teacher)
+    for n in range(17):
+        adopter = TeacherFactory(school=SchoolFactory(slug=f"adopter-{n}"))
+        Adoption.objects.create(practice=practice, user=adopter, school=adopter.school)
+    client = as_user(leader)
+    assert len(client.get("/dashboard/").context["d"].flows["adoption"]) == 15
+    rows = list(csv.reader(io.StringIO(client.get("/dashboard/", {"download": "flows"}).content.decode())))
+    assert sum(row[0] == "adoption" for row in rows) == 17
