@@ -12,6 +12,8 @@ export DJANGO_DEBUG=false DJANGO_SECRET_KEY=drill-only-secret-key-0123456789abcd
 export DJANGO_SECURE_SSL_REDIRECT=false DJANGO_SECURE_COOKIES=false DJANGO_ALLOWED_HOSTS=127.0.0.1 LOG_LEVEL=ERROR
 export DATABASE_URL=${DRILL_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal_bench_small}
 export LOGIN_FAILURE_LIMIT=1000
+# The cache the app servers share in production (dashboard figures, popular tags).
+export REDIS_URL=${DRILL_REDIS_URL:-redis://127.0.0.1:6379/1}
 # No mail server on this machine: e-mails are built but not sent.
 export EMAIL_BACKEND=django.core.mail.backends.dummy.EmailBackend
 mkdir -p load-results
