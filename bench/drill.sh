@@ -36,7 +36,7 @@ print(showcase.pk, slot.pk, ','.join(names))
 ")
 export DRILL_SHOWCASE_ID=$SHOWCASE_ID DRILL_SLOT_ID=$SLOT_ID DRILL_PRINCIPALS=$PRINCIPALS
 # Two cores: three workers of four threads keep both busy while requests wait on the database.
-.venv/bin/gunicorn portal.wsgi --workers 3 --threads 4 --bind 127.0.0.1:$PORT --timeout 30 --log-level error 2> load-results/server.log &
+.venv/bin/gunicorn portal.wsgi --workers 3 --threads 4 --keep-alive 75 --bind 127.0.0.1:$PORT --timeout 30 --log-level error 2> load-results/server.log &
 GUNICORN=$!
 trap 'kill $GUNICORN 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -fs "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.2; done
