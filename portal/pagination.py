@@ -11,6 +11,8 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
+        if isinstance(self.object_list, list):
+            return len(self.object_list)
         return self.object_list.order_by().values("pk")[: COUNT_LIMIT + 1].count()
 
     @property

@@ -10,7 +10,7 @@ from taggit.models import Tag, TaggedItem
 from portal import pagination
 from portal.models import School, SchoolLevel, User, school_similarity
 from practices.models import Facet, FacetKind, Practice
-from practices.search import practice_search
+from practices.search import practice_matches, with_search_rank
 
 POPULAR_TAGS_CACHE_KEY = "practices:popular-tags"
 POPULAR_TAGS_SECONDS = 300
@@ -93,7 +93,7 @@ class PracticeFilter(django_filters.FilterSet):
         return sorted(choices.items(), key=lambda item: item[1].lower())
 
     def filter_search(self, queryset: QuerySet[Practice], name: str, value: str) -> QuerySet[Practice]:
-        return practice_search(queryset, value)
+        return practice_matches(queryset, value)
 
     def filter_facets(self, queryset: QuerySet[Practice], name: str, value: list[str]) -> QuerySet[Practice]:
         if not value:
@@ -140,18 +140,23 @@ class PracticeFilter(django_filters.FilterSet):
         if self.searching:
             # Rank only the most recent matches: past COUNT_LIMIT the list says "more than
             # 1,000" anyway, and ranking then costs the same in a district of any size.
+            # The pool is chosen by every filter; the page is then sorted within it.
             pool = queryset.order_by("-published_at", "-pk").values("pk")[: pagination.COUNT_LIMIT + 1]
-            queryset = queryset.filter(pk__in=pool)
+            queryset = with_search_rank(self.queryset.filter(pk__in=pool), self.form.cleaned_data["q"])
         sort = self.sort_key
         if sort == "relevance" and self.searching:
             return queryset.order_by("-search_rank", "-published_at", "-pk")
         if sort == "most_adapted":
             return queryset.order_by("-adaptation_count", "-adoption_count", "-published_at", "-pk")
         if sort == "like_mine":
-            return queryset.annotate(likeness=school_similarity(self.user.school)).order_by(
-                "-likeness", "-published_at", "-pk"
-            )
+            return self.with_likeness(queryset).order_by("-likeness", "-published_at", "-pk")
         return queryset.order_by("-published_at", "-pk")
+
+    def with_likeness(self, queryset: QuerySet[Practice]) -> QuerySet[Practice]:
+        """How many traits each entry's school shares with the reader's, when sorting by it."""
+        if self.sort_key != "like_mine":
+            return queryset
+        return queryset.annotate(likeness=school_similarity(self.user.school))
 
     def active_filter_count(self) -> int:
         if not hasattr(self.form, "cleaned_data"):

@@ -36,30 +36,33 @@ def search_terms(text: str) -> list[str]:
     return [term for term in re.findall(r"[\w'’-]+", text.lower()) if term.strip("'’-")][:12]
 
 
-def practice_search(queryset: QuerySet[Practice], text: str) -> QuerySet[Practice]:
-    """Practices matching every word of `text`, with a `search_rank` alias to order by
-    (computed only when the list is sorted by relevance)."""
+def practice_matches(queryset: QuerySet[Practice], text: str) -> QuerySet[Practice]:
+    """Practices matching every word of `text`."""
     text = text.strip()[:200]
     if not text:
         return queryset
     terms = search_terms(text)
     if not terms:
         return queryset.none()
-    # Words in the title or summary count extra, on both databases.
-    bonus = Value(0.0, output_field=FloatField())
+    if connections[queryset.db].vendor == "postgresql":
+        return queryset.alias(matches=SearchVectorSQL("@@", text)).filter(matches=True)
     for term in terms:
+        queryset = queryset.filter(search_document__icontains=term)
+    return queryset
+
+
+def with_search_rank(queryset: QuerySet[Practice], text: str) -> QuerySet[Practice]:
+    """A `search_rank` alias to order matches by: PostgreSQL's rank where there is one, and
+    on both databases extra weight for words in the title or summary."""
+    text = text.strip()[:200]
+    bonus = Value(0.0, output_field=FloatField())
+    for term in search_terms(text):
         bonus = bonus + Case(
             When(title__icontains=term, then=Value(1.0)), default=Value(0.0), output_field=FloatField()
         )
         bonus = bonus + Case(
             When(summary__icontains=term, then=Value(0.5)), default=Value(0.0), output_field=FloatField()
         )
-    if connections[queryset.db].vendor == "postgresql":
-        return (
-            queryset.alias(matches=SearchVectorSQL("@@", text))
-            .filter(matches=True)
-            .alias(search_rank=SearchVectorSQL("rank", text) + bonus)
-        )
-    for term in terms:
-        queryset = queryset.filter(search_document__icontains=term)
+    if text and connections[queryset.db].vendor == "postgresql":
+        return queryset.alias(search_rank=SearchVectorSQL("rank", text) + bonus)
     return queryset.alias(search_rank=bonus)

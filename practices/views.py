@@ -45,7 +45,14 @@ def practice_list(request: HttpRequest) -> HttpResponse:
     )
     practice_filter = PracticeFilter(request.GET or None, queryset=base, user=user, request=request)
     results = base.none() if practice_filter.is_bound and not practice_filter.is_valid() else practice_filter.qs
-    page = CappedPaginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
+    if practice_filter.searching:
+        # A search ranks a bounded pool of matches once: their ids in order (which also
+        # count them), then the page's entries by id.
+        page = CappedPaginator(list(results.values_list("pk", flat=True)), PAGE_SIZE).get_page(request.GET.get("page"))
+        entries = practice_filter.with_likeness(base.filter(pk__in=page.object_list)).in_bulk()
+        page.object_list = [entries[pk] for pk in page.object_list]
+    else:
+        page = CappedPaginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "practices/list.html",
