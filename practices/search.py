@@ -32,13 +32,17 @@ class SearchVectorSQL(Expression):
         return f"ts_rank({column}, {self.QUERY})", [self.text]
 
 
+def searched_text(text: str) -> str:
+    return text.strip()[:200]
+
+
 def search_terms(text: str) -> list[str]:
     return [term for term in re.findall(r"[\w'’-]+", text.lower()) if term.strip("'’-")][:12]
 
 
 def practice_matches(queryset: QuerySet[Practice], text: str) -> QuerySet[Practice]:
     """Practices matching every word of `text`."""
-    text = text.strip()[:200]
+    text = searched_text(text)
     if not text:
         return queryset
     terms = search_terms(text)
@@ -54,7 +58,7 @@ def practice_matches(queryset: QuerySet[Practice], text: str) -> QuerySet[Practi
 def with_search_rank(queryset: QuerySet[Practice], text: str) -> QuerySet[Practice]:
     """A `search_rank` alias to order matches by: PostgreSQL's rank where there is one, and
     on both databases extra weight for words in the title or summary."""
-    text = text.strip()[:200]
+    text = searched_text(text)
     bonus = Value(0.0, output_field=FloatField())
     for term in search_terms(text):
         bonus = bonus + Case(
