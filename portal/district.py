@@ -114,12 +114,18 @@ class DistrictDashboard:
     months: list[dict[str, object]]
     flows: dict[str, list[Flow]]
     hosting: list[Flow]
+    flow_counts: dict[str, int]
     top_adopted: list[dict[str, object]]
     top_adapted: list[dict[str, object]]
     featured: list[Practice]
     say_cycle: Cycle | None
     say: Figures | None
     do_failures_pct: int | None = None
+
+    @property
+    def flow_tables(self) -> list[tuple[str, list[Flow], int]]:
+        """Each kind of flow with the rows kept and how many flows there are in all."""
+        return [(kind, rows, self.flow_counts.get(kind, len(rows))) for kind, rows in self.flows.items()]
 
 
 def published_practices(scope: Scope) -> QuerySet[Practice]:
@@ -166,8 +172,24 @@ def _practice_figures(scope: Scope) -> tuple[dict[int, dict[str, int]], list[dic
                     "evolution_pct": percent(row["with_evolution"], row["published"]),
                 }
             )
-    months.sort(key=lambda month: month["month"])
-    return schools, months
+    return schools, _every_month(months)
+
+
+def _every_month(months: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The months in order, with the months in between that saw nothing published, so a
+    chart of them keeps its time scale."""
+    by_month = {month["month"]: month for month in months}
+    if not by_month:
+        return []
+    first, last = min(by_month), max(by_month)
+    series = []
+    current = first
+    while current <= last:
+        series.append(
+            by_month.get(current, {"month": current, "published": 0, "failures_pct": None, "evolution_pct": None})
+        )
+        current = (current + timedelta(days=32)).replace(day=1)
+    return series
 
 
 def _school_rows(scope: Scope, figures: dict[int, dict[str, int]], adoptions: list[Flow]) -> list[SchoolRow]:
@@ -351,6 +373,7 @@ def build_district_dashboard(scope: Scope, viewer: User) -> DistrictDashboard:
         months=months,
         flows=flows,
         hosting=hosting,
+        flow_counts={kind: len(rows) for kind, rows in flows.items()},
         top_adopted=top_adopted,
         top_adapted=top_adapted,
         featured=list(featured_practices),

@@ -126,10 +126,11 @@ def server_error(request: HttpRequest) -> HttpResponse:
 def district_dashboard(request: HttpRequest) -> HttpResponse:
     """District leaders and staff see the district; a principal sees their own school."""
     user: User = request.user  # type: ignore[assignment]
-    form = DashboardFilterForm(request.GET or None)
-    scope = Scope(school_id=user.school_id if user.role == Role.PRINCIPAL else None)
+    one_school = user.role == Role.PRINCIPAL
+    form = DashboardFilterForm(request.GET or None, one_school=one_school)
+    scope = Scope(school_id=user.school_id if one_school else None)
     if form.is_valid():
-        scope.level = form.cleaned_data["level"] or ""
+        scope.level = form.cleaned_data.get("level") or ""
         scope.start = form.cleaned_data["start"]
         scope.end = form.cleaned_data["end"]
     table = request.GET.get("download")

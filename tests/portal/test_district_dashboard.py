@@ -2,11 +2,13 @@
 
 import csv
 import io
-from datetime import timedelta
+import itertools
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
 
+from portal.district import _every_month
 from practices.models import Adoption
 from showcases.models import VisitRequest
 from tests.factories import (
@@ -106,7 +108,47 @@ def test_filters_by_level_and_date(as_user, leader, district):
 
 def test_bad_date_range_is_explained(as_user, leader, district):
     response = as_user(leader).get("/dashboard/", {"start": "2026-05-01", "end": "2026-04-01"})
-    assert "The end date must be on or after the start date." in response.content.decode()
+    html = response.content.decode()
+    assert "The end date must be on or after the start date." in html
+    # The figures shown are the unfiltered ones, and the page says so rather than "in the period".
+    assert response.context["d"].totals["published"] == 6
+    assert "The filter was not applied" in html
+    assert "in the period" not in html
+
+
+def test_a_valid_period_is_named_in_the_figures(as_user, leader, district):
+    html = as_user(leader).get("/dashboard/", {"start": "2020-01-01"}).content.decode()
+    assert "practices published in the period" in html
+    assert "The filter was not applied" not in html
+
+
+def test_months_without_publications_keep_their_place_in_the_chart(as_user, leader, district):
+    months = as_user(leader).get("/dashboard/").context["d"].months
+    firsts = [m["month"] for m in months]
+    # Maple practices were published 10 to 130 days ago: every month in between is listed once.
+    assert firsts == sorted(set(firsts))
+    for earlier, later in itertools.pairwise(firsts):
+        assert (later.year * 12 + later.month) - (earlier.year * 12 + earlier.month) == 1
+    assert sum(m["published"] for m in months) == 6
+    assert all(m["failures_pct"] is None for m in months if m["published"] == 0)
+
+
+def test_every_month_fills_the_gaps_between_publications():
+    series = _every_month(
+        [
+            {"month": date(2026, 3, 1), "published": 2, "failures_pct": 50, "evolution_pct": 0},
+            {"month": date(2025, 11, 1), "published": 1, "failures_pct": 0, "evolution_pct": 100},
+        ]
+    )
+    assert [m["month"] for m in series] == [
+        date(2025, 11, 1),
+        date(2025, 12, 1),
+        date(2026, 1, 1),
+        date(2026, 2, 1),
+        date(2026, 3, 1),
+    ]
+    assert [m["published"] for m in series] == [1, 0, 0, 0, 2]
+    assert _every_month([]) == []
 
 
 def test_every_table_downloads_as_csv(as_user, leader, district):
@@ -128,7 +170,11 @@ def test_teachers_cannot_open_it(as_user, request, name):
 
 
 def test_principal_sees_only_their_school(as_user, principal, district):
-    d = as_user(principal).get("/dashboard/").context["d"]
+    response = as_user(principal).get("/dashboard/")
+    d = response.context["d"]
+    # Their dashboard has no school-level filter: it covers one school.
+    assert "level" not in response.context["form"].fields
+    assert 'name="level"' not in response.content.decode()
     assert [row.school.slug for row in d.schools] == ["maple-grove"]
     assert d.totals["published"] == 4
     assert all("Maple Grove Elementary" in (f.source, f.target) for kind in d.flows.values() for f in kind)
@@ -194,6 +240,8 @@ def test_the_page_shows_the_busiest_flows_and_the_download_has_them_all(as_user,
         adopter = TeacherFactory(school=SchoolFactory(slug=f"adopter-{n}"))
         Adoption.objects.create(practice=practice, user=adopter, school=adopter.school)
     client = as_user(leader)
-    assert len(client.get("/dashboard/").context["d"].flows["adoption"]) == 15
+    page = client.get("/dashboard/")
+    assert len(page.context["d"].flows["adoption"]) == 15
+    assert "Adoptions between schools: the 15 busiest of 17" in page.content.decode()
     rows = list(csv.reader(io.StringIO(client.get("/dashboard/", {"download": "flows"}).content.decode())))
     assert sum(row[0] == "adoption" for row in rows) == 17

@@ -99,6 +99,12 @@ def test_segments_suppress_small_groups_and_their_complement(as_user, leader, cy
     roles = {key: (size, hidden) for key, _name, size, hidden, _cells in breakdowns["role"].groups}
     # Two leaders (< 5) are hidden, and then the principals too: the total would give the leaders away.
     assert roles == {"principal": (6, True), "district_leader": (2, True)}
+    # Each hidden row says why: too few answers, or hidden to protect the smaller group.
+    html = response.content.decode()
+    principals_row = html.split('<th scope="row">Principal</th>')[1].split("</tr>")[0]
+    leaders_row = html.split('<th scope="row">District leader</th>')[1].split("</tr>")[0]
+    assert "fewer than 5" not in principals_row and "so that a smaller group cannot be worked out" in principals_row
+    assert "fewer than 5 responses" in leaders_row
     levels = {key: hidden for key, _name, _size, hidden, _cells in breakdowns["school_level"].groups}
     assert levels == {"elementary": False, "middle": True, "": True}
     elementary = next(cells for key, _n, _s, _h, cells in breakdowns["school_level"].groups if key == "elementary")

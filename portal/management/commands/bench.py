@@ -92,6 +92,8 @@ class Command(BaseCommand):
                     "queries": queries,
                     "median_ms": round(statistics.median(timings), 2),
                     "p95_ms": round(timings[max(0, int(len(timings) * 0.95) - 1)], 2),
+                    # How much page was drawn: a small district's lists hold fewer entries.
+                    "html_kb": round(len(response.content) / 1024, 1),
                 }
             )
             self.stdout.write(f"{label:6} {name:28} {queries:3} queries  median {results[-1]['median_ms']:8.2f} ms")
