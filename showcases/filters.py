@@ -28,13 +28,13 @@ class ShowcaseFilter(django_filters.FilterSet):
         empty_label="Any school",
     )
     date_from = django_filters.DateFilter(
-        label="From", method="filter_date_from", widget=forms.DateInput(attrs={"type": "date"})
+        label="From", method="filter_session", widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = django_filters.DateFilter(
-        label="To", method="filter_date_to", widget=forms.DateInput(attrs={"type": "date"})
+        label="To", method="filter_session", widget=forms.DateInput(attrs={"type": "date"})
     )
     seats_left = django_filters.BooleanFilter(
-        label="Only sessions with seats left", method="filter_seats", widget=forms.CheckboxInput
+        label="Only sessions with seats left", method="filter_session", widget=forms.CheckboxInput
     )
 
     class Meta:
@@ -71,11 +71,18 @@ class ShowcaseFilter(django_filters.FilterSet):
         )
         return queryset.filter(Exists(linked))
 
-    def filter_date_from(self, queryset: QuerySet[Showcase], name: str, value) -> QuerySet[Showcase]:  # type: ignore[no-untyped-def]
-        return self._with_slots(queryset, starts_at__date__gte=value) if value else queryset
+    def filter_session(self, queryset: QuerySet[Showcase], name: str, value: object) -> QuerySet[Showcase]:
+        """Dates and seats are applied together in `filter_queryset`: one session must meet them all."""
+        return queryset
 
-    def filter_date_to(self, queryset: QuerySet[Showcase], name: str, value) -> QuerySet[Showcase]:  # type: ignore[no-untyped-def]
-        return self._with_slots(queryset, starts_at__date__lte=value) if value else queryset
-
-    def filter_seats(self, queryset: QuerySet[Showcase], name: str, value: bool) -> QuerySet[Showcase]:
-        return self._with_slots(queryset, seats_taken__lt=F("capacity")) if value else queryset
+    def filter_queryset(self, queryset: QuerySet[Showcase]) -> QuerySet[Showcase]:
+        queryset = super().filter_queryset(queryset)
+        data = self.form.cleaned_data
+        conditions: dict[str, object] = {}
+        if data.get("date_from"):
+            conditions["starts_at__date__gte"] = data["date_from"]
+        if data.get("date_to"):
+            conditions["starts_at__date__lte"] = data["date_to"]
+        if data.get("seats_left"):
+            conditions["seats_taken__lt"] = F("capacity")
+        return self._with_slots(queryset, **conditions) if conditions else queryset

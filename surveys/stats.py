@@ -223,7 +223,9 @@ def segment_breakdown(
     hidden_groups = with_complementary_suppression(
         group_sizes, {key for key, size in group_sizes.items() if size < MIN_GROUP}
     )
-    ordered = sorted(group_sizes, key=lambda key: (key == "", choices.get(key, key)))
+    # Groups in the order their choices are defined (bands from low to high), unknown ones last.
+    position = {key: index for index, key in enumerate(choices)}
+    ordered = sorted(group_sizes, key=lambda key: (key == "", position.get(key, len(position)), key))
     cells = {key: complete(grouped.get((segment, key), {}), tensions) for key in ordered}
     for number in tensions:
         item_sizes = {key: int(cells[key][number].values.get("n") or 0) for key in ordered if key not in hidden_groups}

@@ -204,6 +204,20 @@ def test_list_filters_by_school_date_and_seats(as_user, other_teacher, principal
     assert titles(client.get("/showcases/", {"school": other_school.slug})) == []
 
 
+def test_dates_and_seats_must_hold_for_the_same_session(as_user, other_teacher, principal):
+    soon = VisitSlotFactory(showcase__host=principal, showcase__title="Split", capacity=1)
+    soon.seats_taken = 1
+    soon.save()
+    VisitSlotFactory(showcase=soon.showcase, capacity=5, starts_at=timezone.now() + timedelta(days=40))
+    client = as_user(other_teacher)
+    titles = lambda response: [s.title for s in response.context["showcases"]]  # noqa: E731
+    within = (timezone.localdate() + timedelta(days=10)).isoformat()
+    # The session within ten days is full, and the one with seats is later: no match.
+    assert titles(client.get("/showcases/", {"date_to": within, "seats_left": "on"})) == []
+    assert titles(client.get("/showcases/", {"date_to": within})) == ["Split"]
+    assert titles(client.get("/showcases/", {"seats_left": "on"})) == ["Split"]
+
+
 def test_month_calendar_shows_sessions_on_their_day(as_user, teacher, slot):
     month = timezone.localtime(slot.starts_at).strftime("%Y-%m")
     page = as_user(teacher).get("/showcases/calendar/", {"month": month}).content.decode()

@@ -106,6 +106,8 @@ def test_segments_suppress_small_groups_and_their_complement(as_user, leader, cy
     assert "fewer than 5" not in principals_row and "so that a smaller group cannot be worked out" in principals_row
     assert "fewer than 5 responses" in leaders_row
     levels = {key: hidden for key, _name, _size, hidden, _cells in breakdowns["school_level"].groups}
+    # Groups follow their bands from low to high, not the alphabet; "not recorded" comes last.
+    assert [key for key, *_ in breakdowns["enrollment_band"].groups] == ["small", "large", ""]
     assert levels == {"elementary": False, "middle": True, "": True}
     elementary = next(cells for key, _n, _s, _h, cells in breakdowns["school_level"].groups if key == "elementary")
     # Elementary principals answered T1 with 1, 2, 2, 3, 4: median 2.
