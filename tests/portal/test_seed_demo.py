@@ -20,6 +20,22 @@ def test_seed_demo_builds_a_varied_district_and_prints_logins(capsys):
     assert teacher.check_password("demo-pass-123")
 
 
+def test_demo_showcases_show_a_practice_of_their_own_school_on_their_topic():
+    from showcases.demo import _topic_for
+    from showcases.models import Showcase, VisitorReflection
+
+    call_command("seed_demo")
+    showcases = list(Showcase.objects.prefetch_related("practices"))
+    assert len(showcases) == 6
+    assert len({showcase.host_school_id for showcase in showcases}) == 6
+    for showcase in showcases:
+        (practice,) = showcase.practices.all()
+        assert practice.school_id == showcase.host_school_id, showcase.title
+        assert showcase.title.startswith(_topic_for(practice).title), (showcase.title, practice.title)
+    for reflection in VisitorReflection.objects.select_related("visit_request__slot__showcase"):
+        assert reflection.practice in reflection.visit_request.slot.showcase.practices.all()
+
+
 def test_seed_demo_twice_changes_nothing():
     call_command("seed_demo")
     counts = (School.objects.count(), User.objects.count())
