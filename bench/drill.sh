@@ -10,7 +10,8 @@ DURATION=${DRILL_SECONDS:-60}
 USERS=${DRILL_USERS:-40}
 export DJANGO_DEBUG=false DJANGO_SECRET_KEY=drill-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz
 export DJANGO_SECURE_SSL_REDIRECT=false DJANGO_SECURE_COOKIES=false DJANGO_ALLOWED_HOSTS=127.0.0.1 LOG_LEVEL=ERROR
-export DATABASE_URL=${DRILL_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal_bench_small}
+# Its own database: the drill posts practices, which must not end up in the benchmark's districts.
+export DATABASE_URL=${DRILL_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/portal_drill}
 export LOGIN_FAILURE_LIMIT=1000
 # The cache the app servers share in production (dashboard figures, popular tags).
 export REDIS_URL=${DRILL_REDIS_URL:-redis://127.0.0.1:6379/1}
@@ -19,7 +20,12 @@ export EMAIL_BACKEND=django.core.mail.backends.dummy.EmailBackend
 mkdir -p load-results
 .venv/bin/python -c "import locust" 2>/dev/null || .venv/bin/pip install --quiet -r requirements-load.txt
 rm -f load-results/acked.txt load-results/probe.txt
+if [ -z "${DRILL_DATABASE_URL:-}" ]; then
+  psql -h 127.0.0.1 -U postgres -tc "SELECT 1 FROM pg_database WHERE datname = 'portal_drill'" | grep -q 1 \
+    || psql -h 127.0.0.1 -U postgres -c "CREATE DATABASE portal_drill" >/dev/null
+fi
 .venv/bin/python manage.py migrate --no-input -v0
+.venv/bin/python manage.py seed_demo --scale small > load-results/seed.log
 .venv/bin/python manage.py collectstatic --no-input -v0
 # A popular session: five seats, approved automatically, hosted by the demo principal.
 read -r SHOWCASE_ID SLOT_ID PRINCIPALS < <(.venv/bin/python manage.py shell -v0 -c "
