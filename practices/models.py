@@ -80,7 +80,9 @@ class PracticeQuerySet(models.QuerySet["Practice"]):
         return self.filter(shared | Q(author=user))
 
     def published(self) -> PracticeQuerySet:
-        return self.filter(status=Status.PUBLISHED)
+        # Every published practice has a date (a constraint says so); saying it here lets a
+        # walk down the published_at index skip the drafts, whose date is empty.
+        return self.filter(status=Status.PUBLISHED, published_at__isnull=False)
 
     def with_counts(self) -> PracticeQuerySet:
         """Adoption and adaptation counts as subqueries, so they neither multiply rows nor each other.
@@ -196,6 +198,10 @@ class Practice(models.Model):
             models.CheckConstraint(condition=Q(status__in=Status.values), name="practice_status_valid"),
             models.CheckConstraint(condition=Q(visibility__in=Visibility.values), name="practice_visibility_valid"),
             models.CheckConstraint(condition=~Q(adapted_from=models.F("id")), name="practice_not_adapted_from_itself"),
+            # Anything past draft has a publication date: lists ordered by it skip drafts in the index.
+            models.CheckConstraint(
+                condition=Q(status=Status.DRAFT) | Q(published_at__isnull=False), name="practice_published_has_date"
+            ),
         ]
         indexes = [
             models.Index(fields=["status", "visibility", "school"], name="practice_access_idx"),

@@ -157,3 +157,14 @@ def test_my_practices_lists_my_entries_in_every_state(as_user, teacher):
     PracticeFactory(author=TeacherFactory(school=teacher.school), title="Someone else's")
     page = as_user(teacher).get("/practices/mine/").content.decode()
     assert "Published one" in page and "Draft one" in page and "Someone else" not in page
+
+
+@pytest.mark.parametrize("status", [Status.PUBLISHED, Status.ARCHIVED])
+def test_an_entry_past_draft_always_has_a_publication_date(teacher, status):
+    from django.db import IntegrityError, transaction
+
+    practice = PracticeFactory(author=teacher)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Practice.objects.filter(pk=practice.pk).update(status=status, published_at=None)
+    Practice.objects.filter(pk=practice.pk).update(status=Status.DRAFT, published_at=None)
+    assert Practice.objects.published().filter(pk=practice.pk).count() == 0
