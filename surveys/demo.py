@@ -72,13 +72,14 @@ def seed_surveys(*, rng: random.Random, per_cycle: int | None = None) -> int:
     )
     for index, cycle in enumerate(cycles):
         # The current cycle is still open: the demo principal and leader have not answered yet.
-        answered = set(cycle.responses.values_list("respondent_id", flat=True))
+        answered = set(cycle.responses.exclude(respondent=None).values_list("respondent_id", flat=True))
         respondents = [
             p
             for p in people
             if p.pk not in answered and not (cycle.slug == "current" and p.username in {"principal", "leader"})
         ]
-        existing = len(answered)
+        # Imported responses (no respondent) count too, so a second run adds nothing.
+        existing = cycle.responses.count()
         target = (per_cycle or existing + len(respondents)) - existing
         if target <= 0 or not (respondents or existing):
             continue

@@ -66,7 +66,13 @@ def test_large_scale_reaches_the_requested_numbers_and_is_idempotent(monkeypatch
 
     monkeypatch.setattr(showcases_demo, "LARGE_SHOWCASE_COUNT", 20)
     monkeypatch.setattr(showcases_demo, "LARGE_REQUEST_COUNT", 200)
+    from surveys import demo as surveys_demo
+    from surveys.models import Cycle, Response
+
+    monkeypatch.setattr(surveys_demo, "LARGE_RESPONSES_PER_CYCLE", 50)
     call_command("seed_demo", "--scale", "large")
+    per_cycle = {cycle.slug: cycle.responses.count() for cycle in Cycle.objects.all()}
+    assert set(per_cycle.values()) == {50}
     counts = (School.objects.count(), User.objects.count(), Practice.objects.count())
     assert counts == (30, 400, 300)
     assert 800 <= Iteration.objects.count() <= 1000 and 280 <= Failure.objects.count() <= 440
@@ -78,6 +84,8 @@ def test_large_scale_reaches_the_requested_numbers_and_is_idempotent(monkeypatch
     call_command("seed_demo", "--scale", "large")
     assert (School.objects.count(), User.objects.count(), Practice.objects.count()) == counts
     assert Showcase.objects.count() == 20
+    assert {cycle.slug: cycle.responses.count() for cycle in Cycle.objects.all()} == per_cycle
+    assert Response.objects.count() == 150
     assert User.objects.filter(role=Role.PRINCIPAL).count() >= 30
 
 
