@@ -17,6 +17,9 @@ from django.core.cache import cache
 from django.utils import timezone
 
 FIGURES_SECONDS = 300
+# Part of every key: raise it when the shape of kept figures changes, so a new release
+# never reads a copy an older one kept.
+FIGURES_VERSION = 2
 
 T = TypeVar("T")
 
@@ -29,7 +32,7 @@ def cached_figures(kind: str, parts: tuple[object, ...], build: Callable[[], T])
     """The figures `build` makes, and when they were made: from the cache when a copy of
     this kind, for these parts, is at most FIGURES_SECONDS old."""
     generation = cache.get(_generation_key(kind), 0)
-    key = ":".join(["figures", kind, str(generation), *(str(part) for part in parts)])
+    key = ":".join(["figures", f"v{FIGURES_VERSION}", kind, str(generation), *(str(part) for part in parts)])
     found = cache.get(key)
     if found is None:
         found = (build(), timezone.now())

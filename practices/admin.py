@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 from reversion.admin import VersionAdmin
 
 from practices import services
@@ -53,6 +54,12 @@ class PracticeAdmin(VersionAdmin):
     inlines = [IterationInline, FailureInline, AttachmentInline]
     actions = ["archive_selected"]
     date_hierarchy = "created_at"
+
+    def save_model(self, request: HttpRequest, obj: Practice, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+        # The publication date is read-only here; publishing through the status field dates it.
+        if obj.status == Status.PUBLISHED and obj.published_at is None:
+            obj.published_at = timezone.now()
+        super().save_model(request, obj, form, change)
 
     def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:  # type: ignore[no-untyped-def]
         super().save_related(request, form, formsets, change)

@@ -198,9 +198,11 @@ class Practice(models.Model):
             models.CheckConstraint(condition=Q(status__in=Status.values), name="practice_status_valid"),
             models.CheckConstraint(condition=Q(visibility__in=Visibility.values), name="practice_visibility_valid"),
             models.CheckConstraint(condition=~Q(adapted_from=models.F("id")), name="practice_not_adapted_from_itself"),
-            # Anything past draft has a publication date: lists ordered by it skip drafts in the index.
+            # A published entry has a publication date, so lists ordered by it can skip the
+            # undated ones (drafts, and drafts archived before publishing) in the index.
             models.CheckConstraint(
-                condition=Q(status=Status.DRAFT) | Q(published_at__isnull=False), name="practice_published_has_date"
+                condition=~Q(status=Status.PUBLISHED) | Q(published_at__isnull=False),
+                name="practice_published_has_date",
             ),
         ]
         indexes = [

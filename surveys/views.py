@@ -17,7 +17,7 @@ from surveys.dashboard import build_dashboard
 from surveys.forms import ImportForm, ResponseForm
 from surveys.models import DASHBOARD_ROLES, SURVEY_ROLES, Answer, Cycle, Response, Tension
 from surveys.services import SurveyImportError, response_save, responses_export, responses_import
-from surveys.stats import FIGURES, SUPPRESSED
+from surveys.stats import FIGURES, MIN_GROUP, SUPPRESSED
 
 
 def _get_cycle_for_user(request: HttpRequest, slug: str) -> Cycle:
@@ -81,6 +81,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "d": data,
             "figures": FIGURES,
             "SUPPRESSED": SUPPRESSED,
+            "min_group": MIN_GROUP,
             "figures_seconds": FIGURES_SECONDS,
             "refresh_minutes": FIGURES_SECONDS // 60,
         },
