@@ -23,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.utils import timezone
 
-from portal.models import School, SchoolLevel, User
+from portal.models import School, SchoolLevel
 from practices.models import Adoption, Practice, Status
 from showcases.models import RequestStatus, VisitRequest, VisitSlot
 from surveys.models import MIN_GROUP, Answer, Cycle, Tension
@@ -125,7 +125,7 @@ class DistrictDashboard:
     @property
     def flow_tables(self) -> list[tuple[str, list[Flow], int]]:
         """Each kind of flow with the rows kept and how many flows there are in all."""
-        return [(kind, rows, self.flow_counts.get(kind, len(rows))) for kind, rows in self.flows.items()]
+        return [(kind, rows, self.flow_counts[kind]) for kind, rows in self.flows.items()]
 
 
 def published_practices(scope: Scope) -> QuerySet[Practice]:
@@ -324,7 +324,7 @@ def _top_practices(scope: Scope) -> tuple[list[dict[str, object]], list[dict[str
     return list(adopted), list(adapted)
 
 
-def build_district_dashboard(scope: Scope, viewer: User) -> DistrictDashboard:
+def build_district_dashboard(scope: Scope) -> DistrictDashboard:
     flows, hosting = _flows(scope)
     figures, months = _practice_figures(scope)
     schools = _school_rows(scope, figures, flows["adoption"])
@@ -386,10 +386,10 @@ def build_district_dashboard(scope: Scope, viewer: User) -> DistrictDashboard:
 FLOWS_SHOWN = 15
 
 
-def district_dashboard_page(scope: Scope, viewer: User) -> DistrictDashboard:
+def district_dashboard_page(scope: Scope) -> DistrictDashboard:
     """The dashboard as its page shows it: the busiest flows of each kind (every flow is in
     the download), which keeps the copy the page reads back small in a large district."""
-    data = build_district_dashboard(scope, viewer)
+    data = build_district_dashboard(scope)
     data.flows = {kind: rows[:FLOWS_SHOWN] for kind, rows in data.flows.items()}
     return data
 

@@ -40,6 +40,12 @@ def cached_figures(kind: str, parts: tuple[object, ...], build: Callable[[], T])
     return found
 
 
+def figures_context() -> dict[str, int]:
+    """What a page showing kept figures says about them: how long its markup is kept, and
+    how often its figures are recounted."""
+    return {"figures_seconds": FIGURES_SECONDS, "refresh_minutes": FIGURES_SECONDS // 60}
+
+
 def figures_changed(kind: str) -> None:
     """Retire every cached copy of this kind of figures."""
     cache.add(_generation_key(kind), 0, None)

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.decorators import role_required
 from portal.district import Scope, build_district_dashboard, dashboard_csv, district_dashboard_page
-from portal.figures import FIGURES_SECONDS, cached_figures
+from portal.figures import cached_figures, figures_context
 from portal.forms import DashboardFilterForm, RosterImportForm
 from portal.models import Role, School, SchoolLevel, User
 from portal.services import RosterImportError, roster_import
@@ -136,9 +136,9 @@ def district_dashboard(request: HttpRequest) -> HttpResponse:
     table = request.GET.get("download")
     if table:
         # A download is counted afresh and has every row.
-        return dashboard_csv(build_district_dashboard(scope, user), table)
+        return dashboard_csv(build_district_dashboard(scope), table)
     data, as_of = cached_figures(
-        "district", (scope.school_id, scope.level, scope.start, scope.end), lambda: district_dashboard_page(scope, user)
+        "district", (scope.school_id, scope.level, scope.start, scope.end), lambda: district_dashboard_page(scope)
     )
     return render(
         request,
@@ -147,7 +147,6 @@ def district_dashboard(request: HttpRequest) -> HttpResponse:
             "d": data,
             "form": form,
             "as_of": as_of,
-            "figures_seconds": FIGURES_SECONDS,
-            "refresh_minutes": FIGURES_SECONDS // 60,
+            **figures_context(),
         },
     )

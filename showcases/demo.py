@@ -159,8 +159,11 @@ def _hosts_and_practices() -> list[tuple[User, Topic, Practice]]:
     for host in principals:
         if host.school_id in schools or len(chosen) == 6:
             continue
-        own = [(practice, _topic_for(practice)) for practice in practices if practice.school_id == host.school_id]
-        own = [(practice, topic) for practice, topic in own if topic is not None]
+        own = [
+            (practice, topic)
+            for practice in practices
+            if practice.school_id == host.school_id and (topic := _topic_for(practice)) is not None
+        ]
         # A topic not shown yet if the school has one; else its own version of a shown one.
         own.sort(key=lambda pair: pair[1].title in shown)
         if own:

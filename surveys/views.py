@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from portal.decorators import role_required
-from portal.figures import FIGURES_SECONDS
+from portal.figures import figures_context
 from portal.models import Role, User
 from surveys.dashboard import build_dashboard
 from surveys.forms import ImportForm, ResponseForm
@@ -82,8 +82,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "figures": FIGURES,
             "SUPPRESSED": SUPPRESSED,
             "min_group": MIN_GROUP,
-            "figures_seconds": FIGURES_SECONDS,
-            "refresh_minutes": FIGURES_SECONDS // 60,
+            **figures_context(),
         },
     )
 
