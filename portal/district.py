@@ -21,8 +21,10 @@ from django.db.models import (
     Value,
 )
 from django.db.models.functions import Cast, Coalesce, TruncMonth
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 
+from portal.lib.csvfile import csv_response
 from portal.models import School, SchoolLevel
 from practices.models import Adoption, Practice, Status
 from showcases.models import RequestStatus, VisitRequest, VisitSlot
@@ -471,16 +473,7 @@ def dashboard_rows(data: DistrictDashboard, table: str) -> list[list[object]]:
     raise KeyError(table)
 
 
-def dashboard_csv(data: DistrictDashboard, table: str):  # type: ignore[no-untyped-def]
-    import csv
-
-    from django.http import Http404, HttpResponse
-
+def dashboard_csv(data: DistrictDashboard, table: str) -> HttpResponse:
     if table not in CSV_TABLES:
         raise Http404
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="district-{table}.csv"'
-    writer = csv.writer(response)
-    writer.writerow(CSV_TABLES[table])
-    writer.writerows(["" if value is None else value for value in row] for row in dashboard_rows(data, table))
-    return response
+    return csv_response(f"district-{table}.csv", CSV_TABLES[table], dashboard_rows(data, table))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,26 +18,13 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from portal.lib.csvfile import RowError, read_rows
 from portal.mail import send_quietly
 from portal.models import DISTRICT_ROLES, Locale, Role, School, SchoolLevel, User
 
 SCHOOL_COLUMNS = ["slug", "name", "level", "enrollment", "frl_percent", "locale"]
 USER_COLUMNS = ["email", "first_name", "last_name", "role", "school"]
 USER_OPTIONAL_COLUMNS = ["username"]
-
-
-@dataclass(frozen=True)
-class RowError:
-    file: str
-    row: int
-    column: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.file} row {self.row}"
-        if self.column:
-            where += f", column {self.column}"
-        return f"{where}: {self.message}"
 
 
 class RosterImportError(Exception):
@@ -72,29 +57,7 @@ def _read_csv(
     text: str, filename: str, required: list[str], optional: list[str], errors: list[RowError]
 ) -> list[tuple[int, dict[str, str]]]:
     """Rows as (spreadsheet row number, values); the header is row 1."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [name.strip() for name in (reader.fieldnames or [])]
-    if not header:
-        errors.append(RowError(filename, 1, "", "the file is empty; expected a header row"))
-        return []
-    for name in required:
-        if name not in header:
-            errors.append(RowError(filename, 1, name, "required column is missing"))
-    for name in header:
-        if name not in required and name not in optional:
-            errors.append(RowError(filename, 1, name, f"unknown column; expected {', '.join(required + optional)}"))
-    if len(set(header)) != len(header):
-        errors.append(RowError(filename, 1, "", "a column name appears twice"))
-    reader.fieldnames = header
-    rows = []
-    for number, raw in enumerate(reader, start=2):
-        if None in raw:
-            errors.append(RowError(filename, number, "", "the row has more values than the header has columns"))
-        values = {key: (value or "").strip() for key, value in raw.items() if key is not None}
-        if not any(values.values()):
-            continue
-        rows.append((number, values))
-    return rows
+    return read_rows(text, filename, required, optional, errors)
 
 
 def _whole_number(value: str, *, lowest: int, highest: int | None) -> int:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 
 from portal.figures import figures_changed
+from portal.lib.csvfile import RowError, csv_text, read_rows
 from portal.models import ENROLLMENT_BANDS, FRL_BANDS, Locale, Role, SchoolLevel, User
-from portal.services import RowError
 from surveys.models import MIN_GROUP, Answer, Cycle, Priority, Response, Tension
 
 SEGMENTS = ["role", "school_level", "enrollment_band", "frl_band", "locale"]
@@ -122,29 +120,14 @@ def _parse_row(number: int, row: dict[str, str], filename: str, errors: list[Row
 def responses_import(*, cycle: Cycle, text: str, filename: str = "responses.csv") -> ImportResult:
     """Bring in earlier results: every row is checked, then all are saved or none."""
     errors: list[RowError] = []
-    reader = csv.DictReader(io.StringIO(text))
-    header = [name.strip() for name in (reader.fieldnames or [])]
-    if not header:
-        raise SurveyImportError([RowError(filename, 1, "", "the file is empty; expected a header row")])
-    for name in IMPORT_COLUMNS:
-        if name not in header:
-            errors.append(RowError(filename, 1, name, "required column is missing"))
-    for name in header:
-        if name not in IMPORT_COLUMNS:
-            errors.append(RowError(filename, 1, name, "unknown column"))
+    read = read_rows(text, filename, IMPORT_COLUMNS, [], errors)
     if errors:
         raise SurveyImportError(errors)
-    reader.fieldnames = header
     rows = []
     usernames: dict[str, int] = {}
-    for number, raw in enumerate(reader, start=2):
-        row = {key: (value or "") for key, value in raw.items() if key is not None}
-        if None in raw:
-            errors.append(RowError(filename, number, "", "the row has more values than the header has columns"))
-        if not any(value.strip() for value in row.values()):
-            continue
+    for number, row in read:
         parsed = _parse_row(number, row, filename, errors)
-        username = row.get("respondent", "").strip()
+        username = row.get("respondent", "")
         if username:
             if username.lower() in usernames:
                 errors.append(
@@ -247,8 +230,4 @@ def responses_export(*, cycle: Cycle) -> str:
         rows.append(row)
     _anonymise(rows)
     random.SystemRandom().shuffle(rows)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    return csv_text(EXPORT_COLUMNS, [[row[column] for column in EXPORT_COLUMNS] for row in rows])

@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
@@ -12,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.decorators import role_required
 from portal.figures import figures_context
+from portal.lib.csvfile import csv_response
 from portal.models import Role, User
 from surveys.dashboard import build_dashboard
 from surveys.forms import ImportForm, ResponseForm
@@ -87,33 +85,28 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _csv_response(text: str, filename: str) -> HttpResponse:
-    response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @role_required(*DASHBOARD_ROLES)
 @require_http_methods(["GET", "HEAD"])
 def summary_csv(request: HttpRequest, slug: str) -> HttpResponse:
     cycle = _get_cycle_for_user(request, slug)
     data = build_dashboard(cycle, request.user)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["tension", *FIGURES])
-    for number, figures in data.district.items():
-        if figures.suppressed:
-            writer.writerow([number, SUPPRESSED, *[""] * (len(FIGURES) - 1)])
-        else:
-            writer.writerow([number, *["" if figures.value(name) is None else figures.value(name) for name in FIGURES]])
-    return _csv_response(out.getvalue(), f"{cycle.slug}-summary.csv")
+    rows = [
+        [number, SUPPRESSED, *[""] * (len(FIGURES) - 1)]
+        if figures.suppressed
+        else [number, *(figures.value(name) for name in FIGURES)]
+        for number, figures in data.district.items()
+    ]
+    return csv_response(f"{cycle.slug}-summary.csv", ["tension", *FIGURES], rows)
 
 
 @role_required(*DASHBOARD_ROLES)
 @require_http_methods(["GET", "HEAD"])
 def export_csv(request: HttpRequest, slug: str) -> HttpResponse:
     cycle = _get_cycle_for_user(request, slug)
-    return _csv_response(responses_export(cycle=cycle), f"{cycle.slug}-answers.csv")
+    response = HttpResponse(responses_export(cycle=cycle), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{cycle.slug}-answers.csv"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @role_required(Role.DISTRICT_STAFF)

@@ -155,9 +155,11 @@ def test_every_table_downloads_as_csv(as_user, leader, district):
     for table in ["schools", "months", "levels", "flows", "hosting", "top", "featured", "say_vs_do"]:
         response = client.get("/dashboard/", {"download": table})
         assert response["Content-Type"].startswith("text/csv"), table
-        rows = list(csv.reader(io.StringIO(response.content.decode())))
+        rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
         assert rows[0], table
-    schools = list(csv.DictReader(io.StringIO(client.get("/dashboard/", {"download": "schools"}).content.decode())))
+    schools = list(
+        csv.DictReader(io.StringIO(client.get("/dashboard/", {"download": "schools"}).content.decode("utf-8-sig")))
+    )
     maple = next(r for r in schools if r["school"] == "Maple Grove Elementary")
     assert (maple["published"], maple["with_failures_pct"], maple["balance"]) == ("4", "50", "mostly shares")
     assert client.get("/dashboard/", {"download": "nope"}).status_code == 404

@@ -69,7 +69,7 @@ def test_dashboard_district_figures(as_user, leader, cycle, known_answers):
 def test_summary_csv_cells_equal_the_hand_computation(as_user, leader, cycle, known_answers):
     response = as_user(leader).get(f"/surveys/{cycle.slug}/summary.csv")
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert list(rows[0]) == [
         "tension",
         "n",

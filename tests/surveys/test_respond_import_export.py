@@ -210,7 +210,7 @@ def test_import_command_and_staff_upload(cycle, tmp_path, as_user, staff):
 
 
 def test_export_has_no_names_and_generalises_small_groups(as_user, leader, cycle, known_answers):
-    text = as_user(leader).get(f"/surveys/{cycle.slug}/export.csv").content.decode()
+    text = as_user(leader).get(f"/surveys/{cycle.slug}/export.csv").content.decode("utf-8-sig")
     for person in known_answers:
         assert person.username not in text and person.last_name not in text and person.email not in text
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -226,5 +226,9 @@ def test_export_has_no_names_and_generalises_small_groups(as_user, leader, cycle
 
 def test_export_of_a_cycle_with_fewer_than_five_responses_is_empty(as_user, leader, cycle, principal):
     response_save(cycle=cycle, user=principal, answers={})
-    rows = list(csv.DictReader(io.StringIO(as_user(leader).get(f"/surveys/{cycle.slug}/export.csv").content.decode())))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(as_user(leader).get(f"/surveys/{cycle.slug}/export.csv").content.decode("utf-8-sig"))
+        )
+    )
     assert rows == []
