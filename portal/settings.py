@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.middleware.SlidingSessionMiddleware",
+    "portal.backends.KnownBrowserMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -129,16 +130,40 @@ PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3 * 24 * 3600
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 2 * 3600, minimum=60)
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
-# Repeated failed sign-ins lock out that username from that address for a while.
-# Username and address together, because a whole school often shares one address.
+# The address of the browser: behind load balancers or reverse proxies of our own, the
+# number of them, each of which appends to X-Forwarded-For (0: the connection's address).
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+
+# Failed sign-ins are counted per account, however it was named and wherever from. Past
+# the limit each next attempt waits, doubling from two seconds up to the longest pause;
+# the right password after the wait works. Browsers that signed in to the account before
+# keep a count of their own, so a stranger's guesses cannot keep the owner out. See
+# portal.backends for the details; django-axes provides the wiring and the admin listing.
+AXES_HANDLER = "portal.backends.SignInThrottle"
+AXES_USERNAME_CALLABLE = "portal.backends.sign_in_key"
+AXES_CLIENT_IP_CALLABLE = "portal.backends.client_ip"
+AXES_LOCKOUT_CALLABLE = "portal.backends.sign_in_paused"
+AXES_LOCKOUT_PARAMETERS = ["username"]
+# axes warns that counting without the address lets an attacker dodge the count by changing
+# cookies or user agent: here the count is the account's whatever the cookies and agent (a
+# browser's own count needs a cookie signed for that very account), and adding the address
+# would hand each new address a fresh count.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+LOGIN_LONGEST_PAUSE = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+# How long failures are remembered after the last one.
+AXES_COOLOFF_TIME = max(timedelta(days=1), 2 * LOGIN_LONGEST_PAUSE)
 AXES_RESET_ON_SUCCESS = True
+# An attempt refused for coming too early is not counted, so it does not lengthen the wait.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_USERNAME_FORM_FIELD = "username"
 # Log who and from where (never the password), so failed sign-ins can be investigated.
 AXES_SENSITIVE_PARAMETERS: list[str] = []
+
+# Requests for a password-reset e-mail, per hour: for one address typed into the form
+# (over the limit nothing more is sent, silently) and from one network address.
+PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 3, minimum=1)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 30, minimum=1)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", default="America/Chicago")
