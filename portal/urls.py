@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal import views
-from portal.forms import LoginForm, PortalPasswordResetForm
+from portal.forms import LoginForm
 
 admin.site.site_header = "District portal administration"
 admin.site.site_title = "District portal admin"
@@ -25,7 +25,7 @@ urlpatterns = [
     ),
     path(
         "accounts/password_reset/",
-        auth_views.PasswordResetView.as_view(form_class=PortalPasswordResetForm),
+        views.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -1,25 +1,32 @@
+import logging
 import sys
+from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.utils import timezone
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_http_methods
 
+from portal.backends import client_ip, within_hourly_limit
 from portal.decorators import role_required
 from portal.district import Scope, build_district_dashboard, dashboard_csv, district_dashboard_page
 from portal.figures import cached_figures, figures_context
-from portal.forms import DashboardFilterForm, RosterImportForm
+from portal.forms import DashboardFilterForm, PortalPasswordResetForm, RosterImportForm
 from portal.models import Role, School, SchoolLevel, User
 from portal.services import RosterImportError, roster_import
 from practices.models import Practice, Status
 from showcases.models import RequestStatus, VisitRequest
 from surveys.models import Cycle
+
+logger = logging.getLogger(__name__)
 
 
 @login_not_required
@@ -72,6 +79,63 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.school_id is not None:
         context["drafts"] = Practice.objects.filter(author=user, status=Status.DRAFT).order_by("-updated_at")[:5]
     return render(request, "portal/home.html", context)
+
+
+class _RedirectThenRun(HttpResponseRedirect):
+    """A redirect that does more work once it has been sent: the server closes a response
+    only after its last byte is out, so the visitor does not wait for (or time) that work."""
+
+    def __init__(self, url: str, work: Callable[[], object] | None) -> None:
+        super().__init__(url)
+        self._work = work
+
+    def close(self) -> None:
+        try:
+            if self._work is not None:
+                self._work()
+        except Exception:
+            logger.exception("Work after the response failed")
+        finally:
+            self._work = None
+            super().close()
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's password reset, limited per hour, and telling nothing about who has an account.
+
+    Known and unknown addresses get the same answer in the same time: the account is looked
+    up and the e-mail sent only after the answer has gone out. Over the limit for the typed
+    address the answer is the same too and nothing more is sent; over the limit for the
+    network address the visitor is asked to wait (that says nothing about any account).
+    """
+
+    form_class = PortalPasswordResetForm
+
+    def form_invalid(self, form: PortalPasswordResetForm) -> HttpResponse:
+        return self.render_to_response(self.get_context_data(form=form), status=400)
+
+    def form_valid(self, form: PortalPasswordResetForm) -> HttpResponse:
+        request = self.request
+        if not within_hourly_limit(
+            "password-reset-from", client_ip(request) or "", settings.PASSWORD_RESET_LIMIT_PER_ADDRESS
+        ):
+            form.add_error(
+                None, "Too many requests for a new password have come from your network this hour. Try again later."
+            )
+            return self.render_to_response(self.get_context_data(form=form), status=429)
+        options = {
+            "use_https": request.is_secure(),
+            "token_generator": self.token_generator,
+            "from_email": self.from_email,
+            "email_template_name": self.email_template_name,
+            "subject_template_name": self.subject_template_name,
+            "request": request,
+            "html_email_template_name": self.html_email_template_name,
+            "extra_email_context": self.extra_email_context,
+        }
+        email = form.cleaned_data["email"].strip().lower()
+        send = within_hourly_limit("password-reset-to", email, settings.PASSWORD_RESET_LIMIT_PER_EMAIL)
+        return _RedirectThenRun(self.get_success_url(), (lambda: form.save(**options)) if send else None)
 
 
 @role_required(Role.DISTRICT_STAFF)

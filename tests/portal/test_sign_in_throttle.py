@@ -22,8 +22,8 @@ pytestmark = pytest.mark.django_db
 LOGIN = "/accounts/login/"
 
 
-def _attempt(client: Client, name: str, password: str = "wrong", **extra) -> int:
-    return client.post(LOGIN, {"username": name, "password": password}, **extra).status_code
+def _attempt(client: Client, name: str, phrase: str = "wrong", **extra) -> int:
+    return client.post(LOGIN, {"username": name, "password": phrase}, **extra).status_code
 
 
 def _signed_in(client: Client) -> bool:
