@@ -137,6 +137,11 @@ def test_markdown_links_keep_only_safe_schemes(as_user, teacher):
 
 
 def test_expired_session_keeps_what_was_typed(client, teacher):
+    from django.contrib.sessions.models import Session
+
+    client.force_login(teacher)
+    client.get("/practices/new/")
+    Session.objects.all().delete()
     data = practice_post(title="Long entry", iterations=THREE_ITERATIONS, failures=TWO_FAILURES)
     response = client.post("/practices/new/", data)
     assert response.status_code == 302 and response.url.startswith("/accounts/login/?next=/practices/new/")
