@@ -28,8 +28,9 @@ from portal.lib.csvfile import csv_response
 from portal.models import School, SchoolLevel
 from practices.models import Adoption, Practice, Status
 from showcases.models import RequestStatus, VisitRequest, VisitSlot
-from surveys.models import MIN_GROUP, Answer, Cycle, Tension
-from surveys.stats import Arm, Figures, grouped_figures, percent
+from surveys.dashboard import released_district
+from surveys.models import Cycle, Tension
+from surveys.stats import Figures, percent
 
 
 @dataclass
@@ -358,14 +359,10 @@ def build_district_dashboard(scope: Scope) -> DistrictDashboard:
     say_cycle = Cycle.objects.filter(opens_on__lte=timezone.localdate()).order_by("-opens_on").first()
     say = None
     if say_cycle is not None:
+        # The survey's figures as released (never recounted here), like every survey page.
         tensions = {t.number: t for t in Tension.objects.filter(number=7)}
         if tensions:
-            grouped = grouped_figures(
-                Answer.objects.filter(response__cycle=say_cycle, tension__number=7), [Arm("t7", None)], tensions
-            )
-            say = grouped.get(("t7", ""), {}).get(7)
-            if say is not None and say.respondents < MIN_GROUP:
-                say.suppressed = True
+            say = released_district(say_cycle, tensions)[1][7]
     return DistrictDashboard(
         scope=scope,
         schools=schools,

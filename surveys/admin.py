@@ -1,10 +1,17 @@
+"""Staff manage survey cycles and the tensions' wording here. Individual responses and
+answers have no screen at all: not one person's answers, segment or comments is shown to
+anyone (the dashboard shows released figures; imports are listed and undone on the
+cycle's import page)."""
+
 from django.contrib import admin
 
-from surveys.models import Answer, Cycle, Response, Tension
+from surveys.forms import CycleForm
+from surveys.models import Cycle, Tension
 
 
 @admin.register(Cycle)
 class CycleAdmin(admin.ModelAdmin):
+    form = CycleForm
     list_display = ["name", "slug", "opens_on", "closes_on"]
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name"]
@@ -20,35 +27,4 @@ class TensionAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
-        return False
-
-
-class AnswerInline(admin.TabularInline):
-    model = Answer
-    extra = 0
-    fields = ["tension", "position", "dedicated_resources", "priority", "comment"]
-    readonly_fields = fields
-    can_delete = False
-
-
-@admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
-    """Responses are shown without the respondent: staff manage cycles, not individual answers."""
-
-    list_display = ["pk", "cycle", "role", "school_level", "imported", "submitted_at"]
-    list_filter = ["cycle", "role", "imported"]
-    exclude = ["respondent"]
-    readonly_fields = [
-        "cycle",
-        "role",
-        "school_level",
-        "enrollment_band",
-        "frl_band",
-        "locale",
-        "imported",
-        "submitted_at",
-    ]
-    inlines = [AnswerInline]
-
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
         return False

@@ -1,16 +1,16 @@
-"""Everything the survey dashboard shows, in a fixed number of queries."""
+"""Everything the survey pages show, read from released figures in a fixed number of queries."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import datetime
+from dataclasses import dataclass, field
+from typing import Any
 
-from django.db.models import Count
+from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, Subquery
 
-from portal.figures import cached_figures
 from portal.models import ENROLLMENT_BANDS, FRL_BANDS, Locale, Role, SchoolLevel, User
-from surveys.models import MIN_GROUP, Answer, Cycle, Response, Tension
-from surveys.stats import Arm, Breakdown, Figures, complete, grouped_figures, segment_breakdown
+from surveys.models import COMMENT_READERS, MIN_GROUP, Answer, Cycle, Release, Tension
+from surveys.services import figures_release
+from surveys.stats import FEW, Figures
 
 SEGMENT_LABELS = {
     "role": ("Role", dict(Role.choices)),
@@ -28,6 +28,11 @@ def x_of(position: float) -> float:
     return PLOT_LEFT + (position - 1) / 4 * PLOT_WIDTH
 
 
+def ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
 @dataclass
 class BoxRow:
     figures: Figures
@@ -36,8 +41,44 @@ class BoxRow:
 
 
 @dataclass
+class Group:
+    key: str
+    name: str
+    size: int
+    hidden: str | None
+    cells: dict[int, Figures]
+
+    @property
+    def too_small(self) -> bool:
+        return self.hidden == FEW
+
+
+@dataclass
+class Breakdown:
+    segment: str
+    label: str
+    groups: list[Group] = field(default_factory=list)
+
+
+@dataclass
+class ReleaseInfo:
+    """Which release a page shows: its number and size, never its time (that could date a response)."""
+
+    number: int
+    responses: int
+    closing: bool
+    has_export: bool
+    pk: int
+
+    @property
+    def label(self) -> str:
+        return f"the {ordinal(self.number)} release"
+
+
+@dataclass
 class Dashboard:
     cycle: Cycle
+    release: ReleaseInfo | None
     respondents: int
     tensions: list[Tension]
     district: dict[int, Figures]
@@ -46,8 +87,9 @@ class Dashboard:
     trend: list[tuple[Cycle, int, dict[int, Figures]]]
     comments: dict[int, list[str]]
     comments_shown: bool
+    can_read_comments: bool
     own: dict[int, Answer]
-    as_of: datetime | None = None
+    min_group: int = MIN_GROUP
 
 
 def _boxes(district: dict[int, Figures]) -> list[BoxRow]:
@@ -62,68 +104,104 @@ def _boxes(district: dict[int, Figures]) -> list[BoxRow]:
     return rows
 
 
+def _cells(data: dict[str, Any] | None, tensions: dict[int, Tension]) -> dict[int, Figures]:
+    """Figures per tension from a release's JSON; everything hidden when there is none."""
+    cells = {}
+    for number, tension in tensions.items():
+        cell = (data or {}).get(str(number))
+        if cell is None:
+            cells[number] = Figures(tension, {}, dict.fromkeys(("position", "resources", "priority"), FEW))
+        else:
+            cells[number] = Figures(tension, dict(cell["values"]), dict(cell["hidden"]))
+    return cells
+
+
+def _latest_releases(cycles: list[Cycle]) -> dict[int, Release]:
+    """The latest release of each cycle, without the heavy parts: one query."""
+    latest = Release.objects.filter(cycle=OuterRef("cycle")).order_by("-number").values("pk")[:1]
+    return {
+        release.cycle_id: release
+        for release in Release.objects.filter(cycle__in=cycles, pk=Subquery(latest))
+        .defer("export", "rows", "response_ids", "shown", "export_generalised", "exported_ids")
+        .annotate(exportable=ExpressionWrapper(Q(export__isnull=False), output_field=BooleanField()))
+    }
+
+
+def _releases(cycles: list[Cycle], cycle: Cycle) -> dict[int, Release]:
+    """The latest release of each cycle. Once `cycle` has closed, its closing release is
+    made first, if it is not there yet."""
+    releases = _latest_releases(cycles)
+    found = releases.get(cycle.pk)
+    if cycle.is_closed() and (found is None or not found.closing) and figures_release(cycle=cycle) is not None:
+        releases = _latest_releases(cycles)
+    return releases
+
+
+def current_release(cycle: Cycle) -> Release | None:
+    """The release every page shows for this cycle."""
+    return _releases([cycle], cycle).get(cycle.pk)
+
+
+def released_district(cycle: Cycle, tensions: dict[int, Tension]) -> tuple[Release | None, dict[int, Figures]]:
+    """The district figures per tension of the cycle's current release."""
+    release = current_release(cycle)
+    return release, _cells(release.figures.get("district") if release else None, tensions)
+
+
 def build_dashboard(cycle: Cycle, viewer: User) -> Dashboard:
-    """The cycle's figures (counted at most FIGURES_SECONDS ago, or since the last
-    response), with the viewer's own answers when the viewer is a principal."""
-    shared, as_of = cached_figures("survey", (cycle.pk,), lambda: _district_figures(cycle))
+    """The cycle's latest released figures; the comments when the viewer is one of their
+    readers; and a principal's own answers, as they are now (they are theirs)."""
+    tensions = {tension.number: tension for tension in Tension.objects.all()}
+    cycles = list(Cycle.objects.filter(opens_on__lte=cycle.opens_on).order_by("opens_on"))
+    releases = _releases(cycles, cycle)
+    found = releases.get(cycle.pk)
+    figures: dict[str, Any] = found.figures if found else {}
+    respondents = found.responses if found else 0
+    district = _cells(figures.get("district"), tensions)
+
+    breakdowns = []
+    for segment, (label, choices) in SEGMENT_LABELS.items():
+        order = {key: index for index, key in enumerate(choices)}
+        entries = sorted(
+            figures.get("groups", {}).get(segment, []),
+            key=lambda entry: (entry["key"] == "", order.get(entry["key"], len(order)), entry["key"]),
+        )
+        breakdown = Breakdown(segment, label)
+        for entry in entries:
+            key = entry["key"]
+            name = choices.get(key, key) if key else "Not recorded"
+            breakdown.groups.append(Group(key, name, entry["size"], entry["hidden"], _cells(entry["cells"], tensions)))
+        breakdowns.append(breakdown)
+
+    trend = []
+    for past in cycles:
+        release = releases.get(past.pk)
+        trend.append(
+            (
+                past,
+                release.responses if release else 0,
+                _cells(release.figures.get("district") if release else None, tensions),
+            )
+        )
+
+    can_read = getattr(viewer, "role", "") in COMMENT_READERS
+    comments_shown = respondents >= MIN_GROUP
+    comments = (
+        {int(number): texts for number, texts in figures.get("comments", {}).items()}
+        if can_read and comments_shown
+        else {}
+    )
     own = {}
-    if viewer.role == Role.PRINCIPAL:
+    if getattr(viewer, "role", "") == Role.PRINCIPAL:
         own = {
             a.tension.number: a
             for a in Answer.objects.filter(response__cycle=cycle, response__respondent=viewer).select_related("tension")
         }
-    return replace(shared, own=own, as_of=as_of)
-
-
-def _district_figures(cycle: Cycle) -> Dashboard:
-    tensions = {tension.number: tension for tension in Tension.objects.all()}
-    cycles = list(Cycle.objects.filter(opens_on__lte=cycle.opens_on).order_by("opens_on"))
-    source = Answer.objects.filter(response__cycle__in=cycles)
-
-    # Respondents per cycle and per segment group of this cycle, in one query.
-    sizes: dict[str, dict[str, int]] = {segment: {} for segment in SEGMENT_LABELS}
-    per_cycle: dict[int, int] = {}
-    for row in (
-        Response.objects.filter(cycle__in=cycles).values("cycle_id", *SEGMENT_LABELS).annotate(n=Count("pk")).order_by()
-    ):
-        per_cycle[row["cycle_id"]] = per_cycle.get(row["cycle_id"], 0) + row["n"]
-        if row["cycle_id"] == cycle.pk:
-            for segment in SEGMENT_LABELS:
-                sizes[segment][row[segment]] = sizes[segment].get(row[segment], 0) + row["n"]
-    respondents = per_cycle.get(cycle.pk, 0)
-
-    # The district, each segment and every cycle so far: one query.
-    arms = [
-        Arm("district", None, cycle.pk),
-        *(Arm(segment, f"response__{segment}", cycle.pk) for segment in SEGMENT_LABELS),
-        Arm("trend", "response__cycle_id"),
-    ]
-    grouped = grouped_figures(source, arms, tensions)
-    district = complete(grouped.get(("district", ""), {}), tensions)
-    if respondents < MIN_GROUP:
-        for figures in district.values():
-            figures.suppressed = True
-    breakdowns = [
-        segment_breakdown(grouped, segment, label, choices, tensions, sizes[segment])
-        for segment, (label, choices) in SEGMENT_LABELS.items()
-    ]
-    trend = []
-    for past in cycles:
-        figures = complete(grouped.get(("trend", str(past.pk)), {}), tensions)
-        count = per_cycle.get(past.pk, 0)
-        for value in figures.values():
-            value.suppressed = value.suppressed or count < MIN_GROUP
-        trend.append((past, count, figures))
-
-    comments_shown = respondents >= MIN_GROUP
-    comments: dict[int, list[str]] = {}
-    if comments_shown:
-        rows = source.filter(response__cycle=cycle).exclude(comment="").order_by("tension__number", "comment")
-        for number, text in rows.values_list("tension__number", "comment"):
-            comments.setdefault(number, []).append(text)
-
     return Dashboard(
         cycle=cycle,
+        release=ReleaseInfo(found.number, found.responses, found.closing, found.exportable, found.pk)  # type: ignore[attr-defined]
+        if found
+        else None,
         respondents=respondents,
         tensions=list(tensions.values()),
         district=district,
@@ -132,5 +210,6 @@ def _district_figures(cycle: Cycle) -> Dashboard:
         trend=trend,
         comments=comments,
         comments_shown=comments_shown,
-        own={},
+        can_read_comments=can_read,
+        own=own,
     )

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from portal.models import Role, User
 from surveys.models import Answer, Cycle, Response, Tension
+from surveys.services import figures_release
 
 # Typical position per tension in the first cycle, and drift per cycle.
 BASELINE = {1: 2.3, 2: 3.4, 3: 2.6, 4: 2.2, 5: 3.6, 6: 3.1, 7: 1.9}
@@ -95,4 +96,6 @@ def seed_surveys(*, rng: random.Random, per_cycle: int | None = None) -> int:
             response.save()
             answers.extend(_answers(response, tensions, index, rng))
         Answer.objects.bulk_create(answers, batch_size=5000)
+    for cycle in cycles:
+        figures_release(cycle=cycle)
     return Response.objects.count()

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django import forms
 
-from surveys.models import Answer, Cycle, Priority, Tension
+from portal.forms import CsvFileField
+from surveys.models import Answer, Cycle, Priority, Tension, comment_help_text
 
 SKIP = ""
 
@@ -55,7 +56,7 @@ class ResponseForm(forms.Form):
                 max_length=2000,
                 widget=forms.Textarea(attrs={"rows": 2}),
                 initial=answer.comment if answer else "",
-                help_text="Shared with district leaders without your name, once at least 5 people have responded.",
+                help_text=comment_help_text(),
             )
 
     def sections(self) -> list[tuple[Tension, list[forms.BoundField]]]:
@@ -80,6 +81,8 @@ class ResponseForm(forms.Form):
 
 
 class CycleForm(forms.ModelForm):
+    """A cycle as staff create and change it in the administration."""
+
     class Meta:
         model = Cycle
         fields = ["name", "slug", "opens_on", "closes_on"]
@@ -88,14 +91,13 @@ class CycleForm(forms.ModelForm):
             "closes_on": forms.DateInput(attrs={"type": "date"}),
         }
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        if cleaned.get("opens_on") and cleaned.get("closes_on") and cleaned["closes_on"] < cleaned["opens_on"]:
-            self.add_error("closes_on", "The cycle must close on or after the day it opens.")
-        return cleaned
+    # The dates are checked by Cycle.clean (order and overlap with other cycles), which
+    # the form runs before the database could refuse them by a constraint's name.
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(
-        label="Responses file (CSV)", help_text="Columns as in the README; blank cells are skipped items."
+    file = CsvFileField(
+        label="Responses file (CSV)",
+        help_text="Columns as in the README; blank cells are skipped items.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -12,6 +13,21 @@ from portal.models import ENROLLMENT_BANDS, FRL_BANDS, Locale, Role, SchoolLevel
 SURVEY_ROLES = [Role.PRINCIPAL, Role.DISTRICT_LEADER]
 DASHBOARD_ROLES = [Role.DISTRICT_LEADER, Role.DISTRICT_STAFF]
 MIN_GROUP = 5  # groups smaller than this are never shown
+# Who reads the comments: the form tells respondents, and the dashboard shows them, from this.
+COMMENT_READERS = [Role.DISTRICT_LEADER]
+
+
+def comment_audience() -> str:
+    """The readers of comments as the form names them ("district leaders")."""
+    names = [f"{Role(role).label.lower()}s" for role in COMMENT_READERS]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def comment_help_text() -> str:
+    return (
+        f"Read only by {comment_audience()}, without your name, and only once figures with at least "
+        f"{MIN_GROUP} responses are released."
+    )
 
 
 class CycleQuerySet(models.QuerySet["Cycle"]):
@@ -37,8 +53,13 @@ class Cycle(models.Model):
     class Meta:
         ordering = ["-opens_on"]
         constraints = [
-            models.CheckConstraint(condition=Q(closes_on__gte=models.F("opens_on")), name="cycle_closes_after_opening"),
+            models.CheckConstraint(
+                condition=Q(closes_on__gte=models.F("opens_on")),
+                name="cycle_closes_after_opening",
+                violation_error_message="A cycle must close on or after the day it opens.",
+            ),
         ]
+        # On PostgreSQL an exclusion constraint (migration 0003) also keeps cycles from overlapping.
 
     def __str__(self) -> str:
         return self.name
@@ -46,9 +67,31 @@ class Cycle(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("surveys:dashboard", args=[self.slug])
 
+    def clean(self) -> None:
+        """Cycles never overlap: one cycle is open at a time, and each response belongs to it."""
+        super().clean()
+        if self.opens_on is None or self.closes_on is None:
+            return
+        if self.closes_on < self.opens_on:
+            raise ValidationError({"closes_on": "A cycle must close on or after the day it opens."})
+        other = (
+            Cycle.objects.exclude(pk=self.pk)
+            .filter(opens_on__lte=self.closes_on, closes_on__gte=self.opens_on)
+            .order_by("opens_on")
+            .first()
+        )
+        if other is not None:
+            raise ValidationError(
+                f"These dates overlap {other.name} ({other.opens_on:%b %-d, %Y} to {other.closes_on:%b %-d, %Y}). "
+                "Cycles may not overlap: choose dates before or after it."
+            )
+
     def is_open(self, day=None) -> bool:  # type: ignore[no-untyped-def]
         day = day or timezone.localdate()
         return self.opens_on <= day <= self.closes_on
+
+    def is_closed(self, day=None) -> bool:  # type: ignore[no-untyped-def]
+        return (day or timezone.localdate()) > self.closes_on
 
 
 class Tension(models.Model):
@@ -80,6 +123,12 @@ class Response(models.Model):
     frl_band = models.CharField(max_length=12, choices=[(k, label) for k, label, _ in FRL_BANDS], blank=True)
     locale = models.CharField(max_length=8, choices=Locale.choices, blank=True)
     imported = models.BooleanField(default=False, editable=False)
+    # The import that brought it in (undoing the import removes it), and that row's
+    # fingerprint, so the same row imported again is found and skipped.
+    import_batch = models.ForeignKey(
+        "ImportBatch", on_delete=models.PROTECT, null=True, blank=True, related_name="responses"
+    )
+    fingerprint = models.CharField(max_length=64, blank=True, editable=False)
     submitted_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -132,3 +181,67 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.response} — tension {self.tension_id}"
+
+
+class ImportBatch(models.Model):
+    """One import of a responses file into a cycle; undoing it removes its responses and nothing else."""
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.PROTECT, related_name="imports")
+    filename = models.CharField(max_length=255)
+    file_fingerprint = models.CharField(max_length=64)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    imported_at = models.DateTimeField(default=timezone.now)
+    rows_imported = models.PositiveIntegerField(default=0)
+    duplicates_skipped = models.PositiveIntegerField(default=0)
+    blank_skipped = models.PositiveIntegerField(default=0)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    responses_removed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-imported_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} of {self.filename} into {self.cycle}"
+
+
+class Release(models.Model):
+    """The survey figures as released: pages show the latest release of a cycle, never
+    the answers as they are now.
+
+    A release is made once at least MIN_GROUP responses were added or removed since the
+    previous one (edits ride along), and when the cycle closes, so comparing two
+    releases never shows fewer than MIN_GROUP people; see `surveys.services.figures_release`.
+    It keeps what its pages show (`figures`, `export`) and, while a later release may be
+    compared with it, the frozen answers it was made from (`rows`).
+    """
+
+    cycle = models.ForeignKey(Cycle, on_delete=models.CASCADE, related_name="releases")
+    number = models.PositiveIntegerField()
+    responses = models.PositiveIntegerField()
+    closing = models.BooleanField(default=False, help_text="Made after the cycle closed: its final figures.")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)  # never shown: it would date a response
+    figures = models.JSONField()
+    export = models.JSONField(null=True, blank=True)
+    export_generalised = models.JSONField(null=True, blank=True)
+    exported_ids = models.JSONField(default=list)
+    response_ids = models.JSONField(default=list)
+    rows = models.JSONField(null=True, blank=True)
+    shown = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["cycle", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "number"], name="release_number_unique_per_cycle"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Release {self.number} of {self.cycle}"
+
+    @property
+    def has_export(self) -> bool:
+        return self.export is not None

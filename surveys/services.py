@@ -1,18 +1,20 @@
-"""Survey workflows: answering, importing and exporting responses."""
+"""Survey workflows: answering, importing (and undoing an import), and releasing figures."""
 
 from __future__ import annotations
 
-import random
-from dataclasses import dataclass
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
+from django.utils import timezone
 
-from portal.figures import figures_changed
-from portal.lib.csvfile import RowError, csv_text, read_rows
+from portal.lib.csvfile import RowError, read_rows
 from portal.models import ENROLLMENT_BANDS, FRL_BANDS, Locale, Role, SchoolLevel, User
-from surveys.models import MIN_GROUP, Answer, Cycle, Priority, Response, Tension
+from surveys.models import MIN_GROUP, Answer, Cycle, ImportBatch, Priority, Release, Response, Tension
+from surveys.stats import SEGMENTS, Row, chained, export_rows, generalise, is_blank, release_figures
 
-SEGMENTS = ["role", "school_level", "enrollment_band", "frl_band", "locale"]
 SEGMENT_CHOICES: dict[str, list[str]] = {
     "role": list(Role.values),
     "school_level": list(SchoolLevel.values),
@@ -21,6 +23,7 @@ SEGMENT_CHOICES: dict[str, list[str]] = {
     "locale": list(Locale.values),
 }
 ITEM_PARTS = ["position", "resources", "priority", "comment"]
+ANSWER_FIELDS = ["position", "dedicated_resources", "priority", "comment"]
 
 
 def item_columns() -> list[str]:
@@ -28,7 +31,6 @@ def item_columns() -> list[str]:
 
 
 IMPORT_COLUMNS = ["respondent", *SEGMENTS, *item_columns()]
-EXPORT_COLUMNS = [*SEGMENTS, *item_columns()]
 
 
 class SurveyImportError(Exception):
@@ -37,19 +39,32 @@ class SurveyImportError(Exception):
         super().__init__("\n".join(str(error) for error in errors))
 
 
-def response_save(*, cycle: Cycle, user: User, answers: dict[int, dict[str, object]]) -> Response:
-    """Create or update this person's one response; a double or concurrent submit ends
-    with one response (the database's unique constraint, and the row lock below)."""
+class ImportAlreadyUndone(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- answering
+
+
+def response_save(*, cycle: Cycle, user: User, answers: dict[int, dict[str, object]]) -> Response | None:
+    """Create or update this person's one response. Every write to a cycle's responses
+    holds a lock on the cycle, so a double or concurrent submit ends with one response
+    (the database's unique constraint holds it too), and releases count every response.
+
+    A submission that skips every item is not a response: it saves nothing, and withdraws
+    an earlier response. Returns the response, or None when there is none."""
+    blank = is_blank([values.get(name) for name in ANSWER_FIELDS] for values in answers.values())
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                response, _created = Response.objects.get_or_create(
-                    cycle=cycle, respondent=user, defaults={"role": user.role}
-                )
-        except IntegrityError:
-            response = Response.objects.get(cycle=cycle, respondent=user)
-        response = Response.objects.select_for_update().get(pk=response.pk)
+        Cycle.objects.select_for_update().get(pk=cycle.pk)
+        if blank:
+            Response.objects.filter(cycle=cycle, respondent=user).delete()
+            figures_release(cycle=cycle)
+            return None
+        response, _created = Response.objects.get_or_create(cycle=cycle, respondent=user, defaults={"role": user.role})
         response.snapshot(user)
+        # Once its respondent has answered through the form, an imported response is theirs:
+        # undoing the import no longer removes it.
+        response.import_batch = None
         response.save()
         existing = {answer.tension_id: answer for answer in response.answers.all()}
         for tension_id, values in answers.items():
@@ -57,14 +72,40 @@ def response_save(*, cycle: Cycle, user: User, answers: dict[int, dict[str, obje
             for name, value in values.items():
                 setattr(answer, name, value)
             answer.save()
-        transaction.on_commit(lambda: figures_changed("survey"))
+        figures_release(cycle=cycle)
     return response
+
+
+# --------------------------------------------------------------------------- importing
 
 
 @dataclass
 class ImportResult:
     responses: int
     answers: int
+    duplicates: list[int] = field(default_factory=list)
+    blank: list[int] = field(default_factory=list)
+    batch: ImportBatch | None = None
+
+    def summary(self, cycle: Cycle) -> str:
+        parts = [f"Imported {self.responses} responses ({self.answers} answers) into {cycle.name}."]
+        if self.duplicates:
+            parts.append(
+                f"{len(self.duplicates)} row{'s were' if len(self.duplicates) != 1 else ' was'} already imported "
+                f"and skipped (row{'s' if len(self.duplicates) != 1 else ''} {_row_list(self.duplicates)})."
+            )
+        if self.blank:
+            parts.append(
+                f"{len(self.blank)} blank row{'s' if len(self.blank) != 1 else ''} (every item skipped) "
+                f"{'are' if len(self.blank) != 1 else 'is'} not a response and skipped "
+                f"(row{'s' if len(self.blank) != 1 else ''} {_row_list(self.blank)})."
+            )
+        return " ".join(parts)
+
+
+def _row_list(rows: list[int]) -> str:
+    shown = ", ".join(str(row) for row in rows[:10])
+    return shown + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
 
 
 def _parse_row(number: int, row: dict[str, str], filename: str, errors: list[RowError]) -> dict:
@@ -117,8 +158,25 @@ def _parse_row(number: int, row: dict[str, str], filename: str, errors: list[Row
     return parsed
 
 
-def responses_import(*, cycle: Cycle, text: str, filename: str = "responses.csv") -> ImportResult:
-    """Bring in earlier results: every row is checked, then all are saved or none."""
+def _fingerprint(parsed: dict) -> str:
+    """The same row, however it is spelled (case, spaces, column order), has the same fingerprint."""
+    content = [
+        str(parsed["respondent"]).lower(),
+        *(parsed[segment] for segment in SEGMENTS),
+        *([parsed[k][name] for name in ANSWER_FIELDS] for k in range(1, 8)),
+    ]
+    return hashlib.sha256(json.dumps(content).encode()).hexdigest()
+
+
+def responses_import(
+    *, cycle: Cycle, text: str, filename: str = "responses.csv", user: User | None = None
+) -> ImportResult:
+    """Bring in earlier results: every row is checked, then all are saved or none.
+
+    Importing is idempotent: a row the cycle already has from an import (the same
+    respondent, segment and answers) is skipped and reported, however often the file is
+    imported, while a file with two identical rows brings in both. A blank row (every
+    item skipped) is not a response. Each import can be undone as a whole."""
     errors: list[RowError] = []
     read = read_rows(text, filename, IMPORT_COLUMNS, [], errors)
     if errors:
@@ -145,89 +203,193 @@ def responses_import(*, cycle: Cycle, text: str, filename: str = "responses.csv"
         user.username.lower(): user
         for user in User.objects.filter(username__in=[r["respondent"] for r in rows if r["respondent"]])
     }
-    answered = set(
-        Response.objects.filter(cycle=cycle, respondent__in=people.values()).values_list(
-            "respondent__username", flat=True
-        )
-    )
     for parsed in rows:
         username = str(parsed["respondent"])
-        if not username:
-            continue
-        if username.lower() not in people:
+        if username and username.lower() not in people:
             errors.append(RowError(filename, int(parsed["row"]), "respondent", f"no person with username {username!r}"))
-        elif people[username.lower()].username in answered:
-            errors.append(
-                RowError(
-                    filename, int(parsed["row"]), "respondent", f"{username!r} already has a response in {cycle.name}"
-                )
-            )
     if errors:
         raise SurveyImportError(sorted(errors, key=lambda error: (error.row, error.column)))
     tensions = {tension.number: tension for tension in Tension.objects.all()}
-    answers = 0
     with transaction.atomic():
-        for parsed in rows:
-            user = people.get(str(parsed["respondent"]).lower())
-            response = Response.objects.create(
-                cycle=cycle, respondent=user, imported=True, **{segment: parsed[segment] for segment in SEGMENTS}
+        Cycle.objects.select_for_update().get(pk=cycle.pk)  # one import or answer of this cycle at a time
+        imported = Counter(
+            Response.objects.filter(cycle=cycle).exclude(fingerprint="").values_list("fingerprint", flat=True)
+        )
+        answered = set(
+            Response.objects.filter(cycle=cycle, respondent__in=people.values()).values_list(
+                "respondent__username", flat=True
             )
-            batch = [
+        )
+        result = ImportResult(responses=0, answers=0)
+        new = []
+        for parsed in rows:
+            number = int(parsed["row"])
+            if is_blank([parsed[k][name] for name in ANSWER_FIELDS] for k in range(1, 8)):
+                result.blank.append(number)
+                continue
+            parsed["fingerprint"] = _fingerprint(parsed)
+            if imported[parsed["fingerprint"]] > 0:
+                imported[parsed["fingerprint"]] -= 1
+                result.duplicates.append(number)
+                continue
+            username = str(parsed["respondent"])
+            if username and username.lower() in people and people[username.lower()].username in answered:
+                errors.append(
+                    RowError(filename, number, "respondent", f"{username!r} already has a response in {cycle.name}")
+                )
+            new.append(parsed)
+        if errors:
+            raise SurveyImportError(sorted(errors, key=lambda error: (error.row, error.column)))
+        if not new:
+            return result
+        batch = ImportBatch.objects.create(
+            cycle=cycle,
+            filename=filename[:255],
+            file_fingerprint=hashlib.sha256(text.removeprefix("\ufeff").encode()).hexdigest(),
+            imported_by=user,
+            rows_imported=len(new),
+            duplicates_skipped=len(result.duplicates),
+            blank_skipped=len(result.blank),
+        )
+        for parsed in new:
+            response = Response.objects.create(
+                cycle=cycle,
+                respondent=people.get(str(parsed["respondent"]).lower()),
+                imported=True,
+                import_batch=batch,
+                fingerprint=parsed["fingerprint"],
+                **{segment: parsed[segment] for segment in SEGMENTS},
+            )
+            answers = [
                 Answer(response=response, tension=tensions[k], **parsed[k])  # type: ignore[arg-type]
                 for k in range(1, 8)
                 if any(value not in (None, "") for value in parsed[k].values())  # type: ignore[union-attr]
             ]
-            Answer.objects.bulk_create(batch)
-            answers += len(batch)
-        transaction.on_commit(lambda: figures_changed("survey"))
-    return ImportResult(responses=len(rows), answers=answers)
+            Answer.objects.bulk_create(answers)
+            result.answers += len(answers)
+        result.responses = len(new)
+        result.batch = batch
+        figures_release(cycle=cycle)
+    return result
 
 
-def _anonymise(rows: list[dict[str, str]]) -> None:
-    """Generalise segment values until every combination covers at least MIN_GROUP rows."""
-    suppressed = "suppressed"
-    for segment in SEGMENTS:
-        counts: dict[str, int] = {}
-        for row in rows:
-            counts[row[segment]] = counts.get(row[segment], 0) + 1
-        for row in rows:
-            if row[segment] and counts[row[segment]] < MIN_GROUP:
-                row[segment] = suppressed
-    while True:
-        combos: dict[tuple, int] = {}
-        for row in rows:
-            key = tuple(row[s] or suppressed for s in SEGMENTS)
-            combos[key] = combos.get(key, 0) + 1
-        if all(count >= MIN_GROUP for count in combos.values()):
-            return
-        # Generalise, for everyone, the segment with the most distinct values left.
-        candidates = [s for s in SEGMENTS if any(row[s] not in ("", suppressed) for row in rows)]
-        if not candidates:
-            return
-        widest = max(candidates, key=lambda s: len({row[s] for row in rows}))
-        for row in rows:
-            row[widest] = suppressed
+def import_undo(*, batch: ImportBatch, user: User | None) -> int:
+    """Remove every response an import brought in (those their respondent has since
+    answered through the form stay); the import stays listed as undone. Returns how many
+    responses were removed."""
+    with transaction.atomic():
+        Cycle.objects.select_for_update().get(pk=batch.cycle_id)
+        batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+        if batch.undone_at is not None:
+            raise ImportAlreadyUndone(f"{batch.filename} was already undone.")
+        _total, deleted = Response.objects.filter(import_batch=batch).delete()
+        removed = deleted.get(Response._meta.label, 0)
+        batch.undone_at = timezone.now()
+        batch.undone_by = user
+        batch.responses_removed = removed
+        batch.save(update_fields=["undone_at", "undone_by", "responses_removed"])
+        figures_release(cycle=batch.cycle)
+    return removed
 
 
-def responses_export(*, cycle: Cycle) -> str:
-    """Anonymised answers: no names or ids, shuffled, rare segments generalised, and
-    comments only when the cycle has at least MIN_GROUP responses."""
-    responses = list(Response.objects.filter(cycle=cycle).prefetch_related("answers__tension"))
-    if len(responses) < MIN_GROUP:
-        responses = []  # too few to share at all
-    show_comments = len(responses) >= MIN_GROUP
-    rows = []
-    for response in responses:
-        row = {segment: getattr(response, segment) for segment in SEGMENTS}
-        for column in item_columns():
-            row[column] = ""
-        for answer in response.answers.all():
-            k = answer.tension.number
-            row[f"q{k}_position"] = str(answer.position or "")
-            row[f"q{k}_resources"] = {True: "yes", False: "no"}.get(answer.dedicated_resources, "")
-            row[f"q{k}_priority"] = answer.priority or ""
-            row[f"q{k}_comment"] = answer.comment if show_comments else ""
-        rows.append(row)
-    _anonymise(rows)
-    random.SystemRandom().shuffle(rows)
-    return csv_text(EXPORT_COLUMNS, [[row[column] for column in EXPORT_COLUMNS] for row in rows])
+# --------------------------------------------------------------------------- releasing
+
+
+def frozen_rows(cycle: Cycle) -> list[Row]:
+    """The cycle's answers as they are now, one row per response (two queries)."""
+    rows: dict[int, Row] = {
+        pk: {"id": pk, **dict(zip(SEGMENTS, segments, strict=True)), "items": {}}
+        for pk, *segments in Response.objects.filter(cycle=cycle).order_by("pk").values_list("pk", *SEGMENTS)
+    }
+    for response_id, number, *values in (
+        Answer.objects.filter(response__cycle=cycle)
+        .order_by("response_id", "tension__number")
+        .values_list("response_id", "tension__number", *ANSWER_FIELDS)
+    ):
+        if response_id in rows:
+            rows[response_id]["items"][str(number)] = list(values)
+    return list(rows.values())
+
+
+def _previous_export(cycle: Cycle) -> tuple[list[frozenset[tuple[str, str]]], set[int] | None, Release | None]:
+    """Every earlier export's generalisation, the ids in the latest one, and that release."""
+    with_export = list(
+        cycle.releases.filter(export_generalised__isnull=False)
+        .order_by("number")
+        .only("number", "export_generalised", "exported_ids")
+    )
+    earlier = [frozenset(tuple(pair) for pair in release.export_generalised) for release in with_export]
+    last = with_export[-1] if with_export else None
+    return earlier, (set(last.exported_ids) if last else None), last
+
+
+def figures_release(*, cycle: Cycle) -> Release | None:
+    """Make the cycle's next release when one is due, under a lock on the cycle.
+
+    Due when at least MIN_GROUP responses were added or removed since the latest release
+    (edits do not count, so a few edits next to one new response never make a release
+    that shows it; they ride along with the next), and when the cycle has closed: the
+    first time after it closed, a closing release shows the latest figures again with
+    the anonymised answers (from the last batch, when fewer than MIN_GROUP responses came
+    after it, as those few could be worked out by comparing). Returns the new release."""
+    with transaction.atomic():
+        cycle = Cycle.objects.select_for_update().get(pk=cycle.pk)
+        latest = (
+            cycle.releases.order_by("-number").only("number", "closing", "response_ids", "shown", "responses").first()
+        )
+        live_ids = set(Response.objects.filter(cycle=cycle).values_list("pk", flat=True))
+        released_ids = set(latest.response_ids) if latest else set()
+        moved = len(live_ids - released_ids) + len(released_ids - live_ids)
+        closed = cycle.is_closed()
+        if moved >= MIN_GROUP or (latest is None and closed and live_ids):
+            rows = frozen_rows(cycle)
+        elif closed and latest is not None and not latest.closing:
+            rows = Release.objects.values_list("rows", flat=True).get(pk=latest.pk) or []
+        else:
+            return None
+        return _release(cycle, rows, latest, closing=closed)
+
+
+def _release(cycle: Cycle, rows: list[Row], latest: Release | None, *, closing: bool) -> Release:
+    tensions = list(Tension.objects.values_list("number", flat=True).order_by("number"))
+    shown_before: dict[str, int] = dict(latest.shown) if latest else {}
+    references = set(shown_before.values())
+    earlier_rows = {
+        number: {int(row["id"]): row for row in kept or []}
+        for number, kept in cycle.releases.filter(number__in=references, rows__isnull=False).values_list(
+            "number", "rows"
+        )
+    }
+    number = (latest.number if latest else 0) + 1
+    released = release_figures(rows, tensions, number=number, shown_before=shown_before, earlier_rows=earlier_rows)
+    release = Release(
+        cycle=cycle,
+        number=number,
+        responses=len(rows),
+        closing=closing,
+        figures=released.figures,
+        response_ids=sorted(int(row["id"]) for row in rows),
+        rows=rows,
+        shown=released.shown,
+    )
+    if closing and len(rows) >= MIN_GROUP:
+        earlier, exported_ids, last_export = _previous_export(cycle)
+        new_rows = [row for row in rows if exported_ids is None or int(row["id"]) not in exported_ids]
+        generalised = generalise(rows, new_rows if exported_ids is not None else None)
+        if generalised is not None:
+            generalised = chained(generalised, earlier)
+            release.export = export_rows(rows, tensions, generalised)
+            release.export_generalised = sorted(list(pair) for pair in generalised)
+            release.exported_ids = release.response_ids
+        elif last_export is not None:
+            # Too few new rows to export safely: the previous file stands.
+            release.export = Release.objects.values_list("export", flat=True).get(pk=last_export.pk)
+            release.export_generalised = last_export.export_generalised
+            release.exported_ids = last_export.exported_ids
+    release.save()
+    # Earlier releases are history: pages read the latest. Their frozen answers are kept
+    # only while a later release may be compared with them.
+    cycle.releases.filter(number__lt=number).exclude(figures={}).update(figures={}, response_ids=[])
+    keep = {number, *released.shown.values()}
+    cycle.releases.exclude(number__in=keep).filter(rows__isnull=False).update(rows=None)
+    return release

@@ -1,29 +1,41 @@
-"""Dashboard figures, computed as DESIGN.md defines them.
+"""Survey figures and the rules that keep one person's answers from being worked out.
 
-Per tension, over the answers that have the item: n, min, q1, median, q3, max (quartiles
-by linear interpolation between closest ranks, as PostgreSQL percentile_cont and
+Everything here is plain Python over *frozen rows*: one dict per response, as it was when
+a release of the figures was made (see `surveys.models.Release`)::
+
+    {"id": 12, "role": "principal", "school_level": "middle", "enrollment_band": "large",
+     "frl_band": "low", "locale": "rural", "items": {"1": [2, True, "high", "comment"], ...}}
+
+`items` maps a tension number to [position 1–5, dedicated resources, priority, comment],
+each null when skipped. Pages never read answers directly: they show a release.
+
+Figures per tension, as DESIGN.md defines them: n, min, q1, median, q3, max (quartiles by
+linear interpolation between closest ranks, as PostgreSQL percentile_cont and
 statistics.quantiles(method="inclusive")), the shares leaning left (1–2), balanced (3)
 and leaning right (4–5), the share with dedicated resources (yes among yes+no) and the
-share rating it high priority (high among answered), rounded half up to whole numbers.
+share rating it high priority (high among answered), rounded half up.
 
-Counts are done by the database in one grouped query with conditional counts; the
-quartiles by percentile_cont on PostgreSQL, and on SQLite from the positions fetched
-in one query. Groups of fewer than MIN_GROUP respondents are suppressed, and so is the
-next smallest group wherever a lone suppressed group could be worked out from a total.
+What is never shown, for the district and for every segment group, per tension and per
+*part* (position, resources, priority), each part standing on its own answers:
+- a group of fewer than MIN_GROUP respondents, and a part with fewer than MIN_GROUP answers
+  (none included);
+- anything hidden that the visible parts of a partition would give away: the hidden groups
+  together are what a total minus the visible groups shows, so they must together hold at
+  least MIN_GROUP respondents (answers), or more groups are hidden, smallest first;
+- a part whose answers changed by 1 to MIN_GROUP - 1 since the release it was last shown
+  in: comparing the two releases would show those few answers (differencing over time).
 """
 
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from django.db import connections
-from django.db.models import Aggregate, CharField, Count, FloatField, Max, Min, Q, QuerySet, Value
-from django.db.models.functions import Cast
-
-from surveys.models import MIN_GROUP, Answer, Priority, Tension
+from surveys.models import MIN_GROUP, Tension
 
 FIGURES = [
     "n",
@@ -38,16 +50,20 @@ FIGURES = [
     "resources_pct",
     "high_priority_pct",
 ]
-SUPPRESSED = "fewer than 5 responses"
+PARTS = ("position", "resources", "priority")
+PART_OF = {name: "position" for name in FIGURES} | {"resources_pct": "resources", "high_priority_pct": "priority"}
+SEGMENTS = ["role", "school_level", "enrollment_band", "frl_band", "locale"]
+DISTRICT = "district"
 
+# Why something is not shown. FEW: it rests on fewer than MIN_GROUP people; PROTECTED: it
+# would let a smaller group (or a few changed answers) be worked out.
+FEW = "few"
+PROTECTED = "protected"
+SUPPRESSED = f"fewer than {MIN_GROUP} responses"
+PROTECTED_TEXT = "not shown, so that a smaller group cannot be worked out from the totals"
+REASONS = {FEW: SUPPRESSED, PROTECTED: PROTECTED_TEXT}
 
-class PercentileCont(Aggregate):
-    function = "percentile_cont"
-    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
-
-    def __init__(self, expression: str, fraction: float, **extra) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(expression, fraction=fraction, **extra)
+Row = dict[str, Any]
 
 
 def percent(part: int, whole: int) -> int | None:
@@ -64,178 +80,333 @@ def quartiles(values: list[int]) -> tuple[float, float, float]:
     return q1, median, q3
 
 
-def _tidy(number: float | None) -> float | int | None:
-    if number is None:
-        return None
+def _tidy(number: float) -> float | int:
     return int(number) if float(number).is_integer() else round(float(number), 2)
+
+
+def is_blank(items: Iterable[Iterable[object]]) -> bool:
+    """Whether every item of every tension was skipped: such a submission is not a response."""
+    return all(value in (None, "") for values in items for value in values)
 
 
 @dataclass
 class Figures:
+    """One tension's figures for one group, with the parts that are not shown and why."""
+
     tension: Tension
     values: dict[str, object]
-    respondents: int
-    suppressed: bool = False
+    hidden: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def suppressed(self) -> bool:
+        """Whether the position figures (n, quartiles, leans) are hidden."""
+        return "position" in self.hidden
 
     def value(self, name: str) -> object:
-        """A figure, or None when it is suppressed or could not be computed."""
-        return None if self.suppressed else self.values.get(name)
+        """A figure, or None when its part is hidden or nobody answered it."""
+        return None if PART_OF[name] in self.hidden else self.values.get(name)
+
+    def reason(self, part: str) -> str:
+        return REASONS.get(self.hidden.get(part, ""), "")
 
 
-@dataclass
-class Breakdown:
-    segment: str
-    label: str
-    groups: list[tuple[str, str, int, bool, dict[int, Figures]]] = field(default_factory=list)
+# ---------------------------------------------------------------------------- figures
 
 
-AGGREGATES = {
-    "n": Count("pk", filter=Q(position__isnull=False)),
-    "min": Min("position"),
-    "max": Max("position"),
-    "left": Count("pk", filter=Q(position__lte=2)),
-    "balanced": Count("pk", filter=Q(position=3)),
-    "right": Count("pk", filter=Q(position__gte=4)),
-    "yes": Count("pk", filter=Q(dedicated_resources=True)),
-    "yes_no": Count("pk", filter=Q(dedicated_resources__isnull=False)),
-    "high": Count("pk", filter=Q(priority=Priority.HIGH)),
-    "prioritised": Count("pk", filter=Q(priority__isnull=False)),
-}
-QUARTILES = {"q1": 0.25, "median": 0.5, "q3": 0.75}
-
-
-@dataclass(frozen=True)
-class Arm:
-    """One way of grouping the answers: `group_by` is the field whose values are the groups
-    (None for one group of everything), limited to one cycle when `cycle_id` is set."""
-
-    name: str
-    group_by: str | None
-    cycle_id: int | None = None
-
-
-def _arm_query(source: QuerySet[Answer], arm: Arm, postgres: bool) -> QuerySet:
-    answers = source.filter(response__cycle_id=arm.cycle_id) if arm.cycle_id is not None else source
-    key = Cast(arm.group_by, CharField()) if arm.group_by else Value("", output_field=CharField())
-    aggregates = dict(AGGREGATES)
-    if postgres:
-        aggregates |= {name: PercentileCont("position", fraction) for name, fraction in QUARTILES.items()}
-    return (
-        answers.order_by()
-        .annotate(arm=Value(arm.name, output_field=CharField()), key=key)
-        .values("arm", "key", "tension_id")
-        .annotate(**aggregates)
-    )
-
-
-def grouped_figures(
-    source: QuerySet[Answer], arms: list[Arm], tensions: dict[int, Tension]
-) -> dict[tuple[str, str], dict[int, Figures]]:
-    """Figures per (arm, group) and tension: every arm in ONE query (UNION ALL).
-
-    On PostgreSQL the quartiles come from percentile_cont in that query; elsewhere from
-    the positions, fetched in one more query and shared by every arm.
-    """
-    postgres = connections[source.db].vendor == "postgresql"
-    queries = [_arm_query(source, arm, postgres) for arm in arms]
-    rows = list(queries[0].union(*queries[1:], all=True)) if len(queries) > 1 else list(queries[0])
-    positions = None if postgres else _positions(source, arms)
-    by_id = {tension.pk: tension for tension in tensions.values()}
-    result: dict[tuple[str, str], dict[int, Figures]] = defaultdict(dict)
-    for row in rows:
-        tension = by_id[row["tension_id"]]
-        group_positions = (
-            positions.get((row["arm"], row["key"], row["tension_id"]), []) if positions is not None else None
-        )
-        values = _figures(row, group_positions)
-        result[(row["arm"], row["key"])][tension.number] = Figures(
-            tension, values, row["n"], suppressed=row["n"] < MIN_GROUP
-        )
-    return result
-
-
-def _positions(source: QuerySet[Answer], arms: list[Arm]) -> dict[tuple[str, str, int], list[int]]:
-    fields = sorted({arm.group_by for arm in arms if arm.group_by} | {"response__cycle_id"})
-    found: dict[tuple[str, str, int], list[int]] = defaultdict(list)
-    for tension_id, position, *groups in (
-        source.filter(position__isnull=False).order_by().values_list("tension_id", "position", *fields)
-    ):
-        row = dict(zip(fields, groups, strict=True))
-        for arm in arms:
-            if arm.cycle_id is not None and row["response__cycle_id"] != arm.cycle_id:
-                continue
-            key = "" if arm.group_by is None or row[arm.group_by] is None else str(row[arm.group_by])
-            found[(arm.name, key, tension_id)].append(position)
-    return found
-
-
-def _figures(row: dict, positions: list[int] | None) -> dict[str, object]:
-    n = row["n"]
+def position_figures(positions: list[int]) -> dict[str, object]:
+    n = len(positions)
     values: dict[str, object] = {"n": n}
     if n:
-        if positions is not None:
-            q1, median, q3 = quartiles(positions)
-        else:
-            q1, median, q3 = row["q1"], row["median"], row["q3"]
-        values |= {"min": row["min"], "q1": _tidy(q1), "median": _tidy(median), "q3": _tidy(q3), "max": row["max"]}
+        q1, median, q3 = quartiles(positions)
+        values |= {
+            "min": min(positions),
+            "q1": _tidy(q1),
+            "median": _tidy(median),
+            "q3": _tidy(q3),
+            "max": max(positions),
+        }
     values |= {
-        "lean_left_pct": percent(row["left"], n),
-        "balanced_pct": percent(row["balanced"], n),
-        "lean_right_pct": percent(row["right"], n),
-        "resources_pct": percent(row["yes"], row["yes_no"]),
-        "high_priority_pct": percent(row["high"], row["prioritised"]),
+        "lean_left_pct": percent(sum(1 for p in positions if p <= 2), n),
+        "balanced_pct": percent(sum(1 for p in positions if p == 3), n),
+        "lean_right_pct": percent(sum(1 for p in positions if p >= 4), n),
     }
     return values
 
 
-def complete(figures: dict[int, Figures], tensions: dict[int, Tension]) -> dict[int, Figures]:
-    """Every tension present, in order; a tension nobody answered is suppressed."""
-    for number, tension in tensions.items():
-        figures.setdefault(number, Figures(tension, {"n": 0}, 0, suppressed=True))
-    return dict(sorted(figures.items()))
+def part_figures(part: str, answers: list[Any]) -> dict[str, object]:
+    if part == "position":
+        return position_figures(answers)
+    if part == "resources":
+        return {"resources_pct": percent(sum(1 for a in answers if a is True), len(answers))}
+    return {"high_priority_pct": percent(sum(1 for a in answers if a == "high"), len(answers))}
 
 
-def with_complementary_suppression(sizes: dict[str, int], hidden: set[str]) -> set[str]:
-    """Hide the next smallest group when exactly one group with data is hidden, so that a
-    shown total minus the shown groups cannot reveal it."""
+def groups_of(row: Row) -> list[tuple[str, str]]:
+    """The groups a response counts in: the district, and its value of every segment."""
+    return [(DISTRICT, ""), *((segment, row.get(segment) or "") for segment in SEGMENTS)]
+
+
+def cell_key(group: tuple[str, str], number: int, part: str) -> str:
+    return f"{group[0]}|{group[1]}|{number}|{part}"
+
+
+def contributions(row: Row) -> dict[str, object]:
+    """Every cell (group, tension, part) this response gives an answer to, with the answer."""
+    found: dict[str, object] = {}
+    for group in groups_of(row):
+        for number, values in row["items"].items():
+            for index, part in enumerate(PARTS):
+                if values[index] is not None:
+                    found[cell_key(group, int(number), part)] = values[index]
+    return found
+
+
+def changed_cells(now: Mapping[int, Row], then: Mapping[int, Row]) -> Counter[str]:
+    """Per cell, how many answers differ between two sets of frozen rows (added, removed
+    or changed); rows that are the same, or differ only in comments, count nowhere."""
+    counts: Counter[str] = Counter()
+    for rid in now.keys() | then.keys():
+        current, before = now.get(rid), then.get(rid)
+        if current == before:
+            continue
+        a = contributions(current) if current else {}
+        b = contributions(before) if before else {}
+        for key in a.keys() | b.keys():
+            if a.get(key) != b.get(key):
+                counts[key] += 1
+    return counts
+
+
+def protect_partition(
+    sizes: Mapping[str, int], hidden: Iterable[str], changes: Mapping[str, int] | None = None
+) -> set[str]:
+    """The groups of one partition to hide, given those hidden for their own sake.
+
+    A reader can subtract the visible groups from the total, which gives the hidden groups
+    together: they must hold at least MIN_GROUP people (and, when `changes` is given, not
+    between 1 and MIN_GROUP - 1 changed answers), or the smallest visible group is hidden
+    too, and so on."""
+    changes = changes or {}
     with_data = {key for key, size in sizes.items() if size > 0}
-    hidden = hidden & with_data
-    visible = sorted((sizes[key], key) for key in with_data - hidden)
-    if len(hidden) == 1 and visible:
-        hidden = hidden | {visible[0][1]}
-    return hidden
+    result = set(hidden) & with_data
+    visible = sorted(with_data - result, key=lambda key: (sizes[key], key))
+
+    def exposed() -> bool:
+        if not result:
+            return False
+        size = sum(sizes[key] for key in result)
+        changed = sum(changes.get(key, 0) for key in result)
+        return size < MIN_GROUP or 0 < changed < MIN_GROUP
+
+    while exposed() and visible:
+        result.add(visible.pop(0))
+    return result
 
 
-def segment_breakdown(
-    grouped: dict[tuple[str, str], dict[int, Figures]],
-    segment: str,
-    label: str,
-    choices: dict[str, str],
-    tensions: dict[int, Tension],
-    group_sizes: dict[str, int],
-) -> Breakdown:
-    """Figures per group of one segment (role, school level, …).
+@dataclass
+class ReleasedFigures:
+    """What one release shows (JSON-ready) and, per cell, the release it was last shown in."""
 
-    A group of fewer than MIN_GROUP respondents is hidden whole; an item answered by
-    fewer than MIN_GROUP in a shown group is hidden for that item; and complementary
-    suppression applies at both levels.
-    """
-    hidden_groups = with_complementary_suppression(
-        group_sizes, {key for key, size in group_sizes.items() if size < MIN_GROUP}
-    )
-    # Groups in the order their choices are defined (bands from low to high), unknown ones last.
-    position = {key: index for index, key in enumerate(choices)}
-    ordered = sorted(group_sizes, key=lambda key: (key == "", position.get(key, len(position)), key))
-    cells = {key: complete(grouped.get((segment, key), {}), tensions) for key in ordered}
+    figures: dict[str, Any]
+    shown: dict[str, int]
+
+
+def release_figures(
+    rows: list[Row],
+    tensions: list[int],
+    *,
+    number: int,
+    shown_before: Mapping[str, int] | None = None,
+    earlier_rows: Mapping[int, Mapping[int, Row]] | None = None,
+) -> ReleasedFigures:
+    """Figures for release `number` of these rows, with every rule above applied.
+
+    `shown_before` says, per cell, the release it was last shown in, and `earlier_rows`
+    holds those releases' rows, so that a cell is shown only when its answers changed by
+    none or by at least MIN_GROUP since (a cell whose earlier rows are missing is hidden)."""
+    shown_before = dict(shown_before or {})
+    earlier_rows = earlier_rows or {}
+    by_id = {int(row["id"]): row for row in rows}
+    respondents = len(rows)
+
+    group_sizes: dict[tuple[str, str], int] = Counter()
+    answers: dict[str, list[Any]] = defaultdict(list)
+    comments: dict[int, list[str]] = defaultdict(list)
+    for row in rows:
+        for group in groups_of(row):
+            group_sizes[group] += 1
+        for key, value in contributions(row).items():
+            answers[key].append(value)
+        for number_text, values in row["items"].items():
+            if values[3]:
+                comments[int(number_text)].append(values[3])
+
+    diffs = {ref: changed_cells(by_id, earlier_rows[ref]) for ref in set(shown_before.values()) if ref in earlier_rows}
+
+    def changes(key: str) -> int:
+        ref = shown_before.get(key)
+        if ref is None:
+            return 0
+        if ref not in diffs:
+            return 1  # the earlier rows are gone: assume the worst
+        return diffs[ref][key]
+
+    # Groups: too small, or giving a too small group away.
+    group_hidden: dict[tuple[str, str], str] = {}
+    if respondents < MIN_GROUP:
+        group_hidden = dict.fromkeys(group_sizes, FEW)
+    else:
+        for segment in SEGMENTS:
+            sizes = {value: n for (seg, value), n in group_sizes.items() if seg == segment}
+            few = {value for value, n in sizes.items() if n < MIN_GROUP}
+            for value in protect_partition(sizes, few):
+                group_hidden[(segment, value)] = FEW if value in few else PROTECTED
+
+    # Cells: per tension and part, the district (the total) and each segment's partition.
+    cell_hidden: dict[str, str] = {}
     for number in tensions:
-        item_sizes = {key: int(cells[key][number].values.get("n") or 0) for key in ordered if key not in hidden_groups}
-        hidden_items = with_complementary_suppression(
-            item_sizes, {key for key, n in item_sizes.items() if n < MIN_GROUP}
-        )
-        for key in ordered:
-            cells[key][number].suppressed = key in hidden_groups or key in hidden_items or not item_sizes.get(key)
-    breakdown = Breakdown(segment, label)
-    for key in ordered:
-        name = choices.get(key, key) if key else "Not recorded"
-        breakdown.groups.append((key, name, group_sizes[key], key in hidden_groups, dict(sorted(cells[key].items()))))
-    return breakdown
+        for part in PARTS:
+            total = cell_key((DISTRICT, ""), number, part)
+            size = len(answers.get(total, []))
+            if (DISTRICT, "") in group_hidden or size < MIN_GROUP:
+                cell_hidden[total] = FEW
+            elif 0 < changes(total) < MIN_GROUP:
+                cell_hidden[total] = PROTECTED
+            for segment in SEGMENTS:
+                keys = {value: cell_key((seg, value), number, part) for (seg, value) in group_sizes if seg == segment}
+                sizes = {value: len(answers.get(key, [])) for value, key in keys.items()}
+                primary: dict[str, str] = {}
+                for value, key in keys.items():
+                    if (segment, value) in group_hidden:
+                        primary[value] = group_hidden[(segment, value)]
+                    elif sizes[value] < MIN_GROUP:
+                        primary[value] = FEW
+                    elif 0 < changes(key) < MIN_GROUP:
+                        primary[value] = PROTECTED
+                moved = {value: changes(key) for value, key in keys.items()}
+                for value in protect_partition(sizes, primary, moved):
+                    cell_hidden[keys[value]] = primary.get(value, PROTECTED)
+                for value in primary:
+                    cell_hidden[keys[value]] = primary[value]
+
+    shown = dict(shown_before)
+    for key in answers:
+        if key not in cell_hidden:
+            shown[key] = number
+
+    def figures_for(group: tuple[str, str]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for number_ in tensions:
+            values: dict[str, object] = {}
+            hidden: dict[str, str] = {}
+            for part in PARTS:
+                key = cell_key(group, number_, part)
+                if key in cell_hidden:
+                    hidden[part] = cell_hidden[key]
+                else:
+                    values |= part_figures(part, answers.get(key, []))
+            out[str(number_)] = {"values": values, "hidden": hidden}
+        return out
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for segment in SEGMENTS:
+        groups[segment] = [
+            {
+                "key": value,
+                "size": size,
+                "hidden": group_hidden.get((seg, value)),
+                "cells": figures_for((seg, value)),
+            }
+            for (seg, value), size in group_sizes.items()
+            if seg == segment
+        ]
+    figures = {
+        "respondents": respondents,
+        "district": figures_for((DISTRICT, "")),
+        "groups": groups,
+        "comments": {str(k): sorted(texts) for k, texts in sorted(comments.items())}
+        if respondents >= MIN_GROUP
+        else {},
+    }
+    return ReleasedFigures(figures=figures, shown=shown)
+
+
+# ----------------------------------------------------------------------------- export
+
+HIDDEN_VALUE = "suppressed"  # a segment value not shown: too rare, or never recorded
+
+
+def written_segments(row: Row, generalised: frozenset[tuple[str, str]]) -> tuple[str, ...]:
+    """A row's segment values as export.csv writes them."""
+    return tuple(
+        HIDDEN_VALUE if not row.get(segment) or (segment, row[segment]) in generalised else row[segment]
+        for segment in SEGMENTS
+    )
+
+
+def _small_combos(rows: list[Row], generalised: frozenset[tuple[str, str]]) -> list[tuple[int, tuple[str, ...]]]:
+    counts = Counter(written_segments(row, generalised) for row in rows)
+    return sorted((n, combo) for combo, n in counts.items() if n < MIN_GROUP)
+
+
+def generalise(rows: list[Row], new_rows: list[Row] | None = None) -> frozenset[tuple[str, str]] | None:
+    """The segment values to write as HIDDEN_VALUE so that every combination of written
+    values covers at least MIN_GROUP rows, among all rows and among `new_rows` (the rows
+    not in the previous export, which a reader could single out by comparing two files).
+
+    A value is hidden for every row that has it (global recoding), so a person's row can
+    only be in one class. Values rarer than MIN_GROUP go first; then, while a combination
+    is too small, its rarest value that is still written. None when no choice will do
+    (fewer than MIN_GROUP rows, or new rows)."""
+    new_rows = new_rows if new_rows is not None else rows
+    frequency = Counter((segment, row[segment]) for row in rows for segment in SEGMENTS if row.get(segment))
+    hidden = {pair for pair, n in frequency.items() if n < MIN_GROUP}
+    while True:
+        small = _small_combos(rows, frozenset(hidden)) + _small_combos(new_rows, frozenset(hidden))
+        if not small:
+            return frozenset(hidden)
+        _n, combo = min(small)
+        candidates = [(s, v) for s, v in zip(SEGMENTS, combo, strict=True) if v != HIDDEN_VALUE]
+        if not candidates:
+            candidates = [pair for pair in frequency if pair not in hidden]
+        if not candidates:
+            return None
+        hidden.add(min(candidates, key=lambda pair: (frequency[pair], -SEGMENTS.index(pair[0]), pair[1])))
+
+
+def chained(
+    generalised: frozenset[tuple[str, str]], earlier: list[frozenset[tuple[str, str]]]
+) -> frozenset[tuple[str, str]]:
+    """`generalised`, coarsened as little as needed to be comparable with every earlier
+    export's choice (each a subset or a superset of it): rows can be matched across two
+    files by their answers, and two incomparable choices would together show a finer
+    combination than either file."""
+
+    def comparable(candidate: frozenset) -> bool:
+        return all(candidate <= other or candidate >= other for other in earlier)
+
+    options = [generalised, *(generalised | other for other in sorted(earlier, key=len))]
+    options.append(generalised.union(*earlier))
+    return next(option for option in options if comparable(option))
+
+
+def export_rows(rows: list[Row], tensions: list[int], generalised: frozenset[tuple[str, str]]) -> list[list[object]]:
+    """export.csv's rows: written segments, then position, resources and priority per
+    tension. Comments are left out: free text can name its writer and would then give
+    away every answer beside it."""
+    out = []
+    for row in rows:
+        cells: list[object] = list(written_segments(row, generalised))
+        for number in tensions:
+            position, resources, priority, _comment = row["items"].get(str(number)) or [None, None, None, ""]
+            cells += [
+                position if position is not None else "",
+                {True: "yes", False: "no"}.get(resources, ""),
+                priority or "",
+            ]
+        out.append(cells)
+    return out
+
+
+def export_columns(tensions: list[int]) -> list[str]:
+    return [*SEGMENTS, *(f"q{k}_{part}" for k in tensions for part in ("position", "resources", "priority"))]

@@ -1,21 +1,39 @@
 from __future__ import annotations
 
+import random
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from portal.decorators import role_required
-from portal.figures import figures_context
+from portal.figures import FIGURES_SECONDS
 from portal.lib.csvfile import csv_response
 from portal.models import Role, User
-from surveys.dashboard import build_dashboard
+from surveys.dashboard import build_dashboard, current_release
 from surveys.forms import ImportForm, ResponseForm
-from surveys.models import DASHBOARD_ROLES, SURVEY_ROLES, Answer, Cycle, Response, Tension
-from surveys.services import SurveyImportError, response_save, responses_export, responses_import
-from surveys.stats import FIGURES, MIN_GROUP, SUPPRESSED
+from surveys.models import (
+    DASHBOARD_ROLES,
+    SURVEY_ROLES,
+    Answer,
+    Cycle,
+    ImportBatch,
+    Release,
+    Response,
+    Tension,
+    comment_audience,
+)
+from surveys.services import (
+    ImportAlreadyUndone,
+    SurveyImportError,
+    import_undo,
+    response_save,
+    responses_import,
+)
+from surveys.stats import FIGURES, MIN_GROUP, PART_OF, SUPPRESSED, export_columns
 
 
 def _get_cycle_for_user(request: HttpRequest, slug: str) -> Cycle:
@@ -57,8 +75,13 @@ def respond(request: HttpRequest, slug: str) -> HttpResponse:
     form = ResponseForm(request.POST or None, tensions=tensions, answers=existing)
     if request.method == "POST":
         if form.is_valid():
-            response_save(cycle=cycle, user=user, answers=form.answer_values())
-            messages.success(request, "Your answers are saved. You can change them until the cycle closes.")
+            saved = response_save(cycle=cycle, user=user, answers=form.answer_values())
+            if saved is not None:
+                messages.success(request, "Your answers are saved. You can change them until the cycle closes.")
+            elif existing:
+                messages.info(request, "Every item was skipped, so your earlier answers are withdrawn.")
+            else:
+                messages.info(request, "Every item was skipped, so nothing was saved: answer at least one item.")
             return redirect("surveys:respond", slug=cycle.slug)
         return render(
             request, "surveys/respond.html", {"cycle": cycle, "form": form, "answered": bool(existing)}, status=400
@@ -80,7 +103,8 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
             "figures": FIGURES,
             "SUPPRESSED": SUPPRESSED,
             "min_group": MIN_GROUP,
-            **figures_context(),
+            "figures_seconds": FIGURES_SECONDS,
+            "comment_audience": comment_audience(),
         },
     )
 
@@ -90,48 +114,75 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
 def summary_csv(request: HttpRequest, slug: str) -> HttpResponse:
     cycle = _get_cycle_for_user(request, slug)
     data = build_dashboard(cycle, request.user)
-    rows = [
-        [number, SUPPRESSED, *[""] * (len(FIGURES) - 1)]
-        if figures.suppressed
-        else [number, *(figures.value(name) for name in FIGURES)]
-        for number, figures in data.district.items()
-    ]
+    rows = []
+    for number, figures in data.district.items():
+        row: list[object] = [number]
+        for name in FIGURES:
+            part = PART_OF[name]
+            if part in figures.hidden:
+                # A hidden part says why in its first column and leaves the rest blank.
+                first = next(column for column in FIGURES if PART_OF[column] == part)
+                row.append(figures.reason(part) if name == first else "")
+            else:
+                row.append(figures.value(name))
+        rows.append(row)
     return csv_response(f"{cycle.slug}-summary.csv", ["tension", *FIGURES], rows)
 
 
 @role_required(*DASHBOARD_ROLES)
 @require_http_methods(["GET", "HEAD"])
 def export_csv(request: HttpRequest, slug: str) -> HttpResponse:
+    """The anonymised answers of the cycle's closing release (a header only before the
+    cycle closes: rows released batch by batch could be told apart by comparing files)."""
     cycle = _get_cycle_for_user(request, slug)
-    response = HttpResponse(responses_export(cycle=cycle), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{cycle.slug}-answers.csv"'
-    response["Cache-Control"] = "private, no-store"
-    return response
+    release = current_release(cycle)
+    rows: list[list[object]] = []
+    if release is not None and release.exportable:  # type: ignore[attr-defined]
+        rows = list(Release.objects.values_list("export", flat=True).get(pk=release.pk))
+        random.SystemRandom().shuffle(rows)
+    tensions = list(Tension.objects.values_list("number", flat=True).order_by("number"))
+    return csv_response(f"{cycle.slug}-answers.csv", export_columns(tensions), rows)
 
 
 @role_required(Role.DISTRICT_STAFF)
 @require_http_methods(["GET", "POST"])
 def import_view(request: HttpRequest, slug: str) -> HttpResponse:
     cycle = _get_cycle_for_user(request, slug)
+    user: User = request.user  # type: ignore[assignment]
+    if request.method == "POST" and "undo" in request.POST:
+        batch = get_object_or_404(ImportBatch, cycle=cycle, pk=_int_or_404(request.POST["undo"]))
+        try:
+            removed = import_undo(batch=batch, user=user)
+        except ImportAlreadyUndone as problem:
+            messages.error(request, str(problem))
+        else:
+            messages.success(request, f"Undid the import of {batch.filename}: {removed} responses removed.")
+        return redirect("surveys:import", slug=cycle.slug)
     form = ImportForm(request.POST or None, request.FILES or None)
     errors: list[str] = []
     if request.method == "POST" and form.is_valid():
-        upload = form.cleaned_data["file"]
+        filename, text = form.cleaned_data["file"]
         try:
-            text = upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            errors = [f"{upload.name}: not UTF-8 text; save it as CSV UTF-8"]
+            result = responses_import(cycle=cycle, text=text, filename=filename, user=user)
+        except SurveyImportError as failure:
+            errors = [str(error) for error in failure.errors]
         else:
-            try:
-                result = responses_import(cycle=cycle, text=text, filename=upload.name)
-            except SurveyImportError as failure:
-                errors = [str(error) for error in failure.errors]
+            if result.responses:
+                messages.success(request, result.summary(cycle))
             else:
-                messages.success(
-                    request, f"Imported {result.responses} responses ({result.answers} answers) into {cycle.name}."
-                )
-                return redirect("surveys:dashboard", slug=cycle.slug)
+                messages.warning(request, f"Nothing new was imported. {result.summary(cycle)}")
+            return redirect("surveys:import", slug=cycle.slug)
     status = 400 if request.method == "POST" else 200
+    imports = ImportBatch.objects.filter(cycle=cycle).select_related("imported_by", "undone_by")
     return render(
-        request, "surveys/import.html", {"cycle": cycle, "form": form, "import_errors": errors}, status=status
+        request,
+        "surveys/import.html",
+        {"cycle": cycle, "form": form, "import_errors": errors, "imports": imports},
+        status=status,
     )
+
+
+def _int_or_404(value: str) -> int:
+    if not value.isdigit():
+        raise Http404
+    return int(value)

@@ -1,6 +1,7 @@
 from django import template
 
 from surveys.dashboard import x_of
+from surveys.stats import Figures
 
 register = template.Library()
 
@@ -8,6 +9,12 @@ register = template.Library()
 @register.filter
 def pct(value: object) -> str:
     return "—" if value is None else f"{value}%"
+
+
+@register.filter
+def reason(figures: Figures, part: str) -> str:
+    """Why a part of a tension's figures is not shown."""
+    return figures.reason(part)
 
 
 @register.filter

@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from surveys.models import Answer, Cycle, Response, Tension
+from surveys.services import figures_release
 from tests.factories import LeaderFactory, PrincipalFactory, SchoolFactory
 
 
@@ -53,4 +54,5 @@ def known_answers(cycle):
         Answer.objects.create(response=response, tension=tensions[2], position=T2_POSITIONS[index])
         if T3_POSITIONS[index] is not None:
             Answer.objects.create(response=response, tension=tensions[3], position=T3_POSITIONS[index])
+    figures_release(cycle=cycle)  # the eight arrive together: one release
     return people

@@ -7,7 +7,7 @@ import statistics
 import pytest
 
 from surveys.models import Answer, Response, Tension
-from surveys.stats import percent, quartiles, with_complementary_suppression
+from surveys.stats import percent, protect_partition, quartiles
 from tests.factories import LeaderFactory, PrincipalFactory
 
 pytestmark = pytest.mark.django_db
@@ -30,9 +30,17 @@ def test_percentages_round_half_up():
 
 
 def test_complementary_suppression_hides_the_next_smallest_group():
-    assert with_complementary_suppression({"a": 3, "b": 9, "c": 7}, {"a"}) == {"a", "c"}
-    assert with_complementary_suppression({"a": 3, "b": 2, "c": 7}, {"a", "b"}) == {"a", "b"}
-    assert with_complementary_suppression({"a": 9, "b": 7}, set()) == set()
+    assert protect_partition({"a": 3, "b": 9, "c": 7}, {"a"}) == {"a", "c"}
+    assert protect_partition({"a": 3, "b": 2, "c": 7}, {"a", "b"}) == {"a", "b"}
+    assert protect_partition({"a": 9, "b": 7}, set()) == set()
+
+
+def test_hidden_groups_that_together_hold_fewer_than_five_hide_another():
+    """Two hidden groups of 1 and 2: the total minus the visible groups would show the 3 together."""
+    assert protect_partition({"a": 1, "b": 2, "c": 5, "d": 9}, {"a", "b"}) == {"a", "b", "c"}
+    # A few changed answers hidden in one group are protected the same way.
+    assert protect_partition({"a": 8, "b": 9, "c": 7}, {"a"}, {"a": 2}) == {"a", "b", "c"}
+    assert protect_partition({"a": 8, "b": 9, "c": 7}, {"a"}, {"a": 2, "c": 3}) == {"a", "c"}
 
 
 def test_dashboard_district_figures(as_user, leader, cycle, known_answers):
@@ -55,7 +63,8 @@ def test_dashboard_district_figures(as_user, leader, cycle, known_answers):
     assert (t1["resources_pct"], t1["high_priority_pct"]) == (60, 60)
     t2 = district[2].values
     assert (t2["n"], t2["median"], t2["balanced_pct"], t2["lean_right_pct"], t2["lean_left_pct"]) == (8, 3, 88, 13, 0)
-    assert t2["resources_pct"] is None and t2["high_priority_pct"] is None
+    # Nobody said anything about resources or priority on tension 2: fewer than 5 answers.
+    assert district[2].value("resources_pct") is None and district[2].hidden["resources"] == "few"
     # Tension 3 was answered by only four people, tension 4 by nobody.
     assert district[3].suppressed and district[4].suppressed
     page = response.content.decode()
@@ -89,14 +98,15 @@ def test_summary_csv_cells_equal_the_hand_computation(as_user, leader, cycle, kn
         "tension": "1", "n": "6", "min": "1", "q1": "2", "median": "2.5", "q3": "3.75", "max": "5",
         "lean_left_pct": "50", "balanced_pct": "17", "lean_right_pct": "33", "resources_pct": "60", "high_priority_pct": "60",
     }  # fmt: skip
-    assert rows[1]["balanced_pct"] == "88" and rows[1]["lean_right_pct"] == "13" and rows[1]["resources_pct"] == ""
+    assert rows[1]["balanced_pct"] == "88" and rows[1]["lean_right_pct"] == "13"
+    assert rows[1]["resources_pct"] == "fewer than 5 responses"
     assert rows[2]["n"] == "fewer than 5 responses" and rows[2]["median"] == ""
 
 
 def test_segments_suppress_small_groups_and_their_complement(as_user, leader, cycle, known_answers):
     response = as_user(leader).get(f"/surveys/{cycle.slug}/dashboard/")
     breakdowns = {b.segment: b for b in response.context["d"].breakdowns}
-    roles = {key: (size, hidden) for key, _name, size, hidden, _cells in breakdowns["role"].groups}
+    roles = {group.key: (group.size, bool(group.hidden)) for group in breakdowns["role"].groups}
     # Two leaders (< 5) are hidden, and then the principals too: the total would give the leaders away.
     assert roles == {"principal": (6, True), "district_leader": (2, True)}
     # Each hidden row says why: too few answers, or hidden to protect the smaller group.
@@ -105,13 +115,37 @@ def test_segments_suppress_small_groups_and_their_complement(as_user, leader, cy
     leaders_row = html.split('<th scope="row">District leader</th>')[1].split("</tr>")[0]
     assert "fewer than 5" not in principals_row and "so that a smaller group cannot be worked out" in principals_row
     assert "fewer than 5 responses" in leaders_row
-    levels = {key: hidden for key, _name, _size, hidden, _cells in breakdowns["school_level"].groups}
     # Groups follow their bands from low to high, not the alphabet; "not recorded" comes last.
-    assert [key for key, *_ in breakdowns["enrollment_band"].groups] == ["small", "large", ""]
-    assert levels == {"elementary": False, "middle": True, "": True}
-    elementary = next(cells for key, _n, _s, _h, cells in breakdowns["school_level"].groups if key == "elementary")
-    # Elementary principals answered T1 with 1, 2, 2, 3, 4: median 2.
-    assert elementary[1].values["median"] == 2 and not elementary[1].suppressed
+    assert [group.key for group in breakdowns["enrollment_band"].groups] == ["small", "large", ""]
+    # One middle-school principal and two leaders (no school) are hidden; together they are
+    # three, which the district minus the elementary group would show: so it is hidden too.
+    levels = {group.key: bool(group.hidden) for group in breakdowns["school_level"].groups}
+    assert levels == {"elementary": True, "middle": True, "": True}
+
+
+def test_a_large_enough_group_shows_its_figures(as_user, leader, cycle, known_answers):
+    """Five more elementary and four more middle-school principals: the elementary group
+    (10) shows; the middle schools (5) are hidden with the leaders (2), who would
+    otherwise be the district minus the rest."""
+    from surveys.services import figures_release
+    from tests.factories import SchoolFactory
+
+    elementary = SchoolFactory(slug="elem-a")
+    middle = SchoolFactory(slug="mid-a")
+    tension = Tension.objects.get(number=1)
+    for school, position in [(elementary, 1)] * 5 + [(middle, 5)] * 4:
+        person = PrincipalFactory(school=school)
+        response = Response(cycle=cycle, respondent=person)
+        response.snapshot(person)
+        response.save()
+        Answer.objects.create(response=response, tension=tension, position=position)
+    figures_release(cycle=cycle)
+    page = as_user(leader).get(f"/surveys/{cycle.slug}/dashboard/")
+    groups = {b.segment: {g.key: g for g in b.groups} for b in page.context["d"].breakdowns}["school_level"]
+    assert not groups["elementary"].hidden and groups["elementary"].size == 10
+    # Elementary principals answered T1 with 1, 2, 2, 3, 4 and five times 1: median 1.
+    assert groups["elementary"].cells[1].values["median"] == 1
+    assert groups["middle"].hidden == "protected" and groups[""].hidden == "few"
 
 
 def test_comments_only_with_five_responses_and_without_names(as_user, leader, cycle, known_answers):
@@ -121,15 +155,18 @@ def test_comments_only_with_five_responses_and_without_names(as_user, leader, cy
         assert person.last_name not in page and person.username not in page
 
 
-def test_comments_hidden_below_five_responses(as_user, leader, cycle, known_answers):
-    from surveys.models import Response
-
-    Response.objects.filter(cycle=cycle).exclude(respondent=known_answers[0]).exclude(
-        respondent__in=known_answers[1:4]
-    ).delete()
+def test_comments_hidden_below_five_responses(as_user, leader, cycle):
+    """Four responses, one with a comment: nothing is released, so no comment either."""
+    tension = Tension.objects.get(number=1)
+    for index in range(4):
+        person = PrincipalFactory()
+        response = Response(cycle=cycle, respondent=person)
+        response.snapshot(person)
+        response.save()
+        Answer.objects.create(response=response, tension=tension, position=2, comment="Secret" if index == 0 else "")
     page = as_user(leader).get(f"/surveys/{cycle.slug}/dashboard/").content.decode()
-    assert "Need more coaching time." not in page
-    assert "Comments are shown once the cycle has at least 5 responses." in page
+    assert "Secret" not in page
+    assert "No figures are released yet" in page
 
 
 def test_principal_sees_own_answers_beside_the_district(as_user, cycle, known_answers):
@@ -142,19 +179,15 @@ def test_principal_sees_own_answers_beside_the_district(as_user, cycle, known_an
 def test_dashboard_queries_do_not_grow_with_responses(
     as_user, leader, cycle, known_answers, django_assert_max_num_queries
 ):
-    """Tensions, counts, segment sizes, one grouped query per segment, trend, comments: fixed.
-    (Measured when the figures are counted, not read back from the cache.)"""
-    from portal.figures import figures_changed
+    """Session, user, cycle, tensions, cycles so far, their latest releases: fixed, whatever
+    the number of responses (the figures are read from the release, never recounted)."""
+    from surveys.services import figures_release
 
     client = as_user(leader)
     client.get(f"/surveys/{cycle.slug}/dashboard/")
-    figures_changed("survey")
-    with django_assert_max_num_queries(12) as captured:
+    with django_assert_max_num_queries(7) as captured:
         client.get(f"/surveys/{cycle.slug}/dashboard/")
     few = len(captured)
-    from surveys.models import Answer, Response, Tension
-    from tests.factories import PrincipalFactory
-
     tension = Tension.objects.get(number=1)
     for _ in range(10):
         person = PrincipalFactory()
@@ -162,30 +195,18 @@ def test_dashboard_queries_do_not_grow_with_responses(
         response.snapshot(person)
         response.save()
         Answer.objects.create(response=response, tension=tension, position=4)
-    figures_changed("survey")
+    figures_release(cycle=cycle)
     with django_assert_max_num_queries(few):
+        page = client.get(f"/surveys/{cycle.slug}/dashboard/")
+    assert page.context["d"].respondents == 18
+
+
+def test_principal_dashboard_queries_are_fixed_too(as_user, cycle, known_answers, django_assert_max_num_queries):
+    """The same, plus the principal's own answers: one query."""
+    client = as_user(known_answers[0])
+    client.get(f"/surveys/{cycle.slug}/dashboard/")
+    with django_assert_max_num_queries(8):
         client.get(f"/surveys/{cycle.slug}/dashboard/")
-
-
-def test_figures_are_read_back_until_a_response_arrives(
-    as_user, leader, principal, cycle, known_answers, django_capture_on_commit_callbacks
-):
-    from portal.figures import FIGURES_SECONDS
-    from surveys.services import response_save
-
-    client = as_user(leader)
-    first = client.get(f"/surveys/{cycle.slug}/dashboard/")
-    assert first.context["d"].respondents == 8
-    assert f"at least every {FIGURES_SECONDS // 60} minutes" in first.content.decode()
-    # A response written around the services (as a database fix would be) waits for the recount...
-    quiet = PrincipalFactory()
-    Response.objects.create(cycle=cycle, respondent=quiet, role=quiet.role)
-    assert client.get(f"/surveys/{cycle.slug}/dashboard/").context["d"].respondents == 8
-    # ...a response through the portal is counted at once.
-    tension = Tension.objects.get(number=2)
-    with django_capture_on_commit_callbacks(execute=True):
-        response_save(cycle=cycle, user=principal, answers={tension.pk: {"position": 2}})
-    assert client.get(f"/surveys/{cycle.slug}/dashboard/").context["d"].respondents == 10
 
 
 def test_one_principals_own_answers_never_reach_another(as_user, cycle, known_answers):

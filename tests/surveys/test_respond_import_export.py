@@ -92,7 +92,9 @@ def test_a_bad_value_keeps_what_was_typed(as_user, principal, cycle):
 
 
 def test_double_submit_leaves_one_response(principal, cycle):
-    answers = {}
+    from surveys.models import Tension
+
+    answers = {Tension.objects.get(number=1).pk: {"position": 3}}
     response_save(cycle=cycle, user=principal, answers=answers)
     response_save(cycle=cycle, user=principal, answers=answers)
     assert Response.objects.filter(cycle=cycle, respondent=principal).count() == 1
@@ -169,7 +171,7 @@ def test_import_is_all_or_nothing_with_errors_naming_row_and_column(cycle, princ
         {"respondent": principal.username, "role": "principal", "q1_position": "2"},
         {"role": "principal", "q3_position": "6"},
         {"role": "", "q2_priority": "urgent"},
-        {"respondent": "nobody", "role": "principal"},
+        {"respondent": "nobody", "role": "principal", "q2_position": "1"},
     ])  # fmt: skip
     with pytest.raises(SurveyImportError) as caught:
         responses_import(cycle=cycle, text=text, filename="old.csv")
@@ -183,9 +185,13 @@ def test_import_is_all_or_nothing_with_errors_naming_row_and_column(cycle, princ
 
 
 def test_import_refuses_a_second_response_for_the_same_person(cycle, principal):
-    response_save(cycle=cycle, user=principal, answers={})
+    from surveys.models import Tension
+
+    response_save(cycle=cycle, user=principal, answers={Tension.objects.get(number=1).pk: {"position": 3}})
     with pytest.raises(SurveyImportError, match="already has a response"):
-        responses_import(cycle=cycle, text=_csv([{"respondent": principal.username, "role": "principal"}]))
+        responses_import(
+            cycle=cycle, text=_csv([{"respondent": principal.username, "role": "principal", "q1_position": "2"}])
+        )
 
 
 def test_import_command_and_staff_upload(cycle, tmp_path, as_user, staff):
@@ -204,12 +210,15 @@ def test_import_command_and_staff_upload(cycle, tmp_path, as_user, staff):
     )
     assert bad.status_code == 400 and "f.csv row 2, column role" in bad.content.decode()
     good = client.post(
-        f"/surveys/{cycle.slug}/import/", {"file": SimpleUploadedFile("f.csv", _csv([{"role": "principal"}]).encode())}
+        f"/surveys/{cycle.slug}/import/",
+        {"file": SimpleUploadedFile("f.csv", _csv([{"role": "principal", "q1_position": "4"}]).encode())},
     )
     assert good.status_code == 302 and Response.objects.count() == 2
 
 
 def test_export_has_no_names_and_generalises_small_groups(as_user, leader, cycle, known_answers):
+    cycle.closes_on = timezone.localdate() - timedelta(days=1)
+    cycle.save()
     text = as_user(leader).get(f"/surveys/{cycle.slug}/export.csv").content.decode("utf-8-sig")
     for person in known_answers:
         assert person.username not in text and person.last_name not in text and person.email not in text
@@ -225,7 +234,11 @@ def test_export_has_no_names_and_generalises_small_groups(as_user, leader, cycle
 
 
 def test_export_of_a_cycle_with_fewer_than_five_responses_is_empty(as_user, leader, cycle, principal):
-    response_save(cycle=cycle, user=principal, answers={})
+    from surveys.models import Tension
+
+    response_save(cycle=cycle, user=principal, answers={Tension.objects.get(number=1).pk: {"position": 3}})
+    cycle.closes_on = timezone.localdate() - timedelta(days=1)
+    cycle.save()
     rows = list(
         csv.DictReader(
             io.StringIO(as_user(leader).get(f"/surveys/{cycle.slug}/export.csv").content.decode("utf-8-sig"))
