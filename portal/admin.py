@@ -1,9 +1,12 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import UserChangeForm
+from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
-from portal.models import School, User
+from portal.models import Role, School, User
 
 
 @admin.register(School)
@@ -23,8 +26,23 @@ class SchoolAdmin(admin.ModelAdmin):
         return school.people_total  # type: ignore[attr-defined]
 
 
+class PortalUserChangeForm(UserChangeForm):
+    def clean_username(self) -> str:
+        # Usernames differing only in capitals would be told apart by nobody signing in.
+        username = self.cleaned_data["username"]
+        if User.objects.filter(username__iexact=username).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("Someone else already has this username (perhaps in other capitals).")
+        return username
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    """People. Who may change whom is `User.can_manage` (superusers: everyone; district staff:
+    accounts that do not run the admin, and their own), checked here on every way in: the
+    change form and its password form (has_change_permission), deletion, and bulk actions.
+    Only superusers hand out the district staff role, superuser rights or permissions."""
+
+    form = PortalUserChangeForm
     change_list_template = "admin/portal/change_list_with_import.html"
     list_display = ["username", "email", "first_name", "last_name", "role", "school", "is_active", "last_login"]
     list_filter = ["role", "is_active", "school__level", "school"]
@@ -65,16 +83,38 @@ class UserAdmin(DjangoUserAdmin):
         # Only superusers hand out superuser rights or raw permissions.
         if not request.user.is_superuser:
             fields += ["is_superuser", "groups", "user_permissions"]
+            if obj is not None and obj.pk == request.user.pk:
+                # Their own role is district staff, which they could not choose again.
+                fields.append("role")
         return fields
 
-    @admin.action(description="Deactivate the selected people (they can no longer sign in)")
-    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        count = queryset.exclude(pk=request.user.pk).update(is_active=False)
-        self.message_user(request, f"{count} people deactivated.")
+    def formfield_for_choice_field(self, db_field: models.Field, request: HttpRequest, **kwargs) -> forms.Field:  # type: ignore[no-untyped-def]
+        if db_field.name == "role" and not request.user.is_superuser:
+            kwargs["choices"] = [choice for choice in Role.choices if request.user.can_give_role(choice[0])]  # type: ignore[union-attr]
+            kwargs["help_text"] = "Only a superuser can make someone district staff."
+        return super().formfield_for_choice_field(db_field, request, **kwargs)
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or request.user.can_manage(obj))  # type: ignore[union-attr]
 
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         # People are deactivated, not deleted: their practices and history stay.
         return request.user.is_superuser
+
+    @admin.action(description="Deactivate the selected people (they can no longer sign in)")
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        others = queryset.exclude(pk=request.user.pk)
+        allowed = others.manageable_by(request.user)  # type: ignore[attr-defined]
+        skipped = others.count() - allowed.count()
+        count = allowed.update(is_active=False)
+        self.message_user(request, f"{count} people deactivated.")
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} not deactivated: only a superuser can change an account that runs the admin.",
+                messages.WARNING,
+            )
 
 
 admin.site.site_url = "/"

@@ -107,9 +107,26 @@ DISTRICT_ROLES = [Role.DISTRICT_LEADER, Role.DISTRICT_STAFF]
 STAFF_ADMIN_APPS = {"portal", "practices", "showcases", "surveys", "taggit", "axes"}
 
 
+# Accounts that run the admin: district staff, and superusers whatever their role.
+ADMIN_ACCOUNTS = models.Q(is_superuser=True) | models.Q(is_staff=True) | models.Q(role=Role.DISTRICT_STAFF)
+
+
 class UserQuerySet(models.QuerySet["User"]):
     def active(self) -> UserQuerySet:
         return self.filter(is_active=True)
+
+    def manageable_by(self, actor: User) -> UserQuerySet:
+        """The accounts `actor` may change: edit, set a password for, deactivate, import over.
+
+        A superuser may change anyone. Anyone else (district staff run the admin) may change
+        their own account and accounts that do not run the admin, never a superuser's or
+        another district staff member's: taking over such an account would give them rights
+        they do not have, or let them act under someone else's name. `User.can_manage` is
+        this rule for one account.
+        """
+        if actor.is_superuser:
+            return self.all()
+        return self.exclude(ADMIN_ACCOUNTS & ~models.Q(pk=actor.pk))
 
 
 class PortalUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
@@ -153,8 +170,18 @@ class User(AbstractUser):
 
         super().clean()
         self.email = self.email.strip().lower()
+        errors: dict[str, str] = {}
+        role = self.get_role_display().lower()
         if self.role in SCHOOL_ROLES and self.school_id is None:
-            raise ValidationError({"school": f"A {self.get_role_display().lower()} must belong to a school."})
+            errors["school"] = f"A {role} must belong to a school."
+        elif self.role in DISTRICT_ROLES and self.school_id is not None:
+            errors["school"] = f"A {role} works for the whole district, not one school: leave the school empty."
+        # Said here in words; the database's case-insensitive constraint would only give its name.
+        others = User._default_manager.exclude(pk=self.pk).annotate(email_lower=Lower("email"))
+        if self.email and others.filter(email_lower=self.email).exists():
+            errors["email"] = "Someone else already has this e-mail address."
+        if errors:
+            raise ValidationError(errors)
 
     def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         self.email = self.email.strip().lower()
@@ -187,6 +214,18 @@ class User(AbstractUser):
     @property
     def is_district_office(self) -> bool:
         return self.role in DISTRICT_ROLES
+
+    @property
+    def runs_the_admin(self) -> bool:
+        return self.is_superuser or self.is_staff or self.role == Role.DISTRICT_STAFF
+
+    def can_manage(self, other: User) -> bool:
+        """Whether this person may change `other`'s account (UserQuerySet.manageable_by for one account)."""
+        return self.is_superuser or other.pk == self.pk or not other.runs_the_admin
+
+    def can_give_role(self, role: str) -> bool:
+        """Only superusers make someone district staff: the role opens the admin."""
+        return self.is_superuser or role != Role.DISTRICT_STAFF
 
     def has_perm(self, perm: str, obj: object = None) -> bool:
         if self.is_active and self.is_district_staff and perm.split(".", 1)[0] in STAFF_ADMIN_APPS:

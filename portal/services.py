@@ -149,6 +149,15 @@ def _parse_users(
             )
         elif not slug and role in Role.values and role not in DISTRICT_ROLES:
             errors.append(RowError(filename, number, "school", f"is required for a {Role(role).label.lower()}"))
+        elif slug and role in DISTRICT_ROLES:
+            errors.append(
+                RowError(
+                    filename,
+                    number,
+                    "school",
+                    f"must be empty for a {Role(role).label.lower()}: district-office roles belong to no school",
+                )
+            )
         person["school"] = slug
         username = values.get("username", "")
         if username:
@@ -182,12 +191,18 @@ def roster_import(
     users_text: str,
     schools_filename: str = "schools.csv",
     users_filename: str = "users.csv",
+    by: User | None = None,
 ) -> RosterResult:
     """Validate every row of both files, then apply all of them or none.
 
-    Schools are matched by slug and people by e-mail, so re-running an export
-    updates instead of duplicating. New people get an e-mail with a link to
+    Schools are matched by slug and people by e-mail (in any case), so re-running an
+    export updates instead of duplicating. New people get an e-mail with a link to
     set their own password.
+
+    `by` is the person importing (None: an operator on the command line). They may change
+    only accounts they may manage (`User.can_manage`: a row for an account that runs the
+    admin must leave it as it is unless they are a superuser) and give only roles they may
+    give (district staff: superusers only).
     """
     errors: list[RowError] = []
     school_rows = _read_csv(schools_text, schools_filename, SCHOOL_COLUMNS, [], errors)
@@ -199,7 +214,12 @@ def roster_import(
     known_slugs = set(schools) | set(School.objects.values_list("slug", flat=True))
     people = _parse_users(user_rows, users_filename, known_slugs, errors)
 
-    existing_users = {user.email: user for user in User.objects.filter(email__in=list(people))}
+    existing_users = {
+        user.email.lower(): user
+        for user in User.objects.select_related("school")
+        .annotate(email_lower=Lower("email"))
+        .filter(email_lower__in=list(people))
+    }
     wanted_usernames = [str(person["username"]).lower() for person in people.values() if person["username"]]
     owners = dict(
         User.objects.annotate(username_lower=Lower("username"))
@@ -212,6 +232,8 @@ def roster_import(
             errors.append(
                 RowError(users_filename, person["row"], "username", f"{person['username']!r} belongs to someone else")
             )
+        if by is not None:
+            errors.extend(_rights_errors(by, existing_users.get(email), person, users_filename))
     if errors:
         raise RosterImportError(sorted(errors, key=lambda error: (error.file, error.row)))
 
@@ -232,6 +254,8 @@ def roster_import(
                 result.schools_updated += 1
 
         taken_usernames = {name.lower() for name in User.objects.values_list("username", flat=True)}
+        # Names given in the file are spoken for, even by rows further down.
+        taken_usernames |= {str(person["username"]).lower() for person in people.values() if person["username"]}
         invited: list[User] = []
         for email, person in people.items():
             user = existing_users.get(email)
@@ -243,6 +267,8 @@ def roster_import(
                 user.set_unusable_password()
                 result.users_created += 1
                 invited.append(user)
+            elif by is not None and not by.can_manage(user):
+                continue  # unchanged (checked above): an account that runs the admin, left alone
             else:
                 if person["username"]:
                     user.username = person["username"]
@@ -255,6 +281,33 @@ def roster_import(
         result.invited = [user.email for user in invited]
         transaction.on_commit(lambda: invitations_send(users=invited))
     return result
+
+
+def _row_changes(user: User, person: dict) -> bool:
+    school = user.school.slug if user.school is not None else ""
+    return (user.first_name, user.last_name, user.role, school) != (
+        person["first_name"],
+        person["last_name"],
+        person["role"],
+        person["school"],
+    ) or bool(person["username"] and person["username"] != user.username)
+
+
+def _rights_errors(by: User, user: User | None, person: dict, filename: str) -> list[RowError]:
+    """What in one row `by` may not do: change an account they may not manage, or give a role they may not give."""
+    errors = []
+    if user is not None and not by.can_manage(user) and _row_changes(user, person):
+        errors.append(
+            RowError(
+                filename,
+                person["row"],
+                "email",
+                f"{user.email!r} is an account that runs the admin: only a superuser can change it",
+            )
+        )
+    elif not by.can_give_role(str(person["role"])) and (user is None or user.role != person["role"]):
+        errors.append(RowError(filename, person["row"], "role", "only a superuser can make someone district staff"))
+    return errors
 
 
 def password_setup_url(user: User) -> str:

@@ -152,6 +152,7 @@ def roster_import_view(request: HttpRequest) -> HttpResponse:
                 users_text=users_text,
                 schools_filename=schools_name,
                 users_filename=users_name,
+                by=request.user,  # type: ignore[arg-type]
             )
         except RosterImportError as failure:
             errors = [str(error) for error in failure.errors]
