@@ -264,16 +264,16 @@ def release_figures(
 
     # Cells: per tension and part, the district (the total) and each segment's partition.
     cell_hidden: dict[str, str] = {}
-    for number in tensions:
+    for tension in tensions:
         for part in PARTS:
-            total = cell_key((DISTRICT, ""), number, part)
+            total = cell_key((DISTRICT, ""), tension, part)
             size = len(answers.get(total, []))
             if (DISTRICT, "") in group_hidden or size < MIN_GROUP:
                 cell_hidden[total] = FEW
             elif 0 < changes(total) < MIN_GROUP:
                 cell_hidden[total] = PROTECTED
             for segment in SEGMENTS:
-                keys = {value: cell_key((seg, value), number, part) for (seg, value) in group_sizes if seg == segment}
+                keys = {value: cell_key((seg, value), tension, part) for (seg, value) in group_sizes if seg == segment}
                 sizes = {value: len(answers.get(key, [])) for value, key in keys.items()}
                 primary: dict[str, str] = {}
                 for value, key in keys.items():
@@ -296,16 +296,16 @@ def release_figures(
 
     def figures_for(group: tuple[str, str]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
-        for number_ in tensions:
+        for tension in tensions:
             values: dict[str, object] = {}
             hidden: dict[str, str] = {}
             for part in PARTS:
-                key = cell_key(group, number_, part)
+                key = cell_key(group, tension, part)
                 if key in cell_hidden:
                     hidden[part] = cell_hidden[key]
                 else:
                     values |= part_figures(part, answers.get(key, []))
-            out[str(number_)] = {"values": values, "hidden": hidden}
+            out[str(tension)] = {"values": values, "hidden": hidden}
         return out
 
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -356,22 +356,25 @@ def generalise(rows: list[Row], new_rows: list[Row] | None = None) -> frozenset[
 
     A value is hidden for every row that has it (global recoding), so a person's row can
     only be in one class. Values rarer than MIN_GROUP go first; then, while a combination
-    is too small, its rarest value that is still written. None when no choice will do
-    (fewer than MIN_GROUP rows, or new rows)."""
-    new_rows = new_rows if new_rows is not None else rows
+    is too small, the value whose hiding leaves the fewest rows in too small combinations
+    (the rarest, on a tie). None when no choice will do (fewer than MIN_GROUP rows)."""
+    sets = [rows] if new_rows is None else [rows, new_rows]
     frequency = Counter((segment, row[segment]) for row in rows for segment in SEGMENTS if row.get(segment))
-    hidden = {pair for pair, n in frequency.items() if n < MIN_GROUP}
-    while True:
-        small = _small_combos(rows, frozenset(hidden)) + _small_combos(new_rows, frozenset(hidden))
-        if not small:
-            return frozenset(hidden)
-        _n, combo = min(small)
-        candidates = [(s, v) for s, v in zip(SEGMENTS, combo, strict=True) if v != HIDDEN_VALUE]
-        if not candidates:
-            candidates = [pair for pair in frequency if pair not in hidden]
+    hidden = frozenset(pair for pair, n in frequency.items() if n < MIN_GROUP)
+
+    def stranded(choice: frozenset[tuple[str, str]]) -> int:
+        return sum(n for rows_ in sets for n, _combo in _small_combos(rows_, choice))
+
+    while stranded(hidden):
+        candidates = [pair for pair in frequency if pair not in hidden]
         if not candidates:
             return None
-        hidden.add(min(candidates, key=lambda pair: (frequency[pair], -SEGMENTS.index(pair[0]), pair[1])))
+        best = min(
+            candidates,
+            key=lambda pair: (stranded(hidden | {pair}), frequency[pair], -SEGMENTS.index(pair[0]), pair[1]),
+        )
+        hidden = hidden | {best}
+    return hidden
 
 
 def chained(

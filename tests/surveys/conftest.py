@@ -56,3 +56,41 @@ def known_answers(cycle):
             Answer.objects.create(response=response, tension=tensions[3], position=T3_POSITIONS[index])
     figures_release(cycle=cycle)  # the eight arrive together: one release
     return people
+
+
+def add_response(cycle, person=None, answers=None, **segments):
+    """A response written straight to the database (as seeding or a data fix would), with
+    answers {tension number: (position, resources, priority, comment)}."""
+    if person is None:
+        person = PrincipalFactory()
+    response = Response(cycle=cycle, respondent=person)
+    response.snapshot(person)
+    for name, value in segments.items():
+        setattr(response, name, value)
+    response.save()
+    tensions = {t.number: t for t in Tension.objects.all()}
+    for number, (position, resources, priority, comment) in (answers or {1: (3, None, None, "")}).items():
+        Answer.objects.create(
+            response=response,
+            tension=tensions[number],
+            position=position,
+            dedicated_resources=resources,
+            priority=priority,
+            comment=comment,
+        )
+    return response
+
+
+def answer_form(**answers):
+    """The response form's POST data with every item skipped, then `answers` filled in."""
+    data = {}
+    for k in range(1, 8):
+        data.update({f"q{k}_position": "", f"q{k}_resources": "", f"q{k}_priority": "", f"q{k}_comment": ""})
+    data.update(answers)
+    return data
+
+
+def close(cycle):
+    cycle.opens_on = min(cycle.opens_on, timezone.localdate() - timedelta(days=5))
+    cycle.closes_on = timezone.localdate() - timedelta(days=1)
+    cycle.save()
