@@ -28,8 +28,11 @@ class SlidingSessionMiddleware:
         return response
 
 
-class PermissionsPolicyMiddleware:
-    """Turn off browser features the portal never uses."""
+class SecurityHeadersMiddleware:
+    """Turn off browser features the portal never uses, and keep other sites from embedding
+    its answers. Listed first in MIDDLEWARE with the other header middleware, so static files
+    (WhiteNoise answers before the middleware below it runs) and error pages raised by any
+    middleware carry the same headers as the pages."""
 
     POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=(), interest-cohort=()"
 
