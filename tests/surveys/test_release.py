@@ -174,3 +174,47 @@ def test_release_command_makes_closing_releases(cycle, known_answers):
     assert Release.objects.filter(cycle=cycle, closing=True).count() == 1
     call_command("release_survey_figures", stdout=io.StringIO())
     assert Release.objects.filter(cycle=cycle).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_answers_make_one_release_per_batch_and_count_everyone():
+    import threading
+    from datetime import timedelta
+    from importlib import import_module
+
+    from django.db import connection, connections
+    from django.utils import timezone
+
+    from surveys.models import Cycle, Tension
+    from surveys.services import response_save
+
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writes are checked on PostgreSQL")
+    for number, title, left, right in import_module("surveys.migrations.0002_seven_tensions").TENSIONS:
+        Tension.objects.get_or_create(
+            number=number, defaults={"title": title, "left_label": left, "right_label": right}
+        )
+    today = timezone.localdate()
+    cycle = Cycle.objects.create(name="C", slug="c", opens_on=today, closes_on=today + timedelta(days=3))
+    tension = Tension.objects.get(number=1)
+    people = [PrincipalFactory() for _ in range(10)]
+    barrier = threading.Barrier(10)
+    errors = []
+
+    def submit(person):
+        try:
+            barrier.wait()
+            response_save(cycle=cycle, user=person, answers={tension.pk: {"position": 3}})
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit, args=(person,)) for person in people]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    releases = list(Release.objects.filter(cycle=cycle).order_by("number").values_list("number", "responses"))
+    assert releases == [(1, 5), (2, 10)]
