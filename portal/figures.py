@@ -2,9 +2,9 @@
 
 A dashboard counts over the whole district, so building it costs more as the district
 grows; reading it back from the cache (Redis in production, shared by every app server)
-does not. Each page says when its figures were counted. Writes that must show at once
-(survey responses) start a new generation of a kind of figures, which retires every
-cached copy of it.
+does not. Each page says when its figures were counted. `figures_changed` starts a new
+generation of a kind of figures, which retires every cached copy of it. (Survey figures
+are not counted here: they are released in batches, see `surveys.models.Release`.)
 """
 
 from __future__ import annotations
