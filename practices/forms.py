@@ -5,11 +5,12 @@ from pathlib import PurePath
 import filetype
 from django import forms
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.forms import inlineformset_factory
 from django.template.defaultfilters import filesizeformat
 from taggit.forms import TagWidget
 
+from portal.lib.uploads import UnreadableUpload, strip_metadata
 from practices.models import (
     Adoption,
     AdoptionStatus,
@@ -24,6 +25,7 @@ from practices.models import (
 
 # What may be attached, by the type read from the file's content, and the file
 # name endings that type may carry. A name that disagrees with the content is refused.
+# Each type is one whose author details portal.lib.uploads can remove.
 ALLOWED_UPLOADS: dict[str, tuple[str, set[str]]] = {
     "application/pdf": ("PDF", {".pdf"}),
     "image/png": ("PNG image", {".png"}),
@@ -33,12 +35,16 @@ ALLOWED_UPLOADS: dict[str, tuple[str, set[str]]] = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ("Word document", {".docx"}),
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ("Excel workbook", {".xlsx"}),
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": ("PowerPoint deck", {".pptx"}),
-    "application/msword": ("Word document", {".doc"}),
-    "application/vnd.ms-excel": ("Excel workbook", {".xls"}),
-    "application/vnd.ms-powerpoint": ("PowerPoint deck", {".ppt"}),
     "application/vnd.oasis.opendocument.text": ("OpenDocument text", {".odt"}),
     "application/vnd.oasis.opendocument.spreadsheet": ("OpenDocument spreadsheet", {".ods"}),
     "application/vnd.oasis.opendocument.presentation": ("OpenDocument presentation", {".odp"}),
+}
+# Older Office formats keep the author and the last editor in a binary property set that
+# cannot be blanked safely, so they are refused with a pointer to the current format.
+LEGACY_OFFICE = {
+    "application/msword": ("Word", ".docx"),
+    "application/vnd.ms-excel": ("Excel", ".xlsx"),
+    "application/vnd.ms-powerpoint": ("PowerPoint", ".pptx"),
 }
 MAX_ATTACHMENTS_PER_SAVE = 10
 
@@ -51,6 +57,12 @@ def detect_upload_type(upload: UploadedFile) -> str:
     head = upload.read(8192)
     upload.seek(0)
     kind = filetype.guess(head)
+    if kind is not None and kind.mime in LEGACY_OFFICE:
+        program, current = LEGACY_OFFICE[kind.mime]
+        raise forms.ValidationError(
+            f"“{name}” is in an older {program} format, which keeps the author's name in a way the portal "
+            f"cannot remove. Save it as {current} in {program} (File, Save As) and attach that."
+        )
     if kind is None or kind.mime not in ALLOWED_UPLOADS:
         found = f" (its content looks like {kind.extension.upper()})" if kind is not None else ""
         raise forms.ValidationError(
@@ -64,6 +76,20 @@ def detect_upload_type(upload: UploadedFile) -> str:
             "Rename it or attach the right file."
         )
     return kind.mime
+
+
+def clean_upload(upload: UploadedFile, content_type: str) -> UploadedFile:
+    """The upload as it is stored: without the details that could name its author (EXIF,
+    document properties, comment authors; see portal.lib.uploads). Its name stays as the
+    author gave it. Raises ValidationError, naming the file, if it cannot be read."""
+    upload.seek(0)
+    try:
+        data = strip_metadata(upload.read(), content_type)
+    except UnreadableUpload as error:
+        raise forms.ValidationError(f"“{upload.name}” could not be read: {error}.") from None
+    cleaned = SimpleUploadedFile(upload.name or "file", data, content_type=content_type)
+    cleaned.detected_type = content_type  # type: ignore[attr-defined]
+    return cleaned
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -101,7 +127,8 @@ class PracticeForm(forms.ModelForm):
     )
     attachments = MultipleFileField(
         label="Attach files",
-        help_text="PDF, images or Office documents, up to {size} each. Student work, handouts, slides, data.",
+        help_text="PDF, images or Office documents, up to {size} each. Student work, handouts, slides, data. "
+        "Author names, camera details and locations inside the files are removed; file names are shown as they are.",
     )
     remove_attachments = forms.ModelMultipleChoiceField(
         queryset=Attachment.objects.none(),
@@ -153,6 +180,7 @@ class PracticeForm(forms.ModelForm):
             raise forms.ValidationError(f"Attach at most {MAX_ATTACHMENTS_PER_SAVE} files at a time.")
         limit = settings.PRACTICE_ATTACHMENT_MAX_BYTES
         errors = []
+        cleaned = []
         for upload in files:
             if upload.size > limit:
                 errors.append(
@@ -160,12 +188,12 @@ class PracticeForm(forms.ModelForm):
                 )
                 continue
             try:
-                upload.detected_type = detect_upload_type(upload)  # type: ignore[attr-defined]
+                cleaned.append(clean_upload(upload, detect_upload_type(upload)))
             except forms.ValidationError as error:
                 errors.extend(error.messages)
         if errors:
             raise forms.ValidationError(errors)
-        return files
+        return cleaned
 
     def clean(self) -> dict:
         cleaned = super().clean()
