@@ -6,6 +6,7 @@ from collections.abc import Iterable
 
 import reversion
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import EmailMessage
 from django.db import transaction
@@ -13,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from reversion.models import Version
 
+from portal.lib.uploads import carries_metadata, strip_metadata
 from portal.mail import send_quietly
 from portal.models import User
 from practices.forms import FailureFormSet, IterationFormSet, PracticeForm
@@ -114,6 +116,25 @@ def _attach(practice: Practice, uploads: Iterable[UploadedFile], user: User) -> 
             size=upload.size,
             uploaded_by=user,
         )
+
+
+def attachment_strip_metadata(*, attachment: Attachment) -> bool:
+    """Store an attachment kept from before uploads were cleaned again, without the details
+    that could name its author, under a new name; the old file is deleted once saved.
+    Returns whether it changed. Raises UnreadableUpload, or OSError if the file is missing."""
+    with attachment.file.open("rb") as stored:
+        data = stored.read()
+    if not carries_metadata(data, attachment.content_type):
+        return False
+    cleaned = strip_metadata(data, attachment.content_type)
+    old_name = attachment.file.name
+    storage = attachment.file.storage
+    with transaction.atomic():
+        attachment.file.save(attachment.original_name, ContentFile(cleaned), save=False)
+        attachment.size = len(cleaned)
+        attachment.save(update_fields=["file", "size"])
+        transaction.on_commit(lambda: storage.delete(old_name))
+    return True
 
 
 def _notify_author(original: Practice, event: str, source: Practice | Adoption, actor: User) -> None:

@@ -78,6 +78,23 @@ def strip_metadata(data: bytes, content_type: str) -> bytes:
     raise ValueError(f"No way to remove the metadata of {content_type} files.")
 
 
+def carries_metadata(data: bytes, content_type: str) -> bool:
+    """Whether cleaning the file could remove anything. Only images are checked, since
+    encoding them again loses a little quality each time; the other cleaners leave the
+    content as it is, so running them again is harmless. Raises UnreadableUpload."""
+    if content_type == "image/jpeg":
+        return strip_jpeg_segments(data, keep_orientation=False) != data
+    if content_type == "image/png":
+        return strip_png_chunks(data) != data
+    if content_type in PIL_FORMATS:
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                return bool(image.getexif()) or any(key in image.info for key in ("exif", "xmp", "comment"))
+        except (OSError, ValueError, SyntaxError, EOFError, struct.error):
+            raise UnreadableUpload("the image is damaged or incomplete") from None
+    return True
+
+
 # Images ------------------------------------------------------------------------------------
 
 

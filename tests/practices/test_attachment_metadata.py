@@ -7,13 +7,17 @@ import zipfile
 from xml.etree import ElementTree
 
 import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
 from portal.lib.uploads import CLEANED_TYPES
 from practices.forms import ALLOWED_UPLOADS
 from practices.models import Attachment, Practice
+from tests.factories import PracticeFactory
 from tests.practices.helpers import THREE_ITERATIONS, TWO_FAILURES, practice_post
 from tests.practices.sample_files import (
     ARTIST,
@@ -205,3 +209,44 @@ def test_the_file_name_the_author_chose_is_kept(post_anonymously):
 
 def test_every_accepted_type_has_its_metadata_removed():
     assert set(ALLOWED_UPLOADS) <= CLEANED_TYPES
+
+
+def test_command_cleans_attachments_stored_before_and_leaves_the_rest_listed(
+    teacher, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path
+    practice = PracticeFactory(author=teacher, school=teacher.school, anonymous=True)
+
+    def stored(name: str, content: bytes, content_type: str) -> Attachment:
+        return practice.attachments.create(
+            file=ContentFile(content, name=name),
+            original_name=name,
+            content_type=content_type,
+            size=len(content),
+            uploaded_by=teacher,
+        )
+
+    photo = stored("photo.jpg", jpeg_bytes(orientation=6), "image/jpeg")
+    handout = stored("handout.pdf", pdf_bytes(with_comment=True), "application/pdf")
+    legacy = stored("old.doc", b"\xd0\xcf\x11\xe0" + NAME, "application/msword")
+    old_photo_name = photo.file.name
+    out, err = io.StringIO(), io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("strip_attachment_metadata", stdout=out, stderr=err)
+    assert "2 cleaned, 0 had nothing to remove, 1 left as they are" in out.getvalue()
+    assert f"“old.doc” (attachment {legacy.pk}): a application/msword file cannot be cleaned" in err.getvalue()
+    for attachment in (photo, handout):
+        attachment.refresh_from_db()
+        with attachment.file.open("rb") as cleaned:
+            content = cleaned.read()
+        assert NAME not in content and attachment.size == len(content)
+    assert not default_storage.exists(old_photo_name)
+    with Image.open(photo.file.path) as upright:
+        assert upright.size == (30, 60)
+    cleaned_photo_name = photo.file.name
+    again = io.StringIO()
+    call_command("strip_attachment_metadata", stdout=again, stderr=io.StringIO())
+    # The photo is not encoded a second time; the PDF is rewritten, which loses nothing.
+    assert "1 cleaned, 1 had nothing to remove, 1 left as they are" in again.getvalue()
+    photo.refresh_from_db()
+    assert photo.file.name == cleaned_photo_name
