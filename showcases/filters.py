@@ -6,7 +6,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from portal.models import School
-from practices.models import Facet, FacetKind
+from practices.models import Facet, FacetKind, Practice
 from showcases.models import Showcase, VisitSlot
 
 
@@ -55,20 +55,24 @@ class ShowcaseFilter(django_filters.FilterSet):
         )
         return queryset.filter(Exists(slots))
 
+    def _readable_links(self) -> QuerySet:
+        """Links to entries the reader may open: what a school-only entry is about stays in its school."""
+        return Showcase.practices.through.objects.filter(
+            showcase_id=OuterRef("pk"), practice__in=Practice.objects.visible_to(self.request.user)
+        )
+
     def filter_facet(self, queryset: QuerySet[Showcase], name: str, value: list[str]) -> QuerySet[Showcase]:
         if not value:
             return queryset
-        linked = Showcase.practices.through.objects.filter(
-            showcase_id=OuterRef("pk"), practice__facets__kind=self.KINDS[name], practice__facets__slug__in=value
+        linked = self._readable_links().filter(
+            practice__facets__kind=self.KINDS[name], practice__facets__slug__in=value
         )
         return queryset.filter(Exists(linked))
 
     def filter_tag(self, queryset: QuerySet[Showcase], name: str, value: str) -> QuerySet[Showcase]:
         if not value:
             return queryset
-        linked = Showcase.practices.through.objects.filter(
-            showcase_id=OuterRef("pk"), practice__tags__name__iexact=value.strip()
-        )
+        linked = self._readable_links().filter(practice__tags__name__iexact=value.strip())
         return queryset.filter(Exists(linked))
 
     def filter_session(self, queryset: QuerySet[Showcase], name: str, value: object) -> QuerySet[Showcase]:

@@ -5,11 +5,26 @@ from django.forms import inlineformset_factory
 from django.utils import timezone
 
 from portal.models import School
-from practices.models import Practice
+from practices.models import Practice, Visibility
 from showcases.models import Showcase, VisitorReflection, VisitRequest, VisitSlot
+
+CANCELLED_SESSION = (
+    "This session has been cancelled, so it can no longer be changed. "
+    "Put its details back as they were, or add a new session."
+)
+
+
+def _remember_initial(form: forms.BaseForm) -> None:
+    """Send each field's value as the page showed it along with what is typed, so an edit
+    can tell (in `changed_data`) what this person changed from what others changed since."""
+    for field in form.fields.values():
+        field.show_hidden_initial = True
 
 
 class ShowcaseForm(forms.ModelForm):
+    # The questionnaire's own columns, written by an edit only when changed.
+    DETAILS = ("title", "description", "impact", "evidence", "focus_question", "what_visitors_see", "auto_approve")
+
     class Meta:
         model = Showcase
         fields = [
@@ -29,15 +44,35 @@ class ShowcaseForm(forms.ModelForm):
         if user.school_id is None:
             # A district leader hosting a principals' meeting chooses the school.
             self.fields["host_school"] = forms.ModelChoiceField(queryset=School.objects.all(), label="Host school")
+            if self.instance.host_school_id is not None:
+                self.initial.setdefault("host_school", self.instance.host_school_id)
             self.order_fields(["host_school", *self.Meta.fields])
             del self.fields["practices"]
         else:
-            # The host's own school's published practices.
+            # The host's own school's published practices that every visitor may open:
+            # an entry shared only within the school would be a link visitors cannot follow.
             self.fields["practices"].queryset = (
-                Practice.objects.visible_to(user).published().filter(school_id=user.school_id).order_by("title")
+                Practice.objects.visible_to(user)
+                .published()
+                .filter(school_id=user.school_id, visibility=Visibility.DISTRICT)
+                .order_by("title")
             )
             self.fields["practices"].label = "Practice entries visitors can read first"
+            self.fields["practices"].help_text = "Only entries shared with the whole district can be linked."
             self.fields["practices"].required = False
+        _remember_initial(self)
+
+    def hidden_initial_practices(self) -> str:
+        """The ticked entries as the page showed them (the template lays out the boxes itself)."""
+        return self["practices"].as_hidden(only_initial=True)
+
+    def practices_before(self) -> set[int] | None:
+        """The entries that were ticked when the page was shown, or None when the form did not say."""
+        name = self.add_initial_prefix("practices")
+        if name not in self.data:
+            return None
+        values = self.fields["practices"].hidden_widget().value_from_datadict(self.data, self.files, name)
+        return {int(value) for value in values or [] if str(value).isdigit()}
 
 
 class VisitSlotForm(forms.ModelForm):
@@ -51,13 +86,25 @@ class VisitSlotForm(forms.ModelForm):
         }
         labels = {"starts_at": "Starts", "ends_at": "Ends"}
 
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        for name in ("starts_at", "ends_at"):
+            if self.initial.get(name):
+                # The page shows whole minutes; seconds kept here would count as a change.
+                self.initial[name] = self.initial[name].replace(second=0, microsecond=0)
+        if self.instance.is_cancelled:
+            # Shown for the record; read-only fields are still sent, so they count as unchanged.
+            for field in self.fields.values():
+                field.widget.attrs["readonly"] = True
+        _remember_initial(self)
+
     def clean_capacity(self) -> int:
         capacity = self.cleaned_data["capacity"]
         if capacity is not None and capacity < 1:
             raise forms.ValidationError("A session needs at least one seat.")
         if self.instance.pk and capacity < self.instance.seats_taken:
             raise forms.ValidationError(
-                f"{self.instance.seats_taken} seats are already approved; cancel visits before lowering it."
+                f"{self.instance.seats_taken} seats are already approved; cancel visits before lowering it below {self.instance.seats_taken}."
             )
         return capacity
 
@@ -68,6 +115,8 @@ class VisitSlotForm(forms.ModelForm):
             self.add_error("ends_at", "The session must end after it starts.")
         if starts and not self.instance.pk and starts <= timezone.now():
             self.add_error("starts_at", "Choose a time in the future.")
+        if self.instance.is_cancelled and self.has_changed():
+            raise forms.ValidationError(CANCELLED_SESSION)
         return cleaned
 
 

@@ -1,10 +1,18 @@
-"""Visit workflows. Every change to a session's seats happens inside one transaction
-holding the session's row lock (SELECT … FOR UPDATE on PostgreSQL), so concurrent
-requests, approvals and cancellations can never overbook it."""
+"""Visit workflows, each in one transaction.
+
+Locks are always taken in one order, by every path that changes a showcase, its sessions
+or their seats: first the showcase's row, then its sessions' rows by primary key, then
+visit requests' rows by primary key (`_lock_showcase`, `_lock_slots`, `_lock_session`).
+With one order no two paths can wait for each other (no deadlocks); with the showcase's
+row first, requests, approvals, cancellations and the host's edits of one showcase take
+turns, so a session's seat count is always read and written under its locks and no mix
+of them can overbook it. Locking queries never join (`of=("self",)`), so they lock only
+the rows named here. Seat counts change only with F() expressions under these locks.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,22 +26,49 @@ from django.utils import timezone
 from portal.mail import send_quietly
 from portal.models import User
 from showcases.calendar import visit_ics
+from showcases.forms import CANCELLED_SESSION, ShowcaseForm, VisitSlotForm, VisitSlotFormSet
 from showcases.models import (
     ACTIVE_REQUEST_STATUSES,
     RequestStatus,
     Showcase,
+    ShowcaseStatus,
     VisitorReflection,
     VisitRequest,
     VisitSlot,
 )
 
+# What a host may change about a session; its seat count, cancellation, calendar sequence
+# and debrief belong to their own workflows and are never written by an edit.
+SLOT_DETAILS = ("starts_at", "ends_at", "capacity", "location", "notes")
 
-def _locked_slot(slot_id: int) -> VisitSlot:
-    return (
-        VisitSlot.objects.select_for_update()
-        .select_related("showcase", "showcase__host_school", "showcase__host")
-        .get(pk=slot_id)
+
+def _lock_showcase(showcase_id: int) -> Showcase:
+    """The first lock of every change to a showcase, its sessions or their seats."""
+    return Showcase.objects.select_for_update(no_key=True, of=("self",)).get(pk=showcase_id)
+
+
+def _lock_slots(showcase: Showcase, **conditions: object) -> list[VisitSlot]:
+    """A showcase's sessions, locked by primary key once the showcase is locked."""
+    slots = list(
+        VisitSlot.objects.select_for_update(no_key=True, of=("self",))
+        .filter(showcase=showcase, **conditions)
+        .order_by("pk")
     )
+    for slot in slots:
+        slot.showcase = showcase
+    return slots
+
+
+def _lock_session(slot_id: int) -> VisitSlot:
+    """One session, locked after its showcase (whose row is attached, locked too)."""
+    showcase_id = VisitSlot.objects.filter(pk=slot_id).values_list("showcase_id", flat=True).get()
+    showcase = _lock_showcase(showcase_id)
+    (slot,) = _lock_slots(showcase, pk=slot_id)
+    return slot
+
+
+def _lock_visit(visit: VisitRequest) -> VisitRequest:
+    return VisitRequest.objects.select_for_update(no_key=True, of=("self",)).get(pk=visit.pk)
 
 
 def _send(visit: VisitRequest, template: str, subject: str, *, to: list[str], with_calendar: bool = False) -> None:
@@ -100,10 +135,10 @@ def _promote_waitlist(slot: VisitSlot) -> None:
 
 def visit_request_create(*, slot: VisitSlot, requester: User, seats: int, message: str = "") -> VisitRequest:
     with transaction.atomic():
-        slot = _locked_slot(slot.pk)
+        slot = _lock_session(slot.pk)
         showcase = slot.showcase
         errors: dict[str, str] = {}
-        if showcase.status != "published" or slot.is_cancelled:
+        if showcase.status != ShowcaseStatus.PUBLISHED or slot.is_cancelled:
             errors["__all__"] = "This session is not open for requests."
         elif slot.is_past:
             errors["__all__"] = "This session has already started; requests are closed."
@@ -137,8 +172,8 @@ def visit_request_create(*, slot: VisitSlot, requester: User, seats: int, messag
 
 def visit_request_approve(*, visit: VisitRequest, note: str = "") -> VisitRequest:
     with transaction.atomic():
-        slot = _locked_slot(visit.slot_id)
-        visit = VisitRequest.objects.select_for_update().get(pk=visit.pk)
+        slot = _lock_session(visit.slot_id)
+        visit = _lock_visit(visit)
         if visit.status not in (RequestStatus.PENDING, RequestStatus.WAITLISTED):
             raise ValidationError("Only a waiting request can be approved.")
         visit.host_note = note or visit.host_note
@@ -157,8 +192,8 @@ def visit_request_approve(*, visit: VisitRequest, note: str = "") -> VisitReques
 
 def visit_request_decline(*, visit: VisitRequest, note: str) -> VisitRequest:
     with transaction.atomic():
-        _locked_slot(visit.slot_id)
-        visit = VisitRequest.objects.select_for_update().get(pk=visit.pk)
+        _lock_session(visit.slot_id)
+        visit = _lock_visit(visit)
         if visit.status not in (RequestStatus.PENDING, RequestStatus.WAITLISTED):
             raise ValidationError("Only a waiting request can be declined.")
         visit.status = RequestStatus.DECLINED
@@ -172,8 +207,8 @@ def visit_request_decline(*, visit: VisitRequest, note: str) -> VisitRequest:
 def visit_request_cancel(*, visit: VisitRequest) -> VisitRequest:
     """The visitor withdraws; an approved party's seats go to the waiting list."""
     with transaction.atomic():
-        slot = _locked_slot(visit.slot_id)
-        visit = VisitRequest.objects.select_for_update().get(pk=visit.pk)
+        slot = _lock_session(visit.slot_id)
+        visit = _lock_visit(visit)
         if not visit.is_active:
             raise ValidationError("This request is no longer active.")
         was_approved = visit.status == RequestStatus.APPROVED
@@ -190,38 +225,158 @@ def visit_request_cancel(*, visit: VisitRequest) -> VisitRequest:
     return visit
 
 
+def _cancel_locked_slot(slot: VisitSlot) -> None:
+    """Cancel a session whose showcase and own row are locked; everyone with an active request is told."""
+    affected = list(slot.requests.filter(status__in=ACTIVE_REQUEST_STATUSES).order_by("pk"))
+    VisitSlot.objects.filter(pk=slot.pk).update(cancelled_at=timezone.now(), seats_taken=0, sequence=F("sequence") + 1)
+    for visit in affected:
+        visit.status = RequestStatus.CANCELLED
+        visit.sequence += 1
+        visit.save(update_fields=["status", "sequence"])
+        _notify(visit, "cancelled_by_host")
+
+
 def slot_cancel(*, slot: VisitSlot) -> VisitSlot:
     """The host cancels a session: everyone with an active request is told."""
     with transaction.atomic():
-        slot = _locked_slot(slot.pk)
-        if slot.is_cancelled:
-            return slot
-        affected = list(slot.requests.filter(status__in=ACTIVE_REQUEST_STATUSES))
-        VisitSlot.objects.filter(pk=slot.pk).update(
-            cancelled_at=timezone.now(), seats_taken=0, sequence=F("sequence") + 1
-        )
-        for visit in affected:
-            visit.status = RequestStatus.CANCELLED
-            visit.sequence += 1
-            visit.save(update_fields=["status", "sequence"])
-            _notify(visit, "cancelled_by_host")
-        slot.refresh_from_db()
+        slot = _lock_session(slot.pk)
+        if not slot.is_cancelled:
+            _cancel_locked_slot(slot)
+            slot.refresh_from_db()
     return slot
 
 
 def showcase_cancel(*, showcase: Showcase) -> Showcase:
+    """Cancel the showcase and its upcoming sessions; everyone with a request for one is told."""
     with transaction.atomic():
-        for slot in showcase.slots.filter(cancelled_at__isnull=True, starts_at__gt=timezone.now()):
-            slot_cancel(slot=slot)
-        showcase.status = "cancelled"
+        showcase = _lock_showcase(showcase.pk)
+        if showcase.status == ShowcaseStatus.CANCELLED:
+            return showcase
+        for slot in _lock_slots(showcase, cancelled_at__isnull=True, starts_at__gt=timezone.now()):
+            _cancel_locked_slot(slot)
+        showcase.status = ShowcaseStatus.CANCELLED
         showcase.save(update_fields=["status", "updated_at"])
     return showcase
 
 
+def _slot_problems(slot: VisitSlot, changes: dict[str, object]) -> dict[str, str]:
+    """What stops these changes to a locked session, checked against its current row: the
+    form saw the row as it was before the lock, and a concurrent approval or edit may have
+    changed it since."""
+    if slot.is_cancelled:
+        return {"__all__": CANCELLED_SESSION}
+    problems: dict[str, str] = {}
+    capacity = changes.get("capacity", slot.capacity)
+    if isinstance(capacity, int) and capacity < slot.seats_taken:
+        problems["capacity"] = (
+            f"{slot.seats_taken} seats are already approved; cancel visits before lowering it below {slot.seats_taken}."
+        )
+    starts, ends = changes.get("starts_at", slot.starts_at), changes.get("ends_at", slot.ends_at)
+    if isinstance(starts, datetime) and isinstance(ends, datetime) and ends <= starts:
+        field = "ends_at" if "ends_at" in changes else "starts_at"
+        problems[field] = "The session must end after it starts."
+    return problems
+
+
+def _write_slot(slot: VisitSlot, changes: dict[str, object]) -> None:
+    """Write only the changed details of a locked session, and raise its calendar sequence
+    (and its approved visitors') so calendars take the new details."""
+    VisitSlot.objects.filter(pk=slot.pk).update(**changes, sequence=F("sequence") + 1)
+    if {"starts_at", "ends_at", "location", "notes"} & changes.keys():
+        slot.requests.filter(status=RequestStatus.APPROVED).update(sequence=F("sequence") + 1)
+
+
+def _changed_details(form: VisitSlotForm) -> dict[str, object]:
+    return {name: form.cleaned_data[name] for name in form.changed_data if name in SLOT_DETAILS}
+
+
+def showcase_save(*, form: ShowcaseForm, slots: VisitSlotFormSet, user: User, publish: bool) -> Showcase:
+    """Save the one-page questionnaire and its sessions: a new showcase, or the host's edit.
+
+    An edit writes only the fields the host changed, under the showcase's lock and then its
+    sessions' locks (the order every booking path takes), and never a session's seat count,
+    cancellation or sequence as read before: an edit racing with approvals, cancellations
+    and other edits neither overbooks a session, nor undoes a cancellation, nor brings back
+    values someone else has changed. What only the lock can tell (a capacity below the
+    seats taken by now, a session cancelled meanwhile) is added to the forms as errors and
+    ValidationError is raised, with nothing saved.
+    """
+    with transaction.atomic():
+        if form.instance.pk is None:
+            return _showcase_create(form=form, slots=slots, user=user, publish=publish)
+        showcase = _lock_showcase(form.instance.pk)
+        current = {slot.pk: slot for slot in _lock_slots(showcase)}
+        if showcase.status == ShowcaseStatus.CANCELLED:
+            form.add_error(None, "This showcase has been cancelled, so it can no longer be changed.")
+        edits: list[tuple[VisitSlot, dict[str, object]]] = []
+        added: list[VisitSlotForm] = []
+        for slot_form in slots.forms:
+            if not slot_form.has_changed():
+                continue
+            if slot_form.instance.pk is None:
+                added.append(slot_form)
+                continue
+            slot = current.get(slot_form.instance.pk)
+            if slot is None:
+                slot_form.add_error(None, "This session has been removed meanwhile.")
+                continue
+            changes = _changed_details(slot_form)
+            for field, problem in _slot_problems(slot, changes).items():
+                slot_form.add_error(None if field == "__all__" else field, problem)
+            edits.append((slot, changes))
+        if not form.is_valid() or not slots.is_valid():
+            raise ValidationError("The showcase changed meanwhile; see the marked fields.")
+        fields = [name for name in form.changed_data if name in form.DETAILS]
+        for name in fields:
+            setattr(showcase, name, form.cleaned_data[name])
+        if "host_school" in form.changed_data:
+            showcase.host_school = form.cleaned_data["host_school"]
+            fields.append("host_school")
+        if publish and showcase.status == ShowcaseStatus.DRAFT:
+            showcase.status = ShowcaseStatus.PUBLISHED
+            fields.append("status")
+        showcase.save(update_fields=[*fields, "updated_at"])
+        if "practices" in form.changed_data:
+            _change_practices(showcase, form)
+        for slot, changes in edits:
+            if changes:
+                _write_slot(slot, changes)
+        for slot_form in added:
+            slot_form.instance.showcase = showcase
+            slot_form.save()
+    return showcase
+
+
+def _showcase_create(*, form: ShowcaseForm, slots: VisitSlotFormSet, user: User, publish: bool) -> Showcase:
+    showcase: Showcase = form.save(commit=False)
+    showcase.host = user
+    if "host_school" in form.cleaned_data:
+        showcase.host_school = form.cleaned_data["host_school"]
+    showcase.status = ShowcaseStatus.PUBLISHED if publish else ShowcaseStatus.DRAFT
+    showcase.save()
+    form.save_m2m()
+    slots.instance = showcase
+    slots.save()
+    return showcase
+
+
+def _change_practices(showcase: Showcase, form: ShowcaseForm) -> None:
+    """Link and unlink what the host ticked and unticked, leaving links others made meanwhile."""
+    chosen = {practice.pk for practice in form.cleaned_data["practices"]}
+    before = form.practices_before()
+    if before is None:
+        showcase.practices.set(chosen)
+        return
+    showcase.practices.add(*(chosen - before))
+    showcase.practices.remove(*(before - chosen))
+
+
 def slot_debrief(*, slot: VisitSlot, notes: str) -> VisitSlot:
-    slot.debrief_notes = notes
-    slot.debriefed_at = timezone.now()
-    slot.save(update_fields=["debrief_notes", "debriefed_at"])
+    with transaction.atomic():
+        slot = _lock_session(slot.pk)
+        slot.debrief_notes = notes
+        slot.debriefed_at = timezone.now()
+        slot.save(update_fields=["debrief_notes", "debriefed_at"])
     return slot
 
 
@@ -238,9 +393,10 @@ def reflection_save(*, visit: VisitRequest, noticed: str, will_try: str, practic
     return reflection
 
 
-def reminders_send(*, now=None) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+def reminders_send(*, now: datetime | None = None) -> tuple[int, int]:
     """Reminders the day before a visit, and debrief invitations after it. Safe to run twice:
-    each one is claimed with a conditional update before it is sent, so nothing goes out twice."""
+    each one is claimed with a conditional update before it is sent, so nothing goes out twice.
+    The claim commits before the mail goes out, so no row stays locked while a mail server answers."""
     now = now or timezone.now()
     tomorrow = timezone.localtime(now).date() + timedelta(days=1)
     reminders = 0
@@ -252,37 +408,31 @@ def reminders_send(*, now=None) -> tuple[int, int]:  # type: ignore[no-untyped-d
         slot__starts_at__date__lte=tomorrow,
     ).values_list("pk", flat=True)
     for pk in list(due):
-        with transaction.atomic():
-            if VisitRequest.objects.filter(pk=pk, reminder_sent_at__isnull=True).update(reminder_sent_at=now) != 1:
-                continue
-            visit = VisitRequest.objects.select_related(
-                "slot__showcase__host_school", "slot__showcase__host", "requester"
-            ).get(pk=pk)
-            _send(
-                visit, "reminder", f"Tomorrow: your visit to “{visit.slot.showcase.title}”", to=[visit.requester.email]
-            )
-            reminders += 1
+        if VisitRequest.objects.filter(pk=pk, reminder_sent_at__isnull=True).update(reminder_sent_at=now) != 1:
+            continue
+        visit = VisitRequest.objects.select_related(
+            "slot__showcase__host_school", "slot__showcase__host", "requester"
+        ).get(pk=pk)
+        _send(visit, "reminder", f"Tomorrow: your visit to “{visit.slot.showcase.title}”", to=[visit.requester.email])
+        reminders += 1
     invitations = 0
     ended = VisitSlot.objects.filter(
         ends_at__lte=now, cancelled_at__isnull=True, debrief_invites_sent_at__isnull=True
     ).values_list("pk", flat=True)
     for pk in list(ended):
-        with transaction.atomic():
-            if (
-                VisitSlot.objects.filter(pk=pk, debrief_invites_sent_at__isnull=True).update(
-                    debrief_invites_sent_at=now
-                )
-                != 1
-            ):
-                continue
-            for visit in VisitRequest.objects.filter(slot_id=pk, status=RequestStatus.APPROVED).select_related(
-                "slot__showcase__host_school", "slot__showcase__host", "requester"
-            ):
-                _send(
-                    visit,
-                    "debrief_invitation",
-                    f"How was your visit to “{visit.slot.showcase.title}”?",
-                    to=[visit.requester.email],
-                )
-                invitations += 1
+        if (
+            VisitSlot.objects.filter(pk=pk, debrief_invites_sent_at__isnull=True).update(debrief_invites_sent_at=now)
+            != 1
+        ):
+            continue
+        for visit in VisitRequest.objects.filter(slot_id=pk, status=RequestStatus.APPROVED).select_related(
+            "slot__showcase__host_school", "slot__showcase__host", "requester"
+        ):
+            _send(
+                visit,
+                "debrief_invitation",
+                f"How was your visit to “{visit.slot.showcase.title}”?",
+                to=[visit.requester.email],
+            )
+            invitations += 1
     return reminders, invitations

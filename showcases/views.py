@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.models import Role, User
+from practices.models import Practice
 from showcases import services
 from showcases.calendar import feed_ics, visit_ics
 from showcases.filters import ShowcaseFilter
@@ -133,7 +133,10 @@ def showcase_detail(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         pk,
         Showcase.objects.select_related("host", "host_school").prefetch_related(
-            "practices",
+            # Only the entries this reader may open: a school-only entry stays in its school.
+            Prefetch(
+                "practices", queryset=Practice.objects.visible_to(user).order_by("title"), to_attr="readable_practices"
+            ),
             Prefetch(
                 "slots",
                 queryset=VisitSlot.objects.prefetch_related(
@@ -177,25 +180,20 @@ def _showcase_form_page(request: HttpRequest, showcase: Showcase | None) -> Http
         form = ShowcaseForm(request.POST, instance=instance, user=user)
         slots = VisitSlotFormSet(request.POST, instance=instance, prefix="slots")
         if form.is_valid() and slots.is_valid():
-            publish = request.POST.get("action") == "publish"
-            with transaction.atomic():
-                saved = form.save(commit=False)
-                if "host_school" in form.cleaned_data:
-                    saved.host_school = form.cleaned_data["host_school"]
-                if publish:
-                    saved.status = ShowcaseStatus.PUBLISHED
-                saved.save()
-                form.save_m2m()
-                slots.instance = saved
-                for slot in slots.save(commit=False):
-                    if slot.pk:
-                        slot.sequence += 1
-                    slot.save()
-            messages.success(
-                request,
-                "Published: colleagues can now request seats." if saved.status == "published" else "Saved as a draft.",
-            )
-            return redirect(saved)
+            try:
+                saved = services.showcase_save(
+                    form=form, slots=slots, user=user, publish=request.POST.get("action") == "publish"
+                )
+            except ValidationError:
+                pass  # what changed meanwhile is marked on the forms, shown again below
+            else:
+                messages.success(
+                    request,
+                    "Published: colleagues can now request seats."
+                    if saved.status == ShowcaseStatus.PUBLISHED
+                    else "Saved as a draft.",
+                )
+                return redirect(saved)
         status = 400
     else:
         form = ShowcaseForm(instance=instance, user=user)
@@ -427,6 +425,13 @@ def slot_debrief(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Debrief notes saved. Visitors can read them here.")
             return redirect("showcases:debrief", pk=slot.pk)
     reflections = [v.reflection for v in visits if hasattr(v, "reflection")]
+    linked = [r.practice_id for r in reflections if r.practice_id is not None]
+    readable = (
+        set(Practice.objects.visible_to(user).filter(pk__in=linked).values_list("pk", flat=True)) if linked else set()
+    )
+    for reflection in reflections:
+        # A linked entry the reader may not open is not named to them.
+        reflection.readable_practice = reflection.practice if reflection.practice_id in readable else None
     return render(
         request,
         "showcases/debrief.html",
