@@ -2,6 +2,7 @@
 photo or handout must not say who made it. Each file goes in through the practice form and
 comes back out through the attachment view, as a reader would download it."""
 
+import contextlib
 import io
 import zipfile
 from xml.etree import ElementTree
@@ -11,10 +12,14 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
-from portal.lib.uploads import CLEANED_TYPES
+from portal.lib import uploads
+from portal.lib.uploads import CLEANED_TYPES, UnreadableUpload, strip_metadata
 from practices.forms import ALLOWED_UPLOADS
 from practices.models import Attachment, Practice
 from tests.factories import PracticeFactory
@@ -188,6 +193,16 @@ def test_image_too_large_to_process_is_refused_before_it_is_decoded(post_anonymo
     assert "“poster.png” could not be read: it is too large to process" in response.content.decode()
 
 
+def test_animation_with_too_many_frames_is_refused(post_anonymously, monkeypatch):
+    monkeypatch.setattr(uploads, "MAX_FRAMES", 2)
+    out = io.BytesIO()
+    frames = [Image.new("RGB", (4, 4), colour) for colour in ("red", "green", "blue")]
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:])
+    _client, response = post_anonymously("dance.gif", out.getvalue())
+    assert response.status_code == 400
+    assert "“dance.gif” could not be read: it has more than 2 frames." in response.content.decode()
+
+
 def test_older_office_format_is_refused_with_the_format_to_use(post_anonymously):
     legacy_word = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + b"\xec\xa5\xc1\x00" + b"\x00" * 600
     _client, response = post_anonymously("plan.doc", legacy_word)
@@ -250,3 +265,40 @@ def test_command_cleans_attachments_stored_before_and_leaves_the_rest_listed(
     assert "1 cleaned, 1 had nothing to remove, 1 left as they are" in again.getvalue()
     photo.refresh_from_db()
     assert photo.file.name == cleaned_photo_name
+
+
+def _animated(image_format: str) -> bytes:
+    out = io.BytesIO()
+    frames = [Image.new("RGB", (8, 8), colour) for colour in ("red", "blue")]
+    frames[0].save(out, image_format, save_all=True, append_images=frames[1:], duration=[40, 80])
+    return out.getvalue()
+
+
+SAMPLES = {
+    "image/jpeg": jpeg_bytes(),
+    "image/png": png_bytes(),
+    "image/gif": _animated("GIF"),
+    "image/webp": _animated("WEBP"),
+    "application/pdf": pdf_bytes(with_photo=True, with_comment=True),
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": docx_bytes(),
+    "application/vnd.oasis.opendocument.text": odt_bytes(),
+}
+
+
+@hypothesis_settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    content_type=st.sampled_from(sorted(SAMPLES)),
+    edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.binary(max_size=40)), min_size=1, max_size=6),
+    cut=st.one_of(st.none(), st.floats(0, 1)),
+)
+def test_damaged_files_are_unreadable_never_a_crash(content_type, edits, cut):
+    """Bytes overwritten, inserted or cut off anywhere: the cleaner either cleans the file or
+    says it cannot read it; nothing else may escape (that would be a 500)."""
+    data = bytearray(SAMPLES[content_type])
+    for where, junk in edits:
+        at = int(where * len(data))
+        data[at : at + len(junk) // 2] = junk
+    if cut is not None:
+        del data[int(cut * len(data)) :]
+    with contextlib.suppress(UnreadableUpload):
+        strip_metadata(bytes(data), content_type)
