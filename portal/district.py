@@ -58,6 +58,12 @@ class Scope:
             condition &= Q(**{f"{field}__lt": end})
         return condition
 
+    def shared_practices(self) -> QuerySet[Practice]:
+        """The practices every reader of this scope may open. The figures are kept once per
+        scope and read by all of them (portal.figures), so a practice the dashboard names
+        must be open to each: shared with the whole district, or with the one school."""
+        return Practice.objects.visible_to_all_at(self.school_id)
+
     def schools(self) -> QuerySet[School]:
         schools = School.objects.all()
         if self.school_id is not None:
@@ -293,8 +299,9 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
 
 
 def _top_practices(scope: Scope) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    """The ten most adopted and the ten most adapted practices."""
-    base = Practice.objects.filter(status=Status.PUBLISHED)
+    """The ten most adopted and the ten most adapted practices, among those every reader
+    of the scope may open."""
+    base = scope.shared_practices().filter(status=Status.PUBLISHED)
     if scope.school_id is not None:
         base = base.filter(school_id=scope.school_id)
     if scope.level:
@@ -333,8 +340,8 @@ def build_district_dashboard(scope: Scope) -> DistrictDashboard:
     schools = _school_rows(scope, figures, flows["adoption"])
     top_adopted, top_adapted = _top_practices(scope)
     featured_practices = (
-        Practice.objects.filter(status=Status.PUBLISHED, featured_at__isnull=False)
-        .filter(school__in=scope.schools())
+        scope.shared_practices()
+        .filter(status=Status.PUBLISHED, featured_at__isnull=False, school__in=scope.schools())
         .select_related("school")
         .order_by("-featured_at")[:10]
     )

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.core.validators import validate_email, validate_slug
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -19,7 +18,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from portal.lib.csvfile import RowError, read_rows
-from portal.mail import send_quietly
+from portal.mail import portal_email, send_quietly
 from portal.models import DISTRICT_ROLES, Locale, Role, School, SchoolLevel, User
 
 SCHOOL_COLUMNS = ["slug", "name", "level", "enrollment", "frl_percent", "locale"]
@@ -328,7 +327,7 @@ def invitations_send(*, users: Iterable[User]) -> int:
             "reset_url": settings.PORTAL_BASE_URL + reverse("password_reset"),
             "valid_days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600),
         }
-        message = EmailMessage(
+        message = portal_email(
             f"Welcome to {settings.PORTAL_NAME}: set your password",
             render_to_string("registration/invitation_email.txt", context),
             to=[user.email],

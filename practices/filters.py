@@ -12,8 +12,55 @@ from portal.models import School, SchoolLevel, User, school_similarity
 from practices.models import Facet, FacetKind, Practice
 from practices.search import practice_matches, with_search_rank
 
-POPULAR_TAGS_CACHE_KEY = "practices:popular-tags"
+POPULAR_TAGS_CACHE_KEY = "practices:popular-tags:shared"
 POPULAR_TAGS_SECONDS = 300
+TAG_SLUG_MAX_LENGTH = Tag._meta.get_field("slug").max_length
+
+POPULAR_TAGS_SHOWN = 25
+TAG_SUGGESTIONS = 200
+
+
+def tags_of(practices: QuerySet[Practice]) -> QuerySet[Tag]:
+    """The tags used on `practices` (one row per use: add distinct() or count them)."""
+    return Tag.objects.filter(
+        taggit_taggeditem_items__content_type=ContentType.objects.get_for_model(Practice),
+        taggit_taggeditem_items__object_id__in=practices.values("pk"),
+    )
+
+
+def popular_tags() -> list[tuple[str, str]]:
+    """(slug, name) of the most used tags on published entries shared with the whole
+    district, which every reader may see. Counting every tag's uses is costly at district
+    scale and changes slowly: cached, once for everybody."""
+    popular = cache.get(POPULAR_TAGS_CACHE_KEY)
+    if popular is None:
+        shared = Practice.objects.visible_to_all_at(None).published()
+        popular = list(
+            tags_of(shared)
+            .annotate(uses=Count("taggit_taggeditem_items"))
+            .order_by("-uses", "name")
+            .values_list("slug", "name")[:TAG_SUGGESTIONS]
+        )
+        cache.set(POPULAR_TAGS_CACHE_KEY, popular, POPULAR_TAGS_SECONDS)
+    return popular
+
+
+def tag_suggestions(user: User) -> list[str]:
+    """Tags to offer a writer, most used first: only tags they could see anyway (on
+    published entries they may open, and on their own entries), never from colleagues'
+    drafts or from entries kept inside another school."""
+    names = [name for _slug, name in popular_tags()]
+    # The popular list has the district's shared entries; add the writer's own school's and their own.
+    close = Practice.objects.filter(author=user)
+    if user.school_id is not None:
+        close |= Practice.objects.visible_to(user).published().filter(school_id=user.school_id)
+    known = set(names)
+    for name in tags_of(close).order_by("name").values_list("name", flat=True).distinct()[:TAG_SUGGESTIONS]:
+        if name not in known:
+            known.add(name)
+            names.append(name)
+    return names[:TAG_SUGGESTIONS]
+
 
 SORTS = [
     ("relevance", "Best match"),
@@ -74,22 +121,15 @@ class PracticeFilter(django_filters.FilterSet):
             self.filters["sort"].extra["choices"] = [choice for choice in SORTS if choice[0] != "like_mine"]
 
     def _tag_choices(self) -> list[tuple[str, str]]:
-        """The most used tags, plus any chosen ones, so a shared link keeps its filters.
-        Counting every tag's uses is costly at district scale and changes slowly: cached."""
+        """The most used tags, plus any chosen ones the reader could come across, so a
+        shared link keeps its filters."""
         chosen = self.data.getlist("tag") if hasattr(self.data, "getlist") else []
-        popular = cache.get(POPULAR_TAGS_CACHE_KEY)
-        if popular is None:
-            content_type = ContentType.objects.get_for_model(Practice)
-            popular = list(
-                Tag.objects.filter(taggit_taggeditem_items__content_type=content_type)
-                .annotate(uses=Count("taggit_taggeditem_items"))
-                .order_by("-uses", "name")
-                .values_list("slug", "name")[:25]
-            )
-            cache.set(POPULAR_TAGS_CACHE_KEY, popular, POPULAR_TAGS_SECONDS)
-        choices = dict(popular)
+        # Only what could be a tag's slug is looked up; anything else fails as an unknown choice.
+        chosen = [slug for slug in chosen if 0 < len(slug) <= TAG_SLUG_MAX_LENGTH and "\x00" not in slug]
+        choices = dict(popular_tags()[:POPULAR_TAGS_SHOWN])
         if chosen:
-            choices.update(dict(Tag.objects.filter(slug__in=chosen).values_list("slug", "name")))
+            seen = tags_of(Practice.objects.visible_to(self.user)).filter(slug__in=chosen).distinct()
+            choices.update(dict(seen.values_list("slug", "name")))
         return sorted(choices.items(), key=lambda item: item[1].lower())
 
     def filter_search(self, queryset: QuerySet[Practice], name: str, value: str) -> QuerySet[Practice]:

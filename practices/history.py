@@ -11,6 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from reversion.models import Version
 
 from portal.models import User
+from portal.naming import may_name, person_label
 from practices.forms import FailureForm, IterationForm, PracticeForm
 from practices.models import Failure, Iteration, Practice
 
@@ -131,12 +132,15 @@ def practice_history(practice: Practice, viewer: User) -> list[HistoryEntry]:
 
 
 def _who(practice: Practice, version: Version, viewer: User) -> str:
+    """Who saved a version, as `viewer` may see them: the author of an anonymous entry
+    stays anonymous in every version, whoever the entry names today."""
     editor = version.revision.user
     if editor is None:
         return "the portal"
-    if editor.pk == practice.author_id and not practice.can_see_author(viewer):
+    by_author = editor.pk == practice.author_id
+    if by_author and not may_name(editor, reader=viewer, anonymous=practice.anonymous):
         return "the author"
-    return editor.get_full_name() or editor.username
+    return person_label(editor, reader=viewer, anonymous=by_author and practice.anonymous)
 
 
 def _row_changes(old_rows: dict[tuple[str, str], dict], new_rows: dict[tuple[str, str], dict]) -> list[RowChange]:

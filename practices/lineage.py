@@ -1,4 +1,4 @@
-"""The adaptation tree a practice belongs to, across schools."""
+"""The adaptation tree a practice belongs to, across schools, as one reader may see it."""
 
 from __future__ import annotations
 
@@ -7,22 +7,24 @@ from dataclasses import dataclass, field
 from django.db.models import Exists, OuterRef, Q
 
 from portal.models import User
-from practices.models import Practice, Status
+from practices.models import Practice
 
 
 @dataclass
 class LineageNode:
     practice: Practice
-    visible: bool
     current: bool
     children: list[LineageNode] = field(default_factory=list)
 
 
 @dataclass
 class Lineage:
-    root: LineageNode | None
+    roots: list[LineageNode]
     visible_ids: set[int]
-    size: int
+
+    @property
+    def size(self) -> int:
+        return len(self.visible_ids)
 
     @property
     def adaptation_count(self) -> int:
@@ -30,10 +32,11 @@ class Lineage:
 
 
 def lineage_tree(practice: Practice, user: User) -> Lineage:
-    """Every practice adapted from the same original, in one query.
+    """Every practice adapted from the same original that `user` may open, in one query.
 
-    Entries the viewer may not see stay in the tree as unnamed placeholders so the
-    shape is true, but drafts of others are left out altogether.
+    An entry the reader may not open is left out altogether, like everywhere else: its
+    visible adaptations hang under the nearest entry above it that the reader may open
+    (or stand as roots of their own), so the tree never hints at what is hidden.
     """
     root_id = practice.lineage_root_id or practice.pk
     rows = list(
@@ -42,10 +45,19 @@ def lineage_tree(practice: Practice, user: User) -> Lineage:
         .select_related("school", "author")
         .order_by("published_at", "pk")
     )
-    rows = [row for row in rows if row.visible or row.status != Status.DRAFT]
-    nodes = {row.pk: LineageNode(row, row.visible, row.pk == practice.pk) for row in rows}
-    root = nodes.get(root_id)
+    # Hidden entries only say where their visible adaptations belong.
+    parents = {row.pk: row.adapted_from_id for row in rows}
+    rows = [row for row in rows if row.visible]
+    nodes = {row.pk: LineageNode(row, row.pk == practice.pk) for row in rows}
+    roots = []
     for row in rows:
-        if row.adapted_from_id in nodes and row.pk != root_id:
-            nodes[row.adapted_from_id].children.append(nodes[row.pk])
-    return Lineage(root=root, visible_ids={pk for pk, node in nodes.items() if node.visible}, size=len(nodes))
+        parent_id = row.adapted_from_id if row.pk != root_id else None
+        seen: set[int] = set()
+        while parent_id is not None and parent_id not in nodes and parent_id not in seen:
+            seen.add(parent_id)
+            parent_id = parents.get(parent_id)
+        if parent_id in nodes:
+            nodes[parent_id].children.append(nodes[row.pk])
+        else:
+            roots.append(nodes[row.pk])
+    return Lineage(roots=roots, visible_ids=set(nodes))

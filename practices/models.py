@@ -62,6 +62,14 @@ def count_per_practice(model: type[models.Model]) -> Coalesce:
     return Coalesce(Subquery(rows, output_field=models.IntegerField()), 0)
 
 
+def _shared_with(school_id: int | None) -> Q:
+    """Published or archived entries shared with the whole district or with `school_id`."""
+    audience = Q(visibility=Visibility.DISTRICT)
+    if school_id is not None:
+        audience |= Q(visibility=Visibility.SCHOOL, school_id=school_id)
+    return Q(status__in=[Status.PUBLISHED, Status.ARCHIVED]) & audience
+
+
 class PracticeQuerySet(models.QuerySet["Practice"]):
     def visible_to(self, user: User) -> PracticeQuerySet:
         """The one access rule for practices.
@@ -74,22 +82,30 @@ class PracticeQuerySet(models.QuerySet["Practice"]):
             return self.none()
         if user.is_district_staff:
             return self.all()
-        shared = Q(status__in=[Status.PUBLISHED, Status.ARCHIVED]) & (
-            Q(visibility=Visibility.DISTRICT) | Q(visibility=Visibility.SCHOOL, school_id=user.school_id)
-        )
-        return self.filter(shared | Q(author=user))
+        return self.filter(_shared_with(user.school_id) | Q(author=user))
+
+    def visible_to_all_at(self, school_id: int | None) -> PracticeQuerySet:
+        """What every reader whose school is `school_id` may open, whoever they are (None:
+        every reader in the district, the district office included).
+
+        The shared part of `visible_to` without anyone's own entries, for what many readers
+        share: a dashboard's kept figures, tag suggestions, the content export.
+        """
+        return self.filter(_shared_with(school_id))
 
     def published(self) -> PracticeQuerySet:
         # Every published practice has a date (a constraint says so); saying it here lets a
         # walk down the published_at index skip the drafts, whose date is empty.
         return self.filter(status=Status.PUBLISHED, published_at__isnull=False)
 
-    def with_counts(self) -> PracticeQuerySet:
+    def with_counts(self, reader: User) -> PracticeQuerySet:
         """Adoption and adaptation counts as subqueries, so they neither multiply rows nor each other.
-        (Iteration and failure counts are stored on the practice.)"""
+        Only adaptations `reader` may open are counted. (Iteration and failure counts are
+        stored on the practice.)"""
 
         adaptations = (
-            Practice.objects.filter(adapted_from=OuterRef("pk"), status=Status.PUBLISHED)
+            Practice.objects.visible_to(reader)
+            .filter(adapted_from=OuterRef("pk"), status=Status.PUBLISHED)
             .order_by()
             .values("adapted_from")
             .annotate(n=Count("pk"))
@@ -235,19 +251,6 @@ class Practice(models.Model):
         if self.archived_by_id == self.author_id:
             return self.can_edit(user) or self.can_moderate(user)
         return self.can_moderate(user)
-
-    def can_see_author(self, user: User) -> bool:
-        return not self.anonymous or user.is_district_staff or self.author_id == user.pk
-
-    def author_label(self, user: User) -> str:
-        """The byline this viewer may see."""
-        if not self.anonymous:
-            return self.author.get_full_name() or self.author.username
-        if user.is_district_staff:
-            return f"Anonymous (posted by {self.author.get_full_name() or self.author.username}; only district staff see this)"
-        if self.author_id == user.pk:
-            return "Anonymous (you)"
-        return "Anonymous colleague"
 
     def facets_of(self, kind: str) -> list[Facet]:
         return [facet for facet in self.facets.all() if facet.kind == kind]

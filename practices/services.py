@@ -8,15 +8,15 @@ import reversion
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 from reversion.models import Version
 
 from portal.lib.uploads import carries_metadata, strip_metadata
-from portal.mail import send_quietly
+from portal.mail import portal_email, send_quietly
 from portal.models import User
+from portal.naming import person_label
 from practices.forms import FailureFormSet, IterationFormSet, PracticeForm
 from practices.models import Adoption, Attachment, Practice, Status
 
@@ -75,6 +75,14 @@ def practice_save(
         practice: Practice = form.save(commit=False)
         creating = practice.pk is None
         now = timezone.now()
+        previously_published = not creating and practice.status == Status.PUBLISHED
+        original = adapted_from if creating else practice.adapted_from
+        # The original's author hears of an adaptation once it is published where they may open it.
+        shown_before = (
+            original is not None
+            and not creating
+            and Practice.objects.visible_to(original.author).published().filter(pk=practice.pk).exists()
+        )
         if creating:
             practice.author = user
             practice.school = user.school
@@ -100,9 +108,12 @@ def practice_save(
         practice_refresh_derived(practice)
         reversion.set_user(user)
         reversion.set_comment("Created" if creating else ("Published" if first_publication else "Edited"))
-    if first_publication and practice.adapted_from_id:
-        original = practice.adapted_from
-        transaction.on_commit(lambda: _notify_author(original, "adapted", practice, user))
+        if original is not None and not shown_before:
+            reaches = Practice.objects.visible_to(original.author).published().filter(pk=practice.pk).exists()
+            # Published before but kept where the original's author could not open it, and now shared with them.
+            widened = not first_publication and previously_published
+            if reaches and (first_publication or widened):
+                transaction.on_commit(lambda: _notify_author(original, "adapted", practice, user))
     return practice
 
 
@@ -138,16 +149,18 @@ def attachment_strip_metadata(*, attachment: Attachment) -> bool:
 
 
 def _notify_author(original: Practice, event: str, source: Practice | Adoption, actor: User) -> None:
-    """Tell the author of a practice that someone adopted or adapted it."""
+    """Tell the author of a practice that someone adopted or adapted it, naming them as
+    the author may see them (an anonymous adaptation stays anonymous; its school is shown)."""
     author = original.author
     if not author.is_active or author.pk == actor.pk or not author.email:
         return
+    anonymous = isinstance(source, Practice) and source.anonymous
     context = {
         "author": author,
         "practice": original,
         "event": event,
         "source": source,
-        "actor": actor,
+        "actor_label": person_label(actor, reader=author, anonymous=anonymous),
         "actor_school": actor.school,
         "practice_url": settings.PORTAL_BASE_URL + original.get_absolute_url(),
         "source_url": settings.PORTAL_BASE_URL
@@ -160,7 +173,7 @@ def _notify_author(original: Practice, event: str, source: Practice | Adoption, 
         else f"Someone is trying your practice “{original.title}”"
     )
     send_quietly(
-        EmailMessage(subject, render_to_string("practices/email_author_notice.txt", context), to=[author.email])
+        lambda: portal_email(subject, render_to_string("practices/email_author_notice.txt", context), to=[author.email])
     )
 
 

@@ -13,7 +13,7 @@ from portal.models import Role, User
 from portal.pagination import CappedPaginator
 from portal.stash import pop_stashed_post, stash_post_and_sign_in
 from practices import services
-from practices.filters import PracticeFilter
+from practices.filters import PracticeFilter, tag_suggestions
 from practices.forms import AdoptionForm, FailureFormSet, FeatureForm, IterationFormSet, PracticeForm, ReasonForm
 from practices.history import practice_history
 from practices.lineage import lineage_tree
@@ -39,7 +39,7 @@ def practice_list(request: HttpRequest) -> HttpResponse:
     base = (
         Practice.objects.visible_to(user)
         .published()
-        .with_counts()
+        .with_counts(user)
         .select_related("school", "author")
         .prefetch_related("tags", "facets")
     )
@@ -68,7 +68,7 @@ def practice_list(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def practice_mine(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
-    mine = Practice.objects.filter(author=user).with_counts().select_related("school").order_by("-updated_at")
+    mine = Practice.objects.filter(author=user).with_counts(user).select_related("school").order_by("-updated_at")
     adoptions = (
         Adoption.objects.filter(user=user, practice__in=Practice.objects.visible_to(user))
         .select_related("practice", "practice__school")
@@ -185,15 +185,9 @@ def _practice_form_page(
         "failures": failures,
         "practice": practice,
         "adapted_from": adapted_from,
-        "tag_suggestions": _tag_suggestions(),
+        "tag_suggestions": tag_suggestions(user),
     }
     return render(request, "practices/form.html", context, status=status)
-
-
-def _tag_suggestions() -> list[str]:
-    from taggit.models import Tag
-
-    return list(Tag.objects.order_by("name").values_list("name", flat=True)[:200])
 
 
 def _can_write(user: User) -> bool:

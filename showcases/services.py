@@ -16,14 +16,13 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.mail import send_quietly
+from portal.mail import portal_email, send_quietly
 from portal.models import User
 from showcases.calendar import visit_ics
 from showcases.forms import CANCELLED_SESSION, ShowcaseForm, VisitSlotForm, VisitSlotFormSet
@@ -81,10 +80,14 @@ def _send(visit: VisitRequest, template: str, subject: str, *, to: list[str], wi
         "my_visits_url": settings.PORTAL_BASE_URL + reverse("showcases:my_visits"),
         "reflect_url": settings.PORTAL_BASE_URL + reverse("showcases:reflect", args=[visit.pk]),
     }
-    message = EmailMessage(subject, render_to_string(f"showcases/email/{template}.txt", context), to=to)
-    if with_calendar:
-        message.attach("visit.ics", visit_ics(visit), "text/calendar; charset=utf-8")
-    send_quietly(message)
+    send_quietly(
+        lambda: portal_email(
+            subject,
+            render_to_string(f"showcases/email/{template}.txt", context),
+            to=to,
+            attachments=[("visit.ics", visit_ics(visit), "text/calendar; charset=utf-8")] if with_calendar else [],
+        )
+    )
 
 
 def _notify(visit: VisitRequest, event: str) -> None:

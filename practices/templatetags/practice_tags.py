@@ -1,5 +1,6 @@
 from django import template
 
+from portal.naming import person_label
 from practices.models import Practice
 
 register = template.Library()
@@ -7,5 +8,6 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def byline(context: template.Context, practice: Practice) -> str:
-    """The author's name, or 'Anonymous …' when the entry is anonymous and the viewer may not know."""
-    return practice.author_label(context["request"].user)
+    """The author as the reader of the page may see them: "Anonymous colleague" on an
+    anonymous entry, unless the reader is its author or district staff."""
+    return person_label(practice.author, reader=context["request"].user, anonymous=practice.anonymous)

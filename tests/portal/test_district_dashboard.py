@@ -258,3 +258,28 @@ def test_a_month_without_publications_is_marked_in_the_chart(as_user, leader, te
     assert len(months) >= 3 and any(m["published"] == 0 for m in months)
     chart = response.content.decode().split('<svg class="bars"')[1].split("</svg>")[0]
     assert chart.count("bar-failures") == 2 and ">none</text>" in chart
+
+
+def test_a_practice_kept_in_its_school_is_named_only_on_that_schools_dashboard(
+    as_user, leader, staff, principal, teacher, school
+):
+    """The district's figures are kept once and read by every leader and staff member, so
+    they name only practices shared with the whole district; the school's own principal
+    still sees its entries."""
+    kept = PracticeFactory(
+        author=teacher, title="Maple staff-room secret", visibility="school", featured_at=timezone.now()
+    )
+    Adoption.objects.create(practice=kept, user=TeacherFactory(school=school), school=school)
+    PracticeFactory(author=TeacherFactory(school=school), adapted_from=kept, lineage_root=kept, visibility="school")
+    for reader in (staff, leader):
+        client = as_user(reader)
+        assert "staff-room secret" not in client.get("/dashboard/").content.decode()
+        for table in ("top", "featured"):
+            download = client.get("/dashboard/", {"download": table}).content.decode("utf-8-sig")
+            assert "staff-room secret" not in download, table
+    client = as_user(principal)
+    data = client.get("/dashboard/").context["d"]
+    assert [row["practice_title"] for row in data.top_adopted] == ["Maple staff-room secret"]
+    assert [row["practice_title"] for row in data.top_adapted] == ["Maple staff-room secret"]
+    assert [p.title for p in data.featured] == ["Maple staff-room secret"]
+    assert "staff-room secret" in client.get("/dashboard/", {"download": "top"}).content.decode("utf-8-sig")

@@ -1,3 +1,4 @@
+import io
 import json
 import shutil
 import subprocess
@@ -5,10 +6,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
-from tests.factories import FailureFactory, PracticeFactory
+from tests.factories import FailureFactory, PracticeFactory, ShowcaseFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +32,67 @@ def test_export_content_keeps_anonymous_authors_anonymous(tmp_path, teacher, oth
     assert "password" not in text
     assert {s["slug"] for s in data["schools"]} >= {teacher.school.slug}
     assert open_practice.pk in {p["id"] for p in data["practices"]}
+
+
+def _export(tmp_path, *args: str) -> dict:
+    out = tmp_path / "content.json"
+    call_command("export_content", str(out), *args, stdout=io.StringIO())
+    return json.loads(out.read_text())
+
+
+@pytest.fixture
+def mixed_content(teacher, other_teacher, principal):
+    """A district entry, a Maple Grove-only entry, a draft, an anonymous entry adapted
+    from the Maple Grove-only one, a published and a draft showcase."""
+    kept = PracticeFactory(author=teacher, title="Maple only", visibility="school")
+    PracticeFactory(author=teacher, title="Maple draft", status="draft", published_at=None)
+    PracticeFactory(author=teacher, title="For everyone")
+    PracticeFactory(
+        author=principal,
+        title="Anonymous adaptation",
+        anonymous=True,
+        adapted_from=kept,
+        lineage_root=kept,
+        visibility="district",
+    )
+    ShowcaseFactory(host=principal, title="Open doors", status="published")
+    ShowcaseFactory(host=principal, title="Draft visit", status="draft")
+
+
+def test_export_holds_only_what_the_whole_district_office_may_open(tmp_path, mixed_content, principal):
+    data = _export(tmp_path)
+    practices = {p["title"]: p for p in data["practices"]}
+    assert set(practices) == {"For everyone", "Anonymous adaptation"}
+    # The original is kept in its school: the export does not point at it.
+    assert practices["Anonymous adaptation"]["adapted_from"] is None
+    assert practices["Anonymous adaptation"]["author"] is None
+    assert [s["title"] for s in data["showcases"]] == ["Open doors"]
+    text = json.dumps(data)
+    assert "Maple only" not in text and "Maple draft" not in text and principal.username not in text
+
+
+def test_export_for_a_reader_holds_what_they_may_open_named_as_they_may_see_it(
+    tmp_path, mixed_content, teacher, other_teacher, principal, staff
+):
+    mine = {p["title"]: p for p in _export(tmp_path, "--reader", teacher.username)["practices"]}
+    assert set(mine) == {"Maple only", "Maple draft", "For everyone", "Anonymous adaptation"}
+    assert mine["Anonymous adaptation"]["author"] is None
+    assert mine["Anonymous adaptation"]["adapted_from"] == mine["Maple only"]["id"]
+    theirs = {p["title"] for p in _export(tmp_path, "--reader", other_teacher.username)["practices"]}
+    assert theirs == {"For everyone", "Anonymous adaptation"}
+    by_author = {p["title"]: p for p in _export(tmp_path, "--reader", principal.username)["practices"]}
+    assert by_author["Anonymous adaptation"]["author"] == principal.username
+    everything = {p["title"]: p for p in _export(tmp_path, "--reader", staff.username)["practices"]}
+    assert everything["Anonymous adaptation"]["author"] == principal.username
+    assert {s["title"] for s in _export(tmp_path, "--reader", principal.username)["showcases"]} == {
+        "Open doors",
+        "Draft visit",
+    }
+
+
+def test_export_for_an_unknown_reader_is_refused(tmp_path, db):
+    with pytest.raises(CommandError, match="nobody"):
+        _export(tmp_path, "--reader", "nobody")
 
 
 @pytest.mark.django_db(transaction=True)

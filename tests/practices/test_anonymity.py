@@ -90,3 +90,61 @@ def test_adoption_email_to_the_author_does_not_reach_anyone_else(
         adoption_record(practice=anonymous_practice, user=other_teacher, status="trying", notes="")
     assert [message.to for message in mail.outbox] == [["pq@hidden.example.org"]]
     assert "Quartermaine" not in mail.outbox[0].body
+
+
+def test_an_anonymous_adaptation_is_announced_to_the_original_author_without_the_adapters_name(
+    as_user, teacher, other_teacher, django_capture_on_commit_callbacks
+):
+    from tests.practices.helpers import practice_post
+
+    original = PracticeFactory(author=teacher, title="Exit tickets")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_user(other_teacher).post(
+            f"/practices/{original.pk}/adapt/",
+            practice_post(title="Our exit tickets", adaptation_changes="Shorter periods.", anonymous="on"),
+        )
+    assert response.status_code == 302
+    (message,) = mail.outbox
+    text = message.subject + message.body
+    for secret in _identifying(other_teacher):
+        assert secret not in text
+    assert "Anonymous colleague at Riverside Middle School has shared an adaptation" in message.body
+    assert "Riverside Middle School" in message.subject
+
+
+def test_the_lineage_of_the_original_does_not_name_an_anonymous_adapter(
+    as_user, teacher, principal, other_teacher, staff
+):
+    original = PracticeFactory(author=teacher, title="Exit tickets")
+    PracticeFactory(
+        author=other_teacher, adapted_from=original, lineage_root=original, anonymous=True, title="Quiet version"
+    )
+    page = as_user(principal).get(f"/practices/{original.pk}/").content.decode()
+    assert "Quiet version" in page and "Anonymous colleague" in page
+    assert "Yamamoto" not in page
+    assert "Yamamoto" in as_user(staff).get(f"/practices/{original.pk}/").content.decode()
+
+
+def test_every_version_in_the_history_of_an_anonymous_entry_hides_who_saved_it(
+    as_user, secret_author, principal, staff, anonymous_practice
+):
+    import reversion
+
+    with reversion.create_revision():
+        anonymous_practice.summary = "Rewritten"
+        anonymous_practice.save()
+        reversion.set_user(secret_author)
+    page = as_user(principal).get(f"/practices/{anonymous_practice.pk}/history/").content.decode()
+    assert "by the author" in page
+    for secret in _identifying(secret_author):
+        assert secret not in page
+    assert (
+        "Anonymous (you)" in as_user(secret_author).get(f"/practices/{anonymous_practice.pk}/history/").content.decode()
+    )
+    assert "Quartermaine" in as_user(staff).get(f"/practices/{anonymous_practice.pk}/history/").content.decode()
+
+
+def test_searching_for_the_authors_name_does_not_find_an_anonymous_entry(as_user, teacher, anonymous_practice):
+    page = as_user(teacher).get("/practices/", {"q": "Quartermaine"}).content.decode()
+    assert "Failing forward with labs" not in page
+    assert "Quartermaine" not in anonymous_practice.search_document

@@ -1,17 +1,24 @@
 """Export the district's shared content as JSON: schools, practices with their
-iterations, failures and adoptions, showcases with their sessions and debriefs, and
-survey cycles with their summary figures. No passwords, no individual survey answers,
-and the author of an anonymous practice stays anonymous."""
+iterations, failures and adoptions, showcases with their sessions, and survey cycles
+with their summary figures. No passwords, no individual survey answers.
+
+An export is read by someone, so it holds what its reader may open, with people named as
+that reader may see them (portal.naming): by default the district office's view (entries
+shared with the whole district, published showcases, the survey summaries, and no
+anonymous author's name); with `--reader USERNAME`, what that person may open.
+"""
 
 import json
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import Exists, OuterRef, QuerySet
 
-from portal.models import School
+from portal.models import School, User
+from portal.naming import may_name
 from practices.models import Practice
-from showcases.models import Showcase
+from showcases.models import RequestStatus, Showcase, VisitRequest
 from surveys.dashboard import build_dashboard
 from surveys.models import Cycle
 from surveys.stats import FIGURES
@@ -22,56 +29,74 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("output", type=Path)
+        parser.add_argument(
+            "--reader",
+            metavar="USERNAME",
+            help="Export what this person may open, naming people as they may see them "
+            "(default: what the whole district office may open).",
+        )
 
-    def handle(self, *args, output: Path, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args, output: Path, reader: str | None = None, **options) -> None:  # type: ignore[no-untyped-def]
+        self.reader = self._reader(reader)
+        self.visited = (
+            set()
+            if self.reader is None
+            else set(
+                VisitRequest.objects.filter(requester=self.reader, status=RequestStatus.APPROVED).values_list(
+                    "slot_id", flat=True
+                )
+            )
+        )
+        shown = self._practices()
         practices = (
-            Practice.objects.select_related("school", "author", "adapted_from")
+            shown.select_related("school", "author")
+            .annotate(original_shown=Exists(shown.filter(pk=OuterRef("adapted_from_id"))))
             .prefetch_related("iterations", "failures", "facets", "adoptions__school")
             .order_by("pk")
         )
         data = {
             "schools": list(School.objects.values("slug", "name", "level", "enrollment", "frl_percent", "locale")),
             "practices": [self._practice(p) for p in practices.iterator(chunk_size=500)],
-            "showcases": [
-                {
-                    "title": s.title,
-                    "host_school": s.host_school.slug,
-                    "status": s.status,
-                    "description": s.description,
-                    "impact": s.impact,
-                    "evidence": s.evidence,
-                    "focus_question": s.focus_question,
-                    "sessions": [
-                        {
-                            "starts_at": slot.starts_at,
-                            "ends_at": slot.ends_at,
-                            "capacity": slot.capacity,
-                            "seats_taken": slot.seats_taken,
-                            "location": slot.location,
-                            "cancelled": slot.is_cancelled,
-                            "debrief_notes": slot.debrief_notes,
-                        }
-                        for slot in s.slots.all()
-                    ],
-                }
-                for s in Showcase.objects.select_related("host_school").prefetch_related("slots").order_by("pk")
-            ],
-            "survey_cycles": [self._cycle(c) for c in Cycle.objects.order_by("opens_on")],
+            "showcases": [self._showcase(s) for s in self._showcases()],
+            "survey_cycles": [self._cycle(c) for c in self._cycles()],
         }
         output.write_text(json.dumps(data, cls=DjangoJSONEncoder, indent=1))
         self.stdout.write(
             f"Exported {len(data['schools'])} schools, {len(data['practices'])} practices, {len(data['showcases'])} showcases to {output}."
         )
 
+    def _reader(self, username: str | None) -> User | None:
+        if username is None:
+            return None
+        reader = User.objects.filter(username=username, is_active=True).select_related("school").first()
+        if reader is None:
+            raise CommandError(f"No active person has the username {username!r}.")
+        return reader
+
+    def _practices(self) -> QuerySet[Practice]:
+        if self.reader is None:
+            return Practice.objects.visible_to_all_at(None)
+        return Practice.objects.visible_to(self.reader)
+
+    def _showcases(self) -> QuerySet[Showcase]:
+        showcases = Showcase.objects.published() if self.reader is None else Showcase.objects.visible_to(self.reader)
+        return showcases.select_related("host_school").prefetch_related("slots").order_by("pk")
+
+    def _cycles(self) -> QuerySet[Cycle]:
+        cycles = Cycle.objects.all() if self.reader is None else Cycle.objects.visible_to(self.reader)
+        return cycles.order_by("opens_on")
+
     def _practice(self, practice: Practice) -> dict:
+        named = may_name(practice.author, reader=self.reader, anonymous=practice.anonymous)
         return {
             "id": practice.pk,
             "title": practice.title,
             "school": practice.school.slug,
-            "author": None if practice.anonymous else practice.author.username,
+            "author": practice.author.username if named else None,
             "status": practice.status,
             "visibility": practice.visibility,
-            "adapted_from": practice.adapted_from_id,
+            "adapted_from": practice.adapted_from_id if practice.original_shown else None,  # type: ignore[attr-defined]
+            "anonymous": practice.anonymous,
             **{name: getattr(practice, name) for name in Practice.TEXT_FIELDS if name != "title"},
             **{name: getattr(practice, name) for name in ("tag_names", "published_at", "created_at", "updated_at")},
             "facets": [f"{facet.kind}:{facet.slug}" for facet in practice.facets.all()],
@@ -85,6 +110,31 @@ class Command(BaseCommand):
             ],
             "adoptions": [
                 {"school": a.school.slug if a.school else None, "status": a.status} for a in practice.adoptions.all()
+            ],
+        }
+
+    def _showcase(self, showcase: Showcase) -> dict:
+        # A session's debrief is for those who run the showcase and its approved visitors.
+        managing = self.reader is not None and showcase.can_manage(self.reader)
+        return {
+            "title": showcase.title,
+            "host_school": showcase.host_school.slug,
+            "status": showcase.status,
+            "description": showcase.description,
+            "impact": showcase.impact,
+            "evidence": showcase.evidence,
+            "focus_question": showcase.focus_question,
+            "sessions": [
+                {
+                    "starts_at": slot.starts_at,
+                    "ends_at": slot.ends_at,
+                    "capacity": slot.capacity,
+                    "seats_taken": slot.seats_taken,
+                    "location": slot.location,
+                    "cancelled": slot.is_cancelled,
+                    **({"debrief_notes": slot.debrief_notes} if managing or slot.pk in self.visited else {}),
+                }
+                for slot in showcase.slots.all()
             ],
         }
 
