@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from django.conf import settings
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from portal.naming import display_name
 from showcases.models import VisitRequest, VisitSlot
 
 
@@ -41,7 +42,7 @@ def _event(slot: VisitSlot, *, uid: str, sequence: int, cancelled: bool, summary
     )
     event.add("url", f"{settings.PORTAL_BASE_URL}{showcase.get_absolute_url()}")
     organizer = vCalAddress(f"mailto:{showcase.host.email}")
-    organizer.params["cn"] = vText(showcase.host.get_full_name() or showcase.host.username)
+    organizer.params["cn"] = vText(display_name(showcase.host))
     event.add("organizer", organizer)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     return event
