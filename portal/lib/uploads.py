@@ -104,8 +104,9 @@ def _clean_image(data: bytes, content_type: str) -> bytes:
     expected = PIL_FORMATS[content_type]
     try:
         with warnings.catch_warnings():
-            # Above Pillow's own limit it only warns; the limit below is the one that counts.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # Pillow warns of oversized or slightly damaged data (truncated EXIF); the checks
+            # below and the errors it raises decide, and the warnings would only fill the logs.
+            warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as image:
                 # A JPEG with extra pictures (depth maps, previews) opens as MPO: only the
                 # main picture is kept, the others may carry their own EXIF.
