@@ -154,6 +154,11 @@ class PracticeForm(forms.ModelForm):
             size=filesizeformat(settings.PRACTICE_ATTACHMENT_MAX_BYTES)
         )
         self.fields["visibility"].choices = Visibility.choices
+        original = self.instance.adapted_from if self.instance.adapted_from_id else None
+        if original is not None and original.visibility == Visibility.SCHOOL:
+            # An adaptation starts from the original's words and title: one kept in its school stays there.
+            self.fields["visibility"].choices = [(Visibility.SCHOOL, Visibility.SCHOOL.label)]
+            self.fields["visibility"].help_text = "The original is shared with your school only, so its adaptation is too."
         if not self.adapting:
             del self.fields["adaptation_changes"]
         for name in [*PUBLISH_REQUIRED, "adaptation_changes"]:

@@ -84,7 +84,9 @@ def pdf_bytes(*, with_photo: bool = False, with_comment: bool = False) -> bytes:
             {
                 NameObject("/Type"): NameObject("/Annot"),
                 NameObject("/Subtype"): NameObject("/Text"),
-                NameObject("/Rect"): ArrayObject([NumberObject(10), NumberObject(10), NumberObject(30), NumberObject(30)]),
+                NameObject("/Rect"): ArrayObject(
+                    [NumberObject(10), NumberObject(10), NumberObject(30), NumberObject(30)]
+                ),
                 NameObject("/T"): TextStringObject(AUTHOR),
                 NameObject("/Contents"): TextStringObject("Try this with exit tickets."),
             }

@@ -122,3 +122,33 @@ def test_the_tag_filter_offers_no_tag_of_a_draft_or_of_another_schools_entry(as_
     probed = client.get("/practices/", {"tag": "riverside-only"})
     assert probed.status_code == 200
     assert 'value="riverside-only"' not in probed.content.decode()
+
+
+def test_an_adaptation_of_an_entry_kept_in_the_school_stays_in_the_school(as_user, teacher, principal):
+    """An adaptation starts from the original's title and words, so sharing it with the
+    district would carry them out of the school."""
+    kept = PracticeFactory(author=teacher, title="Maple-only routine", visibility="school")
+    client = as_user(principal)
+    form = client.get(f"/practices/{kept.pk}/adapt/").content.decode()
+    assert 'value="district"' not in form
+    assert "The original is shared with your school only" in form
+    refused = client.post(
+        f"/practices/{kept.pk}/adapt/",
+        practice_post(title="Maple-only routine, our way", adaptation_changes="Shorter.", visibility="district"),
+    )
+    assert refused.status_code == 400
+    assert not Practice.objects.filter(title="Maple-only routine, our way").exists()
+    kept_in = client.post(
+        f"/practices/{kept.pk}/adapt/",
+        practice_post(title="Maple-only routine, our way", adaptation_changes="Shorter.", visibility="school"),
+    )
+    assert kept_in.status_code == 302
+    adaptation = Practice.objects.get(title="Maple-only routine, our way")
+    assert adaptation.visibility == "school"
+    edit = client.post(
+        f"/practices/{adaptation.pk}/edit/",
+        practice_post(title="Maple-only routine, our way", adaptation_changes="Shorter.", visibility="district"),
+    )
+    assert edit.status_code == 400
+    adaptation.refresh_from_db()
+    assert adaptation.visibility == "school"
