@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMessage
 from django.core.validators import validate_email, validate_slug
 from django.db import transaction
 from django.db.models.functions import Lower
@@ -316,21 +318,21 @@ def password_setup_url(user: User) -> str:
 
 
 def invitations_send(*, users: Iterable[User]) -> int:
-    """E-mail each new person a link to choose their own password."""
-    sent = 0
-    for user in users:
-        context = {
-            "user": user,
-            "portal_name": settings.PORTAL_NAME,
-            "setup_url": password_setup_url(user),
-            "login_url": settings.PORTAL_BASE_URL + reverse("login"),
-            "reset_url": settings.PORTAL_BASE_URL + reverse("password_reset"),
-            "valid_days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600),
-        }
-        message = portal_email(
-            f"Welcome to {settings.PORTAL_NAME}: set your password",
-            render_to_string("registration/invitation_email.txt", context),
-            to=[user.email],
-        )
-        sent += send_quietly(message)
-    return sent
+    """E-mail each new person a link to choose their own password; say how many went."""
+    return sum(send_quietly(partial(_invitation, user)) for user in users)
+
+
+def _invitation(user: User) -> EmailMessage:
+    context = {
+        "user": user,
+        "portal_name": settings.PORTAL_NAME,
+        "setup_url": password_setup_url(user),
+        "login_url": settings.PORTAL_BASE_URL + reverse("login"),
+        "reset_url": settings.PORTAL_BASE_URL + reverse("password_reset"),
+        "valid_days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600),
+    }
+    return portal_email(
+        f"Welcome to {settings.PORTAL_NAME}: set your password",
+        render_to_string("registration/invitation_email.txt", context),
+        to=[user.email],
+    )

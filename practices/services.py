@@ -8,6 +8,7 @@ import reversion
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -149,11 +150,17 @@ def attachment_strip_metadata(*, attachment: Attachment) -> bool:
 
 
 def _notify_author(original: Practice, event: str, source: Practice | Adoption, actor: User) -> None:
-    """Tell the author of a practice that someone adopted or adapted it, naming them as
-    the author may see them (an anonymous adaptation stays anonymous; its school is shown)."""
+    """Tell the author of a practice that someone adopted or adapted it (after the change is
+    saved: whatever fails is logged by portal.mail, never raised)."""
+    send_quietly(lambda: _author_notice(original, event, source, actor))
+
+
+def _author_notice(original: Practice, event: str, source: Practice | Adoption, actor: User) -> EmailMessage | None:
+    """The e-mail to the author, naming the actor as the author may see them (an anonymous
+    adaptation stays anonymous; its school is shown); None when there is no one to tell."""
     author = original.author
     if not author.is_active or author.pk == actor.pk or not author.email:
-        return
+        return None
     anonymous = isinstance(source, Practice) and source.anonymous
     context = {
         "author": author,
@@ -172,9 +179,7 @@ def _notify_author(original: Practice, event: str, source: Practice | Adoption, 
         if event == "adapted"
         else f"Someone is trying your practice “{original.title}”"
     )
-    send_quietly(
-        lambda: portal_email(subject, render_to_string("practices/email_author_notice.txt", context), to=[author.email])
-    )
+    return portal_email(subject, render_to_string("practices/email_author_notice.txt", context), to=[author.email])
 
 
 def adoption_record(*, practice: Practice, user: User, status: str, notes: str) -> Adoption:

@@ -85,3 +85,37 @@ def test_password_reset_mail_goes_through_the_portal_and_survives_a_broken_mail_
     with caplog.at_level("ERROR", logger="portal.mail"):
         form.save(domain_override="portal.example.org")
     assert any("Could not send e-mail" in record.getMessage() for record in caplog.records)
+
+
+def test_an_invitation_that_fails_to_build_is_logged_and_the_others_still_go(teacher, principal, monkeypatch, caplog):
+    from portal import services
+
+    real = services.password_setup_url
+
+    def failing_for_teacher(user):  # type: ignore[no-untyped-def]
+        if user == teacher:
+            raise RuntimeError("token generator broke")
+        return real(user)
+
+    monkeypatch.setattr(services, "password_setup_url", failing_for_teacher)
+    with caplog.at_level("ERROR", logger="portal.mail"):
+        assert services.invitations_send(users=[teacher, principal]) == 1
+    assert [message.to for message in mail.outbox] == [[principal.email]]
+    assert any("Could not send e-mail" in record.getMessage() for record in caplog.records)
+
+
+def test_a_notice_to_an_author_that_fails_to_build_does_not_break_the_saved_adoption(
+    as_user, teacher, other_teacher, monkeypatch, django_capture_on_commit_callbacks
+):
+    from practices import services
+
+    def broken_template(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("template broke")
+
+    monkeypatch.setattr(services, "render_to_string", broken_template)
+    practice = PracticeFactory(author=teacher)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = as_user(other_teacher).post(f"/practices/{practice.pk}/adopt/", {"adoption-status": "trying"})
+    assert response.status_code == 302
+    assert Adoption.objects.filter(practice=practice, user=other_teacher).exists()
+    assert mail.outbox == []
