@@ -318,8 +318,10 @@ def _top_practices(scope: Scope) -> tuple[list[dict[str, object]], list[dict[str
         .annotate(n=Count("pk"))
         .order_by("-n", "practice_pk")[:10]
     )
+    # Only adaptations every reader may open are counted, as in the practice list.
     adapted = (
-        Practice.objects.filter(scope.in_range("published_at"), status=Status.PUBLISHED, adapted_from__in=base)
+        scope.shared_practices()
+        .filter(scope.in_range("published_at"), status=Status.PUBLISHED, adapted_from__in=base)
         .order_by()
         .values(
             kind=Value("adapted", output_field=CharField()),

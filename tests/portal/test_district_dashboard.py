@@ -283,3 +283,11 @@ def test_a_practice_kept_in_its_school_is_named_only_on_that_schools_dashboard(
     assert [row["practice_title"] for row in data.top_adapted] == ["Maple staff-room secret"]
     assert [p.title for p in data.featured] == ["Maple staff-room secret"]
     assert "staff-room secret" in client.get("/dashboard/", {"download": "top"}).content.decode("utf-8-sig")
+
+
+def test_most_adapted_counts_only_adaptations_every_reader_may_open(as_user, leader, teacher, other_teacher):
+    original = PracticeFactory(author=teacher, title="Shared original")
+    PracticeFactory(author=other_teacher, adapted_from=original, lineage_root=original)
+    PracticeFactory(author=other_teacher, adapted_from=original, lineage_root=original, visibility="school")
+    data = as_user(leader).get("/dashboard/").context["d"]
+    assert [(row["practice_title"], row["n"]) for row in data.top_adapted] == [("Shared original", 1)]
