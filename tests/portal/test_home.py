@@ -55,3 +55,19 @@ def test_home_runs_a_fixed_number_of_queries(as_user, leader, django_assert_max_
     client = as_user(leader)
     with django_assert_max_num_queries(11):
         client.get("/")
+
+
+def test_home_lists_only_entries_the_reader_may_open_and_names_no_anonymous_author(
+    as_user, teacher, other_teacher, principal
+):
+    from django.utils import timezone
+
+    from tests.factories import PracticeFactory
+
+    PracticeFactory(author=other_teacher, title="Riverside only", visibility="school", featured_at=timezone.now())
+    PracticeFactory(author=other_teacher, title="Riverside draft", status="draft", published_at=None)
+    PracticeFactory(author=principal, title="Quiet feature", anonymous=True, featured_at=timezone.now())
+    page = as_user(teacher).get("/").content.decode()
+    assert "Quiet feature" in page
+    assert "Riverside only" not in page and "Riverside draft" not in page
+    assert "Hughes" not in page
