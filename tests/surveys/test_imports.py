@@ -122,3 +122,15 @@ def test_a_blank_form_after_answering_withdraws_the_response(as_user, principal,
 def test_a_comment_alone_is_a_response(as_user, principal, cycle):
     as_user(principal).post(f"/surveys/{cycle.slug}/respond/", answer_form(q2_comment="Only a remark"))
     assert Response.objects.count() == 1
+
+
+def test_the_command_reports_rows_already_imported(cycle, tmp_path):
+    from django.core.management import call_command
+
+    path = tmp_path / "old.csv"
+    path.write_text(FILE)
+    call_command("import_survey_responses", cycle.slug, str(path), stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("import_survey_responses", cycle.slug, str(path), stdout=out)
+    assert "Nothing new was imported" in out.getvalue() and "3 rows were already imported" in out.getvalue()
+    assert Response.objects.filter(cycle=cycle).count() == 3

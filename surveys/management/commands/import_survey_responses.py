@@ -7,7 +7,10 @@ from surveys.services import SurveyImportError, responses_import
 
 
 class Command(BaseCommand):
-    help = "Import survey responses from CSV into a cycle: all rows or none; errors name row and column."
+    help = (
+        "Import survey responses from CSV into a cycle: all rows or none; errors name row and column; "
+        "rows already imported and blank rows are skipped and reported."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("cycle_slug")
@@ -29,6 +32,5 @@ class Command(BaseCommand):
             for error in failure.errors:
                 self.stderr.write(str(error))
             raise CommandError(f"Nothing was imported: {len(failure.errors)} problem(s) found.") from None
-        self.stdout.write(
-            self.style.SUCCESS(f"Imported {result.responses} responses ({result.answers} answers) into {cycle.name}.")
-        )
+        summary = result.summary(cycle)
+        self.stdout.write(self.style.SUCCESS(summary) if result.responses else f"Nothing new was imported. {summary}")
