@@ -157,8 +157,9 @@ class PracticeForm(forms.ModelForm):
         original = self.instance.adapted_from if self.instance.adapted_from_id else None
         if original is not None and original.visibility == Visibility.SCHOOL:
             # An adaptation starts from the original's words and title: one kept in its school stays there.
-            self.fields["visibility"].choices = [(Visibility.SCHOOL, Visibility.SCHOOL.label)]
-            self.fields["visibility"].help_text = "The original is shared with your school only, so its adaptation is too."
+            audience = self.fields["visibility"]
+            audience.choices = [(Visibility.SCHOOL, Visibility.SCHOOL.label)]
+            audience.help_text = "The original is shared with your school only, so its adaptation is too."
         if not self.adapting:
             del self.fields["adaptation_changes"]
         for name in [*PUBLISH_REQUIRED, "adaptation_changes"]:
