@@ -266,6 +266,8 @@ def _slot_problems(slot: VisitSlot, changes: dict[str, object]) -> dict[str, str
     """What stops these changes to a locked session, checked against its current row: the
     form saw the row as it was before the lock, and a concurrent approval or edit may have
     changed it since."""
+    if not changes:
+        return {}
     if slot.is_cancelled:
         return {"__all__": CANCELLED_SESSION}
     problems: dict[str, str] = {}
@@ -291,6 +293,32 @@ def _write_slot(slot: VisitSlot, changes: dict[str, object]) -> None:
 
 def _changed_details(form: VisitSlotForm) -> dict[str, object]:
     return {name: form.cleaned_data[name] for name in form.changed_data if name in SLOT_DETAILS}
+
+
+def slot_details_check(*, slot_id: int, changes: dict[str, object]) -> dict[str, str]:
+    """Lock a session (its showcase first) until the caller's transaction ends, and say what
+    stops these changes to its details, by field. For forms that validate and save in one
+    transaction, such as the admin's: checked here, the changes cannot be stopped later."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("slot_details_check holds its locks for the caller's transaction; call it inside one.")
+    return _slot_problems(_lock_session(slot_id), changes)
+
+
+def slot_details_save(*, slot_id: int, changes: dict[str, object]) -> VisitSlot:
+    """Change a session's details (SLOT_DETAILS only) under its locks, never its seats,
+    cancellation or sequence as read before; ValidationError by field if they cannot be."""
+    unknown = changes.keys() - set(SLOT_DETAILS)
+    if unknown:
+        raise ValueError(f"Not a session detail: {', '.join(sorted(unknown))}")
+    with transaction.atomic():
+        slot = _lock_session(slot_id)
+        problems = _slot_problems(slot, changes)
+        if problems:
+            raise ValidationError({field: [problem] for field, problem in problems.items()})
+        if changes:
+            _write_slot(slot, changes)
+            slot.refresh_from_db()
+    return slot
 
 
 def showcase_save(*, form: ShowcaseForm, slots: VisitSlotFormSet, user: User, publish: bool) -> Showcase:
