@@ -324,7 +324,8 @@ def my_visits(request: HttpRequest) -> HttpResponse:
         .select_related("slot", "slot__showcase", "slot__showcase__host_school")
         .order_by("-slot__starts_at")
     )
-    feed, _created = CalendarFeed.objects.get_or_create(user=request.user)
+    # Nothing is made on a GET: the address is made when asked for (calendar_feed_reset).
+    feed = CalendarFeed.objects.filter(user=request.user).first()
     return render(request, "showcases/my_visits.html", {"visits": visits, "feed": feed, "now": timezone.now()})
 
 
@@ -386,11 +387,14 @@ def calendar_feed(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def calendar_feed_reset(request: HttpRequest) -> HttpResponse:
-    feed, _created = CalendarFeed.objects.get_or_create(user=request.user)
-    feed.reset()
-    messages.success(
-        request, "Your calendar address is new. The old one no longer works: subscribe again with the new one."
-    )
+    feed, created = CalendarFeed.objects.get_or_create(user=request.user)
+    if created:
+        messages.success(request, "Your calendar address is ready: add it to your calendar app.")
+    else:
+        feed.reset()
+        messages.success(
+            request, "Your calendar address is new. The old one no longer works: subscribe again with the new one."
+        )
     return redirect("showcases:my_visits")
 
 

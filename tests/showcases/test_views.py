@@ -231,8 +231,11 @@ def test_calendar_file_and_personal_feed(as_user, client, other_teacher, princip
     ics = visitor.get(f"/showcases/requests/{visit.pk}/calendar.ics")
     assert ics["Content-Type"].startswith("text/calendar")
     assert Calendar.from_ical(ics.content).walk("VEVENT")[0]["UID"] == visit.ical_uid
-    visitor.get("/showcases/visits/")
+    assert "Make my calendar address" in visitor.get("/showcases/visits/").content.decode()
+    assert not CalendarFeed.objects.exists()  # nothing is made on a GET
+    visitor.post("/showcases/calendar/reset/")
     token = CalendarFeed.objects.get(user=other_teacher).token
+    assert token in visitor.get("/showcases/visits/").content.decode()
     client.logout()
     feed = client.get("/showcases/calendar.ics", {"token": token})
     assert feed.status_code == 200
