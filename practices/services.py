@@ -21,6 +21,18 @@ from portal.naming import person_label
 from practices.forms import FailureFormSet, IterationFormSet, PracticeForm
 from practices.models import Adoption, Attachment, Practice, Status
 
+# Set by district staff beside the author's edits (archive, feature), never from the author's form.
+MODERATION_FIELDS = [
+    "status",
+    "published_at",
+    "featured_at",
+    "featured_by",
+    "featured_note",
+    "archived_at",
+    "archived_by",
+    "archived_reason",
+]
+
 # Fields a restore leaves as they are now: who may see the entry and under what name
 # are the author's current choices, not a property of old text.
 KEPT_ON_RESTORE = [
@@ -75,6 +87,12 @@ def practice_save(
     with transaction.atomic(), reversion.create_revision():
         practice: Practice = form.save(commit=False)
         creating = practice.pk is None
+        if not creating:
+            # Staff may archive or feature the entry while its author edits it: lock the row
+            # and take what they set from it, so the author's save does not undo it.
+            current = Practice.objects.select_for_update(no_key=True, of=("self",)).get(pk=practice.pk)
+            for name in MODERATION_FIELDS:
+                setattr(practice, name, getattr(current, name))
         now = timezone.now()
         previously_published = not creating and practice.status == Status.PUBLISHED
         original = adapted_from if creating else practice.adapted_from
@@ -90,6 +108,8 @@ def practice_save(
             if adapted_from is not None:
                 practice.adapted_from = adapted_from
                 practice.lineage_root_id = adapted_from.lineage_root_id or adapted_from.pk
+        # Archived meanwhile: the text is kept, the entry stays archived.
+        publish = publish and practice.status != Status.ARCHIVED
         first_publication = publish and practice.published_at is None
         if publish:
             practice.status = Status.PUBLISHED
@@ -237,9 +257,11 @@ def practice_unfeature(*, practice: Practice) -> Practice:
 
 def practice_restore(*, practice: Practice, version: Version, by: User) -> Practice:
     """Bring back the text, iterations and failures of an earlier version, as a new version."""
-    kept = {name: getattr(practice, name) for name in KEPT_ON_RESTORE}
     restored_at = version.revision.date_created
     with transaction.atomic(), reversion.create_revision():
+        # Read under the row's lock: an archive or feature made meanwhile is kept too.
+        current = Practice.objects.select_for_update(no_key=True, of=("self",)).get(pk=practice.pk)
+        kept = {name: getattr(current, name) for name in KEPT_ON_RESTORE}
         version.revision.revert(delete=True)
         practice = Practice.objects.get(pk=practice.pk)
         for name, value in kept.items():
