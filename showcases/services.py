@@ -398,8 +398,10 @@ def _change_practices(showcase: Showcase, form: ShowcaseForm) -> None:
     if before is None:
         showcase.practices.set(chosen)
         return
-    showcase.practices.add(*(chosen - before))
-    showcase.practices.remove(*(before - chosen))
+    linked = set(showcase.practices.values_list("pk", flat=True))
+    showcase.practices.add(*(chosen - before - linked))
+    # Only links that exist: `before` comes from the browser.
+    showcase.practices.remove(*((before - chosen) & linked))
 
 
 def slot_debrief(*, slot: VisitSlot, notes: str) -> VisitSlot:

@@ -338,3 +338,13 @@ def test_list_filters_do_not_match_through_a_school_only_entry(
     titles = lambda client: [s.title for s in client.get("/showcases/", search).context["showcases"]]  # noqa: E731
     assert titles(as_user(other_teacher)) == []
     assert titles(as_user(teacher)) == ["Conferences"]
+
+
+def test_nonsense_in_what_the_page_showed_unlinks_nothing(as_user, principal, showcase):
+    linked = PracticeFactory(author=principal, title="Entry 1")
+    showcase.practices.add(linked)
+    form = _opened_form(as_user(principal), showcase)
+    form["initial-practices"] = ["99999999999999999999999", "x", str(linked.pk + 1000)]
+    form["practices"] = [str(linked.pk)]
+    assert as_user(principal).post(f"/showcases/{showcase.pk}/edit/", form).status_code == 302
+    assert list(showcase.practices.all()) == [linked]
