@@ -348,3 +348,19 @@ def test_nonsense_in_what_the_page_showed_unlinks_nothing(as_user, principal, sh
     form["practices"] = [str(linked.pk)]
     assert as_user(principal).post(f"/showcases/{showcase.pk}/edit/", form).status_code == 302
     assert list(showcase.practices.all()) == [linked]
+
+
+@pytest.mark.parametrize("nonsense", ["99999999999999999999999", "-1", "x", "2024-13-45 25:61"])
+@pytest.mark.parametrize("host", ["principal", "leader"])
+def test_nonsense_in_any_shown_value_is_a_change_and_never_a_server_error(as_user, request, school, host, nonsense):
+    """Every value counts as changed, the empty extra session too, so it is asked for (400)."""
+    user = request.getfixturevalue(host)
+    showcase = ShowcaseFactory(host=user, host_school=school)
+    VisitSlotFactory(showcase=showcase, capacity=5)
+    form = _opened_form(as_user(user), showcase)
+    for name in [name for name in form if name.startswith("initial-")]:
+        form[name] = [nonsense]
+    response = as_user(user).post(f"/showcases/{showcase.pk}/edit/", form)
+    assert response.status_code == 400
+    assert "This field is required." in response.content.decode()
+    assert VisitSlot.objects.get().capacity == 5
