@@ -5,6 +5,7 @@ silently falling back to a default that may be unsafe in production.
 """
 
 import os
+import re
 from collections.abc import Mapping
 
 from django.core.exceptions import ImproperlyConfigured
@@ -37,17 +38,21 @@ def env_int(
     default: int,
     *,
     minimum: int | None = None,
+    maximum: int | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> int:
+    """A whole number; `maximum` keeps values that later become dates, sizes or ports
+    within what Python and the database can hold (a huge session age overflows a date)."""
     value = env_str(name, environ=environ)
     if value is None:
         return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number; got {value!r}.") from None
+    if not re.fullmatch(r"[+-]?[0-9]{1,18}", value):
+        raise ImproperlyConfigured(f"{name} must be a whole number; got {value[:40]!r}.")
+    number = int(value)
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name} must be at least {minimum}; got {number}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name} must be at most {maximum}; got {number}.")
     return number
 
 

@@ -1,4 +1,5 @@
 from collections.abc import Iterator
+from datetime import date, datetime
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
@@ -6,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 
+from portal.lib.csvfile import decode_upload
 from portal.mail import portal_email, send_quietly
 from portal.models import SchoolLevel, User
 
@@ -52,7 +54,35 @@ class PortalPasswordResetForm(auth_forms.PasswordResetForm):
         )
 
 
+# The dates a person may enter anywhere in the portal: wide enough for any school record,
+# far enough from the calendar's ends that a day or a month either side still exists for
+# Python and the database (9999-12-31 plus one day overflows).
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2999, 12, 31)
+
+
+def validate_plausible_date(value: date) -> None:
+    """Refuse a date (or date and time) outside EARLIEST_DATE..LATEST_DATE."""
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise forms.ValidationError(
+            "Enter a date between %(earliest)s and %(latest)s.",
+            code="date_out_of_range",
+            params={"earliest": EARLIEST_DATE.year, "latest": LATEST_DATE.year},
+        )
+
+
+class PlausibleDateField(forms.DateField):
+    default_validators = [validate_plausible_date]
+
+    def widget_attrs(self, widget: forms.Widget) -> dict[str, str]:
+        return {**super().widget_attrs(widget), "min": EARLIEST_DATE.isoformat(), "max": LATEST_DATE.isoformat()}
+
+
 class CsvFileField(forms.FileField):
+    """An uploaded CSV file, cleaned to (file name, text). The rows are read and checked
+    by `portal.lib.csvfile.read_rows`, which names the row and column of any problem."""
+
     max_bytes = 5 * 1024 * 1024
 
     def clean(self, data, initial=None):  # type: ignore[no-untyped-def]
@@ -63,7 +93,7 @@ class CsvFileField(forms.FileField):
             raise forms.ValidationError("The file is larger than 5 MB.")
         raw = upload.read()
         try:
-            return upload.name, raw.decode("utf-8-sig")
+            return upload.name, decode_upload(raw)
         except UnicodeDecodeError:
             raise forms.ValidationError("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.") from None
 
@@ -82,8 +112,8 @@ class RosterImportForm(forms.Form):
 
 
 class DashboardFilterForm(forms.Form):
-    start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    start = PlausibleDateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = PlausibleDateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     level = forms.ChoiceField(label="School level", required=False, choices=[("", "All levels"), *SchoolLevel.choices])
 
     def __init__(self, *args, one_school: bool = False, **kwargs) -> None:  # type: ignore[no-untyped-def]

@@ -1,8 +1,10 @@
 import time
 from collections.abc import Callable
+from importlib import import_module
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.template import loader
 
 TOUCH_KEY = "_last_touch"
 # How stale the session's expiry may get before a request pushes it on. Saving on
@@ -44,3 +46,36 @@ class SecurityHeadersMiddleware:
         response.setdefault("Permissions-Policy", self.POLICY)
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         return response
+
+
+NUL = "\x00"
+
+
+def _has_nul(data: object) -> bool:
+    """Whether a QueryDict has a NUL character in any of its names or values."""
+    return any(NUL in key or any(NUL in value for value in values) for key, values in data.lists())  # type: ignore[attr-defined]
+
+
+class RejectNullCharactersMiddleware:
+    """Answer 400 to a request with a NUL character in its address, its parameters or its
+    form fields, before any of it reaches a query: PostgreSQL cannot store or compare such
+    text (the driver raises ValueError, a 500). Nobody types a NUL. A session cookie holding
+    one is treated as no session (signed out), so the next sign-in replaces it."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if NUL in request.COOKIES.get(settings.SESSION_COOKIE_NAME, "") and hasattr(request, "session"):
+            request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+        if NUL in request.path_info:
+            return self.reject("The address contains a NUL character.")
+        if _has_nul(request.GET):
+            return self.reject("A parameter in the address contains a NUL character.")
+        if request.method == "POST" and _has_nul(request.POST):
+            return self.reject("A form field contains a NUL character. Remove it and send the form again.")
+        return self.get_response(request)
+
+    @staticmethod
+    def reject(reason: str) -> HttpResponse:
+        return HttpResponseBadRequest(loader.render_to_string("400.html", {"reason": reason}))

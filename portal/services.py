@@ -26,6 +26,10 @@ from portal.models import DISTRICT_ROLES, Locale, Role, School, SchoolLevel, Use
 SCHOOL_COLUMNS = ["slug", "name", "level", "enrollment", "frl_percent", "locale"]
 USER_COLUMNS = ["email", "first_name", "last_name", "role", "school"]
 USER_OPTIONAL_COLUMNS = ["username"]
+SLUG_MAX_LENGTH = School._meta.get_field("slug").max_length
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+# The largest number PostgreSQL's integer column holds.
+ENROLLMENT_MAX = 2_147_483_647
 
 
 class RosterImportError(Exception):
@@ -61,15 +65,14 @@ def _read_csv(
     return read_rows(text, filename, required, optional, errors)
 
 
-def _whole_number(value: str, *, lowest: int, highest: int | None) -> int:
+def _whole_number(value: str, *, lowest: int, highest: int) -> int:
     cleaned = value.replace(",", "").removesuffix("%").strip()
     if not re.fullmatch(r"\d+", cleaned):
         raise ValueError("must be a whole number")
-    number = int(cleaned)
-    if number < lowest or (highest is not None and number > highest):
-        raise ValueError(
-            f"must be between {lowest} and {highest}" if highest is not None else f"must be at least {lowest}"
-        )
+    # Past 19 digits it is out of range anyway, and Python refuses to read very long numbers.
+    number = int(cleaned) if len(cleaned) <= 19 else highest + 1
+    if not lowest <= number <= highest:
+        raise ValueError(f"must be between {lowest:,} and {highest:,}")
     return number
 
 
@@ -84,6 +87,8 @@ def _parse_schools(rows: list[tuple[int, dict[str, str]]], filename: str, errors
             errors.append(
                 RowError(filename, number, "slug", f"{slug!r} is not a valid slug (letters, numbers, hyphens)")
             )
+        if len(slug) > SLUG_MAX_LENGTH:
+            errors.append(RowError(filename, number, "slug", f"is longer than {SLUG_MAX_LENGTH} characters"))
         if slug in parsed:
             errors.append(RowError(filename, number, "slug", f"{slug!r} appears twice in this file"))
         name = values.get("name", "")
@@ -104,7 +109,7 @@ def _parse_schools(rows: list[tuple[int, dict[str, str]]], filename: str, errors
                     )
                 )
             school[column] = value
-        for column, highest in (("enrollment", None), ("frl_percent", 100)):
+        for column, highest in (("enrollment", ENROLLMENT_MAX), ("frl_percent", 100)):
             try:
                 school[column] = _whole_number(values.get(column, ""), lowest=0, highest=highest)
             except ValueError as problem:
@@ -127,6 +132,8 @@ def _parse_users(
             validate_email(email)
         except ValidationError:
             errors.append(RowError(filename, number, "email", f"{email!r} is not a valid e-mail address"))
+        if len(email) > EMAIL_MAX_LENGTH:
+            errors.append(RowError(filename, number, "email", f"is longer than {EMAIL_MAX_LENGTH} characters"))
         if email in parsed:
             errors.append(RowError(filename, number, "email", f"{email!r} appears twice in this file"))
         person: dict[str, object] = {"row": number}

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "portal.backends.KnownBrowserMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Before anything reads a parameter, a form field or the session cookie into a query.
+    "portal.middleware.RejectNullCharactersMiddleware",
     # Axes must come last so it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -105,7 +107,9 @@ except ValueError as error:
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Fail fast when the database is unreachable, so pages answer 503 quickly.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DB_CONNECT_TIMEOUT", 3, minimum=1)
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int(
+        "DB_CONNECT_TIMEOUT", 3, minimum=1, maximum=3600
+    )
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {"init_command": "PRAGMA journal_mode=WAL;", "transaction_mode": "IMMEDIATE"}
@@ -130,7 +134,7 @@ PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3 * 24 * 3600
 
 # Sessions end after a period of inactivity: requests push the expiry on
 # (portal.middleware.SlidingSessionMiddleware).
-SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 2 * 3600, minimum=60)
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 2 * 3600, minimum=60, maximum=366 * 24 * 3600)
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # The address of the browser: behind load balancers or reverse proxies of our own, the
@@ -153,7 +157,7 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 # would hand each new address a fresh count.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
-LOGIN_LONGEST_PAUSE = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+LOGIN_LONGEST_PAUSE = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=366 * 24 * 60))
 # How long failures are remembered after the last one.
 AXES_COOLOFF_TIME = max(timedelta(days=1), 2 * LOGIN_LONGEST_PAUSE)
 AXES_RESET_ON_SUCCESS = True
@@ -185,7 +189,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 # Uploads are never served from a public URL: every download goes through a view
 # that checks the reader may see the practice.
-PRACTICE_ATTACHMENT_MAX_BYTES = env_int("PRACTICE_ATTACHMENT_MAX_MB", 10, minimum=1) * 1024 * 1024
+PRACTICE_ATTACHMENT_MAX_BYTES = env_int("PRACTICE_ATTACHMENT_MAX_MB", 10, minimum=1, maximum=2047) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 WHITENOISE_USE_FINDERS = DEBUG
@@ -220,7 +224,7 @@ EMAIL_BACKEND = env_choice(
     ],
 )
 EMAIL_HOST = env_str("EMAIL_HOST", default="localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", default="")
 EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", default="")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)

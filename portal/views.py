@@ -163,11 +163,40 @@ def roster_import_view(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/roster_import.html", {"form": form, "import_errors": errors}, status=status)
 
 
+# SQLSTATEs that mean the server is gone or will not take the connection now: the
+# connection exception class, shutdowns, "starting up", and too many connections.
+_OUTAGE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+# SQLite's "unable to open database file".
+_SQLITE_CANTOPEN = 14
+
+
+def _is_connection_loss(error: BaseException) -> bool:
+    """Whether one exception is the database connection failing, as opposed to the database
+    refusing a statement (bad data, a constraint, a bug in a query, a timeout)."""
+    names = {cls.__name__ for cls in type(error).__mro__}
+    if not names & {"OperationalError", "InterfaceError"}:
+        return False
+    # Django wraps the driver's exception; the driver's carries the details.
+    driver = error.__cause__ if isinstance(error, DatabaseError) and error.__cause__ is not None else error
+    sqlstate = getattr(driver, "pgcode", None) or getattr(driver, "sqlstate", None)
+    if sqlstate:
+        return str(sqlstate).startswith(_OUTAGE_SQLSTATES)
+    sqlite_code = getattr(driver, "sqlite_errorcode", None)
+    if sqlite_code is not None:
+        return sqlite_code & 0xFF == _SQLITE_CANTOPEN
+    # No code at all: the driver's own report of a connection that failed or was lost.
+    return True
+
+
 def _is_database_outage(error: BaseException | None) -> bool:
-    """Whether `error`, or anything that led to it, is the database not answering."""
+    """Whether `error`, or anything that led to it, is the database not answering.
+
+    Only a lost or refused connection is an outage ("back in a moment"); a value the
+    database rejects (DataError, IntegrityError, ...) is a bug to fix, shown as a 500.
+    """
     seen = 0
     while error is not None and seen < 10:
-        if isinstance(error, DatabaseError) or type(error).__module__.startswith("psycopg2"):
+        if _is_connection_loss(error):
             return True
         error = error.__cause__ or error.__context__
         seen += 1

@@ -47,6 +47,27 @@ LEGACY_OFFICE = {
     "application/vnd.ms-powerpoint": ("PowerPoint", ".pptx"),
 }
 MAX_ATTACHMENTS_PER_SAVE = 10
+MAX_TAGS = 20
+# Room below the tag table's 100 characters for the suffix taggit adds to a clashing slug.
+MAX_TAG_LENGTH = 50
+
+
+def validate_tag_names(names: list[str]) -> list[str]:
+    """Tags that fit the database: each short, not too many, and together within the
+    practice's stored tag list (kept for the history), or a ValidationError saying which."""
+    too_long = [name for name in names if len(name) > MAX_TAG_LENGTH]
+    if too_long:
+        raise forms.ValidationError(
+            f"Keep each tag to {MAX_TAG_LENGTH} characters; “{too_long[0][:MAX_TAG_LENGTH]}…” is longer."
+        )
+    if len(names) > MAX_TAGS:
+        raise forms.ValidationError(f"Use at most {MAX_TAGS} tags; this has {len(names)}.")
+    stored = Practice._meta.get_field("tag_names").max_length
+    if len(", ".join(names)) > stored:
+        raise forms.ValidationError(
+            f"Together the tags may have at most {stored} characters; use fewer or shorter ones."
+        )
+    return names
 
 
 def detect_upload_type(upload: UploadedFile) -> str:
@@ -179,6 +200,9 @@ class PracticeForm(forms.ModelForm):
 
     def clean_title(self) -> str:
         return " ".join(self.cleaned_data["title"].split())
+
+    def clean_tags(self) -> list[str]:
+        return validate_tag_names(self.cleaned_data.get("tags") or [])
 
     def clean_attachments(self) -> list[UploadedFile]:
         files = self.cleaned_data.get("attachments") or []

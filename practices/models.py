@@ -14,6 +14,8 @@ from taggit.managers import TaggableManager
 
 from portal.models import Role, User
 
+SEARCH_DOCUMENT_MAX_CHARS = 100_000
+
 
 class FacetKind(models.TextChoices):
     SUBJECT = "subject", "Subject"
@@ -281,7 +283,9 @@ class Practice(models.Model):
             parts += [iteration.when, iteration.tried, iteration.observed, iteration.changed]
         for failure in self.failures.all():
             parts += [failure.tried, failure.what_happened, failure.why, failure.lesson]
-        return "\n".join(part for part in parts if part)
+        # PostgreSQL refuses a tsvector over 1 MB (an error on save); this many characters
+        # stay well under it whatever the words, and are far more than any entry needs.
+        return "\n".join(part for part in parts if part)[:SEARCH_DOCUMENT_MAX_CHARS]
 
 
 class Iteration(models.Model):

@@ -150,7 +150,10 @@ def _practice_form_page(
         for prefix in ("iterations", "failures"):
             if action == f"add_{prefix}":
                 key = f"{prefix}-TOTAL_FORMS"
-                data[key] = str(int(data.get(key) or 0) + 1)
+                total = data.get(key) or "0"
+                # A count that is not a small number is left for the formset to report.
+                if total.isascii() and total.isdigit() and len(total) < 5:
+                    data[key] = str(int(total) + 1)
         form = PracticeForm(
             data, request.FILES if request.method == "POST" else None, publishing=publishing, **form_kwargs
         )

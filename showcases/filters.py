@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
+from portal.forms import validate_plausible_date
 from portal.models import School
 from practices.models import Facet, FacetKind, Practice
 from showcases.models import Showcase, VisitSlot
@@ -19,7 +20,7 @@ class ShowcaseFilter(django_filters.FilterSet):
     grade = django_filters.MultipleChoiceFilter(
         label="Grade band", method="filter_facet", widget=forms.CheckboxSelectMultiple
     )
-    tag = django_filters.CharFilter(label="Tag", method="filter_tag")
+    tag = django_filters.CharFilter(label="Tag", method="filter_tag", max_length=100)
     school = django_filters.ModelChoiceFilter(
         queryset=School.objects.all(),
         to_field_name="slug",
@@ -28,10 +29,16 @@ class ShowcaseFilter(django_filters.FilterSet):
         empty_label="Any school",
     )
     date_from = django_filters.DateFilter(
-        label="From", method="filter_session", widget=forms.DateInput(attrs={"type": "date"})
+        label="From",
+        method="filter_session",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_plausible_date],
     )
     date_to = django_filters.DateFilter(
-        label="To", method="filter_session", widget=forms.DateInput(attrs={"type": "date"})
+        label="To",
+        method="filter_session",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[validate_plausible_date],
     )
     seats_left = django_filters.BooleanFilter(
         label="Only sessions with seats left", method="filter_session", widget=forms.CheckboxInput

@@ -4,6 +4,7 @@ from django import forms
 from django.forms import inlineformset_factory
 from django.utils import timezone
 
+from portal.forms import validate_plausible_date
 from portal.models import School
 from practices.models import Practice, Visibility
 from showcases.models import Showcase, VisitorReflection, VisitRequest, VisitSlot
@@ -89,6 +90,7 @@ class VisitSlotForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         for name in ("starts_at", "ends_at"):
+            self.fields[name].validators.append(validate_plausible_date)
             if self.initial.get(name):
                 # The page shows whole minutes; seconds kept here would count as a change.
                 self.initial[name] = self.initial[name].replace(second=0, microsecond=0)

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal.forms import EARLIEST_DATE, LATEST_DATE
 from portal.models import Role, User
 from practices.models import Practice
 from showcases import services
@@ -89,7 +90,14 @@ def showcase_month(request: HttpRequest) -> HttpResponse:
     try:
         year, month = (int(part) for part in request.GET.get("month", "").split("-"))
         first = date(year, month, 1)
+        if not EARLIEST_DATE <= first <= LATEST_DATE:
+            raise ValueError(first)
     except ValueError:
+        if request.GET.get("month"):
+            messages.warning(
+                request,
+                f"Choose a month as YYYY-MM between {EARLIEST_DATE.year} and {LATEST_DATE.year}; here is this month.",
+            )
         first = today.replace(day=1)
     following = (first + timedelta(days=32)).replace(day=1)
     zone = timezone.get_current_timezone()

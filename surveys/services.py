@@ -23,6 +23,8 @@ SEGMENT_CHOICES: dict[str, list[str]] = {
     "locale": list(Locale.values),
 }
 ITEM_PARTS = ["position", "resources", "priority", "comment"]
+# As long as a comment typed in the survey form may be.
+COMMENT_MAX_LENGTH = 2000
 ANSWER_FIELDS = ["position", "dedicated_resources", "priority", "comment"]
 
 
@@ -148,6 +150,10 @@ def _parse_row(number: int, row: dict[str, str], filename: str, errors: list[Row
                     f"q{k}_priority",
                     f"{row.get(f'q{k}_priority')!r} must be low, medium, high or blank",
                 )
+            )
+        if len(row.get(f"q{k}_comment", "").strip()) > COMMENT_MAX_LENGTH:
+            errors.append(
+                RowError(filename, number, f"q{k}_comment", f"is longer than {COMMENT_MAX_LENGTH:,} characters")
             )
         parsed[k] = {
             "position": int(position) if position in {"1", "2", "3", "4", "5"} else None,

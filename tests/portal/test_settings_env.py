@@ -72,3 +72,27 @@ def test_good_environment_starts():
         {"DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "x" * 60, "DJANGO_ALLOWED_HOSTS": "portal.example.org"}
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_env_int_refuses_values_past_its_maximum_naming_the_variable():
+    with pytest.raises(ImproperlyConfigured, match="SESSION_IDLE_TIMEOUT_SECONDS must be at most 100"):
+        env_int("SESSION_IDLE_TIMEOUT_SECONDS", 60, maximum=100, environ={"SESSION_IDLE_TIMEOUT_SECONDS": "101"})
+    with pytest.raises(ImproperlyConfigured, match="must be a whole number"):
+        env_int("SESSION_IDLE_TIMEOUT_SECONDS", 60, environ={"SESSION_IDLE_TIMEOUT_SECONDS": "9" * 5000})
+
+
+def test_a_session_lifetime_past_the_calendar_stops_start_up():
+    env = {**os.environ, "DJANGO_DEBUG": "true", "SESSION_IDLE_TIMEOUT_SECONDS": "9" * 15}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='portal.settings'; django.setup()",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode != 0
+    assert "SESSION_IDLE_TIMEOUT_SECONDS must be at most" in result.stderr
