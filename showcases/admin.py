@@ -28,6 +28,8 @@ class VisitSlotInline(admin.TabularInline):
     model = VisitSlot
     form = VisitSlotAdminForm
     extra = 0
+    # A session with visitors is cancelled (they are told, their seats freed), never deleted.
+    can_delete = False
     fields = ["starts_at", "ends_at", "capacity", "seats_taken", "location", "cancelled_at"]
     readonly_fields = ["seats_taken", "cancelled_at"]
 
@@ -40,6 +42,13 @@ class ShowcaseAdmin(admin.ModelAdmin):
     search_fields = ["title", "description", "host_school__name", "host__last_name"]
     autocomplete_fields = ["host_school", "host", "practices"]
     inlines = [VisitSlotInline]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Showcase | None = None) -> list[str]:
+        # Cancelling goes through the showcase page, which cancels its sessions and tells visitors.
+        return ["status"] if obj is not None else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Showcase | None = None) -> bool:
+        return False
 
     def save_model(self, request: HttpRequest, obj: Showcase, form: forms.ModelForm, change: bool) -> None:
         if not change:
@@ -59,8 +68,6 @@ class ShowcaseAdmin(admin.ModelAdmin):
         for slot_form in formset.forms:
             if slot_form.instance.pk is not None and slot_form.has_changed() and slot_form not in formset.deleted_forms:
                 services.slot_details_save(slot_id=slot_form.instance.pk, changes=_detail_changes(slot_form))
-        for slot in formset.deleted_objects:
-            slot.delete()
 
 
 @admin.register(VisitSlot)
@@ -73,6 +80,10 @@ class VisitSlotAdmin(admin.ModelAdmin):
     form = VisitSlotAdminForm
     # Seats are changed only through requests, under the session's lock.
     readonly_fields = ["seats_taken", "sequence", "cancelled_at", "debriefed_at", "debrief_invites_sent_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: VisitSlot | None = None) -> bool:
+        # Cancelling a session frees its seats and tells its visitors; deleting would do neither.
+        return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: VisitSlot | None = None) -> list[str]:
         # A session keeps its showcase: its requests and seats belong to it.
@@ -107,6 +118,10 @@ class VisitRequestAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: VisitRequest | None = None) -> bool:
+        # Deleting an approved request would keep its seats counted and skip the waiting list.
         return False
 
 

@@ -73,7 +73,11 @@ class ShowcaseForm(forms.ModelForm):
         if name not in self.data:
             return None
         values = self.fields["practices"].hidden_widget().value_from_datadict(self.data, self.files, name)
-        return {int(value) for value in values or [] if str(value).isdigit()}
+        return {
+            int(value)
+            for value in values or []
+            if str(value).isascii() and str(value).isdigit() and len(str(value)) < 19
+        }
 
 
 class VisitSlotForm(forms.ModelForm):

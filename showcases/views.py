@@ -92,7 +92,7 @@ def showcase_month(request: HttpRequest) -> HttpResponse:
         first = date(year, month, 1)
         if not EARLIEST_DATE <= first <= LATEST_DATE:
             raise ValueError(first)
-    except ValueError:
+    except (ValueError, OverflowError):
         if request.GET.get("month"):
             messages.warning(
                 request,

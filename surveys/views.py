@@ -183,6 +183,7 @@ def import_view(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _int_or_404(value: str) -> int:
-    if not value.isdigit():
+    # isdigit() alone accepts digits int() refuses, such as "²".
+    if not (value.isascii() and value.isdigit() and len(value) < 19):
         raise Http404
     return int(value)

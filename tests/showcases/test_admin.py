@@ -104,3 +104,27 @@ def test_showcase_saved_in_the_admin_stays_cancelled_when_cancelled_meanwhile(as
     showcase.refresh_from_db()
     assert (showcase.title, showcase.status) == ("Conferences, led by students", "cancelled")
     assert VisitSlot.objects.get().is_cancelled
+
+
+def test_staff_cannot_delete_an_approved_request_and_leave_its_seats_counted(as_user, staff, slot, other_school):
+    visit = visit_request_create(slot=slot, requester=TeacherFactory(school=other_school), seats=2)
+    visit_request_approve(visit=visit)
+    response = as_user(staff).post(f"/admin/showcases/visitrequest/{visit.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    slot.refresh_from_db()
+    assert slot.seats_taken == 2 and slot.requests.get().status == RequestStatus.APPROVED
+
+
+def test_staff_cannot_delete_a_session_with_its_visitors_in_the_admin(as_user, staff, slot, other_school):
+    _approve_seats(slot, other_school, 1)
+    response = as_user(staff).post(f"/admin/showcases/visitslot/{slot.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    assert VisitSlot.objects.filter(pk=slot.pk).exists() and slot.requests.count() == 1
+
+
+def test_the_showcase_admin_offers_no_delete_and_no_status_that_skips_telling_visitors(as_user, staff, slot):
+    client = as_user(staff)
+    page = client.get(f"/admin/showcases/showcase/{slot.showcase.pk}/change/").content.decode()
+    assert 'name="status"' not in page
+    assert "slots-0-DELETE" not in page
+    assert client.post(f"/admin/showcases/showcase/{slot.showcase.pk}/delete/", {"post": "yes"}).status_code == 403

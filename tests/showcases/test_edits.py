@@ -364,3 +364,11 @@ def test_nonsense_in_any_shown_value_is_a_change_and_never_a_server_error(as_use
     assert response.status_code == 400
     assert "This field is required." in response.content.decode()
     assert VisitSlot.objects.get().capacity == 5
+
+
+def test_a_digit_python_cannot_read_in_what_the_form_showed_is_not_a_server_error(as_user, principal):
+    """ "²" passes str.isdigit() but not int()."""
+    from showcases.forms import ShowcaseForm
+
+    form = ShowcaseForm({"initial-practices": ["²", "9" * 30, "3"]}, user=principal)
+    assert form.practices_before() == {3}

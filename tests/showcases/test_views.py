@@ -324,3 +324,10 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, slot):
     for path in ["/showcases/", f"/showcases/{slot.showcase.pk}/", "/showcases/visits/"]:
         response = client.get(path)
         assert response.status_code == 302 and response.url.startswith("/accounts/login/")
+
+
+@pytest.mark.parametrize("month", ["99999999999999999999-01", "2026-99999999999999999999", "²-1"])
+def test_a_month_no_calendar_holds_shows_this_month_with_a_message(as_user, teacher, month):
+    response = as_user(teacher).get("/showcases/calendar/", {"month": month})
+    assert response.status_code == 200
+    assert "Choose a month as YYYY-MM" in response.content.decode()

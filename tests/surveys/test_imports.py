@@ -134,3 +134,8 @@ def test_the_command_reports_rows_already_imported(cycle, tmp_path):
     call_command("import_survey_responses", cycle.slug, str(path), stdout=out)
     assert "Nothing new was imported" in out.getvalue() and "3 rows were already imported" in out.getvalue()
     assert Response.objects.filter(cycle=cycle).count() == 3
+
+
+@pytest.mark.parametrize("undo", ["²", "9" * 40, "-1", ""])
+def test_undoing_an_import_that_cannot_exist_is_a_404(as_user, staff, cycle, undo):
+    assert as_user(staff).post(f"/surveys/{cycle.slug}/import/", {"undo": undo}).status_code == 404
