@@ -160,6 +160,10 @@ class User(AbstractUser):
                 condition=models.Q(role__in=DISTRICT_ROLES) | models.Q(school__isnull=False),
                 name="user_school_required_for_school_roles",
             ),
+            models.CheckConstraint(
+                condition=models.Q(role__in=SCHOOL_ROLES) | models.Q(school__isnull=True),
+                name="user_district_office_has_no_school",
+            ),
         ]
 
     def __str__(self) -> str:

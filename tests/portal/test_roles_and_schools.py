@@ -115,3 +115,12 @@ def test_roster_never_generates_a_username_given_to_a_later_row(school):
     roster_import(schools_text=NO_SCHOOLS, users_text=users)
     assert User.objects.get(email="bob@district.org").username == "ada"
     assert User.objects.get(email="ada@district.org").username == "ada2"
+
+
+def test_the_database_refuses_a_district_office_role_with_a_school(school):
+    from django.db import IntegrityError, transaction
+
+    from tests.factories import UserFactory
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        UserFactory(role=Role.DISTRICT_LEADER, school=school)
