@@ -1,10 +1,14 @@
+import re
 import time
 from collections.abc import Callable
 from importlib import import_module
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict
 from django.template import loader
+from django.urls import reverse
+
+from portal.forms import EARLIEST_DATE, LATEST_DATE
 
 TOUCH_KEY = "_last_touch"
 # How stale the session's expiry may get before a request pushes it on. Saving on
@@ -79,3 +83,41 @@ class RejectNullCharactersMiddleware:
     @staticmethod
     def reject(reason: str) -> HttpResponse:
         return HttpResponseBadRequest(loader.render_to_string("400.html", {"reason": reason}))
+
+
+ADMIN_SEARCH_MAX_CHARS = 200
+_DATE_LOOKUP = re.compile(r"__(gt|gte|lt|lte|exact)$")
+_DATE_PART_LOOKUP = re.compile(r"__(year|month|day)$")
+_DATE_START = re.compile(r"(\d+)-\d")
+
+
+def admin_query_problem(query: QueryDict) -> str | None:
+    """What in the query of an admin page the admin would fail on, or grind through: a
+    search of thousands of words, a date part of twenty digits, a date beyond what Python
+    holds once made aware, an empty `_to_field`."""
+    for key, value in query.items():
+        if key == "q" and len(value) > ADMIN_SEARCH_MAX_CHARS:
+            return f"Search for at most {ADMIN_SEARCH_MAX_CHARS} characters."
+        if key == "_to_field" and not value:
+            return "The _to_field parameter is empty."
+        if _DATE_PART_LOOKUP.search(key) and not (value.isascii() and value.isdigit() and len(value) <= 4):
+            return f"{key} must be a number of at most four digits."
+        start = _DATE_START.match(value) if _DATE_LOOKUP.search(key) else None
+        if start and not EARLIEST_DATE.year <= int(start.group(1)[:5]) <= LATEST_DATE.year:
+            return f"{key} must be a date between {EARLIEST_DATE.year} and {LATEST_DATE.year}."
+    return None
+
+
+class AdminParametersMiddleware:
+    """Answer 400, naming the parameter, to an admin page asked for what it cannot answer
+    (see `admin_query_problem`), instead of the admin's 500."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(reverse("admin:index")):
+            problem = admin_query_problem(request.GET)
+            if problem:
+                return RejectNullCharactersMiddleware.reject(problem)
+        return self.get_response(request)

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     # Before anything reads a parameter, a form field or the session cookie into a query.
     "portal.middleware.RejectNullCharactersMiddleware",
+    "portal.middleware.AdminParametersMiddleware",
     # Axes must come last so it sees the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]

@@ -136,6 +136,15 @@ class FacetChoiceField(forms.ModelMultipleChoiceField):
             queryset=Facet.objects.filter(kind=kind), widget=forms.CheckboxSelectMultiple, required=False, **kwargs
         )
 
+    def _check_values(self, value):  # type: ignore[no-untyped-def]
+        # A value no id can be is an unknown choice; SQLite could not even look it up.
+        for pk in value:
+            if not (str(pk).isascii() and str(pk).isdigit() and len(str(pk)) <= 18):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
 
 PUBLISH_REQUIRED = ["summary", "description", "intent"]
 
@@ -290,6 +299,8 @@ def _ordered_formset(model: type, form: type[forms.ModelForm]) -> type[OrderedIn
         can_order=True,
         max_num=30,
         validate_max=True,
+        # A forged row count builds at most this many forms (Django's default allows 1,000 more).
+        absolute_max=30,
     )
 
 

@@ -127,7 +127,16 @@ class VisitSlotForm(forms.ModelForm):
 
 
 VisitSlotFormSet = inlineformset_factory(
-    Showcase, VisitSlot, form=VisitSlotForm, extra=1, can_delete=False, min_num=1, validate_min=True, max_num=20
+    Showcase,
+    VisitSlot,
+    form=VisitSlotForm,
+    extra=1,
+    can_delete=False,
+    min_num=1,
+    validate_min=True,
+    max_num=20,
+    # A forged row count builds at most this many forms (Django's default allows 1,000 more).
+    absolute_max=20,
 )
 
 

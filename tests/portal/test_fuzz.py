@@ -279,6 +279,43 @@ def test_a_junk_row_count_with_add_another_comes_back_as_the_form(teacher):
     assert not Practice.objects.exists()
 
 
+def test_a_forged_row_count_builds_no_more_rows_than_the_page_allows(teacher):
+    data = practice_post()
+    data["iterations-TOTAL_FORMS"] = "2147483648"
+    response = _quiet_client(teacher).post("/practices/new/", data)
+    assert response.status_code == 400
+    assert len(response.context["iterations"].forms) <= 30
+    assert not Practice.objects.exists()
+
+
+def test_a_facet_id_no_database_holds_is_a_message_next_to_the_field(teacher):
+    response = _quiet_client(teacher).post("/practices/new/", {**practice_post(), "subjects": "99999999999999999999"})
+    assert response.status_code == 400
+    assert "is not a valid value" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("q=" + "word+" * 2000, "Search for at most 200 characters."),
+        ("created_at__year=99999999999999999999", "created_at__year must be a number of at most four digits."),
+        ("created_at__gte=9999-12-31", "created_at__gte must be a date between 1900 and 2999."),
+        ("_to_field=", "The _to_field parameter is empty."),
+    ],
+)
+def test_an_admin_list_asked_what_it_cannot_answer_is_a_400_naming_the_parameter(staff, query, message):
+    for path in ("/admin/practices/practice/", f"/admin/portal/user/{staff.pk}/change/"):
+        response = _quiet_client(staff).get(f"{path}?{query}")
+        assert response.status_code == 400, path
+        assert message in response.content.decode()
+
+
+def test_an_admin_list_still_filters_and_searches(staff, teacher):
+    client = _quiet_client(staff)
+    assert client.get("/admin/portal/user/?q=teacher&is_active__exact=1").status_code == 200
+    assert client.get("/admin/practices/practice/?created_at__year=2026").status_code == 200
+
+
 ROSTER_SCHOOLS = "slug,name,level,enrollment,frl_percent,locale\noak,Oak Elementary,elementary,410,62,city\n"
 ROSTER_USERS = "email,first_name,last_name,role,school\nada@district.org,Ada,Lovelace,teacher,oak\n"
 
