@@ -79,6 +79,34 @@ class PlausibleDateField(forms.DateField):
         return {**super().widget_attrs(widget), "min": EARLIEST_DATE.isoformat(), "max": LATEST_DATE.isoformat()}
 
 
+def _is_id(value: object) -> bool:
+    """Whether `value` could be a row id: digits, within what every database's integer holds
+    (SQLite fails, a 500, on a larger number; PostgreSQL just finds nothing)."""
+    text = str(value)
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
+class IdChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField whose value no id can be is an unknown choice, not a failed query."""
+
+    def to_python(self, value):  # type: ignore[no-untyped-def]
+        if value not in self.empty_values and self.to_field_name is None and not _is_id(value):
+            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
+        return super().to_python(value)
+
+
+class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
+    """A ModelMultipleChoiceField whose values no id can be are unknown choices, not a failed query."""
+
+    def _check_values(self, value):  # type: ignore[no-untyped-def]
+        for pk in value:
+            if self.to_field_name is None and not _is_id(pk):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                )
+        return super()._check_values(value)
+
+
 class CsvFileField(forms.FileField):
     """An uploaded CSV file, cleaned to (file name, text). The rows are read and checked
     by `portal.lib.csvfile.read_rows`, which names the row and column of any problem."""

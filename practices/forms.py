@@ -10,6 +10,7 @@ from django.forms import inlineformset_factory
 from django.template.defaultfilters import filesizeformat
 from taggit.forms import TagWidget
 
+from portal.forms import IdMultipleChoiceField
 from portal.lib.uploads import UnreadableUpload, strip_metadata
 from practices.models import (
     Adoption,
@@ -130,20 +131,11 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-class FacetChoiceField(forms.ModelMultipleChoiceField):
+class FacetChoiceField(IdMultipleChoiceField):
     def __init__(self, kind: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(
             queryset=Facet.objects.filter(kind=kind), widget=forms.CheckboxSelectMultiple, required=False, **kwargs
         )
-
-    def _check_values(self, value):  # type: ignore[no-untyped-def]
-        # A value no id can be is an unknown choice; SQLite could not even look it up.
-        for pk in value:
-            if not (str(pk).isascii() and str(pk).isdigit() and len(str(pk)) <= 18):
-                raise forms.ValidationError(
-                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
-                )
-        return super()._check_values(value)
 
 
 PUBLISH_REQUIRED = ["summary", "description", "intent"]
@@ -160,7 +152,7 @@ class PracticeForm(forms.ModelForm):
         help_text="PDF, images or Office documents, up to {size} each. Student work, handouts, slides, data. "
         "Author names, camera details and locations inside the files are removed; file names are shown as they are.",
     )
-    remove_attachments = forms.ModelMultipleChoiceField(
+    remove_attachments = IdMultipleChoiceField(
         queryset=Attachment.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,

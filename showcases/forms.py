@@ -4,7 +4,7 @@ from django import forms
 from django.forms import inlineformset_factory
 from django.utils import timezone
 
-from portal.forms import validate_plausible_date
+from portal.forms import IdChoiceField, IdMultipleChoiceField, validate_plausible_date
 from portal.models import School
 from practices.models import Practice, Visibility
 from showcases.models import Showcase, VisitorReflection, VisitRequest, VisitSlot
@@ -39,12 +39,13 @@ class ShowcaseForm(forms.ModelForm):
             "auto_approve",
         ]
         widgets = {"practices": forms.CheckboxSelectMultiple}
+        field_classes = {"practices": IdMultipleChoiceField}
 
     def __init__(self, *args, user, **kwargs) -> None:  # type: ignore[no-untyped-def]
         super().__init__(*args, **kwargs)
         if user.school_id is None:
             # A district leader hosting a principals' meeting chooses the school.
-            self.fields["host_school"] = forms.ModelChoiceField(queryset=School.objects.all(), label="Host school")
+            self.fields["host_school"] = IdChoiceField(queryset=School.objects.all(), label="Host school")
             if self.instance.host_school_id is not None:
                 self.initial.setdefault("host_school", self.instance.host_school_id)
             self.order_fields(["host_school", *self.Meta.fields])
@@ -193,6 +194,7 @@ class ReflectionForm(forms.ModelForm):
     class Meta:
         model = VisitorReflection
         fields = ["noticed", "will_try", "practice"]
+        field_classes = {"practice": IdChoiceField}
         widgets = {"noticed": forms.Textarea(attrs={"rows": 4}), "will_try": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args, showcase: Showcase, user, **kwargs) -> None:  # type: ignore[no-untyped-def]
