@@ -36,16 +36,9 @@ MODERATION_FIELDS = [
 # Fields a restore leaves as they are now: who may see the entry and under what name
 # are the author's current choices, not a property of old text.
 KEPT_ON_RESTORE = [
-    "status",
+    *MODERATION_FIELDS,
     "visibility",
     "anonymous",
-    "published_at",
-    "featured_at",
-    "featured_by",
-    "featured_note",
-    "archived_at",
-    "archived_by",
-    "archived_reason",
     "adapted_from",
     "lineage_root",
     "school",

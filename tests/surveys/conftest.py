@@ -1,10 +1,12 @@
+import csv
+import io
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from surveys.models import Answer, Cycle, Response, Tension
-from surveys.services import figures_release
+from surveys.services import IMPORT_COLUMNS, figures_release
 from tests.factories import LeaderFactory, PrincipalFactory, SchoolFactory
 
 
@@ -94,3 +96,13 @@ def close(cycle):
     cycle.opens_on = min(cycle.opens_on, timezone.localdate() - timedelta(days=5))
     cycle.closes_on = timezone.localdate() - timedelta(days=1)
     cycle.save()
+
+
+def import_csv(rows: list[dict]) -> str:
+    """A survey import file with the given cells; every other column blank."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=IMPORT_COLUMNS)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({column: row.get(column, "") for column in IMPORT_COLUMNS})
+    return out.getvalue()

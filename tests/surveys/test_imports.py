@@ -1,6 +1,5 @@
 """Imports are idempotent and can be undone; a blank submission is not a response."""
 
-import csv
 import io
 
 import pytest
@@ -8,21 +7,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from surveys.models import Answer, ImportBatch, Response
 from surveys.services import IMPORT_COLUMNS, import_undo, responses_import
-from tests.surveys.conftest import answer_form
+from tests.surveys.conftest import answer_form, import_csv
 
 pytestmark = pytest.mark.django_db
 
 
-def _csv(rows: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=IMPORT_COLUMNS)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({column: row.get(column, "") for column in IMPORT_COLUMNS})
-    return out.getvalue()
-
-
-FILE = _csv(
+FILE = import_csv(
     [
         {"role": "principal", "school_level": "middle", "q1_position": "2", "q1_comment": "Fine"},
         {"role": "principal", "school_level": "middle", "q1_position": "2", "q1_comment": "Fine"},
@@ -54,7 +44,7 @@ def test_a_longer_export_of_the_same_tool_adds_only_the_new_rows(staff, cycle):
 
 
 def test_blank_rows_are_not_responses_and_are_reported(cycle):
-    text = _csv([{"role": "principal", "q1_position": "3"}, {"role": "principal", "school_level": "high"}])
+    text = import_csv([{"role": "principal", "q1_position": "3"}, {"role": "principal", "school_level": "high"}])
     result = responses_import(cycle=cycle, text=text)
     assert result.responses == 1 and result.blank == [3]
     assert "1 blank row (every item skipped) is not a response and skipped (row 3)" in result.summary(cycle)
@@ -63,7 +53,9 @@ def test_blank_rows_are_not_responses_and_are_reported(cycle):
 
 def test_undoing_an_import_removes_its_responses_and_nothing_else(as_user, staff, principal, cycle):
     first = responses_import(cycle=cycle, text=FILE, filename="first.csv").batch
-    other = responses_import(cycle=cycle, text=_csv([{"role": "principal", "q2_position": "1"}]), filename="b.csv")
+    other = responses_import(
+        cycle=cycle, text=import_csv([{"role": "principal", "q2_position": "1"}]), filename="b.csv"
+    )
     as_user(principal).post(f"/surveys/{cycle.slug}/respond/", answer_form(q3_position="4"))
     client = as_user(staff)
     page = client.get(f"/surveys/{cycle.slug}/import/").content.decode()
@@ -87,7 +79,7 @@ def test_undoing_an_import_removes_its_responses_and_nothing_else(as_user, staff
 
 
 def test_an_imported_response_its_respondent_answered_again_survives_the_undo(principal, cycle):
-    text = _csv([{"respondent": principal.username, "role": "principal", "q1_position": "2"}])
+    text = import_csv([{"respondent": principal.username, "role": "principal", "q1_position": "2"}])
     batch = responses_import(cycle=cycle, text=text).batch
     from surveys.models import Tension
     from surveys.services import response_save

@@ -9,7 +9,8 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from surveys.models import Answer, Cycle, Response
-from surveys.services import IMPORT_COLUMNS, SurveyImportError, response_save, responses_import
+from surveys.services import SurveyImportError, response_save, responses_import
+from tests.surveys.conftest import import_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -145,17 +146,8 @@ def test_concurrent_submits_leave_one_response_and_no_error():
     assert Answer.objects.filter(response__cycle=cycle).count() == 1
 
 
-def _csv(rows: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=IMPORT_COLUMNS)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({column: row.get(column, "") for column in IMPORT_COLUMNS})
-    return out.getvalue()
-
-
 def test_import_brings_in_earlier_results(cycle, principal):
-    text = _csv([
+    text = import_csv([
         {"respondent": principal.username, "role": "principal", "school_level": "elementary", "q1_position": "2", "q1_resources": "yes", "q1_priority": "high", "q1_comment": "Ok"},
         {"role": "district_leader", "q7_position": "1", "q7_resources": "No"},
     ])  # fmt: skip
@@ -167,7 +159,7 @@ def test_import_brings_in_earlier_results(cycle, principal):
 
 
 def test_import_is_all_or_nothing_with_errors_naming_row_and_column(cycle, principal):
-    text = _csv([
+    text = import_csv([
         {"respondent": principal.username, "role": "principal", "q1_position": "2"},
         {"role": "principal", "q3_position": "6"},
         {"role": "", "q2_priority": "urgent"},
@@ -190,28 +182,28 @@ def test_import_refuses_a_second_response_for_the_same_person(cycle, principal):
     response_save(cycle=cycle, user=principal, answers={Tension.objects.get(number=1).pk: {"position": 3}})
     with pytest.raises(SurveyImportError, match="already has a response"):
         responses_import(
-            cycle=cycle, text=_csv([{"respondent": principal.username, "role": "principal", "q1_position": "2"}])
+            cycle=cycle, text=import_csv([{"respondent": principal.username, "role": "principal", "q1_position": "2"}])
         )
 
 
 def test_import_command_and_staff_upload(cycle, tmp_path, as_user, staff):
     path = tmp_path / "old.csv"
-    path.write_text(_csv([{"role": "principal", "q1_position": "3"}]))
+    path.write_text(import_csv([{"role": "principal", "q1_position": "3"}]))
     call_command("import_survey_responses", cycle.slug, str(path))
     assert Response.objects.count() == 1
-    path.write_text(_csv([{"role": "principal", "q1_position": "x"}]))
+    path.write_text(import_csv([{"role": "principal", "q1_position": "x"}]))
     with pytest.raises(CommandError, match="Nothing was imported"):
         call_command("import_survey_responses", cycle.slug, str(path))
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client = as_user(staff)
     bad = client.post(
-        f"/surveys/{cycle.slug}/import/", {"file": SimpleUploadedFile("f.csv", _csv([{"role": "boss"}]).encode())}
+        f"/surveys/{cycle.slug}/import/", {"file": SimpleUploadedFile("f.csv", import_csv([{"role": "boss"}]).encode())}
     )
     assert bad.status_code == 400 and "f.csv row 2, column role" in bad.content.decode()
     good = client.post(
         f"/surveys/{cycle.slug}/import/",
-        {"file": SimpleUploadedFile("f.csv", _csv([{"role": "principal", "q1_position": "4"}]).encode())},
+        {"file": SimpleUploadedFile("f.csv", import_csv([{"role": "principal", "q1_position": "4"}]).encode())},
     )
     assert good.status_code == 302 and Response.objects.count() == 2
 
