@@ -114,9 +114,13 @@ class AdminParametersMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self.admin_prefix: str | None = None
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith(reverse("admin:index")):
+        # Resolved once, on the first request (the URLconf is not loaded when middleware is built).
+        if self.admin_prefix is None:
+            self.admin_prefix = reverse("admin:index")
+        if request.path_info.startswith(self.admin_prefix):
             problem = admin_query_problem(request.GET)
             if problem:
                 return RejectNullCharactersMiddleware.reject(problem)
