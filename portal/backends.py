@@ -132,7 +132,7 @@ class KnownBrowserMiddleware:
 
     Set on any signed-in response rather than at the sign-in itself, so it covers every
     way of signing in. Read by the sign-in throttle and by the stash of text typed while
-    signed out (portal.stash).
+    signed out (portal.lib.stash).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

@@ -8,8 +8,8 @@ from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 
 from portal.lib.csvfile import decode_upload
-from portal.mail import portal_email, send_quietly
-from portal.models import SchoolLevel, User
+from portal.lib.mail import portal_email, send_quietly
+from portal.models import User
 
 
 class LoginForm(auth_forms.AuthenticationForm):
@@ -44,7 +44,7 @@ class PortalPasswordResetForm(auth_forms.PasswordResetForm):
         to_email: str,
         html_email_template_name: str | None = None,
     ) -> None:
-        """Sent the portal's one way (portal.mail): a one-line subject, and a failure logged."""
+        """Sent the portal's one way (portal.lib.mail): a one-line subject, and a failure logged."""
         send_quietly(
             lambda: portal_email(
                 render_to_string(subject_template_name, context),
@@ -137,21 +137,3 @@ class RosterImportForm(forms.Form):
         help_text="Columns: email, first_name, last_name, role, school (the school's slug), and optionally username.",
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
-
-
-class DashboardFilterForm(forms.Form):
-    start = PlausibleDateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    end = PlausibleDateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    level = forms.ChoiceField(label="School level", required=False, choices=[("", "All levels"), *SchoolLevel.choices])
-
-    def __init__(self, *args, one_school: bool = False, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
-        if one_school:
-            # A principal's dashboard covers their own school: there is no level to choose.
-            del self.fields["level"]
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        if cleaned.get("start") and cleaned.get("end") and cleaned["end"] < cleaned["start"]:
-            self.add_error("end", "The end date must be on or after the start date.")
-        return cleaned

@@ -20,7 +20,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from portal.lib.csvfile import RowError, read_rows
-from portal.mail import portal_email, send_quietly
+from portal.lib.mail import portal_email, send_quietly
 from portal.models import DISTRICT_ROLES, Locale, Role, School, SchoolLevel, User
 
 SCHOOL_COLUMNS = ["slug", "name", "level", "enrollment", "frl_percent", "locale"]

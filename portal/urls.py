@@ -11,9 +11,8 @@ admin.site.site_title = "District portal admin"
 handler500 = "portal.views.server_error"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", include("insights.urls")),
     path("healthz", views.healthz, name="healthz"),
-    path("dashboard/", views.district_dashboard, name="district_dashboard"),
     path("roster/import/", views.roster_import_view, name="roster_import"),
     path("practices/", include("practices.urls")),
     path("showcases/", include("showcases.urls")),

@@ -7,24 +7,17 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
-from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, HttpResponseServerError
 from django.shortcuts import redirect, render
 from django.template import loader
-from django.utils import timezone
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_http_methods
 
 from portal.backends import client_ip, within_hourly_limit
 from portal.decorators import role_required
-from portal.district import Scope, build_district_dashboard, dashboard_csv, district_dashboard_page
-from portal.figures import cached_figures, figures_context
-from portal.forms import DashboardFilterForm, PortalPasswordResetForm, RosterImportForm
-from portal.models import Role, School, SchoolLevel, User
+from portal.forms import PortalPasswordResetForm, RosterImportForm
+from portal.models import Role
 from portal.services import RosterImportError, roster_import
-from practices.models import Practice, Status
-from showcases.models import RequestStatus, VisitRequest
-from surveys.models import Cycle
 
 logger = logging.getLogger(__name__)
 
@@ -39,46 +32,6 @@ def healthz(request: HttpRequest) -> HttpResponse:
     except DatabaseError:
         return HttpResponse("database unavailable", status=503, content_type="text/plain")
     return HttpResponse("ok", content_type="text/plain")
-
-
-@require_http_methods(["GET", "HEAD"])
-def home(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    context: dict[str, object] = {"school": user.school}
-    if user.school is not None:
-        context["colleague_counts"] = (
-            User.objects.active()
-            .filter(school=user.school)
-            .aggregate(
-                teachers=Count("pk", filter=Q(role=Role.TEACHER)),
-                principals=Count("pk", filter=Q(role=Role.PRINCIPAL)),
-            )
-        )
-    if user.is_district_office:
-        levels = list(School.objects.values("level").annotate(count=Count("pk")).order_by("level"))
-        context["district"] = {
-            "schools": sum(row["count"] for row in levels),
-            **User.objects.active().aggregate(
-                teachers=Count("pk", filter=Q(role=Role.TEACHER)),
-                principals=Count("pk", filter=Q(role=Role.PRINCIPAL)),
-                leaders=Count("pk", filter=Q(role=Role.DISTRICT_LEADER)),
-                never_signed_in=Count("pk", filter=Q(last_login__isnull=True)),
-            ),
-        }
-        context["schools_by_level"] = [(SchoolLevel(row["level"]).label, row["count"]) for row in levels]
-    visible = Practice.objects.visible_to(user).published().select_related("school", "author")
-    context["featured"] = visible.filter(featured_at__isnull=False).order_by("-featured_at")[:3]
-    context["recent"] = visible.order_by("-published_at")[:5]
-    context["my_upcoming_visits"] = (
-        VisitRequest.objects.filter(requester=user, status=RequestStatus.APPROVED, slot__starts_at__gt=timezone.now())
-        .select_related("slot", "slot__showcase", "slot__showcase__host_school")
-        .order_by("slot__starts_at")[:3]
-    )
-    if user.role in (Role.PRINCIPAL, Role.DISTRICT_LEADER):
-        context["open_cycle"] = Cycle.objects.open_on(timezone.localdate()).order_by("closes_on").first()
-    if user.school_id is not None:
-        context["drafts"] = Practice.objects.filter(author=user, status=Status.DRAFT).order_by("-updated_at")[:5]
-    return render(request, "portal/home.html", context)
 
 
 class _RedirectThenRun(HttpResponseRedirect):
@@ -213,34 +166,3 @@ def server_error(request: HttpRequest) -> HttpResponse:
         template = loader.get_template("503.html")
         return HttpResponse(template.render(), status=503, headers={"Retry-After": "10"})
     return HttpResponseServerError(loader.get_template("500.html").render())
-
-
-@role_required(Role.PRINCIPAL, Role.DISTRICT_LEADER, Role.DISTRICT_STAFF)
-@require_http_methods(["GET", "HEAD"])
-def district_dashboard(request: HttpRequest) -> HttpResponse:
-    """District leaders and staff see the district; a principal sees their own school."""
-    user: User = request.user  # type: ignore[assignment]
-    one_school = user.role == Role.PRINCIPAL
-    form = DashboardFilterForm(request.GET or None, one_school=one_school)
-    scope = Scope(school_id=user.school_id if one_school else None)
-    if form.is_valid():
-        scope.level = form.cleaned_data.get("level") or ""
-        scope.start = form.cleaned_data["start"]
-        scope.end = form.cleaned_data["end"]
-    table = request.GET.get("download")
-    if table:
-        # A download is counted afresh and has every row.
-        return dashboard_csv(build_district_dashboard(scope), table)
-    data, as_of = cached_figures(
-        "district", (scope.school_id, scope.level, scope.start, scope.end), lambda: district_dashboard_page(scope)
-    )
-    return render(
-        request,
-        "portal/dashboard.html",
-        {
-            "d": data,
-            "form": form,
-            "as_of": as_of,
-            **figures_context(),
-        },
-    )

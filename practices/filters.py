@@ -7,7 +7,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, OuterRef, QuerySet
 from taggit.models import Tag, TaggedItem
 
-from portal import pagination
+from portal.lib import pagination
 from portal.models import School, SchoolLevel, User, school_similarity
 from practices.models import Facet, FacetKind, Practice
 from practices.search import practice_matches, with_search_rank

@@ -14,8 +14,8 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from reversion.models import Version
 
+from portal.lib.mail import portal_email, send_quietly
 from portal.lib.uploads import carries_metadata, strip_metadata
-from portal.mail import portal_email, send_quietly
 from portal.models import User
 from portal.naming import person_label
 from practices.forms import FailureFormSet, IterationFormSet, PracticeForm
@@ -164,7 +164,7 @@ def attachment_strip_metadata(*, attachment: Attachment) -> bool:
 
 def _notify_author(original: Practice, event: str, source: Practice | Adoption, actor: User) -> None:
     """Tell the author of a practice that someone adopted or adapted it (after the change is
-    saved: whatever fails is logged by portal.mail, never raised)."""
+    saved: whatever fails is logged by portal.lib.mail, never raised)."""
     send_quietly(lambda: _author_notice(original, event, source, actor))
 
 

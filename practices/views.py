@@ -9,9 +9,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from reversion.models import Version
 
+from portal.lib.pagination import CappedPaginator
+from portal.lib.stash import pop_stashed_post, stash_post_and_sign_in
 from portal.models import Role, User
-from portal.pagination import CappedPaginator
-from portal.stash import pop_stashed_post, stash_post_and_sign_in
 from practices import services
 from practices.filters import PracticeFilter, tag_suggestions
 from practices.forms import AdoptionForm, FailureFormSet, FeatureForm, IterationFormSet, PracticeForm, ReasonForm

@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.mail import portal_email, send_quietly
+from portal.lib.mail import portal_email, send_quietly
 from portal.models import User
 from showcases.calendar import visit_ics
 from showcases.forms import CANCELLED_SESSION, ShowcaseForm, VisitSlotForm, VisitSlotFormSet

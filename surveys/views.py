@@ -10,8 +10,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from portal.decorators import role_required
-from portal.figures import FIGURES_SECONDS
 from portal.lib.csvfile import csv_response
+from portal.lib.figures import FIGURES_SECONDS
 from portal.models import Role, User
 from surveys.dashboard import build_dashboard, current_release
 from surveys.forms import ImportForm, ResponseForm

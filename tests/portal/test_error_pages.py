@@ -16,7 +16,7 @@ def test_missing_page_is_a_friendly_404(as_user, teacher):
 def test_database_outage_gives_a_503_page_not_a_traceback(as_user, teacher):
     client = as_user(teacher)
     client.raise_request_exception = False
-    with mock.patch("portal.views.render", side_effect=OperationalError("could not connect to server")):
+    with mock.patch("insights.views.render", side_effect=OperationalError("could not connect to server")):
         response = client.get("/")
     assert response.status_code == 503
     assert b"Back in a moment" in response.content
@@ -26,7 +26,7 @@ def test_database_outage_gives_a_503_page_not_a_traceback(as_user, teacher):
 def test_other_errors_give_a_friendly_500_page(as_user, teacher):
     client = as_user(teacher)
     client.raise_request_exception = False
-    with mock.patch("portal.views.render", side_effect=RuntimeError("boom")):
+    with mock.patch("insights.views.render", side_effect=RuntimeError("boom")):
         response = client.get("/")
     assert response.status_code == 500
     assert b"Something went wrong" in response.content
@@ -43,6 +43,6 @@ def test_an_error_caused_by_the_database_going_away_is_a_503(as_user, teacher):
         except OperationalError as error:
             raise RuntimeError("while rendering") from error
 
-    with mock.patch("portal.views.render", side_effect=fail):
+    with mock.patch("insights.views.render", side_effect=fail):
         response = client.get("/")
     assert response.status_code == 503

@@ -1,4 +1,4 @@
-"""Every e-mail goes through portal.mail: one-line subjects, and a failed send never breaks
+"""Every e-mail goes through portal.lib.mail: one-line subjects, and a failed send never breaks
 the action it reports, which is already saved."""
 
 import pytest
@@ -6,7 +6,7 @@ from django.core import mail
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
-from portal.mail import SUBJECT_MAX_LENGTH, send_quietly
+from portal.lib.mail import SUBJECT_MAX_LENGTH, send_quietly
 from practices.models import Adoption
 from showcases.models import VisitRequest
 from tests.factories import PracticeFactory, ShowcaseFactory, VisitSlotFactory
@@ -33,7 +33,7 @@ def test_a_very_long_subject_is_cut():
 
 def test_any_failure_is_logged_not_raised(settings, caplog):
     settings.EMAIL_BACKEND = "tests.portal.test_mail.BrokenBackend"
-    with caplog.at_level("ERROR", logger="portal.mail"):
+    with caplog.at_level("ERROR", logger="portal.lib.mail"):
         assert send_quietly(EmailMessage("Hello", "Body", to=["a@example.org"])) is False
     assert any("Could not send e-mail 'Hello'" in record.getMessage() for record in caplog.records)
 
@@ -42,7 +42,7 @@ def test_a_message_that_fails_to_build_is_logged_not_raised(caplog):
     def build() -> EmailMessage:
         raise ValueError("a template failed")
 
-    with caplog.at_level("ERROR", logger="portal.mail"):
+    with caplog.at_level("ERROR", logger="portal.lib.mail"):
         assert send_quietly(build) is False
     assert any("Could not send e-mail" in record.getMessage() for record in caplog.records)
 
@@ -67,7 +67,7 @@ def test_a_broken_mail_library_does_not_turn_a_saved_adoption_into_an_error(
 ):
     settings.EMAIL_BACKEND = "tests.portal.test_mail.BrokenBackend"
     practice = PracticeFactory(author=teacher)
-    with django_capture_on_commit_callbacks(execute=True), caplog.at_level("ERROR", logger="portal.mail"):
+    with django_capture_on_commit_callbacks(execute=True), caplog.at_level("ERROR", logger="portal.lib.mail"):
         response = as_user(other_teacher).post(f"/practices/{practice.pk}/adopt/", {"adoption-status": "trying"})
     assert response.status_code == 302
     assert Adoption.objects.filter(practice=practice, user=other_teacher).exists()
@@ -82,7 +82,7 @@ def test_password_reset_mail_goes_through_the_portal_and_survives_a_broken_mail_
     settings.EMAIL_BACKEND = "tests.portal.test_mail.BrokenBackend"
     form = PortalPasswordResetForm({"email": teacher.email})
     assert form.is_valid()
-    with caplog.at_level("ERROR", logger="portal.mail"):
+    with caplog.at_level("ERROR", logger="portal.lib.mail"):
         form.save(domain_override="portal.example.org")
     assert any("Could not send e-mail" in record.getMessage() for record in caplog.records)
 
@@ -98,7 +98,7 @@ def test_an_invitation_that_fails_to_build_is_logged_and_the_others_still_go(tea
         return real(user)
 
     monkeypatch.setattr(services, "password_setup_url", failing_for_teacher)
-    with caplog.at_level("ERROR", logger="portal.mail"):
+    with caplog.at_level("ERROR", logger="portal.lib.mail"):
         assert services.invitations_send(users=[teacher, principal]) == 1
     assert [message.to for message in mail.outbox] == [[principal.email]]
     assert any("Could not send e-mail" in record.getMessage() for record in caplog.records)

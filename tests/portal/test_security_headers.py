@@ -105,7 +105,7 @@ def test_missing_page_carries_the_headers(as_user, teacher):
 def test_server_error_page_carries_the_headers(as_user, teacher):
     client = as_user(teacher)
     client.raise_request_exception = False
-    with mock.patch("portal.views.render", side_effect=RuntimeError("boom")):
+    with mock.patch("insights.views.render", side_effect=RuntimeError("boom")):
         response = client.get("/")
     assert response.status_code == 500
     assert b"Something went wrong" in response.content

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from portal.env import env_bool, env_choice, env_int, env_list, env_url
+from portal.lib.env import env_bool, env_choice, env_int, env_list, env_url
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -137,7 +137,7 @@ def test_archived_and_draft_entries_are_not_listed(as_user, teacher):
 
 
 def test_very_long_lists_say_more_than_a_thousand(as_user, teacher, monkeypatch):
-    from portal import pagination
+    from portal.lib import pagination
 
     monkeypatch.setattr(pagination, "COUNT_LIMIT", 3)
     PracticeFactory.create_batch(5, author=teacher)
@@ -151,7 +151,7 @@ def test_a_search_with_very_many_matches_ranks_the_most_recent_ones(as_user, tea
 
     from django.utils import timezone
 
-    from portal import pagination
+    from portal.lib import pagination
 
     monkeypatch.setattr(pagination, "COUNT_LIMIT", 2)
     now = timezone.now()

@@ -153,7 +153,7 @@ def test_a_mail_server_that_is_down_does_not_undo_or_break_the_request(
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens there
-    with django_capture_on_commit_callbacks(execute=True), caplog.at_level("ERROR", logger="portal.mail"):
+    with django_capture_on_commit_callbacks(execute=True), caplog.at_level("ERROR", logger="portal.lib.mail"):
         visit = visit_request_create(slot=slot, requester=other_teacher, seats=1)
     assert VisitRequest.objects.filter(pk=visit.pk).exists()
     assert any("Could not send e-mail" in record.getMessage() for record in caplog.records)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from portal.district import _every_month
+from insights.district import _every_month
 from practices.models import Adoption
 from showcases.models import VisitRequest
 from tests.factories import (
@@ -194,7 +194,7 @@ def test_query_count_is_fixed(as_user, leader, district, django_assert_max_num_q
     """Session, user, schools (with their figures), months, flows (one UNION), top adopted,
     top adapted, featured, survey cycle, tension 7: fixed, whatever the data size.
     (Measured when the figures are counted, not read back from the cache.)"""
-    from portal.figures import figures_changed
+    from portal.lib.figures import figures_changed
 
     client = as_user(leader)
     client.get("/dashboard/")
@@ -215,7 +215,7 @@ def test_query_count_is_fixed(as_user, leader, district, django_assert_max_num_q
 def test_figures_are_counted_once_per_few_minutes_and_say_when(
     as_user, leader, principal, teacher, district, django_assert_max_num_queries
 ):
-    from portal.figures import FIGURES_SECONDS, figures_changed
+    from portal.lib.figures import FIGURES_SECONDS, figures_changed
 
     client = as_user(leader)
     first = client.get("/dashboard/")

@@ -14,7 +14,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from portal.figures import figures_changed
+from portal.lib.figures import figures_changed
 from portal.models import User
 from practices.models import Practice, Status, Visibility
 from showcases.models import Showcase

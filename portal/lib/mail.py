@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 
 from django.core.mail import EmailMessage
 
-logger = logging.getLogger("portal.mail")
+logger = logging.getLogger("portal.lib.mail")
 
 # A subject longer than this is cut: mail clients show less, and header lines stay short.
 SUBJECT_MAX_LENGTH = 200

@@ -60,7 +60,7 @@ class Scope:
 
     def shared_practices(self) -> QuerySet[Practice]:
         """The practices every reader of this scope may open. The figures are kept once per
-        scope and read by all of them (portal.figures), so a practice the dashboard names
+        scope and read by all of them (portal.lib.figures), so a practice the dashboard names
         must be open to each: shared with the whole district, or with the one school."""
         return Practice.objects.visible_to_all_at(self.school_id)
 
