@@ -1,8 +1,12 @@
 """Personas every view is tried with, and shared fixtures."""
 
+from collections.abc import Callable
+
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
+from portal.models import School, User
 from tests.factories import LeaderFactory, PrincipalFactory, SchoolFactory, StaffFactory, TeacherFactory
 
 
@@ -13,13 +17,11 @@ def _fast_passwords(settings):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    from django.core.cache import cache
-
     cache.clear()
 
 
 @pytest.fixture
-def school(db):
+def school(db) -> School:
     return SchoolFactory(
         name="Maple Grove Elementary",
         slug="maple-grove",
@@ -31,7 +33,7 @@ def school(db):
 
 
 @pytest.fixture
-def other_school(db):
+def other_school(db) -> School:
     return SchoolFactory(
         name="Riverside Middle School",
         slug="riverside",
@@ -43,27 +45,27 @@ def other_school(db):
 
 
 @pytest.fixture
-def teacher(school):
+def teacher(school) -> User:
     return TeacherFactory(username="teacher", first_name="Tamika", last_name="Robinson", school=school)
 
 
 @pytest.fixture
-def principal(school):
+def principal(school) -> User:
     return PrincipalFactory(username="principal", first_name="Marcus", last_name="Hughes", school=school)
 
 
 @pytest.fixture
-def leader(db):
+def leader(db) -> User:
     return LeaderFactory(username="leader", first_name="Priya", last_name="Patel")
 
 
 @pytest.fixture
-def staff(db):
+def staff(db) -> User:
     return StaffFactory(username="staff", first_name="Samuel", last_name="Okafor")
 
 
 @pytest.fixture
-def other_teacher(other_school):
+def other_teacher(other_school) -> User:
     return TeacherFactory(username="teacher2", first_name="Kenji", last_name="Yamamoto", school=other_school)
 
 
@@ -71,10 +73,11 @@ PERSONAS = ["teacher", "principal", "leader", "staff", "other_teacher"]
 
 
 @pytest.fixture
-def as_user(client: Client):
-    """Sign the test client in as a user and return the client."""
+def as_user() -> Callable[[User], Client]:
+    """A new test client signed in as the user, each call: two personas in one test are two clients."""
 
-    def sign_in(user) -> Client:
+    def sign_in(user: User) -> Client:
+        client = Client()
         client.force_login(user)
         return client
 
@@ -82,6 +85,6 @@ def as_user(client: Client):
 
 
 @pytest.fixture(params=PERSONAS)
-def persona(request):
+def persona(request) -> tuple[str, User]:
     """Each signed-in persona in turn, by name."""
     return request.param, request.getfixturevalue(request.param)
