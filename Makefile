@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test test-fast lint format bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,11 +26,14 @@ test: $(STAMP)
 bench: $(STAMP)
 	bash bench/run.sh
 
+## Ruff (lint and format), migrations check, bandit, mypy and the layers' import contract.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	DJANGO_DEBUG=true $(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/bandit -q -r portal practices showcases surveys -x '*/migrations/*'
+	$(BIN)/bandit -q -r portal practices showcases surveys insights -x '*/migrations/*'
+	DJANGO_DEBUG=true $(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

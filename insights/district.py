@@ -8,8 +8,10 @@ adopted and adapted practices, one for featured practices, and the survey's tens
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.db.models import (
     CharField,
@@ -25,12 +27,16 @@ from django.http import Http404, HttpResponse
 from django.utils import timezone
 
 from portal.lib.csvfile import csv_response
-from portal.models import School, SchoolLevel
+from portal.models import Role, School, SchoolLevel, User
 from practices.models import Adoption, Practice, Status
 from showcases.models import RequestStatus, VisitRequest, VisitSlot
 from surveys.dashboard import released_district
 from surveys.models import Cycle, Tension
 from surveys.stats import Figures, percent
+
+# Who opens the district dashboard, and whose dashboard covers only their own school.
+DISTRICT_DASHBOARD_ROLES = (Role.PRINCIPAL, Role.DISTRICT_LEADER, Role.DISTRICT_STAFF)
+ONE_SCHOOL_DASHBOARD_ROLES = (Role.PRINCIPAL,)
 
 
 @dataclass
@@ -42,6 +48,11 @@ class Scope:
     level: str = ""
     start: date | None = None
     end: date | None = None
+
+    @classmethod
+    def for_reader(cls, reader: User) -> Scope:
+        """A principal's dashboard covers their own school; the district office sees the district."""
+        return cls(school_id=reader.school_id if reader.role in ONE_SCHOOL_DASHBOARD_ROLES else None)
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         zone = timezone.get_current_timezone()
@@ -120,12 +131,12 @@ class DistrictDashboard:
     totals: dict[str, int | None]
     by_level: list[tuple[str, int, int, int]]
     silent_schools: list[School]
-    months: list[dict[str, object]]
+    months: list[dict[str, Any]]
     flows: dict[str, list[Flow]]
     hosting: list[Flow]
     flow_counts: dict[str, int]
-    top_adopted: list[dict[str, object]]
-    top_adapted: list[dict[str, object]]
+    top_adopted: list[Mapping[str, Any]]
+    top_adapted: list[Mapping[str, Any]]
     featured: list[Practice]
     say_cycle: Cycle | None
     say: Figures | None
@@ -146,7 +157,7 @@ def published_practices(scope: Scope) -> QuerySet[Practice]:
     return practices
 
 
-def _practice_figures(scope: Scope) -> tuple[dict[int, dict[str, int]], list[dict[str, object]]]:
+def _practice_figures(scope: Scope) -> tuple[dict[int, Mapping[str, Any]], list[dict[str, Any]]]:
     """Published practices per school and per month, with how many document failures and
     evolution: one query (UNION ALL of the two groupings)."""
     recent_since = timezone.now() - timedelta(days=90)
@@ -167,9 +178,10 @@ def _practice_figures(scope: Scope) -> tuple[dict[int, dict[str, int]], list[dic
         .values("arm", "key")
         .annotate(**counts)
     )
-    schools: dict[int, dict[str, int]] = {}
-    months = []
-    for row in by_school.union(by_month, all=True):
+    schools: dict[int, Mapping[str, Any]] = {}
+    months: list[dict[str, Any]] = []
+    rows: Iterable[Mapping[str, Any]] = by_school.union(by_month, all=True)
+    for row in rows:
         if row["arm"] == "school":
             schools[int(row["key"])] = row
         else:
@@ -184,7 +196,7 @@ def _practice_figures(scope: Scope) -> tuple[dict[int, dict[str, int]], list[dic
     return schools, _every_month(months)
 
 
-def _every_month(months: list[dict[str, object]]) -> list[dict[str, object]]:
+def _every_month(months: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The months in order, with the months in between that saw nothing published, so a
     chart of them keeps its time scale."""
     by_month = {month["month"]: month for month in months}
@@ -201,7 +213,7 @@ def _every_month(months: list[dict[str, object]]) -> list[dict[str, object]]:
     return series
 
 
-def _school_rows(scope: Scope, figures: dict[int, dict[str, int]], adoptions: list[Flow]) -> list[SchoolRow]:
+def _school_rows(scope: Scope, figures: dict[int, Mapping[str, Any]], adoptions: list[Flow]) -> list[SchoolRow]:
     out: dict[int, int] = {}
     into: dict[int, int] = {}
     for flow in adoptions:
@@ -244,8 +256,8 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
             .annotate(n=Count("pk"), seats=Coalesce(Sum(seats), 0) if seats else Value(0, output_field=IntegerField()))
         )
 
-    adoptions = Adoption.objects.filter(scope.in_range("created_at"), practice__status=Status.PUBLISHED).exclude(
-        school_id=None
+    adoptions = Adoption.objects.filter(
+        scope.in_range("created_at"), practice__status=Status.PUBLISHED, school_id__isnull=False
     )
     adaptations = Practice.objects.filter(
         scope.in_range("published_at"), status=Status.PUBLISHED, adapted_from__isnull=False
@@ -256,7 +268,8 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
         status=RequestStatus.APPROVED,
         slot__starts_at__lt=now,
         slot__cancelled_at__isnull=True,
-    ).exclude(requester__school_id=None)
+        requester__school_id__isnull=False,
+    )
     held = VisitSlot.objects.filter(scope.in_range("starts_at"), starts_at__lt=now, cancelled_at__isnull=True)
     if scope.school_id is not None:
         sid = scope.school_id
@@ -298,7 +311,7 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
     return flows, hosting
 
 
-def _top_practices(scope: Scope) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+def _top_practices(scope: Scope) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
     """The ten most adopted and the ten most adapted practices, among those every reader
     of the scope may open."""
     base = scope.shared_practices().filter(status=Status.PUBLISHED)
@@ -363,7 +376,10 @@ def build_district_dashboard(scope: Scope) -> DistrictDashboard:
         entry[0] += 1
         entry[1] += row.published
         entry[2] += row.recent
-    by_level = [(SchoolLevel(level).label, *values) for level, values in sorted(levels.items())]
+    by_level = [
+        (str(SchoolLevel(level).label), schools_count, published_count, recent_count)
+        for level, (schools_count, published_count, recent_count) in sorted(levels.items())
+    ]
 
     say_cycle = Cycle.objects.filter(opens_on__lte=timezone.localdate()).order_by("-opens_on").first()
     say = None
@@ -443,7 +459,7 @@ def dashboard_rows(data: DistrictDashboard, table: str) -> list[list[object]]:
     if table == "months":
         return [
             [m["month"].strftime("%Y-%m"), m["published"], m["failures_pct"], m["evolution_pct"]] for m in data.months
-        ]  # type: ignore[union-attr]
+        ]
     if table == "levels":
         return [list(row) for row in data.by_level]
     if table == "flows":
@@ -463,7 +479,7 @@ def dashboard_rows(data: DistrictDashboard, table: str) -> list[list[object]]:
         return [
             [p.title, p.school.name, timezone.localtime(p.featured_at).date().isoformat(), p.featured_note]
             for p in data.featured
-        ]  # type: ignore[arg-type]
+        ]
     if table == "say_vs_do":
         say = data.say
         rows: list[list[object]] = [["cycle", data.say_cycle.name if data.say_cycle else ""]]

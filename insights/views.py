@@ -1,24 +1,33 @@
 """Pages that combine the feature apps: the home page by role and the district dashboard."""
 
 from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from insights.district import Scope, build_district_dashboard, dashboard_csv, district_dashboard_page
+from insights.charts import month_chart
+from insights.district import (
+    DISTRICT_DASHBOARD_ROLES,
+    Scope,
+    build_district_dashboard,
+    dashboard_csv,
+    district_dashboard_page,
+)
 from insights.forms import DashboardFilterForm
 from portal.decorators import role_required
+from portal.http import AuthenticatedHttpRequest
 from portal.lib.figures import cached_figures, figures_context
 from portal.models import Role, School, SchoolLevel, User
 from practices.models import Practice, Status
 from showcases.models import RequestStatus, VisitRequest
-from surveys.models import Cycle
+from surveys.models import SURVEY_ROLES, Cycle
+from surveys.stats import SUPPRESSED
 
 
 @require_http_methods(["GET", "HEAD"])
-def home(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def home(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     context: dict[str, object] = {"school": user.school}
     if user.school is not None:
         context["colleague_counts"] = (
@@ -49,21 +58,19 @@ def home(request: HttpRequest) -> HttpResponse:
         .select_related("slot", "slot__showcase", "slot__showcase__host_school")
         .order_by("slot__starts_at")[:3]
     )
-    if user.role in (Role.PRINCIPAL, Role.DISTRICT_LEADER):
+    if user.role in SURVEY_ROLES:
         context["open_cycle"] = Cycle.objects.open_on(timezone.localdate()).order_by("closes_on").first()
     if user.school_id is not None:
         context["drafts"] = Practice.objects.filter(author=user, status=Status.DRAFT).order_by("-updated_at")[:5]
     return render(request, "insights/home.html", context)
 
 
-@role_required(Role.PRINCIPAL, Role.DISTRICT_LEADER, Role.DISTRICT_STAFF)
+@role_required(*DISTRICT_DASHBOARD_ROLES)
 @require_http_methods(["GET", "HEAD"])
-def district_dashboard(request: HttpRequest) -> HttpResponse:
+def district_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """District leaders and staff see the district; a principal sees their own school."""
-    user: User = request.user  # type: ignore[assignment]
-    one_school = user.role == Role.PRINCIPAL
-    form = DashboardFilterForm(request.GET or None, one_school=one_school)
-    scope = Scope(school_id=user.school_id if one_school else None)
+    scope = Scope.for_reader(request.user)
+    form = DashboardFilterForm(request.GET or None, one_school=scope.school_id is not None)
     if form.is_valid():
         scope.level = form.cleaned_data.get("level") or ""
         scope.start = form.cleaned_data["start"]
@@ -80,6 +87,8 @@ def district_dashboard(request: HttpRequest) -> HttpResponse:
         "insights/dashboard.html",
         {
             "d": data,
+            "month_chart": month_chart(data.months),
+            "suppressed_text": SUPPRESSED,
             "form": form,
             "as_of": as_of,
             **figures_context(),

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -6,6 +8,7 @@ from django.db import models
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 
+from portal.http import acting_user
 from portal.models import Role, School, User
 
 
@@ -23,7 +26,7 @@ class SchoolAdmin(admin.ModelAdmin):
 
     @admin.display(description="People", ordering="people_total")
     def people_count(self, school: School) -> int:
-        return school.people_total  # type: ignore[attr-defined]
+        return getattr(school, "people_total", 0)
 
 
 class PortalUserChangeForm(UserChangeForm):
@@ -88,15 +91,18 @@ class UserAdmin(DjangoUserAdmin):
                 fields.append("role")
         return fields
 
-    def formfield_for_choice_field(self, db_field: models.Field, request: HttpRequest, **kwargs) -> forms.Field:  # type: ignore[no-untyped-def]
-        if db_field.name == "role" and not request.user.is_superuser:
-            kwargs["choices"] = [choice for choice in Role.choices if request.user.can_give_role(choice[0])]  # type: ignore[union-attr]
+    def formfield_for_choice_field(
+        self, db_field: models.Field, request: HttpRequest, **kwargs: Any
+    ) -> forms.TypedChoiceField | None:
+        actor = acting_user(request)
+        if db_field.name == "role" and not actor.is_superuser:
+            kwargs["choices"] = [choice for choice in Role.choices if actor.can_give_role(choice[0])]
             kwargs["help_text"] = "Only a superuser can make someone district staff."
         return super().formfield_for_choice_field(db_field, request, **kwargs)
 
     def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         allowed = super().has_change_permission(request, obj)
-        return allowed and (obj is None or request.user.can_manage(obj))  # type: ignore[union-attr]
+        return allowed and (obj is None or acting_user(request).can_manage(obj))
 
     def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
         # People are deactivated, not deleted: their practices and history stay.
@@ -104,8 +110,9 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Deactivate the selected people (they can no longer sign in)")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        others = queryset.exclude(pk=request.user.pk)
-        allowed = others.manageable_by(request.user)  # type: ignore[attr-defined]
+        actor = acting_user(request)
+        others = queryset.exclude(pk=actor.pk)
+        allowed = User.objects.manageable_by(actor).filter(pk__in=others.values("pk"))
         skipped = others.count() - allowed.count()
         count = allowed.update(is_active=False)
         self.message_user(request, f"{count} people deactivated.")

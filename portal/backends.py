@@ -22,6 +22,7 @@ import math
 import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_query_str
@@ -66,8 +67,8 @@ class UsernameOrEmailBackend(ModelBackend):
     """Sign in with either the username or the e-mail address (any case)."""
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs
-    ):  # type: ignore[no-untyped-def, override]
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
         if username is None or password is None:
             return None
         user = account_for(username)
@@ -206,6 +207,25 @@ def _hold_account_lock(key: str) -> None:
     # SQLite: transactions begin IMMEDIATE (settings), so writers already take turns.
 
 
+class _AxesRequest(HttpRequest):
+    """A sign-in request as django-axes hands it to its handler: `AxesProxyHandler`
+    (`update_request`) sets these before calling any handler method."""
+
+    axes_attempt_time: datetime
+    axes_ip_address: str
+    axes_user_agent: str
+    axes_http_accept: str
+    axes_path_info: str
+    axes_locked_out: bool
+    axes_credentials: dict | None
+    sign_in_wait_seconds: int
+    sign_in_counted: bool
+
+
+def _axes(request: HttpRequest) -> _AxesRequest:
+    return cast(_AxesRequest, request)
+
+
 class SignInThrottle(AxesDatabaseHandler):
     """django-axes handler (AXES_HANDLER): growing waits per account instead of a lock-out.
 
@@ -226,7 +246,7 @@ class SignInThrottle(AxesDatabaseHandler):
 
     def is_locked(self, request: HttpRequest, credentials: dict | None = None) -> bool:
         key = get_client_username(request, credentials)
-        return key is not None and self.seconds_to_wait(key, request.axes_attempt_time) > 0  # type: ignore[attr-defined]
+        return key is not None and self.seconds_to_wait(key, _axes(request).axes_attempt_time) > 0
 
     def is_allowed(self, request: HttpRequest, credentials: dict | None = None) -> bool:
         if self.is_blacklisted(request, credentials):
@@ -236,44 +256,48 @@ class SignInThrottle(AxesDatabaseHandler):
         key = get_client_username(request, credentials)
         if key is None:
             return True
+        attempt = _axes(request)
         with transaction.atomic():
             _hold_account_lock(key)
-            wait = self.seconds_to_wait(key, request.axes_attempt_time)  # type: ignore[attr-defined]
+            wait = self.seconds_to_wait(key, attempt.axes_attempt_time)
             if wait:
-                request.sign_in_wait_seconds = wait  # type: ignore[attr-defined]
+                attempt.sign_in_wait_seconds = wait
                 return False
-            self._count_failure(request, key)
-        request.sign_in_counted = True  # type: ignore[attr-defined]
+            self._count_failure(attempt, key)
+        attempt.sign_in_counted = True
         return True
 
-    def _count_failure(self, request: HttpRequest, key: str) -> None:
+    def _count_failure(self, request: _AxesRequest, key: str) -> None:
         self.clean_expired_user_attempts(request)
         attempt, created = AccessAttempt.objects.get_or_create(
             username=key,
-            ip_address=request.axes_ip_address,  # type: ignore[attr-defined]
-            user_agent=request.axes_user_agent,  # type: ignore[attr-defined]
+            ip_address=request.axes_ip_address,
+            user_agent=request.axes_user_agent,
             defaults={
                 "get_data": get_query_str(request.GET).replace("\0", ""),
                 "post_data": get_query_str(request.POST).replace("\0", ""),
-                "http_accept": request.axes_http_accept,  # type: ignore[attr-defined]
-                "path_info": request.axes_path_info,  # type: ignore[attr-defined]
+                "http_accept": request.axes_http_accept,
+                "path_info": request.axes_path_info,
                 "failures_since_start": 1,
             },
         )
         if not created:
             AccessAttempt.objects.filter(pk=attempt.pk).update(
                 failures_since_start=F("failures_since_start") + 1,
-                attempt_time=request.axes_attempt_time,  # type: ignore[attr-defined]
-                path_info=request.axes_path_info,  # type: ignore[attr-defined]
+                attempt_time=request.axes_attempt_time,
+                path_info=request.axes_path_info,
             )
 
-    def user_login_failed(self, sender, credentials: dict, request: HttpRequest | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def, override]
+    def user_login_failed(
+        self, sender: object, credentials: dict, request: HttpRequest | None = None, **kwargs: Any
+    ) -> None:
         if request is None:
             return
+        request = _axes(request)
         key = get_client_username(request, credentials)
-        address = request.axes_ip_address  # type: ignore[attr-defined]
-        request.axes_credentials = credentials  # type: ignore[attr-defined]
-        if request.axes_locked_out:  # type: ignore[attr-defined]
+        address = request.axes_ip_address
+        request.axes_credentials = credentials
+        if request.axes_locked_out:
             logger.warning("Sign-in to %s from %s refused: tried again too soon", key, address)
             return
         if key is not None and not getattr(request, "sign_in_counted", False):

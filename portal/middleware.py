@@ -55,9 +55,9 @@ class SecurityHeadersMiddleware:
 NUL = "\x00"
 
 
-def _has_nul(data: object) -> bool:
+def _has_nul(data: QueryDict) -> bool:
     """Whether a QueryDict has a NUL character in any of its names or values."""
-    return any(NUL in key or any(NUL in value for value in values) for key, values in data.lists())  # type: ignore[attr-defined]
+    return any(NUL in key or any(NUL in value for value in values) for key, values in data.lists())
 
 
 class RejectNullCharactersMiddleware:
@@ -95,7 +95,8 @@ def admin_query_problem(query: QueryDict) -> str | None:
     """What in the query of an admin page the admin would fail on, or grind through: a
     search of thousands of words, a date part of twenty digits, a date beyond what Python
     holds once made aware, an empty `_to_field`."""
-    for key, value in query.items():
+    for key, values in query.lists():
+        value = values[-1] if values else ""
         if key == "q" and len(value) > ADMIN_SEARCH_MAX_CHARS:
             return f"Search for at most {ADMIN_SEARCH_MAX_CHARS} characters."
         if key == "_to_field" and not value:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -129,8 +132,19 @@ class UserQuerySet(models.QuerySet["User"]):
         return self.exclude(ADMIN_ACCOUNTS & ~models.Q(pk=actor.pk))
 
 
-class PortalUserManager(UserManager.from_queryset(UserQuerySet)):  # type: ignore[misc]
-    def create_superuser(self, username, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def]
+class PortalUserManager(UserManager["User"]):
+    def get_queryset(self) -> UserQuerySet:
+        return UserQuerySet(self.model, using=self._db)
+
+    def active(self) -> UserQuerySet:
+        return self.get_queryset().active()
+
+    def manageable_by(self, actor: User) -> UserQuerySet:
+        return self.get_queryset().manageable_by(actor)
+
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra_fields: Any
+    ) -> User:
         extra_fields.setdefault("role", Role.DISTRICT_STAFF)
         return super().create_superuser(username, email, password, **extra_fields)
 
@@ -147,7 +161,7 @@ class User(AbstractUser):
         help_text="Required for teachers and principals; empty for district-office roles.",
     )
 
-    objects = PortalUserManager()
+    objects: ClassVar[PortalUserManager] = PortalUserManager()
 
     REQUIRED_FIELDS = ["email"]
 
@@ -170,8 +184,6 @@ class User(AbstractUser):
         return self.get_full_name() or self.username
 
     def clean(self) -> None:
-        from django.core.exceptions import ValidationError
-
         super().clean()
         self.email = self.email.strip().lower()
         errors: dict[str, str] = {}
@@ -187,7 +199,7 @@ class User(AbstractUser):
         if errors:
             raise ValidationError(errors)
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.email = self.email.strip().lower()
         # District staff run the admin; nobody else gets in through the role.
         if self.role == Role.DISTRICT_STAFF:
@@ -231,7 +243,7 @@ class User(AbstractUser):
         """Only superusers make someone district staff: the role opens the admin."""
         return self.is_superuser or role != Role.DISTRICT_STAFF
 
-    def has_perm(self, perm: str, obj: object = None) -> bool:
+    def has_perm(self, perm: str, obj: models.Model | None = None) -> bool:
         if self.is_active and self.is_district_staff and perm.split(".", 1)[0] in STAFF_ADMIN_APPS:
             return True
         return super().has_perm(perm, obj)

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.forms import PasswordResetForm
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, HttpResponseServerError
 from django.shortcuts import redirect, render
@@ -64,10 +65,10 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     form_class = PortalPasswordResetForm
 
-    def form_invalid(self, form: PortalPasswordResetForm) -> HttpResponse:
+    def form_invalid(self, form: PasswordResetForm) -> HttpResponse:
         return self.render_to_response(self.get_context_data(form=form), status=400)
 
-    def form_valid(self, form: PortalPasswordResetForm) -> HttpResponse:
+    def form_valid(self, form: PasswordResetForm) -> HttpResponse:
         request = self.request
         if not within_hourly_limit(
             "password-reset-from", client_ip(request) or "", settings.PASSWORD_RESET_LIMIT_PER_ADDRESS

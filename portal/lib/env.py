@@ -7,6 +7,7 @@ silently falling back to a default that may be unsafe in production.
 import os
 import re
 from collections.abc import Mapping
+from typing import overload
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -14,6 +15,10 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+@overload
+def env_str(name: str, default: str, environ: Mapping[str, str] = ...) -> str: ...
+@overload
+def env_str(name: str, default: None = None, environ: Mapping[str, str] = ...) -> str | None: ...
 def env_str(name: str, default: str | None = None, environ: Mapping[str, str] = os.environ) -> str | None:
     value = environ.get(name)
     if value is None or value.strip() == "":

@@ -61,7 +61,7 @@ def send_quietly(message: EmailMessage | Callable[[], EmailMessage | None]) -> b
         built = message if isinstance(message, EmailMessage) else message()
         if built is None:
             return False
-        built.subject = subject_line(built.subject)
+        built.subject = subject_line(str(built.subject))
         subject, recipients = built.subject, ", ".join(built.to)
         built.send()
     except Exception:

@@ -1,6 +1,7 @@
 from functools import cached_property
 
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 
 COUNT_LIMIT = 1000
 
@@ -11,9 +12,9 @@ class CappedPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        if isinstance(self.object_list, list):
-            return len(self.object_list)
-        return self.object_list.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+        if isinstance(self.object_list, QuerySet):
+            return self.object_list.order_by().values("pk")[: COUNT_LIMIT + 1].count()
+        return len(self.object_list)
 
     @property
     def capped(self) -> bool:

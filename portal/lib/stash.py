@@ -15,6 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse, QueryDict
 
 from portal.backends import account_tag, known_browser
+from portal.http import AuthenticatedHttpRequest
 
 _KEY = "stashed_form:"
 _MAX_BYTES = 512 * 1024
@@ -30,10 +31,10 @@ def stash_post_and_sign_in(request: HttpRequest) -> HttpResponse:
     return redirect_to_login(request.get_full_path())
 
 
-def pop_stashed_post(request: HttpRequest) -> QueryDict | None:
+def pop_stashed_post(request: AuthenticatedHttpRequest) -> QueryDict | None:
     """The POST kept for this page, if it was typed by the person now signed in (and only once)."""
     stashed = request.session.pop(_KEY + request.path, None)
-    if not isinstance(stashed, dict) or stashed.get("account") != account_tag(request.user):  # type: ignore[arg-type]
+    if not isinstance(stashed, dict) or stashed.get("account") != account_tag(request.user):
         return None
     query = QueryDict(mutable=True)
     for key, values in stashed["data"].items():

@@ -28,6 +28,7 @@ import struct
 import warnings
 import zipfile
 from collections.abc import Callable
+from typing import Any
 
 from PIL import Image, ImageOps, ImageSequence
 from pypdf import PdfReader, PdfWriter
@@ -148,7 +149,7 @@ def _bare_frame(frame: Image.Image) -> Image.Image:
     except (OSError, ValueError, SyntaxError, KeyError, TypeError, struct.error):
         # EXIF too damaged to tell the orientation; browsers show such pictures as stored.
         upright = frame.copy()
-    kept = {key: upright.info[key] for key in KEPT_IMAGE_INFO if key in upright.info}
+    kept: dict[str | tuple[int, int], Any] = {key: upright.info[key] for key in KEPT_IMAGE_INFO if key in upright.info}
     if duration is not None:
         kept["duration"] = duration
     upright.info = kept
@@ -319,9 +320,9 @@ def _clean_pdf(data: bytes) -> bytes:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             try:
-                opened = reader.decrypt("")
+                opened = bool(reader.decrypt(""))
             except Exception:  # any failure to decrypt means we cannot read it
-                opened = 0
+                opened = False
             if not opened:
                 raise UnreadableUpload("it is protected by a password. Attach a copy saved without one")
         writer = PdfWriter(clone_from=reader)

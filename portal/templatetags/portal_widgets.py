@@ -17,7 +17,7 @@ register = template.Library()
 
 def _grouped(widget: dict, group_open: str, group_close: SafeString, option_html: Callable[[dict], str]) -> str:
     """Every option of the widget, each optgroup wrapped in `group_open`/`group_close`."""
-    parts = []
+    parts: list[str] = []
     for group_name, group_choices, _index in widget["optgroups"]:
         if group_name:
             parts.append(format_html(group_open, group_name))

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 
 from insights.district import _every_month
+from portal.lib.figures import FIGURES_SECONDS, figures_changed
 from practices.models import Adoption
 from showcases.models import VisitRequest
 from tests.factories import (
@@ -194,7 +195,6 @@ def test_query_count_is_fixed(as_user, leader, district, django_assert_max_num_q
     """Session, user, schools (with their figures), months, flows (one UNION), top adopted,
     top adapted, featured, survey cycle, tension 7: fixed, whatever the data size.
     (Measured when the figures are counted, not read back from the cache.)"""
-    from portal.lib.figures import figures_changed
 
     client = as_user(leader)
     client.get("/dashboard/")
@@ -215,8 +215,6 @@ def test_query_count_is_fixed(as_user, leader, district, django_assert_max_num_q
 def test_figures_are_counted_once_per_few_minutes_and_say_when(
     as_user, leader, principal, teacher, district, django_assert_max_num_queries
 ):
-    from portal.lib.figures import FIGURES_SECONDS, figures_changed
-
     client = as_user(leader)
     first = client.get("/dashboard/")
     assert f"they are recounted every {FIGURES_SECONDS // 60} minutes" in first.content.decode()

@@ -1,4 +1,7 @@
 import pytest
+from django.utils import timezone
+
+from tests.factories import PracticeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,10 +63,6 @@ def test_home_runs_a_fixed_number_of_queries(as_user, leader, django_assert_max_
 def test_home_lists_only_entries_the_reader_may_open_and_names_no_anonymous_author(
     as_user, teacher, other_teacher, principal
 ):
-    from django.utils import timezone
-
-    from tests.factories import PracticeFactory
-
     PracticeFactory(author=other_teacher, title="Riverside only", visibility="school", featured_at=timezone.now())
     PracticeFactory(author=other_teacher, title="Riverside draft", status="draft", published_at=None)
     PracticeFactory(author=principal, title="Quiet feature", anonymous=True, featured_at=timezone.now())

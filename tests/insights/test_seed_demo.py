@@ -1,7 +1,17 @@
 import pytest
 from django.core.management import call_command
+from django.db.models import F
+from django.utils import timezone
 
+from portal import demo
 from portal.models import Role, School, User
+from practices import demo as practices_demo
+from practices.models import Failure, Iteration, Practice
+from showcases import demo as showcases_demo
+from showcases.demo import _topic_for
+from showcases.models import Showcase, VisitorReflection, VisitRequest, VisitSlot
+from surveys import demo as surveys_demo
+from surveys.models import Cycle, Response
 
 pytestmark = pytest.mark.django_db
 
@@ -21,9 +31,6 @@ def test_seed_demo_builds_a_varied_district_and_prints_logins(capsys):
 
 
 def test_demo_showcases_show_a_practice_of_their_own_school_on_their_topic():
-    from showcases.demo import _topic_for
-    from showcases.models import Showcase, VisitorReflection
-
     call_command("seed_demo")
     showcases = list(Showcase.objects.prefetch_related("practices"))
     assert len(showcases) == 6
@@ -31,7 +38,9 @@ def test_demo_showcases_show_a_practice_of_their_own_school_on_their_topic():
     for showcase in showcases:
         (practice,) = showcase.practices.all()
         assert practice.school_id == showcase.host_school_id, showcase.title
-        assert showcase.title.startswith(_topic_for(practice).title), (showcase.title, practice.title)
+        topic = _topic_for(practice)
+        assert topic is not None, practice.title
+        assert showcase.title.startswith(topic.title), (showcase.title, practice.title)
     for reflection in VisitorReflection.objects.select_related("visit_request__slot__showcase"):
         assert reflection.practice in reflection.visit_request.slot.showcase.practices.all()
 
@@ -52,22 +61,14 @@ def test_demo_logins_sign_in(client):
 
 
 def test_large_scale_reaches_the_requested_numbers_and_is_idempotent(monkeypatch):
-    from portal import demo
-    from practices import demo as practices_demo
-    from practices.models import Failure, Iteration, Practice
-
     monkeypatch.setattr(demo, "LARGE_SCHOOL_COUNT", 30)
     monkeypatch.setattr(demo, "LARGE_USER_COUNT", 400)
     monkeypatch.setattr(practices_demo, "LARGE_PRACTICE_COUNT", 300)
     monkeypatch.setattr(practices_demo, "LARGE_ITERATION_COUNT", 900)
     monkeypatch.setattr(practices_demo, "LARGE_FAILURE_COUNT", 360)
-    from showcases import demo as showcases_demo
-    from showcases.models import Showcase, VisitRequest, VisitSlot
 
     monkeypatch.setattr(showcases_demo, "LARGE_SHOWCASE_COUNT", 20)
     monkeypatch.setattr(showcases_demo, "LARGE_REQUEST_COUNT", 200)
-    from surveys import demo as surveys_demo
-    from surveys.models import Cycle, Response
 
     monkeypatch.setattr(surveys_demo, "LARGE_RESPONSES_PER_CYCLE", 50)
     call_command("seed_demo", "--scale", "large")
@@ -78,7 +79,6 @@ def test_large_scale_reaches_the_requested_numbers_and_is_idempotent(monkeypatch
     assert 800 <= Iteration.objects.count() <= 1000 and 280 <= Failure.objects.count() <= 440
     assert Showcase.objects.count() == 20
     assert 190 <= VisitRequest.objects.count() <= 200
-    from django.db.models import F
 
     assert not VisitSlot.objects.filter(seats_taken__gt=F("capacity")).exists()
     call_command("seed_demo", "--scale", "large")
@@ -90,11 +90,6 @@ def test_large_scale_reaches_the_requested_numbers_and_is_idempotent(monkeypatch
 
 
 def test_small_demo_has_showcases_past_and_upcoming_with_waiting_lists():
-    from django.db.models import F
-    from django.utils import timezone
-
-    from showcases.models import VisitorReflection, VisitRequest, VisitSlot
-
     call_command("seed_demo")
     assert VisitSlot.objects.filter(starts_at__lt=timezone.now(), debriefed_at__isnull=False).exists()
     assert VisitSlot.objects.filter(starts_at__gt=timezone.now()).exists()

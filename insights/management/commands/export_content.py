@@ -10,6 +10,7 @@ anonymous author's name); with `--reader USERNAME`, what that person may open.
 
 import json
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.core.serializers.json import DjangoJSONEncoder
@@ -36,7 +37,7 @@ class Command(BaseCommand):
             "(default: what the whole district office may open).",
         )
 
-    def handle(self, *args, output: Path, reader: str | None = None, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, output: Path, reader: str | None = None, **options: Any) -> None:
         self.reader = self._reader(reader)
         self.visited = (
             set()
@@ -54,7 +55,7 @@ class Command(BaseCommand):
             .prefetch_related("iterations", "failures", "facets", "adoptions__school")
             .order_by("pk")
         )
-        data = {
+        data: dict[str, list[Any]] = {
             "schools": list(School.objects.values("slug", "name", "level", "enrollment", "frl_percent", "locale")),
             "practices": [self._practice(p) for p in practices.iterator(chunk_size=500)],
             "showcases": [self._showcase(s) for s in self._showcases()],

@@ -1,5 +1,6 @@
 import random
 import time
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
@@ -18,7 +19,7 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=demo.DEFAULT_PASSWORD, help="Password for every demo account.")
         parser.add_argument("--seed", type=int, default=2026, help="Random seed, for repeatable data.")
 
-    def handle(self, *args, scale: str, password: str, seed: int, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, scale: str, password: str, seed: int, **options: Any) -> None:
         started = time.monotonic()
         # Repeatable demo data; nothing secret is drawn from it.
         rng = random.Random(seed)  # nosec B311
