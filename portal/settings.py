@@ -9,9 +9,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.lib.env import env_bool, env_choice, env_int, env_list, env_str, env_url
+
+# Lets Django's generic classes be subscripted at run time (QuerySet[Practice], ModelAdmin[School]...),
+# as the type checker reads them.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
