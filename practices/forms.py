@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import PurePath
 
 import filetype
@@ -47,6 +48,16 @@ LEGACY_OFFICE = {
     "application/vnd.ms-excel": ("Excel", ".xlsx"),
     "application/vnd.ms-powerpoint": ("PowerPoint", ".pptx"),
 }
+
+
+class FormAction(StrEnum):
+    """What the buttons of the practice pages send as `action` (their values in the templates)."""
+
+    PUBLISH = "publish"
+    DRAFT = "draft"
+    UNFEATURE = "unfeature"
+
+
 MAX_ATTACHMENTS_PER_SAVE = 10
 MAX_TAGS = 20
 # Room below the tag table's 100 characters for the suffix taggit adds to a clashing slug.

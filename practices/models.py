@@ -56,6 +56,18 @@ class Visibility(models.TextChoices):
     DISTRICT = "district", "The whole district"
 
 
+# Who writes practices (and so may adapt one): people of a school. The district office has no
+# school to write for.
+PRACTICE_AUTHOR_ROLES = frozenset({Role.TEACHER, Role.PRINCIPAL})
+# Who features a practice as a Model of Excellence.
+FEATURING_ROLES = frozenset({Role.DISTRICT_LEADER, Role.DISTRICT_STAFF})
+
+
+def can_write_practices(user: User) -> bool:
+    """Whether `user` may write practices of their own."""
+    return user.school_id is not None and user.role in PRACTICE_AUTHOR_ROLES
+
+
 def count_per_practice(model: type[models.Model]) -> Coalesce:
     """The number of `model` rows of the outer query's practice, as a subquery."""
     rows = (
@@ -240,19 +252,58 @@ class Practice(models.Model):
     def is_featured(self) -> bool:
         return self.featured_at is not None
 
+    @property
+    def is_draft(self) -> bool:
+        return self.status == Status.DRAFT
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == Status.PUBLISHED
+
+    @property
+    def is_archived(self) -> bool:
+        return self.status == Status.ARCHIVED
+
+    @property
+    def is_school_only(self) -> bool:
+        return self.visibility == Visibility.SCHOOL
+
+    # Who may do what to an entry they can see (PracticeQuerySet.visible_to says who sees it).
+
     def can_edit(self, user: User) -> bool:
         return user.is_authenticated and self.author_id == user.pk and user.is_active
 
+    def can_restore(self, user: User) -> bool:
+        """The author brings back an earlier version, unless the entry is archived."""
+        return self.can_edit(user) and not self.is_archived
+
     def can_moderate(self, user: User) -> bool:
         """The school's principal and district staff may archive with a reason."""
-        return user.is_district_staff or (user.role == Role.PRINCIPAL and user.school_id == self.school_id)
+        return user.is_district_staff or (user.is_principal and user.school_id == self.school_id)
+
+    def can_archive(self, user: User) -> bool:
+        """Its author or a moderator archives an entry; archiving it again would let its
+        author take over a moderator's archive and undo it."""
+        return not self.is_archived and (self.can_edit(user) or self.can_moderate(user))
 
     def can_unarchive(self, user: User) -> bool:
-        if self.status != Status.ARCHIVED:
+        if not self.is_archived:
             return False
         if self.archived_by_id == self.author_id:
             return self.can_edit(user) or self.can_moderate(user)
         return self.can_moderate(user)
+
+    def can_feature(self, user: User) -> bool:
+        """District leaders and staff feature a published entry, and stop featuring it."""
+        return self.is_published and user.role in FEATURING_ROLES
+
+    def can_adopt(self, user: User) -> bool:
+        """Anyone but its author reports trying a published entry."""
+        return self.is_published and self.author_id != user.pk
+
+    def can_adapt(self, user: User) -> bool:
+        """Anyone who writes practices shares their adaptation of someone else's published entry."""
+        return self.is_published and self.author_id != user.pk and can_write_practices(user)
 
     def facets_of(self, kind: str) -> list[Facet]:
         return [facet for facet in self.facets.all() if facet.kind == kind]

@@ -1,47 +1,88 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, Concatenate, ParamSpec, cast
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 from reversion.models import Version
 
+from portal.http import AuthenticatedHttpRequest
 from portal.lib.pagination import CappedPaginator
 from portal.lib.stash import pop_stashed_post, stash_post_and_sign_in
-from portal.models import Role, User
+from portal.models import User
 from practices import services
 from practices.filters import PracticeFilter, tag_suggestions
-from practices.forms import AdoptionForm, FailureFormSet, FeatureForm, IterationFormSet, PracticeForm, ReasonForm
+from practices.forms import (
+    AdoptionForm,
+    FailureFormSet,
+    FeatureForm,
+    FormAction,
+    IterationFormSet,
+    PracticeForm,
+    ReasonForm,
+)
 from practices.history import practice_history
 from practices.lineage import lineage_tree
-from practices.models import Adoption, Attachment, Practice, Status
+from practices.models import Adoption, Attachment, Practice, PracticeQuerySet, can_write_practices
 
 PAGE_SIZE = 20
 
+P = ParamSpec("P")
+# A rule of Practice (`Practice.can_edit`, ...): may this person do that to this entry?
+PracticeRule = Callable[[Practice, User], bool]
 
-def _get_practice_for_user(request: HttpRequest, pk: int, queryset: QuerySet[Practice] | None = None) -> Practice:
-    """The practice if this person may see it; 404 otherwise, whether or not it exists."""
+
+def _get_practice_for_user(
+    request: AuthenticatedHttpRequest,
+    pk: int,
+    *,
+    may: PracticeRule | None = None,
+    queryset: PracticeQuerySet | None = None,
+) -> Practice:
+    """The practice if this person may see it, and do what `may` asks of it.
+
+    An entry they may not see is a 404, whether or not it exists; one they see but may
+    not act on is a 403.
+    """
     base = queryset if queryset is not None else Practice.objects.select_related("school", "author")
-    return get_object_or_404(base.visible_to(request.user), pk=pk)
-
-
-def _require_author(request: HttpRequest, practice: Practice) -> None:
-    if not practice.can_edit(request.user):
+    practice = get_object_or_404(base.visible_to(request.user), pk=pk)
+    if may is not None and not may(practice, request.user):
         raise PermissionDenied
+    return practice
+
+
+def _signed_in_or_stashed(
+    view: Callable[Concatenate[AuthenticatedHttpRequest, P], HttpResponse],
+) -> Callable[Concatenate[HttpRequest, P], HttpResponse]:
+    """A form page open to a visitor whose session ended only to keep what they typed
+    (portal.lib.stash): they sign in again and find it there."""
+
+    @login_not_required
+    @wraps(view)
+    def form_page(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return stash_post_and_sign_in(request)
+        return view(cast(AuthenticatedHttpRequest, request), *args, **kwargs)
+
+    return form_page
 
 
 @require_http_methods(["GET", "HEAD"])
-def practice_list(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def practice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     base = (
         Practice.objects.visible_to(user)
         .published()
         .with_counts(user)
         .select_related("school", "author")
-        .prefetch_related("tags", "facets")
+        .prefetch_related(Prefetch("tags"), "facets")
     )
     practice_filter = PracticeFilter(request.GET or None, queryset=base, user=user, request=request)
     results = base.none() if practice_filter.is_bound and not practice_filter.is_valid() else practice_filter.qs
@@ -61,28 +102,33 @@ def practice_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "practices": page.object_list,
             "show_likeness": practice_filter.sort_key == "like_mine",
+            "can_write": can_write_practices(user),
         },
     )
 
 
 @require_http_methods(["GET", "HEAD"])
-def practice_mine(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def practice_mine(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     mine = Practice.objects.filter(author=user).with_counts(user).select_related("school").order_by("-updated_at")
     adoptions = (
         Adoption.objects.filter(user=user, practice__in=Practice.objects.visible_to(user))
         .select_related("practice", "practice__school")
         .order_by("-updated_at")
     )
-    return render(request, "practices/mine.html", {"mine": mine, "adoptions": adoptions})
+    return render(
+        request,
+        "practices/mine.html",
+        {"mine": mine, "adoptions": adoptions, "can_write": can_write_practices(user)},
+    )
 
 
-def _detail_queryset() -> QuerySet[Practice]:
+def _detail_queryset() -> PracticeQuerySet:
     return Practice.objects.select_related(
         "school", "author", "adapted_from", "adapted_from__school", "adapted_from__author", "featured_by", "archived_by"
     ).prefetch_related(
         "facets",
-        "tags",
+        Prefetch("tags"),
         "iterations",
         "failures",
         Prefetch("attachments", queryset=Attachment.objects.filter(removed_at__isnull=True)),
@@ -91,9 +137,9 @@ def _detail_queryset() -> QuerySet[Practice]:
 
 
 @require_http_methods(["GET", "HEAD"])
-def practice_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    practice = _get_practice_for_user(request, pk, _detail_queryset())
+def practice_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    user = request.user
+    practice = _get_practice_for_user(request, pk, queryset=_detail_queryset())
     adoptions = list(practice.adoptions.all())
     my_adoption = next((adoption for adoption in adoptions if adoption.user_id == user.pk), None)
     lineage = lineage_tree(practice, user)
@@ -113,12 +159,11 @@ def practice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "original_visible": original is not None and original.pk in lineage.visible_ids,
             "original_changed": original_changed,
             "can_edit": practice.can_edit(user),
-            "can_moderate": practice.can_moderate(user) and practice.status != Status.ARCHIVED,
+            "can_archive": practice.can_archive(user),
             "can_unarchive": practice.can_unarchive(user),
-            "can_feature": user.role in (Role.DISTRICT_LEADER, Role.DISTRICT_STAFF)
-            and practice.status == Status.PUBLISHED,
-            "can_adopt": practice.status == Status.PUBLISHED and practice.author_id != user.pk,
-            "can_adapt": practice.status == Status.PUBLISHED and _can_write(user) and practice.author_id != user.pk,
+            "can_feature": practice.can_feature(user),
+            "can_adopt": practice.can_adopt(user),
+            "can_adapt": practice.can_adapt(user),
             "reason_form": ReasonForm(),
             "feature_form": FeatureForm(),
         },
@@ -126,22 +171,23 @@ def practice_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _practice_form_page(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     *,
     practice: Practice | None,
     adapted_from: Practice | None = None,
-    initial: dict | None = None,
+    initial: dict[str, Any] | None = None,
 ) -> HttpResponse:
     """The one form for writing, editing and adapting an entry, with its iterations and failures."""
-    user: User = request.user  # type: ignore[assignment]
+    user = request.user
     instance = practice or Practice(adapted_from=adapted_from)
     data: QueryDict | None = request.POST if request.method == "POST" else pop_stashed_post(request)
     restored = request.method == "GET" and data is not None
     action = data.get("action", "") if data is not None else ""
-    publishing = action == "publish"
-    form_kwargs = {"instance": instance, "adapting": adapted_from is not None}
+    publishing = action == FormAction.PUBLISH
+    saving = request.method == "POST" and action in (FormAction.PUBLISH, FormAction.DRAFT)
+    adapting = adapted_from is not None
     if data is None:
-        form = PracticeForm(initial=initial, **form_kwargs)
+        form = PracticeForm(initial=initial, instance=instance, adapting=adapting)
         iterations = IterationFormSet(instance=instance, prefix="iterations")
         failures = FailureFormSet(instance=instance, prefix="failures")
     else:
@@ -154,12 +200,11 @@ def _practice_form_page(
                 # A count that is not a small number is left for the formset to report.
                 if total.isascii() and total.isdigit() and len(total) < 5:
                     data[key] = str(int(total) + 1)
-        form = PracticeForm(
-            data, request.FILES if request.method == "POST" else None, publishing=publishing, **form_kwargs
-        )
+        files = request.FILES if request.method == "POST" else None
+        form = PracticeForm(data, files, instance=instance, adapting=adapting, publishing=publishing)
         iterations = IterationFormSet(data, instance=instance, prefix="iterations")
         failures = FailureFormSet(data, instance=instance, prefix="failures")
-        if request.method == "POST" and action in ("publish", "draft"):
+        if saving:
             forms_valid = [form.is_valid(), iterations.is_valid(), failures.is_valid()]
             if all(forms_valid):
                 saved = services.practice_save(
@@ -181,7 +226,6 @@ def _practice_form_page(
                 messages.warning(request, "Browsers do not keep chosen files after a failed save: attach them again.")
     if restored:
         messages.info(request, "Here is what you typed before signing in again. Check it, then save.")
-    status = 400 if request.method == "POST" and action in ("publish", "draft") else 200
     context = {
         "form": form,
         "iterations": iterations,
@@ -190,46 +234,33 @@ def _practice_form_page(
         "adapted_from": adapted_from,
         "tag_suggestions": tag_suggestions(user),
     }
-    return render(request, "practices/form.html", context, status=status)
+    return render(request, "practices/form.html", context, status=400 if saving else 200)
 
 
-def _can_write(user: User) -> bool:
-    return user.school_id is not None and user.role in (Role.TEACHER, Role.PRINCIPAL)
-
-
-@login_not_required
 @require_http_methods(["GET", "POST"])
-def practice_create(request: HttpRequest) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return stash_post_and_sign_in(request)
-    if not _can_write(request.user):
+@_signed_in_or_stashed
+def practice_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if not can_write_practices(request.user):
         raise PermissionDenied
     return _practice_form_page(request, practice=None)
 
 
-@login_not_required
 @require_http_methods(["GET", "POST"])
-def practice_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return stash_post_and_sign_in(request)
-    practice = _get_practice_for_user(request, pk)
-    _require_author(request, practice)
-    if practice.status == Status.ARCHIVED:
+@_signed_in_or_stashed
+def practice_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    practice = _get_practice_for_user(request, pk, may=Practice.can_edit)
+    if practice.is_archived:
         messages.error(request, "This entry is archived. Bring it back from the archive before editing it.")
         return redirect(practice)
-    return _practice_form_page(request, practice=practice, adapted_from=None)
+    return _practice_form_page(request, practice=practice)
 
 
-@login_not_required
 @require_http_methods(["GET", "POST"])
-def practice_adapt(request: HttpRequest, pk: int) -> HttpResponse:
-    if not request.user.is_authenticated:
-        return stash_post_and_sign_in(request)
-    original = _get_practice_for_user(request, pk, _detail_queryset())
-    if original.status != Status.PUBLISHED or not _can_write(request.user) or original.author_id == request.user.pk:
-        raise PermissionDenied
+@_signed_in_or_stashed
+def practice_adapt(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    original = _get_practice_for_user(request, pk, may=Practice.can_adapt, queryset=_detail_queryset())
     initial = {
-        "title": f"{original.title} (adapted at {request.user.school.name})",
+        "title": f"{original.title} (adapted at {request.user.school})",
         "summary": original.summary,
         "description": original.description,
         "intent": original.intent,
@@ -247,8 +278,8 @@ def practice_adapt(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD"])
-def practice_history_view(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def practice_history_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    user = request.user
     practice = _get_practice_for_user(request, pk)
     return render(
         request,
@@ -256,17 +287,14 @@ def practice_history_view(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "practice": practice,
             "entries": practice_history(practice, user),
-            "can_restore": practice.can_edit(user) and practice.status != Status.ARCHIVED,
+            "can_restore": practice.can_restore(user),
         },
     )
 
 
 @require_POST
-def practice_restore(request: HttpRequest, pk: int, version_id: int) -> HttpResponse:
-    practice = _get_practice_for_user(request, pk)
-    _require_author(request, practice)
-    if practice.status == Status.ARCHIVED:
-        raise PermissionDenied
+def practice_restore(request: AuthenticatedHttpRequest, pk: int, version_id: int) -> HttpResponse:
+    practice = _get_practice_for_user(request, pk, may=Practice.can_restore)
     version = get_object_or_404(Version.objects.get_for_object(practice).select_related("revision"), pk=version_id)
     services.practice_restore(practice=practice, version=version, by=request.user)
     messages.success(request, "The earlier version is back. The version it replaced is kept in the history.")
@@ -274,10 +302,8 @@ def practice_restore(request: HttpRequest, pk: int, version_id: int) -> HttpResp
 
 
 @require_POST
-def practice_adopt(request: HttpRequest, pk: int) -> HttpResponse:
-    practice = _get_practice_for_user(request, pk)
-    if practice.status != Status.PUBLISHED or practice.author_id == request.user.pk:
-        raise PermissionDenied
+def practice_adopt(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    practice = _get_practice_for_user(request, pk, may=Practice.can_adopt)
     existing = Adoption.objects.filter(practice=practice, user=request.user).first()
     form = AdoptionForm(request.POST, instance=existing, prefix="adoption")
     if not form.is_valid():
@@ -291,10 +317,8 @@ def practice_adopt(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def practice_archive(request: HttpRequest, pk: int) -> HttpResponse:
-    practice = _get_practice_for_user(request, pk)
-    if not (practice.can_edit(request.user) or practice.can_moderate(request.user)):
-        raise PermissionDenied
+def practice_archive(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    practice = _get_practice_for_user(request, pk, may=Practice.can_archive)
     form = ReasonForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Give a reason for archiving: the author sees it.")
@@ -305,21 +329,17 @@ def practice_archive(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-def practice_unarchive(request: HttpRequest, pk: int) -> HttpResponse:
-    practice = _get_practice_for_user(request, pk)
-    if not practice.can_unarchive(request.user):
-        raise PermissionDenied
+def practice_unarchive(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    practice = _get_practice_for_user(request, pk, may=Practice.can_unarchive)
     services.practice_unarchive(practice=practice, by=request.user)
     messages.success(request, "Brought back from the archive.")
     return redirect(practice)
 
 
 @require_POST
-def practice_feature(request: HttpRequest, pk: int) -> HttpResponse:
-    practice = _get_practice_for_user(request, pk)
-    if request.user.role not in (Role.DISTRICT_LEADER, Role.DISTRICT_STAFF) or practice.status != Status.PUBLISHED:
-        raise PermissionDenied
-    if request.POST.get("action") == "unfeature":
+def practice_feature(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    practice = _get_practice_for_user(request, pk, may=Practice.can_feature)
+    if request.POST.get("action") == FormAction.UNFEATURE:
         services.practice_unfeature(practice=practice)
         messages.success(request, "No longer featured.")
         return redirect(practice)
@@ -333,7 +353,7 @@ def practice_feature(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD"])
-def attachment_download(request: HttpRequest, pk: int, attachment_id: int) -> FileResponse:
+def attachment_download(request: AuthenticatedHttpRequest, pk: int, attachment_id: int) -> FileResponse:
     practice = _get_practice_for_user(request, pk)
     attachment = get_object_or_404(practice.attachments.filter(removed_at__isnull=True), pk=attachment_id)
     try:

@@ -119,6 +119,21 @@ def test_principal_archives_with_a_reason_the_author_sees(as_user, principal, te
     assert published.status == Status.PUBLISHED
 
 
+def test_the_author_cannot_archive_again_to_take_over_a_principals_archive(as_user, principal, teacher, published):
+    as_user(principal).post(f"/practices/{published.pk}/archive/", {"reason": "Duplicates the reading entry."})
+    client = as_user(teacher)
+    assert client.post(f"/practices/{published.pk}/archive/", {"reason": "Mine now"}).status_code == 403
+    assert client.post(f"/practices/{published.pk}/unarchive/").status_code == 403
+    published.refresh_from_db()
+    assert (published.status, published.archived_by, published.archived_reason) == (
+        Status.ARCHIVED,
+        principal,
+        "Duplicates the reading entry.",
+    )
+    page = client.get(f"/practices/{published.pk}/").content.decode()
+    assert f'action="/practices/{published.pk}/archive/"' not in page
+
+
 def test_author_archives_and_brings_back_their_own(as_user, teacher, published):
     client = as_user(teacher)
     client.post(f"/practices/{published.pk}/archive/", {"reason": "Out of date"})

@@ -22,11 +22,11 @@ def written(as_user, teacher):
 def after_loading(monkeypatch):
     """Run something once the view has read the entry, as a concurrent request would."""
 
-    def arrange(action) -> None:  # type: ignore[no-untyped-def]
+    def arrange(action):
         load = views._get_practice_for_user
 
-        def load_then_act(request, pk, queryset=None):  # type: ignore[no-untyped-def]
-            found = load(request, pk, queryset)
+        def load_then_act(request, pk, **options):
+            found = load(request, pk, **options)
             if request.method == "POST":
                 action(Practice.objects.get(pk=pk))
             return found
