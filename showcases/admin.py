@@ -1,5 +1,8 @@
+from typing import Any
+
 from django import forms
 from django.contrib import admin
+from django.forms import BaseInlineFormSet
 from django.http import HttpRequest
 
 from showcases import services
@@ -15,8 +18,8 @@ class VisitSlotAdminForm(forms.ModelForm):
     locks it; the admin validates and saves in one transaction, so the lock holds until
     the save, which writes only what changed (never the seats, cancellation or sequence)."""
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         if self.instance.pk is not None and not self.errors:
             problems = services.slot_details_check(slot_id=self.instance.pk, changes=_detail_changes(self))
             for field, problem in problems.items():
@@ -58,7 +61,9 @@ class ShowcaseAdmin(admin.ModelAdmin):
         changed = [name for name in form.changed_data if name != "practices"]
         obj.save(update_fields=[*changed, "updated_at"])
 
-    def save_formset(self, request: HttpRequest, form: forms.ModelForm, formset, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_formset(
+        self, request: HttpRequest, form: forms.ModelForm, formset: BaseInlineFormSet[Any, Any, Any], change: bool
+    ) -> None:
         if formset.model is not VisitSlot:
             super().save_formset(request, form, formset, change)
             return
@@ -117,7 +122,7 @@ class VisitRequestAdmin(admin.ModelAdmin):
         "reminder_sent_at",
     ]
 
-    def has_add_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: VisitRequest | None = None) -> bool:
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: VisitRequest | None = None) -> bool:

@@ -48,13 +48,17 @@ def _event(slot: VisitSlot, *, uid: str, sequence: int, cancelled: bool, summary
     return event
 
 
+def _visit_cancelled(visit: VisitRequest) -> bool:
+    """A visit is off the calendar unless it is approved and its session still on."""
+    return not visit.is_approved or visit.slot.is_cancelled
+
+
 def visit_event(visit: VisitRequest) -> Event:
-    cancelled = visit.status != "approved" or visit.slot.is_cancelled
     return _event(
         visit.slot,
         uid=visit.ical_uid,
         sequence=visit.sequence,
-        cancelled=cancelled,
+        cancelled=_visit_cancelled(visit),
         summary=f"Showcase visit: {visit.slot.showcase.title} ({visit.slot.showcase.host_school.name})",
     )
 
@@ -64,15 +68,14 @@ def hosting_event(slot: VisitSlot) -> Event:
         slot,
         uid=slot.ical_uid,
         sequence=slot.sequence,
-        cancelled=slot.is_cancelled or slot.showcase.status == "cancelled",
+        cancelled=slot.is_cancelled or slot.showcase.is_cancelled,
         summary=f"Hosting showcase: {slot.showcase.title} ({slot.seats_taken} of {slot.capacity} seats taken)",
     )
 
 
 def visit_ics(visit: VisitRequest) -> bytes:
     """One visit, as sent with the approval or cancellation e-mail."""
-    cancelled = visit.status != "approved" or visit.slot.is_cancelled
-    calendar = _calendar("CANCEL" if cancelled else "PUBLISH")
+    calendar = _calendar("CANCEL" if _visit_cancelled(visit) else "PUBLISH")
     calendar.add_component(visit_event(visit))
     return calendar.to_ical()
 

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.models import Role, User
-from practices.models import Practice
+from practices.models import Practice, Status
 from showcases.models import RequestStatus, Showcase, ShowcaseStatus, VisitorReflection, VisitRequest, VisitSlot
 
 
@@ -129,10 +129,12 @@ def _at(day_offset: int, hour: int) -> datetime:
 
 
 def _showcase(host: User, index: int, topic: Topic, practice: Practice) -> Showcase:
+    """A showcase of `practice`, hosted by a principal of its school."""
+    school = practice.school
     showcase = Showcase.objects.create(
         host=host,
-        host_school=host.school,
-        title=f"{topic.title} at {host.school.name}",
+        host_school=school,
+        title=f"{topic.title} at {school.name}",
         description=f"Visitors see {topic.title[0].lower()}{topic.title[1:]} in classrooms and talk with students and teachers about how it grew.",
         impact=topic.impact,
         evidence=topic.evidence,
@@ -149,10 +151,10 @@ def _hosts_and_practices() -> list[tuple[User, Topic, Practice]]:
     """Up to six principals of different schools, each showing a practice of their own
     school, on a topic not shown yet where they can: the named demo principals first."""
     principals = sorted(
-        User.objects.filter(role=Role.PRINCIPAL, school__isnull=False).select_related("school"),
+        User.objects.filter(role=Role.PRINCIPAL, school__isnull=False),
         key=lambda user: (user.username not in ("principal", "principal2"), user.username),
     )
-    practices = list(Practice.objects.filter(status="published").order_by("title"))
+    practices = list(Practice.objects.filter(status=Status.PUBLISHED).select_related("school").order_by("title"))
     chosen: list[tuple[User, Topic, Practice]] = []
     shown: set[str] = set()
     schools: set[int] = set()
@@ -170,7 +172,7 @@ def _hosts_and_practices() -> list[tuple[User, Topic, Practice]]:
             practice, topic = own[0]
             chosen.append((host, topic, practice))
             shown.add(topic.title)
-            schools.add(host.school_id)
+            schools.add(practice.school_id)
     return chosen
 
 

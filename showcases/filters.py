@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django import forms
 from django.db.models import Exists, F, OuterRef, QuerySet
@@ -50,7 +52,7 @@ class ShowcaseFilter(django_filters.FilterSet):
 
     KINDS = {"subject": FacetKind.SUBJECT, "grade": FacetKind.GRADE_BAND}
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         facets = list(Facet.objects.filter(kind__in=self.KINDS.values()).values_list("kind", "slug", "name"))
         for name, kind in self.KINDS.items():

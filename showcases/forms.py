@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django import forms
 from django.forms import inlineformset_factory
 from django.utils import timezone
 
 from portal.forms import IdChoiceField, IdMultipleChoiceField, validate_plausible_date
-from portal.models import School
+from portal.models import School, User
 from practices.models import Practice, Visibility
 from showcases.models import Showcase, VisitorReflection, VisitRequest, VisitSlot
 
@@ -41,8 +43,13 @@ class ShowcaseForm(forms.ModelForm):
         widgets = {"practices": forms.CheckboxSelectMultiple}
         field_classes = {"practices": IdMultipleChoiceField}
 
-    def __init__(self, *args, user, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            # A new showcase is hosted by its author, at their school unless they choose one.
+            self.instance.host = user
+            if user.school_id is not None:
+                self.instance.host_school_id = user.school_id
         if user.school_id is None:
             # A district leader hosting a principals' meeting chooses the school.
             self.fields["host_school"] = IdChoiceField(queryset=School.objects.all(), label="Host school")
@@ -53,15 +60,16 @@ class ShowcaseForm(forms.ModelForm):
         else:
             # The host's own school's published practices that every visitor may open:
             # an entry shared only within the school would be a link visitors cannot follow.
-            self.fields["practices"].queryset = (
+            practices = cast(IdMultipleChoiceField, self.fields["practices"])
+            practices.queryset = (
                 Practice.objects.visible_to(user)
                 .published()
                 .filter(school_id=user.school_id, visibility=Visibility.DISTRICT)
                 .order_by("title")
             )
-            self.fields["practices"].label = "Practice entries visitors can read first"
-            self.fields["practices"].help_text = "Only entries shared with the whole district can be linked."
-            self.fields["practices"].required = False
+            practices.label = "Practice entries visitors can read first"
+            practices.help_text = "Only entries shared with the whole district can be linked."
+            practices.required = False
         _remember_initial(self)
 
     def hidden_initial_practices(self) -> str:
@@ -92,7 +100,7 @@ class VisitSlotForm(forms.ModelForm):
         }
         labels = {"starts_at": "Starts", "ends_at": "Ends"}
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name in ("starts_at", "ends_at"):
             self.fields[name].validators.append(validate_plausible_date)
@@ -115,8 +123,8 @@ class VisitSlotForm(forms.ModelForm):
             )
         return capacity
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
         if starts and ends and ends <= starts:
             self.add_error("ends_at", "The session must end after it starts.")
@@ -147,7 +155,7 @@ class VisitRequestForm(forms.ModelForm):
         fields = ["seats", "message"]
         widgets = {"message": forms.Textarea(attrs={"rows": 2})}
 
-    def __init__(self, *args, slot: VisitSlot, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, slot: VisitSlot, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.slot = slot
         self.fields["seats"].widget.attrs.update({"min": 1, "max": slot.capacity})
@@ -179,7 +187,7 @@ class DebriefForm(forms.ModelForm):
         }
         widgets = {"debrief_notes": forms.Textarea(attrs={"rows": 5})}
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["debrief_notes"].required = True
 
@@ -197,14 +205,15 @@ class ReflectionForm(forms.ModelForm):
         field_classes = {"practice": IdChoiceField}
         widgets = {"noticed": forms.Textarea(attrs={"rows": 4}), "will_try": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, showcase: Showcase, user, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, showcase: Showcase, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practice"].queryset = Practice.objects.visible_to(user).published().filter(showcases=showcase)
-        self.fields["practice"].required = False
-        self.fields["practice"].empty_label = "No linked practice"
+        practice = cast(IdChoiceField, self.fields["practice"])
+        practice.queryset = Practice.objects.visible_to(user).published().filter(showcases=showcase)
+        practice.required = False
+        practice.empty_label = "No linked practice"
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         if cleaned.get("trying") and not cleaned.get("practice"):
             self.add_error("practice", "Choose the practice you are trying.")
         return cleaned

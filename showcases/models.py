@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
@@ -17,19 +18,55 @@ class ShowcaseStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+# Who may host a showcase: principals at their own school, district leaders at any school
+# (a principals' meeting, say). A principal always has a school (a constraint on User says so).
+HOST_ROLES = [Role.PRINCIPAL, Role.DISTRICT_LEADER]
+# Who runs every showcase in the district, besides those who run their own (`_run_by`).
+RUN_ALL_ROLES = [Role.DISTRICT_STAFF]
+# Who runs their school's showcases, whoever hosts them.
+RUN_SCHOOL_ROLES = [Role.PRINCIPAL]
+
+
+def can_host(user: User) -> bool:
+    """Whether `user` may host a showcase (open the page for a new one)."""
+    return user.is_authenticated and user.role in HOST_ROLES
+
+
+def _school_run_by(user: User) -> int | None:
+    """The school whose showcases `user` runs whoever hosts them: a principal's own."""
+    return user.school_id if user.role in RUN_SCHOOL_ROLES else None
+
+
+def _run_by(user: User) -> Q:
+    """Showcase.is_run_by as a condition: the host, and the host school's principal."""
+    condition = Q(host=user)
+    school_id = _school_run_by(user)
+    if school_id is not None:
+        condition |= Q(host_school_id=school_id)
+    return condition
+
+
 class ShowcaseQuerySet(models.QuerySet["Showcase"]):
     def visible_to(self, user: User) -> ShowcaseQuerySet:
         """The one access rule for showcases: published ones are open to everyone signed
-        in (that is their purpose); drafts and cancelled ones to their host, the host
-        school's principal and district staff."""
+        in (that is their purpose); drafts and cancelled ones to those who run them."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
-        if user.role == Role.DISTRICT_STAFF:
+        if user.role in RUN_ALL_ROLES:
             return self.all()
-        mine = Q(host=user)
-        if user.role == Role.PRINCIPAL and user.school_id is not None:
-            mine |= Q(host_school_id=user.school_id)
-        return self.filter(Q(status=ShowcaseStatus.PUBLISHED) | mine)
+        return self.filter(Q(status=ShowcaseStatus.PUBLISHED) | _run_by(user))
+
+    def run_by(self, user: User) -> ShowcaseQuerySet:
+        """The showcases `user` hosts or runs as the host school's principal (Showcase.is_run_by)."""
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(_run_by(user))
+
+    def manageable_by(self, user: User) -> ShowcaseQuerySet:
+        """The showcases `user` may manage (Showcase.can_manage for many)."""
+        if user.is_authenticated and user.role in RUN_ALL_ROLES:
+            return self.all()
+        return self.run_by(user)
 
     def published(self) -> ShowcaseQuerySet:
         return self.filter(status=ShowcaseStatus.PUBLISHED)
@@ -77,13 +114,31 @@ class Showcase(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("showcases:detail", args=[self.pk])
 
+    @property
+    def is_draft(self) -> bool:
+        return self.status == ShowcaseStatus.DRAFT
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == ShowcaseStatus.PUBLISHED
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == ShowcaseStatus.CANCELLED
+
+    def is_run_by(self, user: User) -> bool:
+        """Its host and the host school's principal run it (ShowcaseQuerySet.run_by)."""
+        school_id = _school_run_by(user)
+        return user.pk == self.host_id or (school_id is not None and school_id == self.host_school_id)
+
     def can_manage(self, user: User) -> bool:
-        """The host, the host school's principal and district staff run the showcase."""
-        return user.is_authenticated and (
-            user.pk == self.host_id
-            or user.role == Role.DISTRICT_STAFF
-            or (user.role == Role.PRINCIPAL and user.school_id == self.host_school_id)
-        )
+        """Those who run it, and district staff, manage it: decide requests, cancel sessions,
+        write debriefs (ShowcaseQuerySet.manageable_by)."""
+        return user.is_authenticated and (user.role in RUN_ALL_ROLES or self.is_run_by(user))
+
+    def can_edit(self, user: User) -> bool:
+        """Those who manage it edit it until it is cancelled."""
+        return self.can_manage(user) and not self.is_cancelled
 
 
 class VisitSlot(models.Model):
@@ -133,6 +188,32 @@ class VisitSlot(models.Model):
     def ical_uid(self) -> str:
         return f"showcase-slot-{self.pk}@{_ical_domain()}"
 
+    def request_refusal(self, user: User) -> str | None:
+        """Why `user` may not ask for seats in this session, or None if they may: it must be
+        open (published, not cancelled, not started) and not their own school's."""
+        showcase = self.showcase
+        if not showcase.is_published or self.is_cancelled:
+            return "This session is not open for requests."
+        if self.is_past:
+            return "This session has already started; requests are closed."
+        if user.pk == showcase.host_id or (user.school_id is not None and user.school_id == showcase.host_school_id):
+            return "This is your own school's showcase."
+        return None
+
+    def can_request(self, user: User) -> bool:
+        """Whether `user` may ask for seats in this session (a request of their own already
+        there is refused by the request itself)."""
+        return self.request_refusal(user) is None
+
+    def can_debrief(self, user: User) -> bool:
+        """Those who manage the showcase write a session's debrief notes."""
+        return self.showcase.can_manage(user)
+
+    def can_read_debrief(self, user: User, *, attended: bool) -> bool:
+        """A session's debrief is read by those who write it and by its approved visitors
+        (`attended`: `user` holds an approved request for this session)."""
+        return attended or self.can_debrief(user)
+
 
 class RequestStatus(models.TextChoices):
     PENDING = "pending", "Waiting for the host"
@@ -143,6 +224,18 @@ class RequestStatus(models.TextChoices):
 
 
 ACTIVE_REQUEST_STATUSES = [RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.WAITLISTED]
+# Requests waiting for the host's decision.
+WAITING_REQUEST_STATUSES = [RequestStatus.PENDING, RequestStatus.WAITLISTED]
+
+
+class VisitRequestQuerySet(models.QuerySet["VisitRequest"]):
+    def visible_to(self, user: User) -> VisitRequestQuerySet:
+        """The one access rule for visit requests: seen by the requester (on a showcase they
+        may see) and by those who manage the showcase."""
+        if not user.is_authenticated:
+            return self.none()
+        seen = self.filter(slot__showcase__in=Showcase.objects.visible_to(user))
+        return seen.filter(Q(requester=user) | Q(slot__showcase__in=Showcase.objects.manageable_by(user)))
 
 
 class VisitRequest(models.Model):
@@ -157,6 +250,8 @@ class VisitRequest(models.Model):
     # iCalendar SEQUENCE for the visitor's calendar entry: raised on every change.
     sequence = models.PositiveIntegerField(default=0, editable=False)
     reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = VisitRequestQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -176,6 +271,32 @@ class VisitRequest(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_REQUEST_STATUSES
+
+    @property
+    def is_waiting(self) -> bool:
+        """Waiting for the host's decision: pending or on the waiting list."""
+        return self.status in WAITING_REQUEST_STATUSES
+
+    @property
+    def is_approved(self) -> bool:
+        return self.status == RequestStatus.APPROVED
+
+    @property
+    def is_waitlisted(self) -> bool:
+        return self.status == RequestStatus.WAITLISTED
+
+    @property
+    def reflection_open(self) -> bool:
+        """A reflection is recorded once the approved visit has taken place."""
+        return self.is_approved and self.slot.is_past
+
+    def is_requested_by(self, user: User) -> bool:
+        """Only the requester withdraws a request or reflects on the visit."""
+        return user.pk == self.requester_id
+
+    def can_decide(self, user: User) -> bool:
+        """Those who manage the showcase approve or decline a request."""
+        return self.slot.showcase.can_manage(user)
 
     @property
     def ical_uid(self) -> str:
@@ -223,6 +344,4 @@ class CalendarFeed(models.Model):
 
 
 def _ical_domain() -> str:
-    from urllib.parse import urlsplit
-
     return urlsplit(settings.PORTAL_BASE_URL).hostname or "portal"

@@ -13,19 +13,23 @@ the rows named here. Seat counts change only with F() expressions under these lo
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import Enum
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
+from django.forms import BaseInlineFormSet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from portal.lib.mail import portal_email, send_quietly
 from portal.models import User
+from practices.models import AdoptionStatus, Practice
+from practices.services import adoption_record
 from showcases.calendar import visit_ics
-from showcases.forms import CANCELLED_SESSION, ShowcaseForm, VisitSlotForm, VisitSlotFormSet
+from showcases.forms import CANCELLED_SESSION, ShowcaseForm, VisitSlotForm
 from showcases.models import (
     ACTIVE_REQUEST_STATUSES,
     RequestStatus,
@@ -70,49 +74,64 @@ def _lock_visit(visit: VisitRequest) -> VisitRequest:
     return VisitRequest.objects.select_for_update(no_key=True, of=("self",)).get(pk=visit.pk)
 
 
-def _send(visit: VisitRequest, template: str, subject: str, *, to: list[str], with_calendar: bool = False) -> None:
+class Notice(Enum):
+    """The visit e-mails: the template in templates/showcases/email/, the subject (with the
+    showcase's title), whether it goes to the host (else to the visitor), and whether it
+    carries the visit's calendar file."""
+
+    REQUESTED = ("new_request", "New visit request for “{title}”", True, False)
+    APPROVED = ("approved", "Your visit to “{title}” is confirmed", False, True)
+    WAITLISTED = ("waitlisted", "You are on the waiting list for “{title}”", False, False)
+    PROMOTED = ("promoted", "A seat opened up: your visit to “{title}” is confirmed", False, True)
+    DECLINED = ("declined", "Your visit request for “{title}”", False, False)
+    CANCELLED_BY_HOST = ("cancelled", "Cancelled: your visit to “{title}”", False, True)
+    CANCELLED_BY_VISITOR = ("visitor_cancelled", "A visitor cancelled for “{title}”", True, False)
+    REMINDER = ("reminder", "Tomorrow: your visit to “{title}”", False, False)
+    DEBRIEF_INVITATION = ("debrief_invitation", "How was your visit to “{title}”?", False, False)
+
+    def __init__(self, template: str, subject: str, to_host: bool, with_calendar: bool) -> None:
+        self.template = template
+        self.subject = subject
+        self.to_host = to_host
+        self.with_calendar = with_calendar
+
+
+def _send(visit: VisitRequest, notice: Notice) -> None:
+    """Send `notice` about `visit` (its slot, showcase, host and requester loaded)."""
+    showcase = visit.slot.showcase
     context = {
         "visit": visit,
         "slot": visit.slot,
-        "showcase": visit.slot.showcase,
+        "showcase": showcase,
         "portal_name": settings.PORTAL_NAME,
-        "showcase_url": settings.PORTAL_BASE_URL + visit.slot.showcase.get_absolute_url(),
+        "showcase_url": settings.PORTAL_BASE_URL + showcase.get_absolute_url(),
         "my_visits_url": settings.PORTAL_BASE_URL + reverse("showcases:my_visits"),
         "reflect_url": settings.PORTAL_BASE_URL + reverse("showcases:reflect", args=[visit.pk]),
     }
+    to = [showcase.host.email if notice.to_host else visit.requester.email]
     send_quietly(
         lambda: portal_email(
-            subject,
-            render_to_string(f"showcases/email/{template}.txt", context),
+            notice.subject.format(title=showcase.title),
+            render_to_string(f"showcases/email/{notice.template}.txt", context),
             to=to,
-            attachments=[("visit.ics", visit_ics(visit), "text/calendar; charset=utf-8")] if with_calendar else [],
+            attachments=[("visit.ics", visit_ics(visit), "text/calendar; charset=utf-8")]
+            if notice.with_calendar
+            else [],
         )
     )
 
 
-def _notify(visit: VisitRequest, event: str) -> None:
-    """Queue the e-mail for `event`, sent once the transaction commits."""
-    visit = VisitRequest.objects.select_related(
+def _with_people(visits: QuerySet[VisitRequest]) -> QuerySet[VisitRequest]:
+    """What an e-mail about a visit reads: its session, showcase, host school, host and requester."""
+    return visits.select_related(
         "slot", "slot__showcase", "slot__showcase__host", "slot__showcase__host_school", "requester"
-    ).get(pk=visit.pk)
-    title = visit.slot.showcase.title
-    requester = [visit.requester.email]
-    messages = {
-        "requested": ("new_request", f"New visit request for “{title}”", [visit.slot.showcase.host.email], False),
-        "approved": ("approved", f"Your visit to “{title}” is confirmed", requester, True),
-        "waitlisted": ("waitlisted", f"You are on the waiting list for “{title}”", requester, False),
-        "promoted": ("promoted", f"A seat opened up: your visit to “{title}” is confirmed", requester, True),
-        "declined": ("declined", f"Your visit request for “{title}”", requester, False),
-        "cancelled_by_host": ("cancelled", f"Cancelled: your visit to “{title}”", requester, True),
-        "cancelled_by_visitor": (
-            "visitor_cancelled",
-            f"A visitor cancelled for “{title}”",
-            [visit.slot.showcase.host.email],
-            False,
-        ),
-    }
-    template, subject, to, with_calendar = messages[event]
-    transaction.on_commit(lambda: _send(visit, template, subject, to=to, with_calendar=with_calendar))
+    )
+
+
+def _notify(visit: VisitRequest, notice: Notice) -> None:
+    """Queue `notice` about `visit`, sent once the transaction commits."""
+    visit = _with_people(VisitRequest.objects.filter(pk=visit.pk)).get()
+    transaction.on_commit(lambda: _send(visit, notice))
 
 
 def _take_seats(slot: VisitSlot, visit: VisitRequest) -> bool:
@@ -133,7 +152,7 @@ def _promote_waitlist(slot: VisitSlot) -> None:
             waiting.decided_at = timezone.now()
             waiting.sequence += 1
             waiting.save(update_fields=["status", "decided_at", "sequence"])
-            _notify(waiting, "promoted")
+            _notify(waiting, Notice.PROMOTED)
 
 
 def visit_request_create(*, slot: VisitSlot, requester: User, seats: int, message: str = "") -> VisitRequest:
@@ -141,14 +160,9 @@ def visit_request_create(*, slot: VisitSlot, requester: User, seats: int, messag
         slot = _lock_session(slot.pk)
         showcase = slot.showcase
         errors: dict[str, str] = {}
-        if showcase.status != ShowcaseStatus.PUBLISHED or slot.is_cancelled:
-            errors["__all__"] = "This session is not open for requests."
-        elif slot.is_past:
-            errors["__all__"] = "This session has already started; requests are closed."
-        elif requester.pk == showcase.host_id or (
-            requester.school_id and requester.school_id == showcase.host_school_id
-        ):
-            errors["__all__"] = "This is your own school's showcase."
+        refusal = slot.request_refusal(requester)
+        if refusal is not None:
+            errors["__all__"] = refusal
         elif slot.requests.filter(requester=requester, status__in=ACTIVE_REQUEST_STATUSES).exists():
             errors["__all__"] = "You already have a request for this session."
         if seats > slot.capacity:
@@ -164,12 +178,12 @@ def visit_request_create(*, slot: VisitSlot, requester: User, seats: int, messag
             visit.decided_at = timezone.now()
             visit.sequence = 1
         visit.save()
-        if visit.status == RequestStatus.APPROVED:
+        if visit.is_approved:
             _take_seats(slot, visit)
-            _notify(visit, "approved")
-        elif visit.status == RequestStatus.WAITLISTED:
-            _notify(visit, "waitlisted")
-        _notify(visit, "requested")
+            _notify(visit, Notice.APPROVED)
+        elif visit.is_waitlisted:
+            _notify(visit, Notice.WAITLISTED)
+        _notify(visit, Notice.REQUESTED)
     return visit
 
 
@@ -177,7 +191,7 @@ def visit_request_approve(*, visit: VisitRequest, note: str = "") -> VisitReques
     with transaction.atomic():
         slot = _lock_session(visit.slot_id)
         visit = _lock_visit(visit)
-        if visit.status not in (RequestStatus.PENDING, RequestStatus.WAITLISTED):
+        if not visit.is_waiting:
             raise ValidationError("Only a waiting request can be approved.")
         visit.host_note = note or visit.host_note
         if _take_seats(slot, visit):
@@ -185,11 +199,11 @@ def visit_request_approve(*, visit: VisitRequest, note: str = "") -> VisitReques
             visit.decided_at = timezone.now()
             visit.sequence += 1
             visit.save(update_fields=["status", "decided_at", "host_note", "sequence"])
-            _notify(visit, "approved")
+            _notify(visit, Notice.APPROVED)
         elif visit.status == RequestStatus.PENDING:
             visit.status = RequestStatus.WAITLISTED
             visit.save(update_fields=["status", "host_note"])
-            _notify(visit, "waitlisted")
+            _notify(visit, Notice.WAITLISTED)
     return visit
 
 
@@ -197,13 +211,13 @@ def visit_request_decline(*, visit: VisitRequest, note: str) -> VisitRequest:
     with transaction.atomic():
         _lock_session(visit.slot_id)
         visit = _lock_visit(visit)
-        if visit.status not in (RequestStatus.PENDING, RequestStatus.WAITLISTED):
+        if not visit.is_waiting:
             raise ValidationError("Only a waiting request can be declined.")
         visit.status = RequestStatus.DECLINED
         visit.host_note = note
         visit.decided_at = timezone.now()
         visit.save(update_fields=["status", "host_note", "decided_at"])
-        _notify(visit, "declined")
+        _notify(visit, Notice.DECLINED)
     return visit
 
 
@@ -214,7 +228,7 @@ def visit_request_cancel(*, visit: VisitRequest) -> VisitRequest:
         visit = _lock_visit(visit)
         if not visit.is_active:
             raise ValidationError("This request is no longer active.")
-        was_approved = visit.status == RequestStatus.APPROVED
+        was_approved = visit.is_approved
         visit.status = RequestStatus.CANCELLED
         visit.sequence += 1
         visit.save(update_fields=["status", "sequence"])
@@ -224,7 +238,7 @@ def visit_request_cancel(*, visit: VisitRequest) -> VisitRequest:
             )
             slot.seats_taken -= visit.seats
             _promote_waitlist(slot)
-        _notify(visit, "cancelled_by_visitor")
+        _notify(visit, Notice.CANCELLED_BY_VISITOR)
     return visit
 
 
@@ -236,7 +250,7 @@ def _cancel_locked_slot(slot: VisitSlot) -> None:
         visit.status = RequestStatus.CANCELLED
         visit.sequence += 1
         visit.save(update_fields=["status", "sequence"])
-        _notify(visit, "cancelled_by_host")
+        _notify(visit, Notice.CANCELLED_BY_HOST)
 
 
 def slot_cancel(*, slot: VisitSlot) -> VisitSlot:
@@ -253,7 +267,7 @@ def showcase_cancel(*, showcase: Showcase) -> Showcase:
     """Cancel the showcase and its upcoming sessions; everyone with a request for one is told."""
     with transaction.atomic():
         showcase = _lock_showcase(showcase.pk)
-        if showcase.status == ShowcaseStatus.CANCELLED:
+        if showcase.is_cancelled:
             return showcase
         for slot in _lock_slots(showcase, cancelled_at__isnull=True, starts_at__gt=timezone.now()):
             _cancel_locked_slot(slot)
@@ -321,7 +335,9 @@ def slot_details_save(*, slot_id: int, changes: dict[str, object]) -> VisitSlot:
     return slot
 
 
-def showcase_save(*, form: ShowcaseForm, slots: VisitSlotFormSet, user: User, publish: bool) -> Showcase:
+def showcase_save(
+    *, form: ShowcaseForm, slots: BaseInlineFormSet[VisitSlot, Showcase, VisitSlotForm], user: User, publish: bool
+) -> Showcase:
     """Save the one-page questionnaire and its sessions: a new showcase, or the host's edit.
 
     An edit writes only the fields the host changed, under the showcase's lock and then its
@@ -337,7 +353,7 @@ def showcase_save(*, form: ShowcaseForm, slots: VisitSlotFormSet, user: User, pu
             return _showcase_create(form=form, slots=slots, user=user, publish=publish)
         showcase = _lock_showcase(form.instance.pk)
         current = {slot.pk: slot for slot in _lock_slots(showcase)}
-        if showcase.status == ShowcaseStatus.CANCELLED:
+        if showcase.is_cancelled:
             form.add_error(None, "This showcase has been cancelled, so it can no longer be changed.")
         edits: list[tuple[VisitSlot, dict[str, object]]] = []
         added: list[VisitSlotForm] = []
@@ -363,7 +379,7 @@ def showcase_save(*, form: ShowcaseForm, slots: VisitSlotFormSet, user: User, pu
         if "host_school" in form.changed_data:
             showcase.host_school = form.cleaned_data["host_school"]
             fields.append("host_school")
-        if publish and showcase.status == ShowcaseStatus.DRAFT:
+        if publish and showcase.is_draft:
             showcase.status = ShowcaseStatus.PUBLISHED
             fields.append("status")
         showcase.save(update_fields=[*fields, "updated_at"])
@@ -378,7 +394,9 @@ def showcase_save(*, form: ShowcaseForm, slots: VisitSlotFormSet, user: User, pu
     return showcase
 
 
-def _showcase_create(*, form: ShowcaseForm, slots: VisitSlotFormSet, user: User, publish: bool) -> Showcase:
+def _showcase_create(
+    *, form: ShowcaseForm, slots: BaseInlineFormSet[VisitSlot, Showcase, VisitSlotForm], user: User, publish: bool
+) -> Showcase:
     showcase: Showcase = form.save(commit=False)
     showcase.host = user
     if "host_school" in form.cleaned_data:
@@ -413,16 +431,16 @@ def slot_debrief(*, slot: VisitSlot, notes: str) -> VisitSlot:
     return slot
 
 
-def reflection_save(*, visit: VisitRequest, noticed: str, will_try: str, practice, trying: bool) -> VisitorReflection:  # type: ignore[no-untyped-def]
+def reflection_save(
+    *, visit: VisitRequest, noticed: str, will_try: str, practice: Practice | None, trying: bool
+) -> VisitorReflection:
     """A visitor's reflection; "I'm trying this" also records an Adoption of the linked practice."""
-    from practices.services import adoption_record
-
     with transaction.atomic():
         reflection, _created = VisitorReflection.objects.update_or_create(
             visit_request=visit, defaults={"noticed": noticed, "will_try": will_try, "practice": practice}
         )
         if trying and practice is not None and practice.author_id != visit.requester_id:
-            adoption_record(practice=practice, user=visit.requester, status="trying", notes=will_try)
+            adoption_record(practice=practice, user=visit.requester, status=AdoptionStatus.TRYING, notes=will_try)
     return reflection
 
 
@@ -443,10 +461,7 @@ def reminders_send(*, now: datetime | None = None) -> tuple[int, int]:
     for pk in list(due):
         if VisitRequest.objects.filter(pk=pk, reminder_sent_at__isnull=True).update(reminder_sent_at=now) != 1:
             continue
-        visit = VisitRequest.objects.select_related(
-            "slot__showcase__host_school", "slot__showcase__host", "requester"
-        ).get(pk=pk)
-        _send(visit, "reminder", f"Tomorrow: your visit to “{visit.slot.showcase.title}”", to=[visit.requester.email])
+        _send(_with_people(VisitRequest.objects.filter(pk=pk)).get(), Notice.REMINDER)
         reminders += 1
     invitations = 0
     ended = VisitSlot.objects.filter(
@@ -458,14 +473,7 @@ def reminders_send(*, now: datetime | None = None) -> tuple[int, int]:
             != 1
         ):
             continue
-        for visit in VisitRequest.objects.filter(slot_id=pk, status=RequestStatus.APPROVED).select_related(
-            "slot__showcase__host_school", "slot__showcase__host", "requester"
-        ):
-            _send(
-                visit,
-                "debrief_invitation",
-                f"How was your visit to “{visit.slot.showcase.title}”?",
-                to=[visit.requester.email],
-            )
+        for visit in _with_people(VisitRequest.objects.filter(slot_id=pk, status=RequestStatus.APPROVED)):
+            _send(visit, Notice.DEBRIEF_INVITATION)
             invitations += 1
     return reminders, invitations

@@ -7,14 +7,15 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, Min, OuterRef, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from portal.decorators import role_required
 from portal.forms import EARLIEST_DATE, LATEST_DATE
-from portal.models import Role, User
+from portal.http import AuthenticatedHttpRequest
 from practices.models import Practice
 from showcases import services
 from showcases.calendar import feed_ics, visit_ics
@@ -22,44 +23,109 @@ from showcases.filters import ShowcaseFilter
 from showcases.forms import DebriefForm, HostNoteForm, ReflectionForm, ShowcaseForm, VisitRequestForm, VisitSlotFormSet
 from showcases.models import (
     ACTIVE_REQUEST_STATUSES,
+    HOST_ROLES,
     CalendarFeed,
     RequestStatus,
     Showcase,
-    ShowcaseStatus,
+    ShowcaseQuerySet,
     VisitorReflection,
     VisitRequest,
     VisitSlot,
+    can_host,
 )
 
 
-def _get_showcase_for_user(request: HttpRequest, pk: int, queryset: QuerySet[Showcase] | None = None) -> Showcase:
+def _get_showcase_for_user(
+    request: AuthenticatedHttpRequest, pk: int, queryset: ShowcaseQuerySet | None = None
+) -> Showcase:
+    """A showcase the reader may see, or 404."""
     base = queryset if queryset is not None else Showcase.objects.select_related("host", "host_school")
     return get_object_or_404(base.visible_to(request.user), pk=pk)
 
 
-def _get_visit_for_user(request: HttpRequest, pk: int) -> VisitRequest:
-    """A visit request is seen by its requester and by those who run the showcase."""
-    visit = get_object_or_404(
-        VisitRequest.objects.select_related(
+def _get_manageable_showcase_for_user(request: AuthenticatedHttpRequest, pk: int) -> Showcase:
+    """A showcase the reader manages: 404 if they may not see it, 403 if they may not manage it."""
+    showcase = _get_showcase_for_user(request, pk)
+    if not showcase.can_manage(request.user):
+        raise PermissionDenied
+    return showcase
+
+
+def _get_editable_showcase_for_user(request: AuthenticatedHttpRequest, pk: int) -> Showcase:
+    """A showcase the reader may edit: 404 if they may not see it, 403 if they may not edit it."""
+    showcase = _get_showcase_for_user(request, pk)
+    if not showcase.can_edit(request.user):
+        raise PermissionDenied
+    return showcase
+
+
+def _get_slot_for_user(request: AuthenticatedHttpRequest, pk: int) -> VisitSlot:
+    """A session of a showcase the reader may see, or 404."""
+    return get_object_or_404(
+        VisitSlot.objects.select_related("showcase"), pk=pk, showcase__in=Showcase.objects.visible_to(request.user)
+    )
+
+
+def _get_manageable_slot_for_user(request: AuthenticatedHttpRequest, pk: int) -> VisitSlot:
+    """A session the reader manages: 404 if they may not see it, 403 if they may not manage it."""
+    slot = _get_slot_for_user(request, pk)
+    if not slot.showcase.can_manage(request.user):
+        raise PermissionDenied
+    return slot
+
+
+def _get_debrief_for_user(request: AuthenticatedHttpRequest, pk: int) -> tuple[VisitSlot, list[VisitRequest]]:
+    """A session and its approved visits, if the reader may read its debrief (404 otherwise).
+    A POST writes the debrief notes: 403 for a reader who may not write them."""
+    user = request.user
+    slot = get_object_or_404(
+        VisitSlot.objects.select_related("showcase", "showcase__host", "showcase__host_school"),
+        pk=pk,
+        showcase__in=Showcase.objects.visible_to(user),
+    )
+    visits = list(
+        slot.requests.filter(status=RequestStatus.APPROVED).select_related(
+            "requester", "requester__school", "reflection", "reflection__practice"
+        )
+    )
+    if not slot.can_read_debrief(user, attended=any(visit.is_requested_by(user) for visit in visits)):
+        raise Http404
+    if request.method == "POST" and not slot.can_debrief(user):
+        raise PermissionDenied
+    return slot, visits
+
+
+def _get_visit_for_user(request: AuthenticatedHttpRequest, pk: int) -> VisitRequest:
+    """A visit request the reader may see (its requester, those who manage the showcase), or 404."""
+    return get_object_or_404(
+        VisitRequest.objects.visible_to(request.user).select_related(
             "slot", "slot__showcase", "slot__showcase__host_school", "slot__showcase__host", "requester"
         ),
         pk=pk,
-        slot__showcase__in=Showcase.objects.visible_to(request.user),
     )
-    if visit.requester_id != request.user.pk and not visit.slot.showcase.can_manage(request.user):
-        raise Http404
+
+
+def _get_manageable_visit_for_user(request: AuthenticatedHttpRequest, pk: int) -> VisitRequest:
+    """A visit request the reader decides: 404 if they may not see it, 403 if they may not decide it."""
+    visit = _get_visit_for_user(request, pk)
+    if not visit.can_decide(request.user):
+        raise PermissionDenied
     return visit
 
 
-def _can_host(user: User) -> bool:
-    return (user.role == Role.PRINCIPAL and user.school_id is not None) or user.role == Role.DISTRICT_LEADER
+def _get_own_visit_for_user(request: AuthenticatedHttpRequest, pk: int) -> VisitRequest:
+    """The reader's own visit request: 404 if they may not see it, 403 if it is not theirs."""
+    visit = _get_visit_for_user(request, pk)
+    if not visit.is_requested_by(request.user):
+        raise PermissionDenied
+    return visit
 
 
 PAGE_SIZE = 20
 
 
 @require_http_methods(["GET", "HEAD"])
-def showcase_list(request: HttpRequest) -> HttpResponse:
+def showcase_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     upcoming_slots = VisitSlot.objects.filter(starts_at__gt=now, cancelled_at__isnull=True).order_by("starts_at")
     base = (
@@ -79,12 +145,12 @@ def showcase_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "showcases/list.html",
-        {"showcases": page.object_list, "page": page, "filter": showcase_filter, "can_host": _can_host(request.user)},
+        {"showcases": page.object_list, "page": page, "filter": showcase_filter, "can_host": can_host(request.user)},
     )
 
 
 @require_http_methods(["GET", "HEAD"])
-def showcase_month(request: HttpRequest) -> HttpResponse:
+def showcase_month(request: AuthenticatedHttpRequest) -> HttpResponse:
     """A month calendar of sessions, as an accessible table."""
     today = timezone.localdate()
     try:
@@ -135,8 +201,8 @@ def showcase_month(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD"])
-def showcase_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def showcase_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    user = request.user
     showcase = _get_showcase_for_user(
         request,
         pk,
@@ -157,20 +223,16 @@ def showcase_detail(request: HttpRequest, pk: int) -> HttpResponse:
     slots = []
     for slot in showcase.slots.all():
         requests = list(slot.requests.all())
-        mine = next((r for r in requests if r.requester_id == user.pk and r.is_active), None)
+        mine = next((r for r in requests if r.is_requested_by(user) and r.is_active), None)
         slots.append(
             {
                 "slot": slot,
                 "requests": requests if managing else [],
-                "waiting": [r for r in requests if r.status == RequestStatus.WAITLISTED],
+                "waiting": [r for r in requests if r.is_waitlisted],
                 "mine": mine,
+                "can_read_debrief": slot.can_read_debrief(user, attended=mine is not None and mine.is_approved),
                 "form": VisitRequestForm(slot=slot, prefix=f"slot{slot.pk}")
-                if not managing
-                and mine is None
-                and not slot.is_past
-                and not slot.is_cancelled
-                and showcase.status == ShowcaseStatus.PUBLISHED
-                and user.school_id != showcase.host_school_id
+                if not managing and mine is None and slot.can_request(user)
                 else None,
             }
         )
@@ -181,12 +243,11 @@ def showcase_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _showcase_form_page(request: HttpRequest, showcase: Showcase | None) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    instance = showcase or Showcase(host=user, host_school_id=user.school_id)
+def _showcase_form_page(request: AuthenticatedHttpRequest, showcase: Showcase | None) -> HttpResponse:
+    user = request.user
     if request.method == "POST":
-        form = ShowcaseForm(request.POST, instance=instance, user=user)
-        slots = VisitSlotFormSet(request.POST, instance=instance, prefix="slots")
+        form = ShowcaseForm(request.POST, instance=showcase, user=user)
+        slots = VisitSlotFormSet(request.POST, instance=form.instance, prefix="slots")
         if form.is_valid() and slots.is_valid():
             try:
                 saved = services.showcase_save(
@@ -197,49 +258,46 @@ def _showcase_form_page(request: HttpRequest, showcase: Showcase | None) -> Http
             else:
                 messages.success(
                     request,
-                    "Published: colleagues can now request seats."
-                    if saved.status == ShowcaseStatus.PUBLISHED
-                    else "Saved as a draft.",
+                    "Published: colleagues can now request seats." if saved.is_published else "Saved as a draft.",
                 )
                 return redirect(saved)
         status = 400
     else:
-        form = ShowcaseForm(instance=instance, user=user)
-        slots = VisitSlotFormSet(instance=instance, prefix="slots")
+        form = ShowcaseForm(instance=showcase, user=user)
+        slots = VisitSlotFormSet(instance=form.instance, prefix="slots")
         status = 200
     return render(request, "showcases/form.html", {"form": form, "slots": slots, "showcase": showcase}, status=status)
 
 
 @require_http_methods(["GET", "POST"])
-def showcase_create(request: HttpRequest) -> HttpResponse:
-    if not _can_host(request.user):
-        raise PermissionDenied
+@role_required(*HOST_ROLES)
+def showcase_create(request: AuthenticatedHttpRequest) -> HttpResponse:
     return _showcase_form_page(request, None)
 
 
 @require_http_methods(["GET", "POST"])
-def showcase_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    showcase = _get_showcase_for_user(request, pk)
-    if not showcase.can_manage(request.user) or showcase.status == ShowcaseStatus.CANCELLED:
-        raise PermissionDenied
-    return _showcase_form_page(request, showcase)
+def showcase_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    return _showcase_form_page(request, _get_editable_showcase_for_user(request, pk))
 
 
 @require_POST
-def showcase_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    showcase = _get_showcase_for_user(request, pk)
-    if not showcase.can_manage(request.user):
-        raise PermissionDenied
-    services.showcase_cancel(showcase=showcase)
+def showcase_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    showcase = services.showcase_cancel(showcase=_get_manageable_showcase_for_user(request, pk))
     messages.success(request, "Showcase cancelled. Everyone with a request has been told.")
     return redirect(showcase)
 
 
+def _request_sent_message(visit: VisitRequest) -> str:
+    if visit.is_approved:
+        return "You have a seat. A calendar invitation is on its way by e-mail."
+    if visit.is_waitlisted:
+        return "The session is full, so you are on the waiting list. You will hear if a seat opens."
+    return "Request sent. The host will approve or decline it."
+
+
 @require_POST
-def visit_request_create(request: HttpRequest, slot_id: int) -> HttpResponse:
-    slot = get_object_or_404(
-        VisitSlot.objects.select_related("showcase"), pk=slot_id, showcase__in=Showcase.objects.visible_to(request.user)
-    )
+def visit_request_create(request: AuthenticatedHttpRequest, slot_id: int) -> HttpResponse:
+    slot = _get_slot_for_user(request, slot_id)
     form = VisitRequestForm(request.POST, slot=slot, prefix=f"slot{slot.pk}")
     if form.is_valid():
         try:
@@ -253,80 +311,68 @@ def visit_request_create(request: HttpRequest, slot_id: int) -> HttpResponse:
             for field, problems in error.message_dict.items():
                 form.add_error(None if field == "__all__" else field, problems)
         else:
-            messages.success(
-                request,
-                {
-                    RequestStatus.APPROVED: "You have a seat. A calendar invitation is on its way by e-mail.",
-                    RequestStatus.WAITLISTED: "The session is full, so you are on the waiting list. You will hear if a seat opens.",
-                }.get(visit.status, "Request sent. The host will approve or decline it."),
-            )
+            messages.success(request, _request_sent_message(visit))
             return redirect(slot.showcase)
     return render(
         request, "showcases/request_form.html", {"form": form, "slot": slot, "showcase": slot.showcase}, status=400
     )
 
 
-def _decide(request: HttpRequest, pk: int, decision: str) -> HttpResponse:
-    visit = _get_visit_for_user(request, pk)
-    showcase = visit.slot.showcase
+def _host_note(request: AuthenticatedHttpRequest) -> str:
     form = HostNoteForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
+    return form.cleaned_data["note"] if form.is_valid() else ""
+
+
+@require_POST
+def visit_request_approve(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    visit = _get_manageable_visit_for_user(request, pk)
+    showcase = visit.slot.showcase
     try:
-        if decision == "cancel":
-            if visit.requester_id != request.user.pk:
-                raise PermissionDenied
-            services.visit_request_cancel(visit=visit)
-            messages.success(
-                request, "Your request is cancelled. Your seat, if you had one, went to the next person waiting."
-            )
-            return redirect("showcases:my_visits")
-        if not showcase.can_manage(request.user):
-            raise PermissionDenied
-        if decision == "approve":
-            visit = services.visit_request_approve(visit=visit, note=note)
-            messages.success(
-                request,
-                "Approved."
-                if visit.status == RequestStatus.APPROVED
-                else "No seats left: the request is on the waiting list.",
-            )
-        else:
-            services.visit_request_decline(visit=visit, note=note)
-            messages.success(request, "Declined. The visitor has been told.")
+        visit = services.visit_request_approve(visit=visit, note=_host_note(request))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, "Approved." if visit.is_approved else "No seats left: the request is on the waiting list."
+        )
     return redirect(showcase)
 
 
 @require_POST
-def visit_request_approve(request: HttpRequest, pk: int) -> HttpResponse:
-    return _decide(request, pk, "approve")
+def visit_request_decline(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    visit = _get_manageable_visit_for_user(request, pk)
+    showcase = visit.slot.showcase
+    try:
+        services.visit_request_decline(visit=visit, note=_host_note(request))
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Declined. The visitor has been told.")
+    return redirect(showcase)
 
 
 @require_POST
-def visit_request_decline(request: HttpRequest, pk: int) -> HttpResponse:
-    return _decide(request, pk, "decline")
+def visit_request_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    visit = _get_own_visit_for_user(request, pk)
+    try:
+        services.visit_request_cancel(visit=visit)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(visit.slot.showcase)
+    messages.success(request, "Your request is cancelled. Your seat, if you had one, went to the next person waiting.")
+    return redirect("showcases:my_visits")
 
 
 @require_POST
-def visit_request_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    return _decide(request, pk, "cancel")
-
-
-@require_POST
-def slot_cancel(request: HttpRequest, pk: int) -> HttpResponse:
-    slot = get_object_or_404(
-        VisitSlot.objects.select_related("showcase"), pk=pk, showcase__in=Showcase.objects.visible_to(request.user)
-    )
-    if not slot.showcase.can_manage(request.user):
-        raise PermissionDenied
+def slot_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    slot = _get_manageable_slot_for_user(request, pk)
     services.slot_cancel(slot=slot)
     messages.success(request, "Session cancelled. Everyone with a request has been told.")
     return redirect(slot.showcase)
 
 
 @require_http_methods(["GET", "HEAD"])
-def my_visits(request: HttpRequest) -> HttpResponse:
+def my_visits(request: AuthenticatedHttpRequest) -> HttpResponse:
     visits = (
         VisitRequest.objects.filter(requester=request.user)
         .select_related("slot", "slot__showcase", "slot__showcase__host_school")
@@ -338,13 +384,10 @@ def my_visits(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "HEAD"])
-def hosting(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    managed = Q(host=user)
-    if user.role == Role.PRINCIPAL and user.school_id:
-        managed |= Q(host_school_id=user.school_id)
+def hosting(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     slots = (
-        VisitSlot.objects.filter(showcase__in=Showcase.objects.filter(managed))
+        VisitSlot.objects.filter(showcase__in=Showcase.objects.run_by(user))
         .select_related("showcase", "showcase__host_school")
         .prefetch_related(
             Prefetch(
@@ -357,12 +400,12 @@ def hosting(request: HttpRequest) -> HttpResponse:
         .order_by("-starts_at")
     )
     return render(
-        request, "showcases/hosting.html", {"slots": slots, "now": timezone.now(), "can_host": _can_host(user)}
+        request, "showcases/hosting.html", {"slots": slots, "now": timezone.now(), "can_host": can_host(user)}
     )
 
 
 @require_http_methods(["GET", "HEAD"])
-def visit_calendar_file(request: HttpRequest, pk: int) -> HttpResponse:
+def visit_calendar_file(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     visit = _get_visit_for_user(request, pk)
     response = HttpResponse(visit_ics(visit), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="visit-{visit.pk}.ics"'
@@ -394,7 +437,7 @@ def calendar_feed(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
-def calendar_feed_reset(request: HttpRequest) -> HttpResponse:
+def calendar_feed_reset(request: AuthenticatedHttpRequest) -> HttpResponse:
     feed, created = CalendarFeed.objects.get_or_create(user=request.user)
     if created:
         messages.success(request, "Your calendar address is ready: add it to your calendar app.")
@@ -407,28 +450,12 @@ def calendar_feed_reset(request: HttpRequest) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def slot_debrief(request: HttpRequest, pk: int) -> HttpResponse:
-    """The debrief of one session: the host's notes and every visitor's reflection.
-    Open to those who run the showcase and the session's approved visitors."""
-    user: User = request.user  # type: ignore[assignment]
-    slot = get_object_or_404(
-        VisitSlot.objects.select_related("showcase", "showcase__host", "showcase__host_school"),
-        pk=pk,
-        showcase__in=Showcase.objects.visible_to(user),
-    )
-    managing = slot.showcase.can_manage(user)
-    visits = list(
-        slot.requests.filter(status=RequestStatus.APPROVED).select_related(
-            "requester", "requester__school", "reflection", "reflection__practice"
-        )
-    )
-    my_visit = next((v for v in visits if v.requester_id == user.pk), None)
-    if not managing and my_visit is None:
-        raise Http404
-    form = DebriefForm(request.POST or None, instance=slot) if managing else None
-    if request.method == "POST":
-        if form is None:
-            raise PermissionDenied
+def slot_debrief(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The debrief of one session: the host's notes and every visitor's reflection."""
+    user = request.user
+    slot, visits = _get_debrief_for_user(request, pk)
+    form = DebriefForm(request.POST or None, instance=slot) if slot.can_debrief(user) else None
+    if form is not None and request.method == "POST":
         if not slot.is_past:
             messages.error(request, "The debrief opens once the session has started.")
             return redirect("showcases:debrief", pk=slot.pk)
@@ -436,14 +463,11 @@ def slot_debrief(request: HttpRequest, pk: int) -> HttpResponse:
             services.slot_debrief(slot=slot, notes=form.cleaned_data["debrief_notes"])
             messages.success(request, "Debrief notes saved. Visitors can read them here.")
             return redirect("showcases:debrief", pk=slot.pk)
-    reflections = [v.reflection for v in visits if hasattr(v, "reflection")]
+    reflections = [visit.reflection for visit in visits if hasattr(visit, "reflection")]
     linked = [r.practice_id for r in reflections if r.practice_id is not None]
     readable = (
         set(Practice.objects.visible_to(user).filter(pk__in=linked).values_list("pk", flat=True)) if linked else set()
     )
-    for reflection in reflections:
-        # A linked entry the reader may not open is not named to them.
-        reflection.readable_practice = reflection.practice if reflection.practice_id in readable else None
     return render(
         request,
         "showcases/debrief.html",
@@ -452,19 +476,21 @@ def slot_debrief(request: HttpRequest, pk: int) -> HttpResponse:
             "showcase": slot.showcase,
             "form": form,
             "visits": visits,
-            "reflections": reflections,
-            "my_visit": my_visit,
+            # A linked entry the reader may not open is not named to them.
+            "reflections": [
+                (reflection, reflection.practice if reflection.practice_id in readable else None)
+                for reflection in reflections
+            ],
+            "my_visit": next((visit for visit in visits if visit.is_requested_by(user)), None),
         },
         status=400 if request.method == "POST" else 200,
     )
 
 
 @require_http_methods(["GET", "POST"])
-def visit_reflect(request: HttpRequest, pk: int) -> HttpResponse:
-    visit = _get_visit_for_user(request, pk)
-    if visit.requester_id != request.user.pk:
-        raise PermissionDenied
-    if visit.status != RequestStatus.APPROVED or not visit.slot.is_past:
+def visit_reflect(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    visit = _get_own_visit_for_user(request, pk)
+    if not visit.reflection_open:
         messages.error(request, "You can record a reflection once your approved visit has taken place.")
         return redirect("showcases:my_visits")
     existing = VisitorReflection.objects.filter(visit_request=visit).first()
