@@ -1,248 +1,100 @@
-"""Every URL, tried by every persona, with the security headers checked on each answer.
+"""Who may do what: every address, sent by an anonymous visitor and by each persona, with GET and,
+where it takes one, with POST, and the answer expected of each. A POST's row also says what it
+changes in the database: a redirect means the change was made, any other answer (a refusal, the
+form again with its errors) means the database is as it was. Every answer carries the security
+headers.
 
-A URL added without an entry here fails `test_every_url_is_in_the_matrix`.
+The personas: the author of the entries (a teacher at the host school), the principal of that
+school (who hosts the showcase), a district leader, district staff, and a teacher of another
+school (who asked to visit). An anonymous visitor is sent to sign in everywhere but the pages
+marked `login_not_required`.
+
+One table, `MATRIX`, holds every rule. A URL added without a row fails
+`test_every_url_is_in_the_matrix`; one that takes a POST without its POST row fails
+`test_every_post_address_has_its_post_row`.
 """
 
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any, Final, Literal
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+from django.db.models import Model
+from django.http import HttpResponseBase
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from reversion.models import Version
 
-from showcases.models import CalendarFeed, VisitRequest
-from surveys.models import Cycle
-from tests.factories import VisitSlotFactory
+from portal.models import School, User
+from practices.models import Adoption, AdoptionStatus, Practice, Status, Visibility
+from showcases.models import (
+    CalendarFeed,
+    RequestStatus,
+    Showcase,
+    ShowcaseStatus,
+    VisitorReflection,
+    VisitRequest,
+    VisitSlot,
+)
+from surveys.models import Cycle, Response
+from surveys.services import IMPORT_COLUMNS
+from tests.factories import TEST_PASSWORD, PracticeFactory, TeacherFactory, VisitSlotFactory
+from tests.practices.helpers import practice_post
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ["teacher", "principal", "leader", "staff", "other_teacher"]
-ALL_200 = dict.fromkeys(PERSONAS, 200)
-ALL_405 = dict.fromkeys(PERSONAS, 405)
+SIGN_IN: Final = "sign in"
+"""The answer to an anonymous visitor: a redirect to the sign-in page."""
+
+Expected = int | Literal["sign in"]
+Objects = dict[str, Any]
+
+PERSONAS = ("anonymous", "teacher", "principal", "leader", "staff", "other_teacher")
 
 
-def row(*codes: int) -> dict[str, int]:
-    return dict(zip(PERSONAS, codes, strict=True))
+def row(*answers: Expected) -> dict[str, Expected]:
+    """The answers, in the order of PERSONAS."""
+    return dict(zip(PERSONAS, answers, strict=True))
 
 
-# name: (path template, expected status per persona for a GET)
-MATRIX = {
-    "home": ("/", ALL_200),
-    "healthz": ("/healthz", ALL_200),
-    "district_dashboard": ("/dashboard/", row(403, 200, 200, 200, 403)),
-    "roster_import": ("/roster/import/", row(403, 403, 403, 200, 403)),
-    "practices:list": ("/practices/", ALL_200),
-    "practices:mine": ("/practices/mine/", ALL_200),
-    "practices:create": ("/practices/new/", row(200, 200, 403, 403, 200)),
-    "practices:detail": ("/practices/{practice}/", ALL_200),
-    "practices:edit": ("/practices/{practice}/edit/", row(200, 403, 403, 403, 403)),
-    "practices:adapt": ("/practices/{practice}/adapt/", row(403, 200, 403, 403, 200)),
-    "practices:history": ("/practices/{practice}/history/", ALL_200),
-    "practices:restore": ("/practices/{practice}/history/{version}/restore/", ALL_405),
-    "practices:adopt": ("/practices/{practice}/adopt/", ALL_405),
-    "practices:archive": ("/practices/{practice}/archive/", ALL_405),
-    "practices:unarchive": ("/practices/{practice}/unarchive/", ALL_405),
-    "practices:feature": ("/practices/{practice}/feature/", ALL_405),
-    "practices:attachment": ("/practices/{practice}/attachments/{attachment}/", ALL_200),
-    "showcases:list": ("/showcases/", ALL_200),
-    "showcases:create": ("/showcases/new/", row(403, 200, 200, 403, 403)),
-    "showcases:month": ("/showcases/calendar/", ALL_200),
-    "showcases:my_visits": ("/showcases/visits/", ALL_200),
-    "showcases:hosting": ("/showcases/hosting/", ALL_200),
-    "showcases:calendar_feed": ("/showcases/calendar.ics", dict.fromkeys(PERSONAS, 404)),
-    "showcases:calendar_feed_reset": ("/showcases/calendar/reset/", ALL_405),
-    "showcases:detail": ("/showcases/{showcase}/", ALL_200),
-    "showcases:edit": ("/showcases/{showcase}/edit/", row(403, 200, 403, 200, 403)),
-    "showcases:cancel": ("/showcases/{showcase}/cancel/", ALL_405),
-    "showcases:request": ("/showcases/sessions/{slot}/request/", ALL_405),
-    "showcases:slot_cancel": ("/showcases/sessions/{slot}/cancel/", ALL_405),
-    "showcases:debrief": ("/showcases/sessions/{slot}/debrief/", row(404, 200, 404, 200, 200)),
-    "showcases:reflect": ("/showcases/requests/{visit}/reflect/", row(404, 403, 404, 403, 302)),
-    "showcases:approve": ("/showcases/requests/{visit}/approve/", ALL_405),
-    "showcases:decline": ("/showcases/requests/{visit}/decline/", ALL_405),
-    "showcases:request_cancel": ("/showcases/requests/{visit}/cancel/", ALL_405),
-    "showcases:visit_calendar": ("/showcases/requests/{visit}/calendar.ics", row(404, 200, 404, 200, 200)),
-    "surveys:list": ("/surveys/", row(403, 200, 200, 200, 403)),
-    "surveys:respond": ("/surveys/{cycle}/respond/", row(403, 200, 200, 403, 403)),
-    "surveys:dashboard": ("/surveys/{cycle}/dashboard/", row(403, 200, 200, 200, 403)),
-    "surveys:summary_csv": ("/surveys/{cycle}/summary.csv", row(403, 403, 200, 200, 403)),
-    "surveys:export_csv": ("/surveys/{cycle}/export.csv", row(403, 403, 200, 200, 403)),
-    "surveys:import": ("/surveys/{cycle}/import/", row(403, 403, 403, 200, 403)),
-    "login": ("/accounts/login/", dict.fromkeys(PERSONAS, 302)),
-    "logout": ("/accounts/logout/", ALL_405),
-    "password_change": ("/accounts/password_change/", ALL_200),
-    "password_change_done": ("/accounts/password_change/done/", ALL_200),
-    "password_reset": ("/accounts/password_reset/", ALL_200),
-    "password_reset_done": ("/accounts/password_reset/done/", ALL_200),
-    "password_reset_confirm": ("/accounts/reset/MQ/bad-token/", ALL_200),
-    "password_reset_complete": ("/accounts/reset/done/", ALL_200),
-}
+def signed_in_all(status: Expected) -> dict[str, Expected]:
+    return row(SIGN_IN, *[status] * (len(PERSONAS) - 1))
 
 
-def _names(patterns, namespace=""):
-    for entry in patterns:
-        if isinstance(entry, URLResolver):
-            yield from _names(entry.url_patterns, f"{namespace}{entry.namespace}:" if entry.namespace else namespace)
-        elif isinstance(entry, URLPattern):
-            yield f"{namespace}{entry.name}"
+ALL_200 = signed_in_all(200)
+POST_ONLY = signed_in_all(405)
 
 
-def test_every_url_is_in_the_matrix():
-    names = {name for name in _names(get_resolver().url_patterns) if not name.startswith("admin:")}
-    assert names - set(MATRIX) == set(), "add the new URL to MATRIX with its expected answer per persona"
-    assert set(MATRIX) - names == set()
+@dataclass(frozen=True)
+class Post:
+    expected: dict[str, Expected]
+    data: Callable[[Objects], dict[str, Any]]
+    effect: Callable[[Objects], object]
+    """What the POST would change, read before and after it."""
+    changed_by: frozenset[str] | None = None
+    """Who changes it; when not given, those answered with a redirect (302)."""
 
 
-@pytest.fixture
-def objects(teacher, principal, other_teacher, settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-    from django.test import Client
-
-    from tests.practices.helpers import practice_post
-
-    author = Client()
-    author.force_login(teacher)
-    author.post("/practices/new/", practice_post())
-    from practices.models import Practice
-
-    practice = Practice.objects.get()
-    attachment = practice.attachments.create(
-        file=ContentFile(b"%PDF-1.4", name="a.pdf"),
-        original_name="a.pdf",
-        content_type="application/pdf",
-        size=8,
-        uploaded_by=teacher,
-    )
-    slot = VisitSlotFactory(showcase__host=principal)
-    visit = VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=1, status="approved")
-    today = timezone.localdate()
-    cycle = Cycle.objects.create(
-        name="Now", slug="now", opens_on=today - timedelta(days=1), closes_on=today + timedelta(days=1)
-    )
-    return {
-        "practice": practice.pk,
-        "version": Version.objects.get_for_object(practice).first().pk,
-        "attachment": attachment.pk,
-        "showcase": slot.showcase.pk,
-        "slot": slot.pk,
-        "visit": visit.pk,
-        "cycle": cycle.slug,
-    }
+@dataclass(frozen=True)
+class Route:
+    name: str
+    path: str
+    get: dict[str, Expected]
+    post: Post | None = None
 
 
-@pytest.mark.parametrize("name", PERSONAS)
-def test_every_url_answers_each_persona_as_expected_with_security_headers(as_user, request, objects, name):
-    client = as_user(request.getfixturevalue(name))
-    unexpected = []
-    for url_name, (template, expected) in MATRIX.items():
-        path = template.format(**objects)
-        response = client.get(path)
-        if response.status_code != expected[name]:
-            unexpected.append(f"{url_name} {path}: {response.status_code}, expected {expected[name]}")
-        assert response["X-Content-Type-Options"] == "nosniff", path
-        assert response["X-Frame-Options"] == "DENY", path
-        assert response["Referrer-Policy"] == "same-origin", path
-        assert "camera=()" in response["Permissions-Policy"], path
-        if response.get("Content-Type", "").startswith("text/html"):
-            policy = response["Content-Security-Policy"]
-            assert "script-src 'self'" in policy and "unsafe-inline" not in policy, path
-    assert unexpected == []
+def _count(model: type[Model], **filters: Any) -> int:
+    return model._default_manager.filter(**filters).count()
 
 
-@pytest.mark.parametrize(
-    "url_name",
-    [
-        name
-        for name in MATRIX
-        if name
-        not in {
-            "healthz",
-            "login",
-            "logout",
-            "password_reset",
-            "password_reset_done",
-            "password_reset_confirm",
-            "password_reset_complete",
-            "showcases:calendar_feed",
-        }
-    ],
-)
-def test_anonymous_visitor_is_sent_to_sign_in(client, objects, url_name):
-    path = MATRIX[url_name][0].format(**objects)
-    response = client.get(path)
-    assert response.status_code == 302 and response.url.startswith("/accounts/login/"), path
-
-
-# -- POST: who may change what -------------------------------------------------------------
-#
-# Every address that accepts a POST, sent by each persona with what its form would send, with
-# the answer and the change in the database expected of each. Each POST runs in a savepoint
-# that is rolled back, so every persona meets the same objects.
-
-
-@pytest.fixture
-def post_objects(objects, teacher, principal, other_teacher):
-    from practices.models import Practice
-    from showcases.models import Showcase
-
-    practice = Practice.objects.get(pk=objects["practice"])
-    slot = VisitRequest.objects.get(pk=objects["visit"]).slot
-    past = VisitSlotFactory(
-        showcase=slot.showcase,
-        starts_at=timezone.now() - timedelta(hours=3),
-        ends_at=timezone.now() - timedelta(hours=1),
-        seats_taken=1,
-    )
-    attended = VisitRequest.objects.create(slot=past, requester=other_teacher, seats=1, status="approved")
-    slot.seats_taken = 1
-    slot.save(update_fields=["seats_taken"])
-    pending_slot = VisitSlotFactory(showcase=slot.showcase)
-    pending = VisitRequest.objects.create(slot=pending_slot, requester=other_teacher, seats=1, status="pending")
-    archived = Practice.objects.create(
-        title="Archived by its author",
-        school=teacher.school,
-        author=teacher,
-        status="archived",
-        visibility="district",
-        archived_by=teacher,
-        published_at=timezone.now(),
-    )
-    return {
-        **objects,
-        "pending": pending.pk,
-        "attended": attended.pk,
-        "past_slot": past.pk,
-        "pending_slot": pending_slot.pk,
-        "archived": archived.pk,
-        "showcase_obj": Showcase.objects.get(pk=objects["showcase"]),
-        "practice_obj": practice,
-    }
-
-
-def _practice_status(pk):  # type: ignore[no-untyped-def]
-    from practices.models import Practice
-
-    return Practice.objects.filter(pk=pk).values_list("status", "featured_at", "title").first()
-
-
-def _visit_status(pk):  # type: ignore[no-untyped-def]
-    return VisitRequest.objects.get(pk=pk).status
-
-
-def _count(model_path: str, **filters):  # type: ignore[no-untyped-def]
-    from django.apps import apps
-
-    return apps.get_model(model_path).objects.filter(**filters).count()
-
-
-def _practice_form(**fields: str) -> dict[str, str]:
-    from tests.practices.helpers import practice_post
-
-    return practice_post(**fields)
-
-
-def _showcase_form(o: dict) -> dict[str, str]:
+def _showcase_form(o: Objects, **fields: str) -> dict[str, str]:
     starts = (timezone.localtime() + timedelta(days=9)).strftime("%Y-%m-%dT%H:%M")
     ends = (timezone.localtime() + timedelta(days=9, hours=1)).strftime("%Y-%m-%dT%H:%M")
     return {
@@ -251,7 +103,7 @@ def _showcase_form(o: dict) -> dict[str, str]:
         "impact": "More families come.",
         "evidence": "Sign-in sheets.",
         "focus_question": "How do students talk?",
-        "host_school": str(o["showcase_obj"].host_school_id),
+        "host_school": str(o["host_school"]),
         "slots-TOTAL_FORMS": "1",
         "slots-INITIAL_FORMS": "0",
         "slots-MIN_NUM_FORMS": "1",
@@ -261,179 +113,17 @@ def _showcase_form(o: dict) -> dict[str, str]:
         "slots-0-capacity": "5",
         "slots-0-location": "Library",
         "action": "publish",
+        **fields,
     }
 
 
-PRACTICE_EFFECT = lambda o: _practice_status(o["practice"])  # noqa: E731
-# name: (path, data, what it changes, expected status per persona (teacher, principal, leader,
-# staff, other_teacher), and whether the change happens for that persona)
-POST_MATRIX = {
-    "practices:create": (
-        "/practices/new/",
-        lambda o: _practice_form(title="A new entry"),
-        lambda o: _count("practices.Practice", title="A new entry"),
-        row(302, 302, 403, 403, 302),
-    ),
-    "practices:edit": (
-        "/practices/{practice}/edit/",
-        lambda o: _practice_form(title="Edited by someone"),
-        PRACTICE_EFFECT,
-        row(302, 403, 403, 403, 403),
-    ),
-    "practices:adapt": (
-        "/practices/{practice}/adapt/",
-        lambda o: _practice_form(title="An adaptation", adaptation_changes="Shorter."),
-        lambda o: _count("practices.Practice", title="An adaptation"),
-        row(403, 302, 403, 403, 302),
-    ),
-    "practices:restore": (
-        "/practices/{practice}/history/{version}/restore/",
-        lambda o: {},
-        lambda o: _count("reversion.Version"),
-        row(302, 403, 403, 403, 403),
-    ),
-    "practices:adopt": (
-        "/practices/{practice}/adopt/",
-        lambda o: {"adoption-status": "trying", "adoption-notes": "Week one."},
-        lambda o: _count("practices.Adoption", practice_id=o["practice"]),
-        row(403, 302, 302, 302, 302),
-    ),
-    "practices:archive": (
-        "/practices/{practice}/archive/",
-        lambda o: {"reason": "Out of date."},
-        PRACTICE_EFFECT,
-        row(302, 302, 403, 302, 403),
-    ),
-    "practices:unarchive": (
-        "/practices/{archived}/unarchive/",
-        lambda o: {},
-        lambda o: _practice_status(o["archived"]),
-        row(302, 302, 403, 302, 403),
-    ),
-    "practices:feature": (
-        "/practices/{practice}/feature/",
-        lambda o: {"note": "Clear steps and honest failures."},
-        PRACTICE_EFFECT,
-        row(403, 403, 302, 302, 403),
-    ),
-    "showcases:create": (
-        "/showcases/new/",
-        _showcase_form,
-        lambda o: _count("showcases.Showcase"),
-        row(403, 302, 302, 403, 403),
-    ),
-    "showcases:edit": (
-        "/showcases/{showcase}/edit/",
-        lambda o: {**_showcase_form(o), "title": "Renamed", "slots-TOTAL_FORMS": "0"},
-        lambda o: _count("showcases.Showcase", title="Renamed"),
-        row(403, 400, 403, 400, 403),
-    ),
-    "showcases:cancel": (
-        "/showcases/{showcase}/cancel/",
-        lambda o: {},
-        lambda o: _count("showcases.Showcase", status="cancelled"),
-        row(403, 302, 403, 302, 403),
-    ),
-    "showcases:request": (
-        "/showcases/sessions/{slot}/request/",
-        lambda o: {f"slot{o['slot']}-seats": "1", f"slot{o['slot']}-message": "Hello"},
-        lambda o: _count("showcases.VisitRequest", slot_id=o["slot"]),
-        # The host school's own people, and a visitor already booked, are refused with the form.
-        row(400, 400, 302, 302, 400),
-    ),
-    "showcases:slot_cancel": (
-        "/showcases/sessions/{slot}/cancel/",
-        lambda o: {},
-        lambda o: _count("showcases.VisitSlot", pk=o["slot"], cancelled_at__isnull=False),
-        row(403, 302, 403, 302, 403),
-    ),
-    "showcases:debrief": (
-        "/showcases/sessions/{past_slot}/debrief/",
-        lambda o: {"debrief_notes": "Students led well."},
-        lambda o: _count("showcases.VisitSlot", pk=o["past_slot"], debrief_notes="Students led well."),
-        row(404, 302, 404, 302, 403),
-    ),
-    "showcases:reflect": (
-        "/showcases/requests/{attended}/reflect/",
-        lambda o: {"noticed": "Goal cards.", "will_try": "Them."},
-        lambda o: _count("showcases.VisitorReflection"),
-        row(404, 403, 404, 403, 302),
-    ),
-    "showcases:approve": (
-        "/showcases/requests/{pending}/approve/",
-        lambda o: {"note": "Welcome."},
-        lambda o: _visit_status(o["pending"]),
-        row(404, 302, 404, 302, 403),
-    ),
-    "showcases:decline": (
-        "/showcases/requests/{pending}/decline/",
-        lambda o: {"note": "Full."},
-        lambda o: _visit_status(o["pending"]),
-        row(404, 302, 404, 302, 403),
-    ),
-    "showcases:request_cancel": (
-        "/showcases/requests/{pending}/cancel/",
-        lambda o: {},
-        lambda o: _visit_status(o["pending"]),
-        row(404, 403, 404, 403, 302),
-    ),
-    "showcases:calendar_feed_reset": (
-        "/showcases/calendar/reset/",
-        lambda o: {},
-        lambda o: sorted(CalendarFeed.objects.values_list("token", flat=True)),
-        row(302, 302, 302, 302, 302),
-    ),
-    "surveys:respond": (
-        "/surveys/{cycle}/respond/",
-        lambda o: {"q1_position": "2", "q1_priority": "high"},
-        lambda o: _count("surveys.Response"),
-        row(403, 302, 302, 403, 403),
-    ),
-    "surveys:import": (
-        "/surveys/{cycle}/import/",
-        lambda o: {"file": _survey_file()},
-        lambda o: _count("surveys.Response"),
-        row(403, 403, 403, 302, 403),
-    ),
-    "roster_import": (
-        "/roster/import/",
-        lambda o: _roster_files(),
-        lambda o: _count("portal.School", slug="oak"),
-        row(403, 403, 403, 302, 403),
-    ),
-    "logout": ("/accounts/logout/", lambda o: {}, lambda o: None, row(302, 302, 302, 302, 302)),
-    "password_change": (
-        "/accounts/password_change/",
-        lambda o: {"old_password": "wrong", "new_password1": "x", "new_password2": "y"},
-        lambda o: None,
-        row(200, 200, 200, 200, 200),
-    ),
-}
-# Whether the change happens, per persona; where the expected status is 2xx/3xx and the
-# address changes something, it does, unless listed here.
-NO_CHANGE = {
-    ("showcases:request", "teacher"),
-    ("showcases:request", "principal"),
-    ("showcases:request", "other_teacher"),
-    ("showcases:edit", "principal"),
-    ("showcases:edit", "staff"),
-}
-
-
-def _survey_file():  # type: ignore[no-untyped-def]
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
-    from surveys.services import IMPORT_COLUMNS
-
-    row_values = dict.fromkeys(IMPORT_COLUMNS, "")
-    row_values.update({"role": "principal", "q1_position": "3"})
-    text = ",".join(IMPORT_COLUMNS) + "\n" + ",".join(row_values[c] for c in IMPORT_COLUMNS) + "\n"
+def _survey_file() -> SimpleUploadedFile:
+    cells = dict.fromkeys(IMPORT_COLUMNS, "") | {"role": "principal", "q1_position": "3"}
+    text = ",".join(IMPORT_COLUMNS) + "\n" + ",".join(cells[column] for column in IMPORT_COLUMNS) + "\n"
     return SimpleUploadedFile("old.csv", text.encode())
 
 
-def _roster_files():  # type: ignore[no-untyped-def]
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
+def _roster_files() -> dict[str, SimpleUploadedFile]:
     schools = "slug,name,level,enrollment,frl_percent,locale\noak,Oak Elementary,elementary,410,62,city\n"
     users = "email,first_name,last_name,role,school\nada@district.org,Ada,Lovelace,teacher,oak\n"
     return {
@@ -442,34 +132,525 @@ def _roster_files():  # type: ignore[no-untyped-def]
     }
 
 
-def test_every_post_address_is_in_the_post_matrix():
+def _visit_is(status: str) -> Callable[[Objects], object]:
+    return lambda o: _count(VisitRequest, pk=o["pending"], status=status)
+
+
+# The entry is the teacher's, shared with the whole district; the school-only entry is the
+# teacher's too, shared with their school; the showcase is the principal's, and the teacher of
+# another school has an approved visit to its next session, attended one past session, and waits
+# for an answer to a request. Columns: anonymous, teacher, principal, leader, staff, other_teacher.
+MATRIX: list[Route] = [
+    Route("home", "/", ALL_200),
+    Route("healthz", "/healthz", row(200, 200, 200, 200, 200, 200)),
+    Route("district_dashboard", "/dashboard/", row(SIGN_IN, 403, 200, 200, 200, 403)),
+    Route(
+        "roster_import",
+        "/roster/import/",
+        row(SIGN_IN, 403, 403, 403, 200, 403),
+        Post(
+            row(SIGN_IN, 403, 403, 403, 302, 403),
+            lambda o: _roster_files(),
+            lambda o: _count(School, slug="oak"),
+        ),
+    ),
+    # -- Practices
+    Route("practices:list", "/practices/", ALL_200),
+    Route("practices:mine", "/practices/mine/", ALL_200),
+    Route(
+        "practices:create",
+        "/practices/new/",
+        row(SIGN_IN, 200, 200, 403, 403, 200),
+        Post(
+            row(SIGN_IN, 302, 302, 403, 403, 302),
+            lambda o: practice_post(title="A new entry"),
+            lambda o: _count(Practice, title="A new entry"),
+        ),
+    ),
+    Route("practices:detail", "/practices/{practice}/", ALL_200),
+    Route(
+        "practices:edit",
+        "/practices/{practice}/edit/",
+        row(SIGN_IN, 200, 403, 403, 403, 403),
+        Post(
+            row(SIGN_IN, 302, 403, 403, 403, 403),
+            lambda o: practice_post(title="Edited by someone"),
+            lambda o: _count(Practice, pk=o["practice"], title="Edited by someone"),
+        ),
+    ),
+    Route(
+        "practices:adapt",
+        "/practices/{practice}/adapt/",
+        row(SIGN_IN, 403, 200, 403, 403, 200),
+        Post(
+            row(SIGN_IN, 403, 302, 403, 403, 302),
+            lambda o: practice_post(title="An adaptation", adaptation_changes="Shorter."),
+            lambda o: _count(Practice, title="An adaptation", adapted_from=o["practice"]),
+        ),
+    ),
+    Route("practices:history", "/practices/{practice}/history/", ALL_200),
+    Route(
+        "practices:restore",
+        "/practices/{practice}/history/{version}/restore/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 302, 403, 403, 403, 403),
+            lambda o: {},
+            lambda o: Version.objects.get_for_object_reference(Practice, o["practice"]).count(),
+        ),
+    ),
+    Route(
+        "practices:adopt",
+        "/practices/{practice}/adopt/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 403, 302, 302, 302, 302),
+            lambda o: {"adoption-status": "trying", "adoption-notes": "Week one."},
+            lambda o: _count(Adoption, practice=o["practice"], status=AdoptionStatus.TRYING),
+        ),
+    ),
+    Route(
+        "practices:archive",
+        "/practices/{practice}/archive/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 302, 302, 403, 302, 403),
+            lambda o: {"reason": "Out of date."},
+            lambda o: _count(Practice, pk=o["practice"], status=Status.ARCHIVED),
+        ),
+    ),
+    Route(
+        "practices:unarchive",
+        "/practices/{archived}/unarchive/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 302, 302, 403, 302, 403),
+            lambda o: {},
+            lambda o: _count(Practice, pk=o["archived"], status=Status.ARCHIVED),
+        ),
+    ),
+    Route(
+        "practices:feature",
+        "/practices/{practice}/feature/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 403, 403, 302, 302, 403),
+            lambda o: {"note": "Clear steps and honest failures."},
+            lambda o: _count(Practice, pk=o["practice"], featured_at__isnull=False),
+        ),
+    ),
+    Route("practices:attachment", "/practices/{practice}/attachments/{attachment}/", ALL_200),
+    # An entry shared with its school only is not found outside it.
+    Route("practices:detail", "/practices/{school_practice}/", row(SIGN_IN, 200, 200, 404, 200, 404)),
+    Route("practices:edit", "/practices/{school_practice}/edit/", row(SIGN_IN, 200, 403, 404, 403, 404)),
+    Route("practices:adapt", "/practices/{school_practice}/adapt/", row(SIGN_IN, 403, 200, 404, 403, 404)),
+    Route("practices:history", "/practices/{school_practice}/history/", row(SIGN_IN, 200, 200, 404, 200, 404)),
+    Route(
+        "practices:attachment",
+        "/practices/{school_practice}/attachments/{school_attachment}/",
+        row(SIGN_IN, 200, 200, 404, 200, 404),
+    ),
+    Route(
+        "practices:adopt",
+        "/practices/{school_practice}/adopt/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 403, 302, 404, 302, 404),
+            lambda o: {"adoption-status": "trying"},
+            lambda o: _count(Adoption, practice=o["school_practice"]),
+        ),
+    ),
+    Route(
+        "practices:archive",
+        "/practices/{school_practice}/archive/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 302, 302, 404, 302, 404),
+            lambda o: {"reason": "Duplicate"},
+            lambda o: _count(Practice, pk=o["school_practice"], status=Status.ARCHIVED),
+        ),
+    ),
+    Route(
+        "practices:feature",
+        "/practices/{school_practice}/feature/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 403, 403, 404, 302, 404),
+            lambda o: {"note": "Great"},
+            lambda o: _count(Practice, pk=o["school_practice"], featured_at__isnull=False),
+        ),
+    ),
+    # -- Showcases
+    Route("showcases:list", "/showcases/", ALL_200),
+    Route(
+        "showcases:create",
+        "/showcases/new/",
+        row(SIGN_IN, 403, 200, 200, 403, 403),
+        Post(
+            row(SIGN_IN, 403, 302, 302, 403, 403),
+            _showcase_form,
+            lambda o: _count(Showcase, title="Student-led conferences"),
+        ),
+    ),
+    Route("showcases:month", "/showcases/calendar/", ALL_200),
+    Route("showcases:my_visits", "/showcases/visits/", ALL_200),
+    Route("showcases:hosting", "/showcases/hosting/", ALL_200),
+    # Only the address with a person's secret token opens their feed, signed in or not.
+    Route("showcases:calendar_feed", "/showcases/calendar.ics", row(404, 404, 404, 404, 404, 404)),
+    Route(
+        "showcases:calendar_feed_reset",
+        "/showcases/calendar/reset/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 302, 302, 302, 302, 302),
+            lambda o: {},
+            lambda o: sorted(CalendarFeed.objects.values_list("token", flat=True)),
+        ),
+    ),
+    Route("showcases:detail", "/showcases/{showcase}/", ALL_200),
+    Route(
+        "showcases:edit",
+        "/showcases/{showcase}/edit/",
+        row(SIGN_IN, 403, 200, 403, 200, 403),
+        Post(
+            # Sent without its sessions: a showcase keeps at least one, so the form comes back.
+            row(SIGN_IN, 403, 400, 403, 400, 403),
+            lambda o: _showcase_form(o, title="Renamed", **{"slots-TOTAL_FORMS": "0"}),
+            lambda o: _count(Showcase, title="Renamed"),
+        ),
+    ),
+    Route(
+        "showcases:cancel",
+        "/showcases/{showcase}/cancel/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 403, 302, 403, 302, 403),
+            lambda o: {},
+            lambda o: _count(Showcase, pk=o["showcase"], status=ShowcaseStatus.CANCELLED),
+        ),
+    ),
+    Route(
+        "showcases:request",
+        "/showcases/sessions/{slot}/request/",
+        POST_ONLY,
+        Post(
+            # The host school's own people, and a visitor already booked, get the form with the reason.
+            row(SIGN_IN, 400, 400, 302, 302, 400),
+            lambda o: {f"slot{o['slot']}-seats": "1", f"slot{o['slot']}-message": "Hello"},
+            lambda o: _count(VisitRequest, slot=o["slot"]),
+        ),
+    ),
+    Route(
+        "showcases:slot_cancel",
+        "/showcases/sessions/{slot}/cancel/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 403, 302, 403, 302, 403),
+            lambda o: {},
+            lambda o: _count(VisitSlot, pk=o["slot"], cancelled_at__isnull=False),
+        ),
+    ),
+    # Before the session: its visitors read what the host will write after it.
+    Route("showcases:debrief", "/showcases/sessions/{slot}/debrief/", row(SIGN_IN, 404, 200, 404, 200, 200)),
+    Route(
+        "showcases:debrief",
+        "/showcases/sessions/{past_slot}/debrief/",
+        row(SIGN_IN, 404, 200, 404, 200, 200),
+        Post(
+            row(SIGN_IN, 404, 302, 404, 302, 403),
+            lambda o: {"debrief_notes": "Students led well."},
+            lambda o: _count(VisitSlot, pk=o["past_slot"], debrief_notes="Students led well."),
+        ),
+    ),
+    # Before the visit, the visitor is sent back to it; after it, they write what they noticed.
+    Route("showcases:reflect", "/showcases/requests/{visit}/reflect/", row(SIGN_IN, 404, 403, 404, 403, 302)),
+    Route(
+        "showcases:reflect",
+        "/showcases/requests/{attended}/reflect/",
+        row(SIGN_IN, 404, 403, 404, 403, 200),
+        Post(
+            row(SIGN_IN, 404, 403, 404, 403, 302),
+            lambda o: {"noticed": "Goal cards.", "will_try": "Them."},
+            lambda o: _count(VisitorReflection, visit_request=o["attended"]),
+        ),
+    ),
+    # The request waiting for an answer is the other teacher's: they may cancel it, not approve it.
+    Route(
+        "showcases:approve",
+        "/showcases/requests/{pending}/approve/",
+        POST_ONLY,
+        Post(row(SIGN_IN, 404, 302, 404, 302, 403), lambda o: {"note": "Welcome."}, _visit_is(RequestStatus.APPROVED)),
+    ),
+    Route(
+        "showcases:decline",
+        "/showcases/requests/{pending}/decline/",
+        POST_ONLY,
+        Post(row(SIGN_IN, 404, 302, 404, 302, 403), lambda o: {"note": "Full."}, _visit_is(RequestStatus.DECLINED)),
+    ),
+    Route(
+        "showcases:request_cancel",
+        "/showcases/requests/{pending}/cancel/",
+        POST_ONLY,
+        Post(row(SIGN_IN, 404, 403, 404, 403, 302), lambda o: {}, _visit_is(RequestStatus.CANCELLED)),
+    ),
+    # Someone else's request: the other teacher neither runs the showcase nor asked.
+    Route(
+        "showcases:approve",
+        "/showcases/requests/{strangers}/approve/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 404, 302, 404, 302, 404),
+            lambda o: {},
+            lambda o: _count(VisitRequest, pk=o["strangers"], status=RequestStatus.APPROVED),
+        ),
+    ),
+    Route(
+        "showcases:request_cancel",
+        "/showcases/requests/{strangers}/cancel/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 404, 403, 404, 403, 404),
+            lambda o: {},
+            lambda o: _count(VisitRequest, pk=o["strangers"], status=RequestStatus.CANCELLED),
+        ),
+    ),
+    Route(
+        "showcases:visit_calendar",
+        "/showcases/requests/{visit}/calendar.ics",
+        row(SIGN_IN, 404, 200, 404, 200, 200),
+    ),
+    # -- Surveys
+    Route("surveys:list", "/surveys/", row(SIGN_IN, 403, 200, 200, 200, 403)),
+    Route(
+        "surveys:respond",
+        "/surveys/{cycle}/respond/",
+        row(SIGN_IN, 403, 200, 200, 403, 403),
+        Post(
+            row(SIGN_IN, 403, 302, 302, 403, 403),
+            lambda o: {"q1_position": "2", "q1_priority": "high"},
+            lambda o: _count(Response),
+        ),
+    ),
+    Route("surveys:dashboard", "/surveys/{cycle}/dashboard/", row(SIGN_IN, 403, 200, 200, 200, 403)),
+    Route("surveys:summary_csv", "/surveys/{cycle}/summary.csv", row(SIGN_IN, 403, 403, 200, 200, 403)),
+    Route("surveys:export_csv", "/surveys/{cycle}/export.csv", row(SIGN_IN, 403, 403, 200, 200, 403)),
+    Route(
+        "surveys:import",
+        "/surveys/{cycle}/import/",
+        row(SIGN_IN, 403, 403, 403, 200, 403),
+        Post(
+            row(SIGN_IN, 403, 403, 403, 302, 403),
+            lambda o: {"file": _survey_file()},
+            lambda o: _count(Response),
+        ),
+    ),
+    # -- Accounts
+    Route("login", "/accounts/login/", row(200, 302, 302, 302, 302, 302)),
+    Route(
+        "logout",
+        "/accounts/logout/",
+        POST_ONLY,
+        Post(
+            signed_in_all(SIGN_IN),
+            lambda o: {},
+            lambda o: Session.objects.count(),
+            changed_by=frozenset(PERSONAS) - {"anonymous"},
+        ),
+    ),
+    Route(
+        "password_change",
+        "/accounts/password_change/",
+        ALL_200,
+        Post(
+            row(SIGN_IN, 302, 302, 302, 302, 302),
+            lambda o: {
+                "old_password": TEST_PASSWORD,
+                "new_password1": "a-new-pass-9876",
+                "new_password2": "a-new-pass-9876",
+            },
+            lambda o: sorted(User.objects.values_list("password", flat=True)),
+        ),
+    ),
+    Route("password_change_done", "/accounts/password_change/done/", ALL_200),
+    Route("password_reset", "/accounts/password_reset/", row(200, 200, 200, 200, 200, 200)),
+    Route("password_reset_done", "/accounts/password_reset/done/", row(200, 200, 200, 200, 200, 200)),
+    Route("password_reset_confirm", "/accounts/reset/MQ/bad-token/", row(200, 200, 200, 200, 200, 200)),
+    Route("password_reset_complete", "/accounts/reset/done/", row(200, 200, 200, 200, 200, 200)),
+]
+
+
+def _names(patterns: list[Any], namespace: str = "") -> Iterator[str]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            yield from _names(entry.url_patterns, f"{namespace}{entry.namespace}:" if entry.namespace else namespace)
+        elif isinstance(entry, URLPattern):
+            yield f"{namespace}{entry.name}"
+
+
+def test_every_url_is_in_the_matrix():
+    names = {name for name in _names(get_resolver().url_patterns) if not name.startswith("admin:")}
+    assert names - {route.name for route in MATRIX} == set(), "add the new URL to MATRIX with its answer per persona"
+    assert {route.name for route in MATRIX} - names == set()
+
+
+def test_every_post_address_has_its_post_row():
     """Addresses that answer only POST, and pages whose form posts back to them."""
-    post_only = {name for name, (_path, codes) in MATRIX.items() if set(codes.values()) == {405}}
     forms = {"practices:create", "practices:edit", "practices:adapt", "showcases:create", "showcases:edit"}
     forms |= {"showcases:debrief", "showcases:reflect", "surveys:respond", "surveys:import", "roster_import"}
-    assert (post_only | forms | {"password_change"}) - set(POST_MATRIX) == set(), "add it to POST_MATRIX"
+    forms |= {"password_change"}
+    post_only = {route.name for route in MATRIX if set(route.get.values()) - {SIGN_IN} == {405}}
+    assert (post_only | forms) - {route.name for route in MATRIX if route.post} == set(), "add its POST row"
+    for route in MATRIX:
+        if route.name in post_only:
+            assert route.post is not None, f"{route.path}: add its POST row"
 
 
+@pytest.fixture
+def objects(teacher, principal, other_teacher, other_school, settings, tmp_path) -> Objects:
+    settings.MEDIA_ROOT = tmp_path
+    author = Client()
+    author.force_login(teacher)
+    author.post("/practices/new/", practice_post())
+    practice = Practice.objects.get()
+    attachment = practice.attachments.create(
+        file=ContentFile(b"%PDF-1.4", name="a.pdf"),
+        original_name="a.pdf",
+        content_type="application/pdf",
+        size=8,
+        uploaded_by=teacher,
+    )
+    school_practice = PracticeFactory(author=teacher, title="Our hallway routine", visibility=Visibility.SCHOOL)
+    school_attachment = school_practice.attachments.create(
+        file=ContentFile(b"%PDF-1.4 test", name="plan.pdf"),
+        original_name="plan.pdf",
+        content_type="application/pdf",
+        size=13,
+        uploaded_by=teacher,
+    )
+    archived = PracticeFactory(author=teacher, title="Archived by its author", status=Status.ARCHIVED)
+    archived.archived_by = teacher
+    archived.save(update_fields=["archived_by"])
+
+    slot = VisitSlotFactory(showcase__host=principal, seats_taken=1)
+    visit = VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=1, status=RequestStatus.APPROVED)
+    past = VisitSlotFactory(
+        showcase=slot.showcase,
+        starts_at=timezone.now() - timedelta(hours=3),
+        ends_at=timezone.now() - timedelta(hours=1),
+        seats_taken=1,
+    )
+    attended = VisitRequest.objects.create(slot=past, requester=other_teacher, seats=1, status=RequestStatus.APPROVED)
+    pending_slot = VisitSlotFactory(showcase=slot.showcase)
+    pending = VisitRequest.objects.create(slot=pending_slot, requester=other_teacher, seats=1)
+    strangers = VisitRequest.objects.create(slot=pending_slot, requester=TeacherFactory(school=other_school), seats=1)
+
+    today = timezone.localdate()
+    cycle = Cycle.objects.create(
+        name="Now", slug="now", opens_on=today - timedelta(days=1), closes_on=today + timedelta(days=1)
+    )
+    version = Version.objects.get_for_object(practice).first()
+    assert version is not None
+    return {
+        "practice": practice.pk,
+        "version": version.pk,
+        "attachment": attachment.pk,
+        "school_practice": school_practice.pk,
+        "school_attachment": school_attachment.pk,
+        "archived": archived.pk,
+        "showcase": slot.showcase.pk,
+        "host_school": slot.showcase.host_school_id,
+        "slot": slot.pk,
+        "visit": visit.pk,
+        "past_slot": past.pk,
+        "attended": attended.pk,
+        "pending": pending.pk,
+        "strangers": strangers.pk,
+        "cycle": cycle.slug,
+    }
+
+
+def _assert_security_headers(response: HttpResponseBase, path: str) -> None:
+    assert response["X-Content-Type-Options"] == "nosniff", path
+    assert response["X-Frame-Options"] == "DENY", path
+    assert response["Referrer-Policy"] == "same-origin", path
+    assert "camera=()" in response["Permissions-Policy"], path
+    if response.get("Content-Type", "").startswith("text/html"):
+        policy = response["Content-Security-Policy"]
+        assert "script-src 'self'" in policy and "unsafe-inline" not in policy, path
+
+
+def _answer(response: HttpResponseBase) -> Expected:
+    if response.status_code == 302 and response["Location"].startswith("/accounts/login/"):
+        return SIGN_IN
+    return response.status_code
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
 @pytest.mark.parametrize("name", PERSONAS)
-def test_every_post_answers_each_persona_as_expected_and_changes_only_what_it_may(as_user, request, post_objects, name):
-    from django.db import transaction
-
-    client = as_user(request.getfixturevalue(name))
+def test_every_address_answers_each_persona_as_the_matrix_says(request, objects, name, method):
+    """Each request runs in a savepoint that is rolled back: every row meets the same objects."""
+    client = Client()
+    if name != "anonymous":
+        client.force_login(request.getfixturevalue(name))
     unexpected = []
-    for url_name, (template, data, effect, expected) in POST_MATRIX.items():
-        path = template.format(**post_objects)
+    for route in MATRIX:
+        if method == "POST" and route.post is None:
+            continue
+        path = route.path.format(**objects)
         session = client.cookies.get("sessionid")
         with transaction.atomic():
-            before = effect(post_objects)
-            response = client.post(path, data(post_objects))
-            changed = effect(post_objects) != before
+            if route.post is None or method == "GET":
+                expected, should_change = route.get[name], False
+                response, changed = client.get(path), False
+            else:
+                expected = route.post.expected[name]
+                changed_by = route.post.changed_by
+                should_change = name in changed_by if changed_by is not None else expected == 302
+                before = route.post.effect(objects)
+                response = client.post(path, route.post.data(objects))
+                changed = route.post.effect(objects) != before
             transaction.set_rollback(True)
         if session is not None:
             client.cookies["sessionid"] = session.value
-        should_change = expected[name] < 400 and (url_name, name) not in NO_CHANGE and effect(post_objects) is not None
-        if response.status_code != expected[name] or changed != should_change:
+        _assert_security_headers(response, path)
+        if _answer(response) != expected or changed != should_change:
             unexpected.append(
-                f"{url_name} {path}: {response.status_code} (expected {expected[name]}), "
-                f"{'changed' if changed else 'unchanged'} (expected {'a change' if should_change else 'none'})"
+                f"{method} {path} ({route.name}): {_answer(response)}, expected {expected}; "
+                f"{'changed' if changed else 'unchanged'}, expected {'a change' if should_change else 'none'}"
             )
     assert unexpected == []
+
+
+# -- The admin --------------------------------------------------------------------------------------
+
+
+def _sample(pattern: str) -> str:
+    """A concrete path for a route or regex pattern."""
+    path = re.sub(r"<int:\w+>", "1", pattern)
+    path = re.sub(r"<(?:\w+:)?\w+>", "sample", path)
+    path = re.sub(r"\(\?P<\w+>([^)|]+)(\|[^)]*)?\)", lambda m: m.group(1) if m.group(1).isalnum() else "1", path)
+    return "/" + path.replace("^", "").replace("$", "").replace("\\Z", "").replace("\\", "")
+
+
+def _walk(patterns: list[Any], prefix: str = "", namespace: str = "") -> Iterator[tuple[str, str]]:
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, prefix + str(entry.pattern), inner)
+        elif isinstance(entry, URLPattern):
+            yield f"{namespace}{entry.name}", prefix + str(entry.pattern)
+
+
+ADMIN_URLS = sorted({(name, _sample(pattern)) for name, pattern in _walk(get_resolver().url_patterns)})
+ADMIN_URLS = [(name, path) for name, path in ADMIN_URLS if name.startswith("admin:") and name != "admin:login"]
+
+
+def test_the_walk_found_the_admin_pages():
+    assert {"admin:index", "admin:portal_user_changelist"} <= {name for name, _path in ADMIN_URLS}
+
+
+@pytest.mark.parametrize(("name", "path"), ADMIN_URLS)
+def test_anonymous_visitor_is_sent_to_the_admin_sign_in(client, name, path):
+    response = client.get(path)
+    assert response.status_code == 302, f"{name} {path} answered {response.status_code}"
+    assert response.url.startswith(("/admin/login/", "/accounts/login/")), f"{name} {path} redirected to {response.url}"
