@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 import factory
 from django.contrib.auth.hashers import make_password
+from django.utils import timezone
 
 from portal.models import Role, School, User
 
@@ -129,9 +132,7 @@ class VisitSlotFactory(factory.django.DjangoModelFactory):
         model = "showcases.VisitSlot"
 
     showcase = factory.SubFactory(ShowcaseFactory)
-    starts_at = factory.LazyFunction(
-        lambda: __import__("django.utils.timezone", fromlist=["now"]).now() + __import__("datetime").timedelta(days=7)
-    )
-    ends_at = factory.LazyAttribute(lambda slot: slot.starts_at + __import__("datetime").timedelta(hours=2))
+    starts_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+    ends_at = factory.LazyAttribute(lambda slot: slot.starts_at + timedelta(hours=2))
     capacity = 5
     location = "Main office"
