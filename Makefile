@@ -22,6 +22,10 @@ run: $(STAMP)
 test: $(STAMP)
 	DJANGO_DEBUG=true $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## Run every test but the browser journeys (no Chromium needed).
+test-fast: $(STAMP)
+	DJANGO_DEBUG=true $(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+
 ## Time the main pages at small and large scale on PostgreSQL (builds the data once).
 bench: $(STAMP)
 	bash bench/run.sh
