@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, TypedDict
 
 import reversion
 from django.contrib.contenttypes.models import ContentType
@@ -11,12 +12,45 @@ from django.db import transaction
 from django.utils import timezone
 from taggit.models import Tag, TaggedItem
 
-from portal.models import Role, User
-from practices.models import Adoption, Facet, Failure, Iteration, Practice, Status, Visibility
+from portal.models import Role, SchoolLevel, User
+from practices.models import (
+    Adoption,
+    AdoptionStatus,
+    Facet,
+    Failure,
+    Iteration,
+    Practice,
+    Status,
+    Visibility,
+    tag_names_text,
+)
+from practices.services import practice_refresh_derived
 
-# title, summary, intent, description, context, core, adaptable, impact, tags, subjects, grades, evidence,
-# iterations [(when, tried, observed, changed)], failures [(tried, happened, why, lesson)]
-BANK = [
+# (when, tried, observed, changed)
+IterationRow = tuple[str, str, str, str]
+# (tried, what happened, why, lesson)
+FailureRow = tuple[str, str, str, str]
+
+
+class BankEntry(TypedDict):
+    title: str
+    summary: str
+    intent: str
+    description: str
+    context: str
+    depends_on: str
+    core: str
+    adaptable: str
+    impact: str
+    tags: list[str]
+    subjects: list[str]
+    grades: list[str]
+    evidence: list[str]
+    iterations: list[IterationRow]
+    failures: list[FailureRow]
+
+
+BANK: list[BankEntry] = [
     {
         "title": "Exit tickets that change tomorrow's lesson",
         "summary": "Three-question exit tickets, sorted in five minutes after class into re-teach, practice and extend groups for the next day.",
@@ -338,27 +372,9 @@ def _facets() -> dict[str, Facet]:
     return {facet.slug: facet for facet in Facet.objects.all()}
 
 
-def _add(practice: Practice, entry: dict, facets: dict[str, Facet]) -> None:
-    for position, (when, tried, observed, changed) in enumerate(entry["iterations"], start=1):
-        Iteration.objects.create(
-            practice=practice, position=position, when=when, tried=tried, observed=observed, changed=changed
-        )
-    for position, (tried, happened, why, lesson) in enumerate(entry["failures"], start=1):
-        Failure.objects.create(
-            practice=practice, position=position, tried=tried, what_happened=happened, why=why, lesson=lesson
-        )
-    practice.facets.set(
-        [facets[slug] for slug in entry["subjects"] + entry["grades"] + entry["evidence"] if slug in facets]
-    )
-    practice.tags.set(entry["tags"])
-    practice.tag_names = ", ".join(sorted(entry["tags"]))
-    practice.search_document = practice.build_search_document()
-    practice.refresh_counts()
-    practice.save(update_fields=["tag_names", "search_document", "iteration_count", "failure_count"])
-
-
-def _practice_from(entry: dict, *, author: User, published_at, **overrides) -> Practice:  # type: ignore[no-untyped-def]
-    fields = {
+def _text_fields(entry: BankEntry) -> dict[str, str]:
+    """The entry's text as a practice's fields."""
+    return {
         "title": entry["title"],
         "summary": entry["summary"],
         "intent": entry["intent"],
@@ -368,6 +384,46 @@ def _practice_from(entry: dict, *, author: User, published_at, **overrides) -> P
         "core_elements": entry["core"],
         "adaptable_elements": entry["adaptable"],
         "impact": entry["impact"],
+    }
+
+
+def _iterations(practice: Practice, rows: list[IterationRow]) -> list[Iteration]:
+    return [
+        Iteration(practice=practice, position=position, when=when, tried=tried, observed=observed, changed=changed)
+        for position, (when, tried, observed, changed) in enumerate(rows, start=1)
+    ]
+
+
+def _failures(practice: Practice, rows: list[FailureRow]) -> list[Failure]:
+    return [
+        Failure(practice=practice, position=position, tried=tried, what_happened=happened, why=why, lesson=lesson)
+        for position, (tried, happened, why, lesson) in enumerate(rows, start=1)
+    ]
+
+
+def _add(
+    practice: Practice,
+    entry: BankEntry,
+    facets: dict[str, Facet],
+    *,
+    iterations: list[IterationRow],
+    failures: list[FailureRow],
+) -> None:
+    # Saved one by one, so each row joins the demo's revision in the history.
+    for row in [*_iterations(practice, iterations), *_failures(practice, failures)]:
+        row.save()
+    practice.facets.set(
+        [facets[slug] for slug in entry["subjects"] + entry["grades"] + entry["evidence"] if slug in facets]
+    )
+    practice.tags.set(entry["tags"])
+    practice_refresh_derived(practice)
+
+
+def _practice_from(entry: BankEntry, *, author: User, published_at: datetime, **overrides: Any) -> Practice:
+    if author.school is None:
+        raise ValueError(f"{author} writes no practices: they have no school.")
+    fields: dict[str, Any] = {
+        **_text_fields(entry),
         "school": author.school,
         "author": author,
         "status": Status.PUBLISHED,
@@ -395,9 +451,19 @@ def seed_practices(*, rng: random.Random) -> int:
     }
     by_level: dict[str, list[User]] = {}
     for teacher in teachers:
-        by_level.setdefault(teacher.school.level, []).append(teacher)
+        if teacher.school is not None:
+            by_level.setdefault(teacher.school.level, []).append(teacher)
 
-    preferred_level = ["elementary", "high", "elementary", "middle", "k8", "middle", "middle", "elementary"]
+    preferred_level = [
+        SchoolLevel.ELEMENTARY,
+        SchoolLevel.HIGH,
+        SchoolLevel.ELEMENTARY,
+        SchoolLevel.MIDDLE,
+        SchoolLevel.K8,
+        SchoolLevel.MIDDLE,
+        SchoolLevel.MIDDLE,
+        SchoolLevel.ELEMENTARY,
+    ]
     created = []
     with reversion.create_revision():
         for index, entry in enumerate(BANK):
@@ -408,15 +474,16 @@ def seed_practices(*, rng: random.Random) -> int:
             else:
                 pool = by_level.get(preferred_level[index]) or teachers
                 author = pool[index % len(pool)]
+            published_at = now - timedelta(days=200 - index * 20)
             practice = _practice_from(
                 entry,
                 author=author,
-                published_at=now - timedelta(days=200 - index * 20),
+                published_at=published_at,
                 anonymous=index == 4,
                 visibility=Visibility.SCHOOL if index == 6 else Visibility.DISTRICT,
             )
-            _add(practice, entry, facets)
-            created.append(practice)
+            _add(practice, entry, facets, iterations=entry["iterations"], failures=entry["failures"])
+            created.append((practice, published_at))
         reversion.set_comment("Demo data")
 
     # Adaptations across schools, with what was changed and why.
@@ -435,33 +502,40 @@ def seed_practices(*, rng: random.Random) -> int:
         (5, "teacher2", "Added a written reflection at the end because our students needed more writing practice."),
     ]
     for offset, (source_index, username, change) in enumerate(adaptations):
-        original = created[source_index]
-        author = named.get(username) if username else None
-        if author is None:
+        original, original_published_at = created[source_index]
+        adapter = named.get(username) if username else None
+        if adapter is None:
             others = [t for t in teachers if t.school_id != original.school_id]
-            author = others[(offset * 7) % len(others)]
-        entry = dict(BANK[source_index])
+            adapter = others[(offset * 7) % len(others)]
+        entry = BANK[source_index]
         adaptation = _practice_from(
             entry,
-            author=author,
-            published_at=original.published_at + timedelta(days=30 + offset * 9),
-            title=f"{entry['title']} — {author.school.name} version",
+            author=adapter,
+            published_at=original_published_at + timedelta(days=30 + offset * 9),
+            title=f"{entry['title']} — {adapter.school} version",
             adapted_from=original,
             lineage_root=original.lineage_root or original,
             adaptation_changes=change,
         )
-        _add(adaptation, entry | {"failures": entry["failures"][:1], "iterations": entry["iterations"][:1]}, facets)
+        _add(adaptation, entry, facets, iterations=entry["iterations"][:1], failures=entry["failures"][:1])
 
     # A draft in progress and adoptions reported back.
+    drafter = named.get("teacher", teachers[0])
     Practice.objects.create(
         title="Restorative circles after recess conflicts",
         summary="Work in progress.",
-        school=named["teacher"].school if "teacher" in named else teachers[0].school,
-        author=named.get("teacher", teachers[0]),
+        school=drafter.school,
+        author=drafter,
         status=Status.DRAFT,
     )
-    statuses = ["trying", "adopted", "trying", "stopped", "adopted"]
-    for index, practice in enumerate(created):
+    statuses = [
+        AdoptionStatus.TRYING,
+        AdoptionStatus.ADOPTED,
+        AdoptionStatus.TRYING,
+        AdoptionStatus.STOPPED,
+        AdoptionStatus.ADOPTED,
+    ]
+    for index, (practice, _published_at) in enumerate(created):
         others = [t for t in teachers if t.school_id != practice.school_id]
         for n in range(index % 4 + 1):
             adopter = others[(index * 5 + n * 3) % len(others)]
@@ -475,7 +549,7 @@ def seed_practices(*, rng: random.Random) -> int:
                 },
             )
     leader = named.get("leader")
-    for practice, note in (
+    for (practice, _published_at), note in (
         (created[1], "Cut chronic absence among ninth graders by a third, and documented what did not work."),
         (created[7], "A model for learning from colleagues without evaluation."),
     ):
@@ -492,7 +566,9 @@ LARGE_FAILURE_COUNT = 60_000
 
 
 def seed_practices_large(*, rng: random.Random) -> int:
-    """District scale for benchmarks, with bulk inserts."""
+    """District scale for benchmarks, with bulk inserts. Each entry carries what the portal
+    would store for it: its search document, tags as text and counts are built as a save
+    builds them, from the rows inserted with it."""
     practices, iterations, failures = LARGE_PRACTICE_COUNT, LARGE_ITERATION_COUNT, LARGE_FAILURE_COUNT
     existing = Practice.objects.count()
     if existing >= practices:
@@ -512,77 +588,55 @@ def seed_practices_large(*, rng: random.Random) -> int:
     made = 0
     while made < to_make:
         size = min(batch, to_make - made)
-        rows = []
-        plans = []
+        rows: list[Practice] = []
+        iteration_rows: list[Iteration] = []
+        failure_rows: list[Failure] = []
+        facet_links: list[tuple[Practice, list[Facet]]] = []
+        tag_links: list[tuple[Practice, list[Tag]]] = []
         for n in range(size):
             entry = BANK[(existing + made + n) % len(BANK)]
             author_id, school_id = teachers[rng.randrange(len(teachers))]
             published = now - timedelta(days=rng.randint(0, 1000), minutes=rng.randint(0, 1440))
             n_iter = int(per_practice_iterations) + (1 if rng.random() < per_practice_iterations % 1 else 0)
             n_fail = int(per_practice_failures) + (1 if rng.random() < per_practice_failures % 1 else 0)
-            title = f"{entry['title']} ({existing + made + n + 1})"
-            iteration_rows = [entry["iterations"][i % len(entry["iterations"])] for i in range(n_iter)]
-            failure_rows = [entry["failures"][i % len(entry["failures"])] for i in range(n_fail)]
-            document = "\n".join(
-                [
-                    title,
-                    entry["summary"],
-                    entry["description"],
-                    entry["intent"],
-                    entry["context"],
-                    entry["impact"],
-                    ", ".join(entry["tags"]),
-                ]
-                + [" ".join(row) for row in iteration_rows]
-                + [" ".join(row) for row in failure_rows]
-            )
             status = Status.PUBLISHED if rng.random() < 0.9 else rng.choice([Status.DRAFT, Status.ARCHIVED])
-            rows.append(
-                Practice(
-                    title=title,
-                    summary=entry["summary"],
-                    description=entry["description"],
-                    intent=entry["intent"],
-                    context=entry["context"],
-                    impact=entry["impact"],
-                    school_id=school_id,
-                    author_id=author_id,
-                    status=status,
-                    visibility=Visibility.DISTRICT if rng.random() < 0.8 else Visibility.SCHOOL,
-                    anonymous=rng.random() < 0.1,
-                    published_at=published if status != Status.DRAFT else None,
-                    created_at=published - timedelta(days=2),
-                    updated_at=published,
-                    search_document=document,
-                    tag_names=", ".join(entry["tags"]),
-                    iteration_count=len(iteration_rows),
-                    failure_count=len(failure_rows),
-                )
+            chosen_facets = rng.sample(facets, 3)
+            chosen_tags = rng.sample(tags, 2)
+            text = _text_fields(entry) | {"title": f"{entry['title']} ({existing + made + n + 1})"}
+            practice = Practice(
+                **text,
+                school_id=school_id,
+                author_id=author_id,
+                status=status,
+                visibility=Visibility.DISTRICT if rng.random() < 0.8 else Visibility.SCHOOL,
+                anonymous=rng.random() < 0.1,
+                published_at=published if status != Status.DRAFT else None,
+                created_at=published - timedelta(days=2),
+                updated_at=published,
+                tag_names=tag_names_text(tag.name for tag in chosen_tags),
+                iteration_count=n_iter,
+                failure_count=n_fail,
             )
-            plans.append((iteration_rows, failure_rows, entry))
+            its = _iterations(practice, [entry["iterations"][i % len(entry["iterations"])] for i in range(n_iter)])
+            fails = _failures(practice, [entry["failures"][i % len(entry["failures"])] for i in range(n_fail)])
+            practice.search_document = practice.build_search_document(
+                facets=chosen_facets, iterations=its, failures=fails
+            )
+            rows.append(practice)
+            iteration_rows += its
+            failure_rows += fails
+            facet_links.append((practice, chosen_facets))
+            tag_links.append((practice, chosen_tags))
         with transaction.atomic():
-            created = Practice.objects.bulk_create(rows)
-            Iteration.objects.bulk_create(
-                [
-                    Iteration(practice=p, position=i + 1, when=r[0], tried=r[1], observed=r[2], changed=r[3])
-                    for p, plan in zip(created, plans, strict=True)
-                    for i, r in enumerate(plan[0])
-                ],
-                batch_size=5000,
-            )
-            Failure.objects.bulk_create(
-                [
-                    Failure(practice=p, position=i + 1, tried=r[0], what_happened=r[1], why=r[2], lesson=r[3])
-                    for p, plan in zip(created, plans, strict=True)
-                    for i, r in enumerate(plan[1])
-                ],
-                batch_size=5000,
-            )
+            # The practices get their ids here, which their iterations and failures then take.
+            Practice.objects.bulk_create(rows)
+            Iteration.objects.bulk_create(iteration_rows, batch_size=5000)
+            Failure.objects.bulk_create(failure_rows, batch_size=5000)
             Practice.facets.through.objects.bulk_create(
                 [
                     Practice.facets.through(practice_id=p.pk, facet_id=f.pk)
-                    for p in created
-                    for f in rng.sample(facets, 3)
+                    for p, chosen_facets in facet_links
+                    for f in chosen_facets
                 ],
                 batch_size=5000,
                 ignore_conflicts=True,
@@ -590,8 +644,8 @@ def seed_practices_large(*, rng: random.Random) -> int:
             TaggedItem.objects.bulk_create(
                 [
                     TaggedItem(content_type=content_type, object_id=p.pk, tag=t)
-                    for p in created
-                    for t in rng.sample(tags, 2)
+                    for p, chosen_tags in tag_links
+                    for t in chosen_tags
                 ],
                 batch_size=5000,
             )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from pathlib import PurePath
 
 import reversion
@@ -15,6 +16,7 @@ from taggit.managers import TaggableManager
 from portal.models import Role, User
 
 SEARCH_DOCUMENT_MAX_CHARS = 100_000
+TAG_NAMES_MAX_LENGTH = 500
 
 
 class FacetKind(models.TextChoices):
@@ -66,6 +68,11 @@ FEATURING_ROLES = frozenset({Role.DISTRICT_LEADER, Role.DISTRICT_STAFF})
 def can_write_practices(user: User) -> bool:
     """Whether `user` may write practices of their own."""
     return user.school_id is not None and user.role in PRACTICE_AUTHOR_ROLES
+
+
+def tag_names_text(names: Iterable[str]) -> str:
+    """The tags as kept beside the entry, for its history and its search document."""
+    return ", ".join(sorted(names))
 
 
 def count_per_practice(model: type[models.Model]) -> Coalesce:
@@ -199,7 +206,7 @@ class Practice(models.Model):
     )
     tags = TaggableManager(blank=True, help_text="Comma-separated, e.g. “formative assessment, reading”.")
     # The tags as text, so versions in the history keep them and a restore brings them back.
-    tag_names = models.CharField(max_length=500, blank=True, editable=False)
+    tag_names = models.CharField(max_length=TAG_NAMES_MAX_LENGTH, blank=True, editable=False)
     featured_at = models.DateTimeField(null=True, blank=True, editable=False)
     featured_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
@@ -324,15 +331,30 @@ class Practice(models.Model):
         self.iteration_count = self.iterations.count()
         self.failure_count = self.failures.count()
 
-    def build_search_document(self) -> str:
+    def build_search_document(
+        self,
+        *,
+        facets: Iterable[Facet] | None = None,
+        iterations: Iterable[Iteration] | None = None,
+        failures: Iterable[Failure] | None = None,
+    ) -> str:
+        """The one builder of `search_document`: every word people wrote in the entry, its
+        tags (`tag_names`), terms, iterations and failures; never the author's name.
+
+        A saved entry reads its own rows; a bulk insert passes the unsaved rows it is about
+        to insert with the entry, so both build the same document.
+        """
+        facets = self.facets.all() if facets is None else facets
+        iterations = self.iterations.all() if iterations is None else iterations
+        failures = self.failures.all() if failures is None else failures
         parts = [
             *(getattr(self, name) for name in self.TEXT_FIELDS),
             self.tag_names,
-            " ".join(facet.name for facet in self.facets.all()),
+            " ".join(facet.name for facet in sorted(facets, key=lambda f: (f.kind, f.position, f.name))),
         ]
-        for iteration in self.iterations.all():
+        for iteration in sorted(iterations, key=lambda row: row.position):
             parts += [iteration.when, iteration.tried, iteration.observed, iteration.changed]
-        for failure in self.failures.all():
+        for failure in sorted(failures, key=lambda row: row.position):
             parts += [failure.tried, failure.what_happened, failure.why, failure.lesson]
         # PostgreSQL refuses a tsvector over 1 MB (an error on save); this many characters
         # stay well under it whatever the words, and are far more than any entry needs.

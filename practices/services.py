@@ -19,7 +19,7 @@ from portal.lib.uploads import carries_metadata, strip_metadata
 from portal.models import User
 from portal.naming import person_label
 from practices.forms import FailureFormSet, IterationFormSet, PracticeForm
-from practices.models import Adoption, Attachment, Practice, Status
+from practices.models import Adoption, Attachment, Practice, Status, tag_names_text
 
 # Set by district staff beside the author's edits (archive, feature), never from the author's form.
 MODERATION_FIELDS = [
@@ -61,7 +61,7 @@ def _save_ordered(formset: IterationFormSet | FailureFormSet, practice: Practice
 
 def practice_refresh_derived(practice: Practice) -> None:
     """Recompute what is stored for speed: tags as text, the search document, the counts."""
-    practice.tag_names = ", ".join(sorted(tag.name for tag in practice.tags.all()))
+    practice.tag_names = tag_names_text(tag.name for tag in practice.tags.all())
     practice.search_document = practice.build_search_document()
     practice.refresh_counts()
     practice.save(update_fields=["tag_names", "search_document", "iteration_count", "failure_count"])

@@ -5,6 +5,7 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from portal.models import Role, School, User
+from practices.models import Status, Visibility
 
 TEST_PASSWORD = "correct-horse-battery"
 
@@ -65,9 +66,9 @@ class PracticeFactory(factory.django.DjangoModelFactory):
     intent = "What it is for."
     author = factory.SubFactory(TeacherFactory)
     school = factory.LazyAttribute(lambda practice: practice.author.school)
-    status = "published"
-    visibility = "district"
-    published_at = factory.LazyFunction(lambda: __import__("django.utils.timezone", fromlist=["now"]).now())
+    status = Status.PUBLISHED
+    visibility = Visibility.DISTRICT
+    published_at = factory.LazyFunction(timezone.now)
 
     @factory.post_generation
     def refresh_search(practice, create, extracted, **kwargs):
