@@ -197,8 +197,3 @@ class PracticeFilter(django_filters.FilterSet):
         if self.sort_key != "like_mine":
             return queryset
         return queryset.annotate(likeness=school_similarity(self.user.school))
-
-    def active_filter_count(self) -> int:
-        if not hasattr(self.form, "cleaned_data"):
-            return 0
-        return sum(1 for key, value in self.form.cleaned_data.items() if key not in {"sort", "q"} and value)

@@ -137,9 +137,6 @@ class PracticeQuerySet(models.QuerySet["Practice"]):
             adaptation_count=Coalesce(Subquery(adaptations, output_field=models.IntegerField()), 0),
         )
 
-    def with_failures(self) -> PracticeQuerySet:
-        return self.filter(failure_count__gt=0)
-
 
 class Practice(models.Model):
     # The fields people write, in form order: edited together, searched together, exported together.
