@@ -21,10 +21,10 @@ def slot(principal):
 def after_loading(monkeypatch):
     """Run something once the admin has read the object it is changing, as a concurrent request would."""
 
-    def arrange(admin_class, action) -> None:  # type: ignore[no-untyped-def]
+    def arrange(admin_class, action) -> None:
         get_object = admin_class.get_object
 
-        def get_object_then_act(self, request, object_id, from_field=None):  # type: ignore[no-untyped-def]
+        def get_object_then_act(self, request, object_id, from_field=None):
             found = get_object(self, request, object_id, from_field)
             if request.method == "POST":
                 action()
@@ -35,17 +35,17 @@ def after_loading(monkeypatch):
     return arrange
 
 
-def _approve_seats(slot, school, count):  # type: ignore[no-untyped-def]
+def _approve_seats(slot, school, count):
     for _ in range(count):
         visit_request_approve(visit=visit_request_create(slot=slot, requester=TeacherFactory(school=school), seats=1))
 
 
-def _split(moment) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def _split(moment) -> tuple[str, str]:
     local = timezone.localtime(moment)
     return local.strftime("%Y-%m-%d"), local.strftime("%H:%M:%S")
 
 
-def _slot_fields(slot, prefix: str = "", **changes) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _slot_fields(slot, prefix: str = "", **changes) -> dict[str, str]:
     starts, ends = _split(slot.starts_at), _split(slot.ends_at)
     fields = {
         "starts_at_0": starts[0],

@@ -1,6 +1,8 @@
 """Seats are never overbooked, whatever the mix of concurrent requests and approvals (PostgreSQL)."""
 
 import threading
+from collections.abc import Callable
+from functools import partial
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -57,10 +59,8 @@ def test_fifty_concurrent_requests_and_approvals_never_exceed_five_seats():
             VisitRequest.objects.create(slot=slot, requester=user, seats=1, status=RequestStatus.PENDING)
             for user in visitors[: THREADS // 2]
         ]
-        jobs = [lambda v=v: visit_request_approve(visit=v) for v in pending]
-        jobs += [
-            lambda u=u, s=slot: visit_request_create(slot=s, requester=u, seats=1) for u in visitors[THREADS // 2 :]
-        ]
+        jobs: list[Callable[[], VisitRequest]] = [partial(visit_request_approve, visit=v) for v in pending]
+        jobs += [partial(visit_request_create, slot=slot, requester=u, seats=1) for u in visitors[THREADS // 2 :]]
         errors = _run_concurrently(jobs)
         assert errors == [], f"round {round_number}: {errors[:3]}"
         slot.refresh_from_db()
@@ -72,10 +72,10 @@ def test_fifty_concurrent_requests_and_approvals_never_exceed_five_seats():
 def test_concurrent_cancellations_promote_without_overbooking():
     host_school, visitor_school = SchoolFactory(), SchoolFactory()
     visitors = [TeacherFactory(school=visitor_school) for _ in range(20)]
-    slot = VisitSlotFactory(showcase__host__school=host_school, showcase__auto_approve=True, capacity=5)
+    slot: VisitSlot = VisitSlotFactory(showcase__host__school=host_school, showcase__auto_approve=True, capacity=5)
     visits = [visit_request_create(slot=slot, requester=u, seats=1) for u in visitors]
     approved = [v for v in visits if v.status == RequestStatus.APPROVED]
-    errors = _run_concurrently([lambda v=v: visit_request_cancel(visit=v) for v in approved])
+    errors = _run_concurrently([partial(visit_request_cancel, visit=v) for v in approved])
     assert errors == []
     slot = VisitSlot.objects.get(pk=slot.pk)
     assert slot.seats_taken == 5

@@ -39,7 +39,7 @@ def _postgres_only():
 
 
 class _NoRedirects(HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def redirect_request(self, *args, **kwargs):
         return None
 
 
@@ -89,11 +89,11 @@ def _run_together(jobs: list[Callable[[], int]]) -> list[int]:
     return statuses
 
 
-def _local(moment) -> str:  # type: ignore[no-untyped-def]
+def _local(moment) -> str:
     return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
 
 
-def _edit_form(showcase, slots: list[VisitSlot], *, title: str, location: str, capacity: int) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _edit_form(showcase, slots: list[VisitSlot], *, title: str, location: str, capacity: int) -> dict[str, str]:
     """The edit form as the host's browser sends it, from a page opened before the round
     started: the first session's location and seats changed, and (as the page does) the
     values it showed alongside."""
@@ -136,7 +136,7 @@ def _round(number: int, host: User, people: list[User], browsers: dict[int, Visi
     more people ask, and in odd rounds the host cancels the second session."""
     showcase = ShowcaseFactory(host=host, status="published", auto_approve=False)
     start = timezone.now() + timedelta(days=3 + number)
-    slots = [
+    slots: list[VisitSlot] = [
         VisitSlotFactory(
             showcase=showcase,
             capacity=CAPACITY,
@@ -192,9 +192,9 @@ def _round(number: int, host: User, people: list[User], browsers: dict[int, Visi
 
 
 def test_host_edits_interleaved_with_approvals_cancellations_and_requests_never_overbook(live_server):
-    host = PrincipalFactory(school=SchoolFactory())
+    host: User = PrincipalFactory(school=SchoolFactory())
     visitor_school = SchoolFactory()
-    people = [TeacherFactory(school=visitor_school) for _ in range(16)]
+    people: list[User] = [TeacherFactory(school=visitor_school) for _ in range(16)]
     browsers = {user.pk: Visitor(live_server.url, user) for user in [host, *people]}
     problems = [problem for number in range(ROUNDS) for problem in _round(number, host, people, browsers)]
     assert not problems, "\n".join(problems)

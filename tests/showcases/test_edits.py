@@ -9,8 +9,9 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from practices.models import Facet, FacetKind
 from showcases.forms import ShowcaseForm, VisitSlotForm, VisitSlotFormSet
-from showcases.models import RequestStatus, Showcase, VisitRequest, VisitSlot
+from showcases.models import RequestStatus, Showcase, VisitorReflection, VisitRequest, VisitSlot
 from showcases.services import showcase_cancel, showcase_save, slot_cancel, visit_request_approve, visit_request_create
 from tests.factories import PracticeFactory, PrincipalFactory, ShowcaseFactory, TeacherFactory, VisitSlotFactory
 
@@ -27,7 +28,7 @@ class _FormFields(HTMLParser):
         self._textarea = False
         self._select: str | None = None
 
-    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+    def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form" and (attrs.get("method") or "").lower() == "post":
             self._in_form = True
@@ -47,12 +48,12 @@ class _FormFields(HTMLParser):
         elif tag == "option" and self._select and "selected" in attrs:
             fields.append((self._select, attrs.get("value") or ""))
 
-    def handle_data(self, data):  # type: ignore[no-untyped-def]
+    def handle_data(self, data):
         if self._textarea:
             name, value = self.forms[-1][-1]
             self.forms[-1][-1] = (name, value + data)
 
-    def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
+    def handle_endtag(self, tag):
         if tag == "textarea":
             # Browsers drop the line break that follows <textarea>.
             name, value = self.forms[-1][-1]
@@ -64,7 +65,7 @@ class _FormFields(HTMLParser):
             self._in_form = False
 
 
-def _opened_form(client, showcase) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+def _opened_form(client, showcase) -> dict[str, list[str]]:
     """The edit page as the host opened it, as form data to change and send later."""
     page = client.get(f"/showcases/{showcase.pk}/edit/")
     assert page.status_code == 200
@@ -84,7 +85,7 @@ def showcase(principal):
     return showcase
 
 
-def _approve_seats(slot: VisitSlot, school, count: int) -> list[VisitRequest]:  # type: ignore[no-untyped-def]
+def _approve_seats(slot: VisitSlot, school, count: int) -> list[VisitRequest]:
     return [
         visit_request_approve(visit=visit_request_create(slot=slot, requester=TeacherFactory(school=school), seats=1))
         for _ in range(count)
@@ -96,11 +97,11 @@ def while_saving(monkeypatch):
     """Run something once while the edit request is under way: after the forms have read
     the rows, before they are saved, as a concurrent request would."""
 
-    def arrange(action) -> None:  # type: ignore[no-untyped-def]
+    def arrange(action) -> None:
         clean = VisitSlotForm.clean
         pending = [action]
 
-        def clean_then_act(form):  # type: ignore[no-untyped-def]
+        def clean_then_act(form):
             cleaned = clean(form)
             while pending:
                 pending.pop()()
@@ -200,7 +201,7 @@ def test_session_end_is_checked_against_a_start_moved_meanwhile(as_user, princip
     assert slot.starts_at == moved_start
 
 
-def _posted(showcase, slot, *, title: str = "", capacity: str = "") -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _posted(showcase, slot, *, title: str = "", capacity: str = "") -> dict[str, str]:
     """The edit form as sent by a client that does not say what the page showed."""
     return {
         "title": title or showcase.title,
@@ -311,8 +312,6 @@ def test_read_first_lists_only_entries_the_reader_may_open(as_user, request, pri
 
 
 def test_debrief_names_a_linked_entry_only_to_readers_who_may_open_it(as_user, principal, other_teacher, other_school):
-    from showcases.models import VisitorReflection
-
     past = timezone.now() - timedelta(hours=3)
     slot = VisitSlotFactory(showcase__host=principal, starts_at=past, ends_at=past + timedelta(hours=2))
     visitor_own = PracticeFactory(author=other_teacher, title="Riverside goal cards", visibility="school")
@@ -328,8 +327,6 @@ def test_debrief_names_a_linked_entry_only_to_readers_who_may_open_it(as_user, p
 def test_list_filters_do_not_match_through_a_school_only_entry(
     as_user, principal, teacher, other_teacher, showcase, search
 ):
-    from practices.models import Facet, FacetKind
-
     facet = Facet.objects.get_or_create(kind=FacetKind.SUBJECT, slug="math", defaults={"name": "Math"})[0]
     school_only = PracticeFactory(author=principal, title="Our own notes", visibility="school")
     school_only.tags.add("secret-topic")
@@ -368,7 +365,5 @@ def test_nonsense_in_any_shown_value_is_a_change_and_never_a_server_error(as_use
 
 def test_a_digit_python_cannot_read_in_what_the_form_showed_is_not_a_server_error(as_user, principal):
     """ "²" passes str.isdigit() but not int()."""
-    from showcases.forms import ShowcaseForm
-
     form = ShowcaseForm({"initial-practices": ["²", "9" * 30, "3"]}, user=principal)
     assert form.practices_before() == {3}

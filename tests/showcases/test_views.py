@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
 from icalendar import Calendar
 
@@ -48,6 +49,10 @@ def _showcase_form(**extra):
 
 def _future(days=7, hour=9):
     return (timezone.localtime() + timedelta(days=days)).replace(hour=hour, minute=0).strftime("%Y-%m-%dT%H:%M")
+
+
+def _titles(response):
+    return [showcase.title for showcase in response.context["showcases"]]
 
 
 def test_principal_hosts_a_showcase_with_a_session(as_user, principal):
@@ -133,8 +138,7 @@ def test_request_approve_and_waitlist_through_the_pages(
 @pytest.mark.parametrize("name", ["teacher", "leader", "other_teacher"])
 def test_draft_showcases_are_404_to_others(as_user, request, principal, name):
     draft = ShowcaseFactory(host=principal, status="draft")
-    expected = 404
-    assert as_user(request.getfixturevalue(name)).get(f"/showcases/{draft.pk}/").status_code == expected
+    assert as_user(request.getfixturevalue(name)).get(f"/showcases/{draft.pk}/").status_code == 404
 
 
 def test_another_visitors_request_is_404(as_user, slot, other_teacher, other_school):
@@ -154,12 +158,11 @@ def test_list_filters_by_school_date_and_seats(as_user, other_teacher, principal
         showcase__host=principal, showcase__title="Open one", capacity=5, starts_at=timezone.now() + timedelta(days=40)
     )
     client = as_user(other_teacher)
-    titles = lambda response: [s.title for s in response.context["showcases"]]  # noqa: E731
-    assert titles(client.get("/showcases/", {"seats_left": "on"})) == ["Open one"]
-    assert titles(client.get("/showcases/", {"date_to": (timezone.localdate() + timedelta(days=10)).isoformat()})) == [
+    assert _titles(client.get("/showcases/", {"seats_left": "on"})) == ["Open one"]
+    assert _titles(client.get("/showcases/", {"date_to": (timezone.localdate() + timedelta(days=10)).isoformat()})) == [
         "Full one"
     ]
-    assert titles(client.get("/showcases/", {"school": other_school.slug})) == []
+    assert _titles(client.get("/showcases/", {"school": other_school.slug})) == []
 
 
 def test_dates_and_seats_must_hold_for_the_same_session(as_user, other_teacher, principal):
@@ -168,12 +171,11 @@ def test_dates_and_seats_must_hold_for_the_same_session(as_user, other_teacher, 
     soon.save()
     VisitSlotFactory(showcase=soon.showcase, capacity=5, starts_at=timezone.now() + timedelta(days=40))
     client = as_user(other_teacher)
-    titles = lambda response: [s.title for s in response.context["showcases"]]  # noqa: E731
     within = (timezone.localdate() + timedelta(days=10)).isoformat()
     # The session within ten days is full, and the one with seats is later: no match.
-    assert titles(client.get("/showcases/", {"date_to": within, "seats_left": "on"})) == []
-    assert titles(client.get("/showcases/", {"date_to": within})) == ["Split"]
-    assert titles(client.get("/showcases/", {"seats_left": "on"})) == ["Split"]
+    assert _titles(client.get("/showcases/", {"date_to": within, "seats_left": "on"})) == []
+    assert _titles(client.get("/showcases/", {"date_to": within})) == ["Split"]
+    assert _titles(client.get("/showcases/", {"seats_left": "on"})) == ["Split"]
 
 
 def test_month_calendar_shows_sessions_on_their_day(as_user, teacher, slot):
@@ -217,8 +219,6 @@ def test_reminders_are_sent_once_the_day_before(principal, other_teacher):
     VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=1, status="approved")
     later = VisitSlotFactory(showcase=slot.showcase)
     VisitRequest.objects.create(slot=later, requester=other_teacher, seats=1, status="approved")
-    from django.core.management import call_command
-
     call_command("send_visit_reminders")
     call_command("send_visit_reminders")
     reminders = [m for m in mail.outbox if m.subject.startswith("Tomorrow")]
