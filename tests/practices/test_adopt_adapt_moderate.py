@@ -2,8 +2,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from practices.models import Adoption, Practice, Status
-from tests.factories import PracticeFactory
+from practices.models import Adoption, AdoptionStatus, Practice, Status, Visibility
+from tests.factories import PracticeFactory, PrincipalFactory
 from tests.practices.helpers import practice_post
 
 pytestmark = pytest.mark.django_db
@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def published(teacher):
-    return PracticeFactory(author=teacher, title="Exit tickets", visibility="district")
+    return PracticeFactory(author=teacher, title="Exit tickets", visibility=Visibility.DISTRICT)
 
 
 def test_trying_a_practice_records_an_adoption_and_emails_the_author(
@@ -24,7 +24,11 @@ def test_trying_a_practice_records_an_adoption_and_emails_the_author(
         )
     assert response.status_code == 302
     adoption = Adoption.objects.get()
-    assert (adoption.user, adoption.school, adoption.status) == (other_teacher, other_teacher.school, "trying")
+    assert (adoption.user, adoption.school, adoption.status) == (
+        other_teacher,
+        other_teacher.school,
+        AdoptionStatus.TRYING,
+    )
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == [published.author.email]
     assert "Kenji Yamamoto at Riverside Middle School is trying your practice" in mail.outbox[0].body
@@ -39,7 +43,7 @@ def test_reporting_back_updates_the_same_adoption_without_a_second_email(
         client.post(
             f"/practices/{published.pk}/adopt/", {"adoption-status": "adopted", "adoption-notes": "All classes now."}
         )
-    assert Adoption.objects.get().status == "adopted"
+    assert Adoption.objects.get().status == AdoptionStatus.ADOPTED
     assert len(mail.outbox) == 1
     page = client.get(f"/practices/{published.pk}/").content.decode()
     assert "All classes now." in page and "adopted" in page
@@ -91,7 +95,7 @@ def test_adapter_sees_when_the_original_changed_after_adapting(as_user, other_te
 
 
 def test_adaptation_of_a_hidden_original_does_not_reveal_it(as_user, teacher, other_teacher, principal):
-    original = PracticeFactory(author=teacher, visibility="school", title="Secret original")
+    original = PracticeFactory(author=teacher, visibility=Visibility.SCHOOL, title="Secret original")
     adaptation = PracticeFactory(
         author=principal, adapted_from=original, lineage_root=original, title="Public adaptation"
     )
@@ -159,8 +163,6 @@ def test_others_cannot_archive(as_user, request, name, published):
 
 
 def test_principal_of_another_school_cannot_archive(as_user, other_school, published):
-    from tests.factories import PrincipalFactory
-
     other_principal = PrincipalFactory(school=other_school)
     assert as_user(other_principal).post(f"/practices/{published.pk}/archive/", {"reason": "x"}).status_code == 403
 

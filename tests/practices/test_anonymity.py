@@ -1,10 +1,13 @@
 """An anonymous entry never reveals its author to anyone but district staff."""
 
 import pytest
+import reversion
 from django.core import mail
 
+from practices.models import AdoptionStatus
 from practices.services import adoption_record
 from tests.factories import PracticeFactory, TeacherFactory
+from tests.practices.helpers import practice_post
 
 pytestmark = pytest.mark.django_db
 
@@ -73,8 +76,6 @@ def test_district_staff_see_the_author(as_user, staff, anonymous_practice):
 
 
 def test_edits_in_the_history_do_not_name_the_author(as_user, secret_author, other_teacher, anonymous_practice):
-    from tests.practices.helpers import practice_post
-
     as_user(secret_author).post(
         f"/practices/{anonymous_practice.pk}/edit/", practice_post(title="Failing forward with labs", anonymous="on")
     )
@@ -87,7 +88,7 @@ def test_adoption_email_to_the_author_does_not_reach_anyone_else(
     other_teacher, anonymous_practice, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        adoption_record(practice=anonymous_practice, user=other_teacher, status="trying", notes="")
+        adoption_record(practice=anonymous_practice, user=other_teacher, status=AdoptionStatus.TRYING, notes="")
     assert [message.to for message in mail.outbox] == [["pq@hidden.example.org"]]
     assert "Quartermaine" not in mail.outbox[0].body
 
@@ -95,8 +96,6 @@ def test_adoption_email_to_the_author_does_not_reach_anyone_else(
 def test_an_anonymous_adaptation_is_announced_to_the_original_author_without_the_adapters_name(
     as_user, teacher, other_teacher, django_capture_on_commit_callbacks
 ):
-    from tests.practices.helpers import practice_post
-
     original = PracticeFactory(author=teacher, title="Exit tickets")
     with django_capture_on_commit_callbacks(execute=True):
         response = as_user(other_teacher).post(
@@ -128,8 +127,6 @@ def test_the_lineage_of_the_original_does_not_name_an_anonymous_adapter(
 def test_every_version_in_the_history_of_an_anonymous_entry_hides_who_saved_it(
     as_user, secret_author, principal, staff, anonymous_practice
 ):
-    import reversion
-
     with reversion.create_revision():
         anonymous_practice.summary = "Rewritten"
         anonymous_practice.save()

@@ -2,11 +2,12 @@ import io
 import re
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.files.uploadedfile import SimpleUploadedFile
 from pypdf import PdfReader
 
 from practices.models import Attachment, Practice
-from tests.factories import PracticeFactory
+from tests.factories import TEST_PASSWORD, PracticeFactory
 from tests.practices.helpers import THREE_ITERATIONS, TWO_FAILURES, practice_post
 from tests.practices.sample_files import pdf_bytes, png_bytes
 
@@ -140,15 +141,12 @@ def test_markdown_links_keep_only_safe_schemes(as_user, teacher):
 
 
 def test_expired_session_keeps_what_was_typed(client, teacher):
-    from django.contrib.sessions.models import Session
-
     client.force_login(teacher)
     client.get("/practices/new/")
     Session.objects.all().delete()
     data = practice_post(title="Long entry", iterations=THREE_ITERATIONS, failures=TWO_FAILURES)
     response = client.post("/practices/new/", data)
     assert response.status_code == 302 and response.url.startswith("/accounts/login/?next=/practices/new/")
-    from tests.factories import TEST_PASSWORD
 
     signed_in = client.post(
         "/accounts/login/?next=/practices/new/",

@@ -1,7 +1,7 @@
 import pytest
 from reversion.models import Version
 
-from practices.models import Practice
+from practices.models import Practice, Visibility
 from tests.practices.helpers import THREE_ITERATIONS, TWO_FAILURES, formset_data, practice_post
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +109,7 @@ def test_restore_keeps_the_current_audience_and_anonymity(written):
     _edit(client, practice, visibility="school", anonymous="on")
     client.post(f"/practices/{practice.pk}/history/{first.pk}/restore/")
     practice.refresh_from_db()
-    assert practice.visibility == "school" and practice.anonymous is True
+    assert practice.visibility == Visibility.SCHOOL and practice.anonymous is True
 
 
 @pytest.mark.parametrize("name", ["principal", "leader", "staff", "other_teacher"])

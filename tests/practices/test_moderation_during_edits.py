@@ -5,7 +5,7 @@ import pytest
 from reversion.models import Version
 
 from practices import services, views
-from practices.models import Practice
+from practices.models import Practice, Status
 from tests.practices.helpers import practice_post
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +54,11 @@ def test_archiving_during_the_authors_save_is_kept(written, staff, after_loading
         client.post(f"/practices/{practice.pk}/edit/", practice_post(title="Exit tickets, revised")).status_code == 302
     )
     practice.refresh_from_db()
-    assert (practice.status, practice.archived_reason, practice.archived_by) == ("archived", "Duplicate entry", staff)
+    assert (practice.status, practice.archived_reason, practice.archived_by) == (
+        Status.ARCHIVED,
+        "Duplicate entry",
+        staff,
+    )
     assert practice.title == "Exit tickets, revised"
 
 
@@ -67,6 +71,6 @@ def test_archiving_during_a_restore_is_kept(written, staff, after_loading):
     practice.refresh_from_db()
     assert (practice.title, practice.status, practice.archived_reason) == (
         "Exit tickets",
-        "archived",
+        Status.ARCHIVED,
         "Duplicate entry",
     )

@@ -4,8 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from practices.models import Facet
+from practices.models import Facet, Practice
 from tests.factories import FailureFactory, IterationFactory, PracticeFactory, TeacherFactory
+from tests.practices.helpers import practice_post
 
 pytestmark = pytest.mark.django_db
 
@@ -68,11 +69,8 @@ def test_detail_queries_do_not_grow_with_iterations_failures_tags_or_adaptations
 
 
 def test_history_queries_do_not_grow_with_versions(as_user, teacher):
-    from tests.practices.helpers import practice_post
-
     client = as_user(teacher)
     client.post("/practices/new/", practice_post())
-    from practices.models import Practice
 
     practice = Practice.objects.get()
     few = _count(client, f"/practices/{practice.pk}/history/")

@@ -4,7 +4,7 @@ title, its tags or its existence in a list, a count, a tree or an e-mail."""
 import pytest
 from django.core import mail
 
-from practices.models import Practice
+from practices.models import Practice, Status, Visibility
 from tests.factories import PracticeFactory, TeacherFactory
 from tests.practices.helpers import practice_post
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def original(teacher):
-    return PracticeFactory(author=teacher, title="Exit tickets", visibility="district")
+    return PracticeFactory(author=teacher, title="Exit tickets", visibility=Visibility.DISTRICT)
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def kept_adaptation(original, other_teacher):
         author=other_teacher,
         adapted_from=original,
         lineage_root=original,
-        visibility="school",
+        visibility=Visibility.SCHOOL,
         title="Riverside's secret version",
     )
 
@@ -97,12 +97,12 @@ def test_the_original_author_hears_of_an_adaptation_only_once_it_is_shared_with_
 
 
 def test_tag_suggestions_come_only_from_entries_the_writer_could_see(as_user, teacher, other_teacher, principal):
-    PracticeFactory(author=other_teacher, visibility="district").tags.set(["shared-everywhere"])
-    PracticeFactory(author=other_teacher, visibility="school").tags.set(["riverside-only"])
-    PracticeFactory(author=other_teacher, status="draft", published_at=None).tags.set(["someone-elses-draft"])
-    PracticeFactory(author=principal, status="draft", published_at=None).tags.set(["colleagues-draft"])
-    PracticeFactory(author=principal, visibility="school").tags.set(["maple-only"])
-    PracticeFactory(author=teacher, status="draft", published_at=None).tags.set(["my-own-draft"])
+    PracticeFactory(author=other_teacher, visibility=Visibility.DISTRICT).tags.set(["shared-everywhere"])
+    PracticeFactory(author=other_teacher, visibility=Visibility.SCHOOL).tags.set(["riverside-only"])
+    PracticeFactory(author=other_teacher, status=Status.DRAFT, published_at=None).tags.set(["someone-elses-draft"])
+    PracticeFactory(author=principal, status=Status.DRAFT, published_at=None).tags.set(["colleagues-draft"])
+    PracticeFactory(author=principal, visibility=Visibility.SCHOOL).tags.set(["maple-only"])
+    PracticeFactory(author=teacher, status=Status.DRAFT, published_at=None).tags.set(["my-own-draft"])
     form = as_user(teacher).get("/practices/new/").content.decode()
     for offered in ("shared-everywhere", "maple-only", "my-own-draft"):
         assert f'value="{offered}"' in form
@@ -111,9 +111,9 @@ def test_tag_suggestions_come_only_from_entries_the_writer_could_see(as_user, te
 
 
 def test_the_tag_filter_offers_no_tag_of_a_draft_or_of_another_schools_entry(as_user, teacher, other_teacher):
-    PracticeFactory(author=other_teacher, visibility="district").tags.set(["shared-everywhere"])
-    PracticeFactory(author=other_teacher, visibility="school").tags.set(["riverside-only"])
-    PracticeFactory(author=other_teacher, status="draft", published_at=None).tags.set(["someone-elses-draft"])
+    PracticeFactory(author=other_teacher, visibility=Visibility.DISTRICT).tags.set(["shared-everywhere"])
+    PracticeFactory(author=other_teacher, visibility=Visibility.SCHOOL).tags.set(["riverside-only"])
+    PracticeFactory(author=other_teacher, status=Status.DRAFT, published_at=None).tags.set(["someone-elses-draft"])
     client = as_user(teacher)
     listing = client.get("/practices/").content.decode()
     assert "shared-everywhere" in listing
@@ -127,7 +127,7 @@ def test_the_tag_filter_offers_no_tag_of_a_draft_or_of_another_schools_entry(as_
 def test_an_adaptation_of_an_entry_kept_in_the_school_stays_in_the_school(as_user, teacher, principal):
     """An adaptation starts from the original's title and words, so sharing it with the
     district would carry them out of the school."""
-    kept = PracticeFactory(author=teacher, title="Maple-only routine", visibility="school")
+    kept = PracticeFactory(author=teacher, title="Maple-only routine", visibility=Visibility.SCHOOL)
     client = as_user(principal)
     form = client.get(f"/practices/{kept.pk}/adapt/").content.decode()
     assert 'value="district"' not in form
@@ -144,11 +144,11 @@ def test_an_adaptation_of_an_entry_kept_in_the_school_stays_in_the_school(as_use
     )
     assert kept_in.status_code == 302
     adaptation = Practice.objects.get(title="Maple-only routine, our way")
-    assert adaptation.visibility == "school"
+    assert adaptation.visibility == Visibility.SCHOOL
     edit = client.post(
         f"/practices/{adaptation.pk}/edit/",
         practice_post(title="Maple-only routine, our way", adaptation_changes="Shorter.", visibility="district"),
     )
     assert edit.status_code == 400
     adaptation.refresh_from_db()
-    assert adaptation.visibility == "school"
+    assert adaptation.visibility == Visibility.SCHOOL

@@ -1,6 +1,11 @@
-import pytest
+from datetime import timedelta
 
-from practices.models import Facet
+import pytest
+from django.utils import timezone
+
+from portal.lib import pagination
+from practices.models import Facet, Status
+from practices.services import practice_refresh_derived
 from tests.factories import FailureFactory, IterationFactory, PracticeFactory, SchoolFactory, TeacherFactory
 
 pytestmark = pytest.mark.django_db
@@ -14,7 +19,6 @@ def test_a_word_only_in_a_failures_why_finds_the_practice(as_user, teacher):
     practice = PracticeFactory(author=teacher, title="Reading buddies")
     PracticeFactory(author=teacher, title="Number talks")
     FailureFactory(practice=practice, why="the timetable collided with assemblies")
-    from practices.services import practice_refresh_derived
 
     practice_refresh_derived(practice)
     assert _titles(as_user(teacher).get("/practices/", {"q": "assemblies"})) == ["Reading buddies"]
@@ -24,7 +28,6 @@ def test_words_in_iterations_and_tags_are_searchable(as_user, teacher):
     practice = PracticeFactory(author=teacher, title="Reading buddies")
     IterationFactory(practice=practice, observed="pairs drifted into chatting")
     practice.tags.set(["peer tutoring"])
-    from practices.services import practice_refresh_derived
 
     practice_refresh_derived(practice)
     client = as_user(teacher)
@@ -77,8 +80,6 @@ def test_filters_compose(as_user, teacher, other_teacher):
 
 
 def test_tag_featured_and_evidence_filters(as_user, teacher):
-    from django.utils import timezone
-
     tagged = PracticeFactory(author=teacher, title="Tagged")
     tagged.tags.set(["attendance"])
     PracticeFactory(author=teacher, title="Featured", featured_at=timezone.now())
@@ -130,15 +131,13 @@ def test_most_adapted_sort(as_user, teacher, other_teacher):
 
 
 def test_archived_and_draft_entries_are_not_listed(as_user, teacher):
-    PracticeFactory(author=teacher, title="Archived", status="archived")
-    PracticeFactory(author=teacher, title="Draft", status="draft", published_at=None)
+    PracticeFactory(author=teacher, title="Archived", status=Status.ARCHIVED)
+    PracticeFactory(author=teacher, title="Draft", status=Status.DRAFT, published_at=None)
     PracticeFactory(author=teacher, title="Live")
     assert _titles(as_user(teacher).get("/practices/")) == ["Live"]
 
 
 def test_very_long_lists_say_more_than_a_thousand(as_user, teacher, monkeypatch):
-    from portal.lib import pagination
-
     monkeypatch.setattr(pagination, "COUNT_LIMIT", 3)
     PracticeFactory.create_batch(5, author=teacher)
     response = as_user(teacher).get("/practices/")
@@ -147,12 +146,6 @@ def test_very_long_lists_say_more_than_a_thousand(as_user, teacher, monkeypatch)
 
 
 def test_a_search_with_very_many_matches_ranks_the_most_recent_ones(as_user, teacher, monkeypatch):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from portal.lib import pagination
-
     monkeypatch.setattr(pagination, "COUNT_LIMIT", 2)
     now = timezone.now()
     # The best match by rank (the word in its title) is the oldest of five matches.

@@ -1,8 +1,10 @@
 import pytest
+from django.contrib.admin.sites import site
+from django.db import IntegrityError, transaction
 
-from practices.models import Practice, Status
+from practices.models import Practice, Status, Visibility
 from tests.factories import PracticeFactory, TeacherFactory
-from tests.practices.helpers import THREE_ITERATIONS, TWO_FAILURES, practice_post
+from tests.practices.helpers import THREE_ITERATIONS, TWO_FAILURES, formset_data, practice_post
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +21,7 @@ def _publish_school_only(client) -> Practice:
 def test_teacher_writes_an_entry_with_iterations_and_failures_in_one_form(as_user, teacher):
     practice = _publish_school_only(as_user(teacher))
     assert practice.status == Status.PUBLISHED and practice.published_at is not None
-    assert (practice.author, practice.school, practice.visibility) == (teacher, teacher.school, "school")
+    assert (practice.author, practice.school, practice.visibility) == (teacher, teacher.school, Visibility.SCHOOL)
     assert [i.when for i in practice.iterations.all()] == ["September", "October", "January"]
     assert [f.tried for f in practice.failures.all()] == ["Grading the tickets", "Digital forms"]
     assert sorted(t.name for t in practice.tags.all()) == ["formative assessment", "math"]
@@ -46,23 +48,23 @@ def test_school_only_entry_is_hidden_from_another_school(as_user, teacher, other
 
 
 def test_district_entry_is_seen_by_everyone_signed_in(as_user, teacher, other_teacher, leader):
-    practice = PracticeFactory(author=teacher, visibility="district")
+    practice = PracticeFactory(author=teacher, visibility=Visibility.DISTRICT)
     for user in (other_teacher, leader):
         assert as_user(user).get(f"/practices/{practice.pk}/").status_code == 200
 
 
 def test_district_leader_does_not_see_school_only_entries(as_user, teacher, leader):
-    practice = PracticeFactory(author=teacher, visibility="school")
+    practice = PracticeFactory(author=teacher, visibility=Visibility.SCHOOL)
     assert as_user(leader).get(f"/practices/{practice.pk}/").status_code == 404
 
 
 def test_staff_see_everything_including_drafts(as_user, teacher, staff):
-    draft = PracticeFactory(author=teacher, status="draft", published_at=None)
+    draft = PracticeFactory(author=teacher, status=Status.DRAFT, published_at=None)
     assert as_user(staff).get(f"/practices/{draft.pk}/").status_code == 200
 
 
 def test_drafts_are_only_for_their_author(as_user, teacher, principal):
-    draft = PracticeFactory(author=teacher, status="draft", published_at=None, visibility="school")
+    draft = PracticeFactory(author=teacher, status=Status.DRAFT, published_at=None, visibility=Visibility.SCHOOL)
     assert as_user(principal).get(f"/practices/{draft.pk}/").status_code == 404
     assert as_user(teacher).get(f"/practices/{draft.pk}/").status_code == 200
 
@@ -125,14 +127,10 @@ def test_editing_keeps_rows_reorders_and_removes(as_user, teacher):
 
 
 def _formset(rows, initial):
-    from tests.practices.helpers import formset_data
-
     return formset_data("iterations", rows, initial=initial)
 
 
 def _failures_kept(practice):
-    from tests.practices.helpers import formset_data
-
     rows = [{"id": str(f.pk), "tried": f.tried, "ORDER": str(n)} for n, f in enumerate(practice.failures.all(), 1)]
     return formset_data("failures", rows, initial=len(rows))
 
@@ -153,15 +151,13 @@ def test_people_without_a_school_cannot_write(as_user, leader, staff):
 
 def test_my_practices_lists_my_entries_in_every_state(as_user, teacher):
     PracticeFactory(author=teacher, title="Published one")
-    PracticeFactory(author=teacher, title="Draft one", status="draft", published_at=None)
+    PracticeFactory(author=teacher, title="Draft one", status=Status.DRAFT, published_at=None)
     PracticeFactory(author=TeacherFactory(school=teacher.school), title="Someone else's")
     page = as_user(teacher).get("/practices/mine/").content.decode()
     assert "Published one" in page and "Draft one" in page and "Someone else" not in page
 
 
 def test_a_published_entry_always_has_a_publication_date(teacher):
-    from django.db import IntegrityError, transaction
-
     practice = PracticeFactory(author=teacher)
     with pytest.raises(IntegrityError), transaction.atomic():
         Practice.objects.filter(pk=practice.pk).update(published_at=None)
@@ -178,8 +174,6 @@ def test_a_draft_can_still_be_archived_without_a_date(as_user, teacher):
 
 
 def test_staff_publishing_through_the_admin_status_field_dates_the_entry(rf, teacher, staff):
-    from django.contrib.admin.sites import site
-
     draft = PracticeFactory(author=teacher, status=Status.DRAFT, published_at=None)
     draft.status = Status.PUBLISHED
     request = rf.post("/admin/")
