@@ -45,11 +45,6 @@ class ShowcaseForm(forms.ModelForm):
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk is None:
-            # A new showcase is hosted by its author, at their school unless they choose one.
-            self.instance.host = user
-            if user.school_id is not None:
-                self.instance.host_school_id = user.school_id
         if user.school_id is None:
             # A district leader hosting a principals' meeting chooses the school.
             self.fields["host_school"] = IdChoiceField(queryset=School.objects.all(), label="Host school")

@@ -21,15 +21,20 @@ class ShowcaseStatus(models.TextChoices):
 # Who may host a showcase: principals at their own school, district leaders at any school
 # (a principals' meeting, say). A principal always has a school (a constraint on User says so).
 HOST_ROLES = [Role.PRINCIPAL, Role.DISTRICT_LEADER]
-# Who runs every showcase in the district, besides those who run their own (`_run_by`).
+# Who manages every showcase in the district (they run the admin), besides those who run one.
 RUN_ALL_ROLES = [Role.DISTRICT_STAFF]
-# Who runs their school's showcases, whoever hosts them.
+# Who runs their own school's showcases, whoever hosts them.
 RUN_SCHOOL_ROLES = [Role.PRINCIPAL]
 
 
 def can_host(user: User) -> bool:
     """Whether `user` may host a showcase (open the page for a new one)."""
     return user.is_authenticated and user.role in HOST_ROLES
+
+
+def _runs_every_showcase(user: User) -> bool:
+    """Whether `user` manages every showcase, whoever hosts it."""
+    return user.is_authenticated and user.role in RUN_ALL_ROLES
 
 
 def _school_run_by(user: User) -> int | None:
@@ -49,10 +54,10 @@ def _run_by(user: User) -> Q:
 class ShowcaseQuerySet(models.QuerySet["Showcase"]):
     def visible_to(self, user: User) -> ShowcaseQuerySet:
         """The one access rule for showcases: published ones are open to everyone signed
-        in (that is their purpose); drafts and cancelled ones to those who run them."""
+        in (that is their purpose); drafts and cancelled ones to those who manage them."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
-        if user.role in RUN_ALL_ROLES:
+        if _runs_every_showcase(user):
             return self.all()
         return self.filter(Q(status=ShowcaseStatus.PUBLISHED) | _run_by(user))
 
@@ -64,7 +69,7 @@ class ShowcaseQuerySet(models.QuerySet["Showcase"]):
 
     def manageable_by(self, user: User) -> ShowcaseQuerySet:
         """The showcases `user` may manage (Showcase.can_manage for many)."""
-        if user.is_authenticated and user.role in RUN_ALL_ROLES:
+        if _runs_every_showcase(user):
             return self.all()
         return self.run_by(user)
 
@@ -134,7 +139,7 @@ class Showcase(models.Model):
     def can_manage(self, user: User) -> bool:
         """Those who run it, and district staff, manage it: decide requests, cancel sessions,
         write debriefs (ShowcaseQuerySet.manageable_by)."""
-        return user.is_authenticated and (user.role in RUN_ALL_ROLES or self.is_run_by(user))
+        return _runs_every_showcase(user) or (user.is_authenticated and self.is_run_by(user))
 
     def can_edit(self, user: User) -> bool:
         """Those who manage it edit it until it is cancelled."""

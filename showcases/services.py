@@ -398,9 +398,12 @@ def _showcase_create(
     *, form: ShowcaseForm, slots: BaseInlineFormSet[VisitSlot, Showcase, VisitSlotForm], user: User, publish: bool
 ) -> Showcase:
     showcase: Showcase = form.save(commit=False)
+    # Its author hosts it, at their own school unless they chose one (as a district leader does).
     showcase.host = user
     if "host_school" in form.cleaned_data:
         showcase.host_school = form.cleaned_data["host_school"]
+    elif user.school_id is not None:
+        showcase.host_school_id = user.school_id
     showcase.status = ShowcaseStatus.PUBLISHED if publish else ShowcaseStatus.DRAFT
     showcase.save()
     form.save_m2m()
