@@ -8,6 +8,8 @@ cannot drift between a byline, a history entry, an e-mail and an export.
 
 from __future__ import annotations
 
+from django.contrib.auth.models import AnonymousUser
+
 from portal.models import User
 
 ANONYMOUS_LABEL = "Anonymous colleague"
@@ -18,20 +20,21 @@ def display_name(person: User) -> str:
     return person.get_full_name() or person.username
 
 
-def may_name(person: User, *, reader: User | None, anonymous: bool) -> bool:
+def may_name(person: User, *, reader: User | AnonymousUser | None, anonymous: bool) -> bool:
     """Whether `reader` may learn who `person` is, where `person` acted anonymously or not.
 
     `reader` None is a reader without an account of their own (an export for the whole
-    district): they learn no anonymous name.
+    district), and AnonymousUser a visitor not signed in (a page's template): they learn
+    no anonymous name.
     """
     if not anonymous:
         return True
-    if reader is None or not reader.is_authenticated or not reader.is_active:
+    if not isinstance(reader, User) or not reader.is_active:
         return False
     return reader.pk == person.pk or reader.is_district_staff
 
 
-def person_label(person: User, *, reader: User | None, anonymous: bool = False) -> str:
+def person_label(person: User, *, reader: User | AnonymousUser | None, anonymous: bool = False) -> str:
     """The name of `person` as `reader` may see it."""
     if not anonymous:
         return display_name(person)

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 
 from portal.naming import ANONYMOUS_LABEL, may_name, person_label
+from tests.factories import TeacherFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,5 @@ def test_a_deactivated_staff_account_is_not_told(teacher, staff):
 
 
 def test_someone_without_a_full_name_is_named_by_username(db):
-    from tests.factories import TeacherFactory
-
     person = TeacherFactory(username="jdoe", first_name="", last_name="")
     assert person_label(person, reader=None) == "jdoe"
