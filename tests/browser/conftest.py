@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 # Playwright's sync API keeps an event loop running in the test thread; Django
 # refuses database calls from such a thread unless told it is safe, and here it is
@@ -41,8 +42,6 @@ def browser():
         if os.environ.get("CI") == "true":
             pytest.fail(f"Chromium is required under CI but {CHROMIUM} does not exist")
         pytest.skip(f"no Chromium at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched

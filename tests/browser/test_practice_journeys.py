@@ -1,7 +1,8 @@
 import pytest
 from django.core import mail
 
-from practices.models import Adoption, Practice
+from practices.models import Adoption, Facet, Practice
+from practices.services import practice_refresh_derived
 from tests.factories import TEST_PASSWORD, FailureFactory, IterationFactory, PracticeFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -10,8 +11,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def facets(transactional_db):
     # Data migrations are flushed between transactional tests; bring the vocabulary back.
-    from practices.models import Facet
-
     for kind, slug, name in [
         ("subject", "mathematics", "Mathematics"),
         ("grade_band", "3-5", "3–5"),
@@ -80,8 +79,6 @@ def test_a_failed_publish_keeps_everything_typed(journey, teacher, facets):
 def test_find_and_adapt(journey, teacher, other_teacher, facets):
     original = PracticeFactory(author=teacher, title="Number talks to open class", visibility="district")
     FailureFactory(practice=original, why="hands-up only let five students talk")
-    from practices.services import practice_refresh_derived
-
     practice_refresh_derived(original)
     page = journey.page
     journey.sign_in("teacher2", TEST_PASSWORD)

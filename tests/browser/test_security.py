@@ -6,8 +6,10 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import Dialog
 
 from practices.models import Adoption
+from practices.services import practice_refresh_derived
 from showcases.models import VisitRequest
 from tests.factories import TEST_PASSWORD, FailureFactory, IterationFactory, PracticeFactory, VisitSlotFactory
 
@@ -48,8 +50,6 @@ def hostile_content(teacher, other_teacher, principal):
     IterationFactory(practice=practice, when=PAYLOADS[1][:70], tried=MIXED, observed=MIXED, changed=MIXED)
     FailureFactory(practice=practice, tried=MIXED, what_happened=MIXED, why=MIXED, lesson=MIXED)
     Adoption.objects.create(practice=practice, user=other_teacher, school=other_teacher.school, notes=MIXED)
-    from practices.services import practice_refresh_derived
-
     practice_refresh_derived(practice)
     past = timezone.now() - timedelta(hours=3)
     slot = VisitSlotFactory(
@@ -76,7 +76,12 @@ def _visit_all(browser, live_server, username, paths):
     page = context.new_page()
     dialogs: list[str] = []
     violations: list[str] = []
-    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     page.on(
         "console",
         lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,

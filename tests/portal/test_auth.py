@@ -1,7 +1,10 @@
 import re
+from datetime import timedelta
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core import mail
+from django.utils import timezone
 
 from tests.factories import TEST_PASSWORD
 
@@ -70,11 +73,6 @@ def test_session_expiry_is_pushed_on_by_activity(client, teacher, settings):
 
 
 def test_session_ends_after_the_idle_timeout(client, teacher):
-    from datetime import timedelta
-
-    from django.contrib.sessions.models import Session
-    from django.utils import timezone
-
     client.force_login(teacher)
     client.get("/")
     Session.objects.update(expire_date=timezone.now() - timedelta(seconds=1))
@@ -99,7 +97,9 @@ def test_password_change(client, teacher):
 
 
 def _link_from(message) -> str:
-    return re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", message.body).group(1)
+    found = re.search(r"https?://[^/\s]+(/accounts/reset/\S+/)", message.body)
+    assert found is not None, message.body
+    return found.group(1)
 
 
 def test_password_reset_by_email_end_to_end(client, teacher):

@@ -1,12 +1,18 @@
 """Every e-mail goes through portal.lib.mail: one-line subjects, and a failed send never breaks
 the action it reports, which is already saved."""
 
+from collections.abc import Sequence
+
 import pytest
 from django.core import mail
 from django.core.mail import EmailMessage
 from django.core.mail.backends.base import BaseEmailBackend
 
+from portal import services as portal_services
+from portal.forms import PortalPasswordResetForm
 from portal.lib.mail import SUBJECT_MAX_LENGTH, send_quietly
+from portal.models import User
+from practices import services as practice_services
 from practices.models import Adoption
 from showcases.models import VisitRequest
 from tests.factories import PracticeFactory, ShowcaseFactory, VisitSlotFactory
@@ -17,7 +23,7 @@ pytestmark = pytest.mark.django_db
 class BrokenBackend(BaseEmailBackend):
     """A mail backend that fails in a way no mail server error looks like."""
 
-    def send_messages(self, email_messages):  # type: ignore[no-untyped-def]
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         raise RuntimeError("the mail library broke")
 
 
@@ -77,8 +83,6 @@ def test_a_broken_mail_library_does_not_turn_a_saved_adoption_into_an_error(
 def test_password_reset_mail_goes_through_the_portal_and_survives_a_broken_mail_library(
     client, teacher, settings, caplog
 ):
-    from portal.forms import PortalPasswordResetForm
-
     settings.EMAIL_BACKEND = "tests.portal.test_mail.BrokenBackend"
     form = PortalPasswordResetForm({"email": teacher.email})
     assert form.is_valid()
@@ -88,18 +92,16 @@ def test_password_reset_mail_goes_through_the_portal_and_survives_a_broken_mail_
 
 
 def test_an_invitation_that_fails_to_build_is_logged_and_the_others_still_go(teacher, principal, monkeypatch, caplog):
-    from portal import services
+    real = portal_services.password_setup_url
 
-    real = services.password_setup_url
-
-    def failing_for_teacher(user):  # type: ignore[no-untyped-def]
+    def failing_for_teacher(user: User) -> str:
         if user == teacher:
             raise RuntimeError("token generator broke")
         return real(user)
 
-    monkeypatch.setattr(services, "password_setup_url", failing_for_teacher)
+    monkeypatch.setattr(portal_services, "password_setup_url", failing_for_teacher)
     with caplog.at_level("ERROR", logger="portal.lib.mail"):
-        assert services.invitations_send(users=[teacher, principal]) == 1
+        assert portal_services.invitations_send(users=[teacher, principal]) == 1
     assert [message.to for message in mail.outbox] == [[principal.email]]
     assert any("Could not send e-mail" in record.getMessage() for record in caplog.records)
 
@@ -107,12 +109,10 @@ def test_an_invitation_that_fails_to_build_is_logged_and_the_others_still_go(tea
 def test_a_notice_to_an_author_that_fails_to_build_does_not_break_the_saved_adoption(
     as_user, teacher, other_teacher, monkeypatch, django_capture_on_commit_callbacks
 ):
-    from practices import services
-
-    def broken_template(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def broken_template(*args: object, **kwargs: object) -> str:
         raise RuntimeError("template broke")
 
-    monkeypatch.setattr(services, "render_to_string", broken_template)
+    monkeypatch.setattr(practice_services, "render_to_string", broken_template)
     practice = PracticeFactory(author=teacher)
     with django_capture_on_commit_callbacks(execute=True):
         response = as_user(other_teacher).post(f"/practices/{practice.pk}/adopt/", {"adoption-status": "trying"})

@@ -11,7 +11,7 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import OperationalError
-from django.http import HttpResponse
+from django.http import HttpResponseBase
 from django.test import Client
 from django.utils import timezone
 
@@ -22,7 +22,7 @@ from tests.factories import PracticeFactory, VisitSlotFactory
 pytestmark = pytest.mark.django_db
 
 
-def assert_security_headers(response: HttpResponse) -> None:
+def assert_security_headers(response: HttpResponseBase) -> None:
     policy = response.get("Content-Security-Policy", "")
     assert "default-src 'self'" in policy
     assert "frame-ancestors 'none'" in policy

@@ -8,6 +8,7 @@ import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from axes.models import AccessAttempt
@@ -15,6 +16,7 @@ from django.db import connection, connections
 from django.db.models import F, Sum
 from django.test import Client, RequestFactory
 
+from portal.backends import client_ip, pause_after
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -82,8 +84,6 @@ def test_each_failure_past_the_limit_doubles_the_pause_up_to_the_longest(client,
     AccessAttempt.objects.update(failures_since_start=10_000)
     longest = settings.LOGIN_LONGEST_PAUSE.total_seconds()
     assert 0 < int(client.post(LOGIN, {"username": "teacher", "password": "x"})["Retry-After"]) <= longest
-    from portal.backends import pause_after
-
     assert pause_after(10**9) == settings.LOGIN_LONGEST_PAUSE
 
 
@@ -146,14 +146,8 @@ def test_the_pause_page_keeps_the_name_and_offers_the_form(client, teacher, sett
 # --- The client's address -----------------------------------------------------------------
 
 
-def client_ip(request) -> str | None:
-    from portal.backends import client_ip
-
-    return client_ip(request)
-
-
 def _request(remote: str = "10.0.0.5", forwarded: str | None = None):
-    extra = {"REMOTE_ADDR": remote}
+    extra: dict[str, Any] = {"REMOTE_ADDR": remote}
     if forwarded is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded
     return RequestFactory().post(LOGIN, **extra)
