@@ -2,10 +2,11 @@
 constraint's name or a 500: in the admin and in the roster import."""
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from portal.models import Role, User
 from portal.services import RosterImportError, roster_import
-from tests.factories import TeacherFactory
+from tests.factories import TeacherFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -118,9 +119,5 @@ def test_roster_never_generates_a_username_given_to_a_later_row(school):
 
 
 def test_the_database_refuses_a_district_office_role_with_a_school(school):
-    from django.db import IntegrityError, transaction
-
-    from tests.factories import UserFactory
-
     with pytest.raises(IntegrityError), transaction.atomic():
         UserFactory(role=Role.DISTRICT_LEADER, school=school)
