@@ -46,6 +46,7 @@ from showcases.models import (
 from surveys.models import Cycle, Response
 from surveys.services import IMPORT_COLUMNS
 from tests.factories import TEST_PASSWORD, PracticeFactory, TeacherFactory, VisitSlotFactory
+from tests.portal.helpers import assert_security_headers
 from tests.practices.helpers import practice_post
 
 pytestmark = pytest.mark.django_db
@@ -605,16 +606,6 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
     }
 
 
-def _assert_security_headers(response: HttpResponseBase, path: str) -> None:
-    assert response["X-Content-Type-Options"] == "nosniff", path
-    assert response["X-Frame-Options"] == "DENY", path
-    assert response["Referrer-Policy"] == "same-origin", path
-    assert "camera=()" in response["Permissions-Policy"], path
-    if response.get("Content-Type", "").startswith("text/html"):
-        policy = response["Content-Security-Policy"]
-        assert "script-src 'self'" in policy and "unsafe-inline" not in policy, path
-
-
 def _answer(response: HttpResponseBase) -> Expected:
     if response.status_code == 302 and response["Location"].startswith("/accounts/login/"):
         return SIGN_IN
@@ -648,7 +639,9 @@ def test_every_address_answers_each_persona_as_the_matrix_says(request, objects,
             transaction.set_rollback(True)
         if session is not None:
             client.cookies["sessionid"] = session.value
-        _assert_security_headers(response, path)
+        assert_security_headers(response, path)
+        if response.get("Content-Type", "").startswith("text/html"):
+            assert "script-src 'self'" in response["Content-Security-Policy"], path
         if _answer(response) != expected or changed != should_change:
             unexpected.append(
                 f"{method} {path} ({route.name}): {_answer(response)}, expected {expected}; "

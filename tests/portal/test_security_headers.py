@@ -11,27 +11,15 @@ from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.db import OperationalError
-from django.http import HttpResponseBase
 from django.test import Client
 from django.utils import timezone
 
 from showcases.models import CalendarFeed, VisitRequest
 from surveys.models import Cycle
 from tests.factories import PracticeFactory, VisitSlotFactory
+from tests.portal.helpers import assert_security_headers
 
 pytestmark = pytest.mark.django_db
-
-
-def assert_security_headers(response: HttpResponseBase) -> None:
-    policy = response.get("Content-Security-Policy", "")
-    assert "default-src 'self'" in policy
-    assert "frame-ancestors 'none'" in policy
-    assert "unsafe-inline" not in policy
-    assert response.get("X-Frame-Options") == "DENY"
-    assert "camera=()" in response.get("Permissions-Policy", "")
-    assert response.get("X-Content-Type-Options") == "nosniff"
-    assert response.get("Referrer-Policy") == "same-origin"
-    assert response.get("Cross-Origin-Resource-Policy") == "same-origin"
 
 
 def test_static_file_found_by_the_finders_carries_the_headers(settings):
