@@ -90,9 +90,12 @@ def _visit_all(browser, live_server, username, paths):
     page.get_by_label("Username or e-mail").fill(username)
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("load")
     for path in paths:
         page.goto(live_server.url + path)
         page.wait_for_load_state("load")
+        # A page that sent the visitor to sign in would show nothing to test.
+        assert "/login/" not in page.url, f"{username} was sent to sign in from {path}"
         # Open every disclosure and hover every link, in case a handler waits for it.
         for details in page.locator("details").all():
             details.evaluate("el => el.open = true")
