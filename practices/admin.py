@@ -1,9 +1,12 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from reversion.admin import VersionAdmin
 
+from portal.http import AuthenticatedHttpRequest
 from practices import services
 from practices.models import Adoption, Attachment, Facet, Failure, Iteration, Practice, Status
 
@@ -55,18 +58,18 @@ class PracticeAdmin(VersionAdmin):
     actions = ["archive_selected"]
     date_hierarchy = "created_at"
 
-    def save_model(self, request: HttpRequest, obj: Practice, form, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_model(self, request: HttpRequest, obj: Practice, form: Any, change: bool) -> None:
         # The publication date is read-only here; publishing through the status field dates it.
         if obj.status == Status.PUBLISHED and obj.published_at is None:
             obj.published_at = timezone.now()
         super().save_model(request, obj, form, change)
 
-    def save_related(self, request: HttpRequest, form, formsets, change: bool) -> None:  # type: ignore[no-untyped-def]
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         services.practice_refresh_derived(form.instance)
 
     @admin.action(description="Archive the selected practices (nothing is deleted)")
-    def archive_selected(self, request: HttpRequest, queryset: QuerySet[Practice]) -> None:
+    def archive_selected(self, request: AuthenticatedHttpRequest, queryset: QuerySet[Practice]) -> None:
         count = 0
         for practice in queryset.exclude(status=Status.ARCHIVED):
             services.practice_archive(practice=practice, by=request.user, reason="Archived by district staff")

@@ -521,13 +521,14 @@ def seed_practices(*, rng: random.Random) -> int:
 
     # A draft in progress and adoptions reported back.
     drafter = named.get("teacher", teachers[0])
-    Practice.objects.create(
-        title="Restorative circles after recess conflicts",
-        summary="Work in progress.",
-        school=drafter.school,
-        author=drafter,
-        status=Status.DRAFT,
-    )
+    if drafter.school is not None:
+        Practice.objects.create(
+            title="Restorative circles after recess conflicts",
+            summary="Work in progress.",
+            school=drafter.school,
+            author=drafter,
+            status=Status.DRAFT,
+        )
     statuses = [
         AdoptionStatus.TRYING,
         AdoptionStatus.ADOPTED,

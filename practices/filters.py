@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from typing import Any
+
 import django_filters
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from taggit.models import Tag, TaggedItem
 
 from portal.lib import pagination
@@ -73,7 +75,7 @@ SORTS = [
 class FacetFilter(django_filters.MultipleChoiceFilter):
     """Practices filed under any of the chosen terms of one kind (choices filled in by the filter set)."""
 
-    def __init__(self, kind: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, kind: str, **kwargs: Any) -> None:
         self.kind = kind
         super().__init__(widget=forms.CheckboxSelectMultiple, method="filter_facets", **kwargs)
 
@@ -108,7 +110,7 @@ class PracticeFilter(django_filters.FilterSet):
         model = Practice
         fields: list[str] = []
 
-    def __init__(self, *args, user: User, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.filters["tag"].extra["choices"] = self._tag_choices()
@@ -189,11 +191,12 @@ class PracticeFilter(django_filters.FilterSet):
         if sort == "most_adapted":
             return queryset.order_by("-adaptation_count", "-adoption_count", "-published_at", "-pk")
         if sort == "like_mine":
-            return self.with_likeness(queryset).order_by("-likeness", "-published_at", "-pk")
+            return self.with_likeness(queryset).order_by(F("likeness").desc(), "-published_at", "-pk")
         return queryset.order_by("-published_at", "-pk")
 
     def with_likeness(self, queryset: QuerySet[Practice]) -> QuerySet[Practice]:
         """How many traits each entry's school shares with the reader's, when sorting by it."""
-        if self.sort_key != "like_mine":
+        school = self.user.school
+        if self.sort_key != "like_mine" or school is None:
             return queryset
-        return queryset.annotate(likeness=school_similarity(self.user.school))
+        return queryset.annotate(likeness=school_similarity(school))

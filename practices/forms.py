@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import PurePath
+from typing import Any, cast
 
 import filetype
 from django import forms
@@ -14,6 +15,7 @@ from taggit.forms import TagWidget
 from portal.forms import IdMultipleChoiceField
 from portal.lib.uploads import UnreadableUpload, strip_metadata
 from practices.models import (
+    TAG_NAMES_MAX_LENGTH,
     Adoption,
     AdoptionStatus,
     Attachment,
@@ -74,10 +76,9 @@ def validate_tag_names(names: list[str]) -> list[str]:
         )
     if len(names) > MAX_TAGS:
         raise forms.ValidationError(f"Use at most {MAX_TAGS} tags; this has {len(names)}.")
-    stored = Practice._meta.get_field("tag_names").max_length
-    if len(", ".join(names)) > stored:
+    if len(", ".join(names)) > TAG_NAMES_MAX_LENGTH:
         raise forms.ValidationError(
-            f"Together the tags may have at most {stored} characters; use fewer or shorter ones."
+            f"Together the tags may have at most {TAG_NAMES_MAX_LENGTH} characters; use fewer or shorter ones."
         )
     return names
 
@@ -111,7 +112,15 @@ def detect_upload_type(upload: UploadedFile) -> str:
     return kind.mime
 
 
-def clean_upload(upload: UploadedFile, content_type: str) -> UploadedFile:
+class CleanedUpload(SimpleUploadedFile):
+    """An upload as it is stored, with the type read from its content."""
+
+    def __init__(self, name: str, content: bytes, content_type: str) -> None:
+        super().__init__(name, content, content_type=content_type)
+        self.detected_type = content_type
+
+
+def clean_upload(upload: UploadedFile, content_type: str) -> CleanedUpload:
     """The upload as it is stored: without the details that could name its author (EXIF,
     document properties, comment authors; see portal.lib.uploads). Its name stays as the
     author gave it. Raises ValidationError, naming the file, if it cannot be read."""
@@ -120,9 +129,7 @@ def clean_upload(upload: UploadedFile, content_type: str) -> UploadedFile:
         data = strip_metadata(upload.read(), content_type)
     except UnreadableUpload as error:
         raise forms.ValidationError(f"“{upload.name}” could not be read: {error}.") from None
-    cleaned = SimpleUploadedFile(upload.name or "file", data, content_type=content_type)
-    cleaned.detected_type = content_type  # type: ignore[attr-defined]
-    return cleaned
+    return CleanedUpload(upload.name or "file", data, content_type)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -130,12 +137,12 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", MultipleFileInput())
         kwargs.setdefault("required", False)
         super().__init__(*args, **kwargs)
 
-    def clean(self, data, initial=None):  # type: ignore[no-untyped-def]
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
         single = super().clean
         if isinstance(data, list | tuple):
             return [single(item, initial) for item in data if item]
@@ -143,13 +150,19 @@ class MultipleFileField(forms.FileField):
 
 
 class FacetChoiceField(IdMultipleChoiceField):
-    def __init__(self, kind: str, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, kind: str, **kwargs: Any) -> None:
         super().__init__(
             queryset=Facet.objects.filter(kind=kind), widget=forms.CheckboxSelectMultiple, required=False, **kwargs
         )
 
 
 PUBLISH_REQUIRED = ["summary", "description", "intent"]
+
+
+class NeededToPublishField(forms.CharField):
+    """Optional in a draft, needed to publish: _form_field.html says so next to the field."""
+
+    publish_required = True
 
 
 class PracticeForm(forms.ModelForm):
@@ -173,33 +186,32 @@ class PracticeForm(forms.ModelForm):
     class Meta:
         model = Practice
         fields = [*Practice.TEXT_FIELDS, "tags", "visibility", "anonymous"]
+        field_classes = {name: NeededToPublishField for name in [*PUBLISH_REQUIRED, "adaptation_changes"]}
         widgets = {
             "summary": forms.Textarea(attrs={"rows": 2}),
             "visibility": forms.RadioSelect,
             "tags": TagWidget(attrs={"list": "tag-suggestions", "autocomplete": "off"}),
         }
 
-    def __init__(self, *args, publishing: bool = False, adapting: bool = False, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, publishing: bool = False, adapting: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.publishing = publishing
         self.adapting = adapting or bool(self.instance.adapted_from_id)
         self.fields["attachments"].help_text = self.fields["attachments"].help_text.format(
             size=filesizeformat(settings.PRACTICE_ATTACHMENT_MAX_BYTES)
         )
-        self.fields["visibility"].choices = Visibility.choices
+        audience = cast(forms.ChoiceField, self.fields["visibility"])
+        audience.choices = Visibility.choices
         original = self.instance.adapted_from if self.instance.adapted_from_id else None
-        if original is not None and original.visibility == Visibility.SCHOOL:
+        if original is not None and original.is_school_only:
             # An adaptation starts from the original's words and title: one kept in its school stays there.
-            audience = self.fields["visibility"]
             audience.choices = [(Visibility.SCHOOL, Visibility.SCHOOL.label)]
             audience.help_text = "The original is shared with your school only, so its adaptation is too."
         if not self.adapting:
             del self.fields["adaptation_changes"]
-        for name in [*PUBLISH_REQUIRED, "adaptation_changes"]:
-            if name in self.fields:
-                self.fields[name].publish_required = True  # type: ignore[attr-defined]
         if self.instance.pk:
-            self.fields["remove_attachments"].queryset = self.instance.attachments.filter(removed_at__isnull=True)
+            removable = cast(IdMultipleChoiceField, self.fields["remove_attachments"])
+            removable.queryset = self.instance.attachments.filter(removed_at__isnull=True)
             facets = list(self.instance.facets.all())
             for name, kind in (
                 ("subjects", FacetKind.SUBJECT),
@@ -216,7 +228,7 @@ class PracticeForm(forms.ModelForm):
     def clean_tags(self) -> list[str]:
         return validate_tag_names(self.cleaned_data.get("tags") or [])
 
-    def clean_attachments(self) -> list[UploadedFile]:
+    def clean_attachments(self) -> list[CleanedUpload]:
         files = self.cleaned_data.get("attachments") or []
         if len(files) > MAX_ATTACHMENTS_PER_SAVE:
             raise forms.ValidationError(f"Attach at most {MAX_ATTACHMENTS_PER_SAVE} files at a time.")
@@ -237,8 +249,8 @@ class PracticeForm(forms.ModelForm):
             raise forms.ValidationError(errors)
         return cleaned
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
         if self.publishing:
             for name in PUBLISH_REQUIRED:
                 if not (cleaned.get(name) or "").strip() and name not in self.errors:
@@ -281,29 +293,30 @@ class FailureForm(forms.ModelForm):
 class OrderedInlineFormSet(forms.BaseInlineFormSet):
     """Rows can be removed and put in order; the order is saved as each row's position."""
 
-    def add_fields(self, form: forms.Form, index: int | None) -> None:
+    def add_fields(self, form: forms.ModelForm[Any], index: int | None) -> None:
         super().add_fields(form, index)
         form.fields["ORDER"].label = "Position"
         form.fields["ORDER"].widget.attrs.update({"min": 1, "class": "order-input"})
         form.fields["DELETE"].label = "Remove"
 
-    def get_ordering_widget(self) -> forms.Widget:
-        return forms.NumberInput()
 
-
-def _ordered_formset(model: type, form: type[forms.ModelForm]) -> type[OrderedInlineFormSet]:
-    return inlineformset_factory(
-        Practice,
-        model,
-        form=form,
-        formset=OrderedInlineFormSet,
-        extra=1,
-        can_delete=True,
-        can_order=True,
-        max_num=30,
-        validate_max=True,
-        # A forged row count builds at most this many forms (Django's default allows 1,000 more).
-        absolute_max=30,
+def _ordered_formset(model: type[Iteration | Failure], form: type[forms.ModelForm[Any]]) -> type[OrderedInlineFormSet]:
+    # The factory makes a subclass of the formset class it is given; the stubs only know its base.
+    return cast(
+        type[OrderedInlineFormSet],
+        inlineformset_factory(
+            Practice,
+            model,
+            form=form,
+            formset=OrderedInlineFormSet,
+            extra=1,
+            can_delete=True,
+            can_order=True,
+            max_num=30,
+            validate_max=True,
+            # A forged row count builds at most this many forms (Django's default allows 1,000 more).
+            absolute_max=30,
+        ),
     )
 
 
@@ -317,10 +330,11 @@ class AdoptionForm(forms.ModelForm):
         fields = ["status", "notes"]
         widgets = {"status": forms.RadioSelect, "notes": forms.Textarea(attrs={"rows": 3})}
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["status"].choices = AdoptionStatus.choices
-        self.fields["status"].label = "Where you are with it"
+        status = cast(forms.ChoiceField, self.fields["status"])
+        status.choices = AdoptionStatus.choices
+        status.label = "Where you are with it"
 
 
 class ReasonForm(forms.Form):

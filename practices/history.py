@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
+from django.db.models import Field, Model
 from reversion.models import Version
 
 from portal.models import User
@@ -74,10 +75,11 @@ def word_diff(old: str, new: str) -> list[Piece]:
     return pieces
 
 
-def _label(model: type, name: str) -> str:
+def _label(model: type[Model], name: str) -> str:
     if name == "tag_names":
         return "Tags"
-    return str(model._meta.get_field(name).verbose_name).capitalize()
+    field = model._meta.get_field(name)
+    return str(field.verbose_name if isinstance(field, Field) else name).capitalize()
 
 
 def _display(value: object) -> str:
@@ -86,7 +88,7 @@ def _display(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _field_changes(model: type, names: list[str], old: dict, new: dict) -> list[FieldChange]:
+def _field_changes(model: type[Model], names: list[str], old: dict, new: dict) -> list[FieldChange]:
     return [
         FieldChange(_label(model, name), word_diff(_display(old.get(name)), _display(new.get(name))))
         for name in names

@@ -17,6 +17,9 @@ from portal.models import Role, User
 
 SEARCH_DOCUMENT_MAX_CHARS = 100_000
 TAG_NAMES_MAX_LENGTH = 500
+# The tags' lookup, for prefetch_related. taggit ships no type information, so the type
+# checker cannot see that its manager is a relation and refuses the literal "tags".
+TAGS: str = "tags"
 
 
 class FacetKind(models.TextChoices):
@@ -78,7 +81,11 @@ def tag_names_text(names: Iterable[str]) -> str:
 def count_per_practice(model: type[models.Model]) -> Coalesce:
     """The number of `model` rows of the outer query's practice, as a subquery."""
     rows = (
-        model.objects.filter(practice=OuterRef("pk")).order_by().values("practice").annotate(n=Count("pk")).values("n")
+        model._default_manager.filter(practice=OuterRef("pk"))
+        .order_by()
+        .values("practice")
+        .annotate(n=Count("pk"))
+        .values("n")
     )
     return Coalesce(Subquery(rows, output_field=models.IntegerField()), 0)
 

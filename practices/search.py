@@ -6,8 +6,10 @@ from __future__ import annotations
 import re
 
 from django.db import connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField, Case, FloatField, QuerySet, Value, When
-from django.db.models.expressions import Expression
+from django.db.models.expressions import Combinable, Expression
+from django.db.models.sql.compiler import SQLCompiler
 
 from practices.models import Practice
 
@@ -25,11 +27,11 @@ class SearchVectorSQL(Expression):
         super().__init__(output_field=BooleanField() if kind == "@@" else FloatField())
         self.kind, self.text = kind, text
 
-    def as_sql(self, compiler, connection):  # type: ignore[no-untyped-def]
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[str]]:
         column = f"{compiler.quote_name_unless_alias(compiler.query.get_initial_alias())}.search_vector"
         if self.kind == "@@":
-            return f"{column} @@ {self.QUERY}", [self.text]
-        return f"ts_rank({column}, {self.QUERY})", [self.text]
+            return f"{column} @@ {self.QUERY}", (self.text,)
+        return f"ts_rank({column}, {self.QUERY})", (self.text,)
 
 
 def searched_text(text: str) -> str:
@@ -59,7 +61,7 @@ def with_search_rank(queryset: QuerySet[Practice], text: str) -> QuerySet[Practi
     """A `search_rank` alias to order matches by: PostgreSQL's rank where there is one, and
     on both databases extra weight for words in the title or summary."""
     text = searched_text(text)
-    bonus = Value(0.0, output_field=FloatField())
+    bonus: Combinable = Value(0.0, output_field=FloatField())
     for term in search_terms(text):
         bonus = bonus + Case(
             When(title__icontains=term, then=Value(1.0)), default=Value(0.0), output_field=FloatField()

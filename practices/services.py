@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import partial
 
 import reversion
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.template.loader import render_to_string
@@ -18,7 +18,7 @@ from portal.lib.mail import portal_email, send_quietly
 from portal.lib.uploads import carries_metadata, strip_metadata
 from portal.models import User
 from portal.naming import person_label
-from practices.forms import FailureFormSet, IterationFormSet, PracticeForm
+from practices.forms import CleanedUpload, OrderedInlineFormSet, PracticeForm
 from practices.models import Adoption, Attachment, Practice, Status, tag_names_text
 
 # Set by district staff beside the author's edits (archive, feature), never from the author's form.
@@ -47,7 +47,7 @@ KEPT_ON_RESTORE = [
 ]
 
 
-def _save_ordered(formset: IterationFormSet | FailureFormSet, practice: Practice) -> None:
+def _save_ordered(formset: OrderedInlineFormSet, practice: Practice) -> None:
     formset.instance = practice
     formset.save(commit=False)
     for removed in formset.deleted_objects:
@@ -70,8 +70,8 @@ def practice_refresh_derived(practice: Practice) -> None:
 def practice_save(
     *,
     form: PracticeForm,
-    iterations: IterationFormSet,
-    failures: FailureFormSet,
+    iterations: OrderedInlineFormSet,
+    failures: OrderedInlineFormSet,
     user: User,
     publish: bool,
     adapted_from: Practice | None = None,
@@ -96,6 +96,8 @@ def practice_save(
             and Practice.objects.visible_to(original.author).published().filter(pk=practice.pk).exists()
         )
         if creating:
+            if user.school is None:
+                raise ValueError(f"{user} writes no practices: they have no school.")
             practice.author = user
             practice.school = user.school
             if adapted_from is not None:
@@ -131,14 +133,14 @@ def practice_save(
     return practice
 
 
-def _attach(practice: Practice, uploads: Iterable[UploadedFile], user: User) -> None:
+def _attach(practice: Practice, uploads: Iterable[CleanedUpload], user: User) -> None:
     for upload in uploads:
         Attachment.objects.create(
             practice=practice,
             file=upload,
-            original_name=upload.name[:255],
-            content_type=getattr(upload, "detected_type", "application/octet-stream"),
-            size=upload.size,
+            original_name=(upload.name or "file")[:255],
+            content_type=upload.detected_type,
+            size=upload.size or 0,
             uploaded_by=user,
         )
 
@@ -158,7 +160,8 @@ def attachment_strip_metadata(*, attachment: Attachment) -> bool:
         attachment.file.save(attachment.original_name, ContentFile(cleaned), save=False)
         attachment.size = len(cleaned)
         attachment.save(update_fields=["file", "size"])
-        transaction.on_commit(lambda: storage.delete(old_name))
+        if old_name:
+            transaction.on_commit(partial(storage.delete, old_name))
     return True
 
 

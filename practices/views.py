@@ -30,7 +30,7 @@ from practices.forms import (
 )
 from practices.history import practice_history
 from practices.lineage import lineage_tree
-from practices.models import Adoption, Attachment, Practice, PracticeQuerySet, can_write_practices
+from practices.models import TAGS, Adoption, Attachment, Practice, PracticeQuerySet, can_write_practices
 
 PAGE_SIZE = 20
 
@@ -82,7 +82,7 @@ def practice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         .published()
         .with_counts(user)
         .select_related("school", "author")
-        .prefetch_related(Prefetch("tags"), "facets")
+        .prefetch_related(TAGS, "facets")
     )
     practice_filter = PracticeFilter(request.GET or None, queryset=base, user=user, request=request)
     results = base.none() if practice_filter.is_bound and not practice_filter.is_valid() else practice_filter.qs
@@ -128,7 +128,7 @@ def _detail_queryset() -> PracticeQuerySet:
         "school", "author", "adapted_from", "adapted_from__school", "adapted_from__author", "featured_by", "archived_by"
     ).prefetch_related(
         "facets",
-        Prefetch("tags"),
+        TAGS,
         "iterations",
         "failures",
         Prefetch("attachments", queryset=Attachment.objects.filter(removed_at__isnull=True)),

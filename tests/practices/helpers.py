@@ -1,5 +1,7 @@
 """Building the practice form's POST data as a browser would send it."""
 
+from typing import Any
+
 
 def formset_data(prefix: str, rows: list[dict], initial: int = 0) -> dict[str, str]:
     data = {
@@ -20,7 +22,7 @@ def practice_post(
     iterations: list[dict] | None = None,
     failures: list[dict] | None = None,
     **fields: str,
-) -> dict[str, str]:
+) -> dict[str, Any]:
     data = {
         "title": "Exit tickets",
         "summary": "Quick checks at the end of class.",

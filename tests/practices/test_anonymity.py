@@ -104,7 +104,7 @@ def test_an_anonymous_adaptation_is_announced_to_the_original_author_without_the
         )
     assert response.status_code == 302
     (message,) = mail.outbox
-    text = message.subject + message.body
+    text = f"{message.subject}{message.body}"
     for secret in _identifying(other_teacher):
         assert secret not in text
     assert "Anonymous colleague at Riverside Middle School has shared an adaptation" in message.body

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from practices import demo
-from practices.models import Practice
+from practices.models import TAGS, Practice
 from practices.services import practice_refresh_derived
 from tests.factories import TeacherFactory
 
@@ -20,7 +20,7 @@ def test_the_bulk_seeder_stores_the_search_document_a_save_builds(monkeypatch, s
     monkeypatch.setattr(demo, "LARGE_ITERATION_COUNT", 60)
     monkeypatch.setattr(demo, "LARGE_FAILURE_COUNT", 30)
     demo.seed_practices_large(rng=random.Random(13))
-    practices = list(Practice.objects.prefetch_related("facets", "iterations", "failures", "tags"))
+    practices = list(Practice.objects.prefetch_related("facets", "iterations", "failures", TAGS))
     assert len(practices) == 24
     assert any(practice.failure_count for practice in practices)
     for practice in practices:

@@ -84,7 +84,7 @@ def test_good_attachments_are_stored_under_generated_names_and_served_only_throu
     practice = Practice.objects.get()
     rubric = practice.attachments.get(original_name="Rubric (final).pdf")
     assert rubric.content_type == "application/pdf"
-    assert re.fullmatch(r"practice-attachments/\d{4}/\d{2}/[0-9a-f]{32}\.pdf", rubric.file.name)
+    assert re.fullmatch(r"practice-attachments/\d{4}/\d{2}/[0-9a-f]{32}\.pdf", rubric.file.name or "")
     response = client.get(f"/practices/{practice.pk}/attachments/{rubric.pk}/")
     assert response.status_code == 200
     assert response["Content-Disposition"].startswith("attachment;")

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from portal.lib.uploads import CLEANED_TYPES, UnreadableUpload
@@ -14,7 +16,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="List what would be done, change nothing.")
 
-    def handle(self, *args, dry_run: bool, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, dry_run: bool, **options: Any) -> None:
         counts = {"cleaned": 0, "unchanged": 0, "left": 0}
         for attachment in Attachment.objects.select_related("practice").order_by("pk").iterator():
             where = f"practice {attachment.practice_id}, “{attachment.original_name}” (attachment {attachment.pk})"
