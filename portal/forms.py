@@ -1,13 +1,15 @@
 from collections.abc import Iterator
 from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from django import forms
 from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import get_user_model
+from django.db.models import Model, QuerySet
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 
-from portal.lib.csvfile import decode_upload
+from portal.lib.csvfile import CsvError, decode_upload
 from portal.lib.mail import portal_email, send_quietly
 from portal.models import User
 
@@ -89,7 +91,7 @@ def _is_id(value: object) -> bool:
 class IdChoiceField(forms.ModelChoiceField):
     """A ModelChoiceField whose value no id can be is an unknown choice, not a failed query."""
 
-    def to_python(self, value):  # type: ignore[no-untyped-def]
+    def to_python(self, value: Any) -> Model | None:
         if value not in self.empty_values and self.to_field_name is None and not _is_id(value):
             raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice")
         return super().to_python(value)
@@ -98,42 +100,59 @@ class IdChoiceField(forms.ModelChoiceField):
 class IdMultipleChoiceField(forms.ModelMultipleChoiceField):
     """A ModelMultipleChoiceField whose values no id can be are unknown choices, not a failed query."""
 
-    def _check_values(self, value):  # type: ignore[no-untyped-def]
-        for pk in value:
-            if self.to_field_name is None and not _is_id(pk):
-                raise forms.ValidationError(
-                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
-                )
-        return super()._check_values(value)
+    def clean(self, value: Any) -> QuerySet[Any]:
+        if isinstance(value, list | tuple) and self.to_field_name is None:
+            for pk in value:
+                if not _is_id(pk):
+                    raise forms.ValidationError(
+                        self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": pk}
+                    )
+        return super().clean(value)
+
+
+class CsvUpload(NamedTuple):
+    name: str
+    text: str
 
 
 class CsvFileField(forms.FileField):
-    """An uploaded CSV file, cleaned to (file name, text). The rows are read and checked
+    """An uploaded CSV file, cleaned to its name and text. The rows are read and checked
     by `portal.lib.csvfile.read_rows`, which names the row and column of any problem."""
 
     max_bytes = 5 * 1024 * 1024
 
-    def clean(self, data, initial=None):  # type: ignore[no-untyped-def]
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}))
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> CsvUpload | None:
         upload = super().clean(data, initial)
         if upload is None:
-            return upload
+            return None
         if upload.size > self.max_bytes:
             raise forms.ValidationError("The file is larger than 5 MB.")
-        raw = upload.read()
         try:
-            return upload.name, decode_upload(raw)
+            return CsvUpload(upload.name, decode_upload(upload.read()))
         except UnicodeDecodeError:
             raise forms.ValidationError("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.") from None
 
 
-class RosterImportForm(forms.Form):
+class CsvUploadForm(forms.Form):
+    """A form of CSV file fields whose rows an import checks. The view hands what the import
+    refused to `add_csv_error`; `_upload_form.html` lists each problem by file, row and column."""
+
+    csv_error: CsvError | None = None
+
+    def add_csv_error(self, failure: CsvError) -> None:
+        self.csv_error = failure
+
+
+class RosterImportForm(CsvUploadForm):
     schools_file = CsvFileField(
         label="Schools file (CSV)",
         help_text="Columns: slug, name, level, enrollment, frl_percent, locale. A header-only file is fine.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
     users_file = CsvFileField(
         label="People file (CSV)",
         help_text="Columns: email, first_name, last_name, role, school (the school's slug), and optionally username.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )

@@ -19,23 +19,30 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from portal.lib.csvfile import RowError, read_rows
+from portal.lib.csvfile import CsvError, CsvRow, RowError, read_rows
 from portal.lib.mail import portal_email, send_quietly
 from portal.models import DISTRICT_ROLES, Locale, Role, School, SchoolLevel, User
 
 SCHOOL_COLUMNS = ["slug", "name", "level", "enrollment", "frl_percent", "locale"]
 USER_COLUMNS = ["email", "first_name", "last_name", "role", "school"]
 USER_OPTIONAL_COLUMNS = ["username"]
-SLUG_MAX_LENGTH = School._meta.get_field("slug").max_length
-EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
+SLUG_MAX_LENGTH = School._meta.get_field("slug").max_length or 0
+EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length or 0
 # The largest number PostgreSQL's integer column holds.
 ENROLLMENT_MAX = 2_147_483_647
 
 
-class RosterImportError(Exception):
-    def __init__(self, errors: list[RowError]) -> None:
-        self.errors = errors
-        super().__init__("\n".join(str(error) for error in errors))
+@dataclass
+class _Person:
+    """One row of the people file, checked."""
+
+    row: int
+    email: str
+    first_name: str
+    last_name: str
+    role: str
+    school: str  # the school's slug; empty for district-office roles
+    username: str  # empty: made from the e-mail address
 
 
 @dataclass
@@ -58,13 +65,6 @@ def _normalise_choice(value: str) -> str:
     return re.sub(r"[\s\-/]+", "_", value.strip().lower()).replace("k_8", "k8").replace("k_12", "k12")
 
 
-def _read_csv(
-    text: str, filename: str, required: list[str], optional: list[str], errors: list[RowError]
-) -> list[tuple[int, dict[str, str]]]:
-    """Rows as (spreadsheet row number, values); the header is row 1."""
-    return read_rows(text, filename, required, optional, errors)
-
-
 def _whole_number(value: str, *, lowest: int, highest: int) -> int:
     cleaned = value.replace(",", "").removesuffix("%").strip()
     if not re.fullmatch(r"\d+", cleaned):
@@ -76,8 +76,9 @@ def _whole_number(value: str, *, lowest: int, highest: int) -> int:
     return number
 
 
-def _parse_schools(rows: list[tuple[int, dict[str, str]]], filename: str, errors: list[RowError]) -> dict[str, dict]:
-    parsed: dict[str, dict] = {}
+def _parse_schools(rows: list[CsvRow], filename: str, errors: list[RowError]) -> dict[str, dict[str, object]]:
+    """Each school's field values by slug."""
+    parsed: dict[str, dict[str, object]] = {}
     for number, values in rows:
         school: dict[str, object] = {}
         slug = values.get("slug", "").lower()
@@ -119,12 +120,13 @@ def _parse_schools(rows: list[tuple[int, dict[str, str]]], filename: str, errors
 
 
 def _parse_users(
-    rows: list[tuple[int, dict[str, str]]],
+    rows: list[CsvRow],
     filename: str,
     known_slugs: set[str],
     errors: list[RowError],
-) -> dict[str, dict]:
-    parsed: dict[str, dict] = {}
+) -> dict[str, _Person]:
+    """Each person by e-mail address, in lower case."""
+    parsed: dict[str, _Person] = {}
     usernames_in_file: dict[str, str] = {}
     for number, values in rows:
         email = values.get("email", "").lower()
@@ -136,20 +138,17 @@ def _parse_users(
             errors.append(RowError(filename, number, "email", f"is longer than {EMAIL_MAX_LENGTH} characters"))
         if email in parsed:
             errors.append(RowError(filename, number, "email", f"{email!r} appears twice in this file"))
-        person: dict[str, object] = {"row": number}
         for column in ("first_name", "last_name"):
             value = values.get(column, "")
             if not value:
                 errors.append(RowError(filename, number, column, "is required"))
             elif len(value) > 150:
                 errors.append(RowError(filename, number, column, "is longer than 150 characters"))
-            person[column] = value
         role = _normalise_choice(values.get("role", ""))
         if role not in Role.values:
             errors.append(
                 RowError(filename, number, "role", f"{values.get('role', '')!r} is not one of {', '.join(Role.values)}")
             )
-        person["role"] = role
         slug = values.get("school", "").lower()
         if slug and slug not in known_slugs:
             errors.append(
@@ -166,7 +165,6 @@ def _parse_users(
                     f"must be empty for a {Role(role).label.lower()}: district-office roles belong to no school",
                 )
             )
-        person["school"] = slug
         username = values.get("username", "")
         if username:
             if not re.fullmatch(r"[\w.@+-]{1,150}", username):
@@ -178,8 +176,15 @@ def _parse_users(
             elif usernames_in_file.get(username.lower(), email) != email:
                 errors.append(RowError(filename, number, "username", f"{username!r} appears twice in this file"))
             usernames_in_file[username.lower()] = email
-        person["username"] = username
-        parsed[email] = person
+        parsed[email] = _Person(
+            row=number,
+            email=email,
+            first_name=values.get("first_name", ""),
+            last_name=values.get("last_name", ""),
+            role=role,
+            school=slug,
+            username=username,
+        )
     return parsed
 
 
@@ -213,37 +218,39 @@ def roster_import(
     give (district staff: superusers only).
     """
     errors: list[RowError] = []
-    school_rows = _read_csv(schools_text, schools_filename, SCHOOL_COLUMNS, [], errors)
-    user_rows = _read_csv(users_text, users_filename, USER_COLUMNS, USER_OPTIONAL_COLUMNS, errors)
+    school_rows = read_rows(schools_text, schools_filename, required=SCHOOL_COLUMNS, errors=errors)
+    user_rows = read_rows(
+        users_text, users_filename, required=USER_COLUMNS, optional=USER_OPTIONAL_COLUMNS, errors=errors
+    )
     if errors:
-        raise RosterImportError(errors)
+        raise CsvError(errors)
 
     schools = _parse_schools(school_rows, schools_filename, errors)
     known_slugs = set(schools) | set(School.objects.values_list("slug", flat=True))
     people = _parse_users(user_rows, users_filename, known_slugs, errors)
 
-    existing_users = {
+    existing_users: dict[str, User] = {
         user.email.lower(): user
         for user in User.objects.select_related("school")
         .annotate(email_lower=Lower("email"))
         .filter(email_lower__in=list(people))
     }
-    wanted_usernames = [str(person["username"]).lower() for person in people.values() if person["username"]]
+    wanted_usernames = [person.username.lower() for person in people.values() if person.username]
     owners = dict(
         User.objects.annotate(username_lower=Lower("username"))
         .filter(username_lower__in=wanted_usernames)
         .values_list("username_lower", "email")
     )
     for email, person in people.items():
-        owner = owners.get(str(person["username"]).lower())
+        owner = owners.get(person.username.lower())
         if owner is not None and owner != email:
             errors.append(
-                RowError(users_filename, person["row"], "username", f"{person['username']!r} belongs to someone else")
+                RowError(users_filename, person.row, "username", f"{person.username!r} belongs to someone else")
             )
         if by is not None:
             errors.extend(_rights_errors(by, existing_users.get(email), person, users_filename))
     if errors:
-        raise RosterImportError(sorted(errors, key=lambda error: (error.file, error.row)))
+        raise CsvError(sorted(errors, key=lambda error: (error.file, error.row)))
 
     result = RosterResult()
     with transaction.atomic():
@@ -263,14 +270,14 @@ def roster_import(
 
         taken_usernames = {name.lower() for name in User.objects.values_list("username", flat=True)}
         # Names given in the file are spoken for, even by rows further down.
-        taken_usernames |= {str(person["username"]).lower() for person in people.values() if person["username"]}
+        taken_usernames |= {person.username.lower() for person in people.values() if person.username}
         invited: list[User] = []
         for email, person in people.items():
             user = existing_users.get(email)
-            school = school_by_slug[person["school"]] if person["school"] else None
+            school = school_by_slug[person.school] if person.school else None
             if user is None:
                 user = User(
-                    email=email, username=person["username"] or _unique_username(email.split("@")[0], taken_usernames)
+                    email=email, username=person.username or _unique_username(email.split("@")[0], taken_usernames)
                 )
                 user.set_unusable_password()
                 result.users_created += 1
@@ -278,12 +285,12 @@ def roster_import(
             elif by is not None and not by.can_manage(user):
                 continue  # unchanged (checked above): an account that runs the admin, left alone
             else:
-                if person["username"]:
-                    user.username = person["username"]
+                if person.username:
+                    user.username = person.username
                 result.users_updated += 1
-            user.first_name = person["first_name"]
-            user.last_name = person["last_name"]
-            user.role = person["role"]
+            user.first_name = person.first_name
+            user.last_name = person.last_name
+            user.role = person.role
             user.school = school
             user.save()
         result.invited = [user.email for user in invited]
@@ -291,30 +298,30 @@ def roster_import(
     return result
 
 
-def _row_changes(user: User, person: dict) -> bool:
+def _row_changes(user: User, person: _Person) -> bool:
     school = user.school.slug if user.school is not None else ""
     return (user.first_name, user.last_name, user.role, school) != (
-        person["first_name"],
-        person["last_name"],
-        person["role"],
-        person["school"],
-    ) or bool(person["username"] and person["username"] != user.username)
+        person.first_name,
+        person.last_name,
+        person.role,
+        person.school,
+    ) or bool(person.username and person.username != user.username)
 
 
-def _rights_errors(by: User, user: User | None, person: dict, filename: str) -> list[RowError]:
+def _rights_errors(by: User, user: User | None, person: _Person, filename: str) -> list[RowError]:
     """What in one row `by` may not do: change an account they may not manage, or give a role they may not give."""
     errors = []
     if user is not None and not by.can_manage(user) and _row_changes(user, person):
         errors.append(
             RowError(
                 filename,
-                person["row"],
+                person.row,
                 "email",
                 f"{user.email!r} is an account that runs the admin: only a superuser can change it",
             )
         )
-    elif not by.can_give_role(str(person["role"])) and (user is None or user.role != person["role"]):
-        errors.append(RowError(filename, person["row"], "role", "only a superuser can make someone district staff"))
+    elif not by.can_give_role(person.role) and (user is None or user.role != person.role):
+        errors.append(RowError(filename, person.row, "role", "only a superuser can make someone district staff"))
     return errors
 
 

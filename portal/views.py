@@ -17,8 +17,10 @@ from django.views.decorators.http import require_http_methods
 from portal.backends import client_ip, within_hourly_limit
 from portal.decorators import role_required
 from portal.forms import PortalPasswordResetForm, RosterImportForm
+from portal.http import AuthenticatedHttpRequest
+from portal.lib.csvfile import CsvError
 from portal.models import Role
-from portal.services import RosterImportError, roster_import
+from portal.services import roster_import
 
 logger = logging.getLogger(__name__)
 
@@ -94,27 +96,24 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 @role_required(Role.DISTRICT_STAFF)
 @require_http_methods(["GET", "POST"])
-def roster_import_view(request: HttpRequest) -> HttpResponse:
+def roster_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = RosterImportForm(request.POST or None, request.FILES or None)
-    errors: list[str] = []
     if request.method == "POST" and form.is_valid():
-        schools_name, schools_text = form.cleaned_data["schools_file"]
-        users_name, users_text = form.cleaned_data["users_file"]
+        schools, users = form.cleaned_data["schools_file"], form.cleaned_data["users_file"]
         try:
             result = roster_import(
-                schools_text=schools_text,
-                users_text=users_text,
-                schools_filename=schools_name,
-                users_filename=users_name,
-                by=request.user,  # type: ignore[arg-type]
+                schools_text=schools.text,
+                users_text=users.text,
+                schools_filename=schools.name,
+                users_filename=users.name,
+                by=request.user,
             )
-        except RosterImportError as failure:
-            errors = [str(error) for error in failure.errors]
+        except CsvError as failure:
+            form.add_csv_error(failure)
         else:
             messages.success(request, f"Roster imported. {result.summary()}")
             return redirect("roster_import")
-    status = 400 if request.method == "POST" else 200
-    return render(request, "portal/roster_import.html", {"form": form, "import_errors": errors}, status=status)
+    return render(request, "portal/roster_import.html", {"form": form}, status=400 if request.method == "POST" else 200)
 
 
 # SQLSTATEs that mean the server is gone or will not take the connection now: the

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, Subquery
+from django_stubs_ext import WithAnnotations
 
 from portal.models import ENROLLMENT_BANDS, FRL_BANDS, Locale, Role, SchoolLevel, User
-from surveys.models import COMMENT_READERS, MIN_GROUP, Answer, Cycle, Release, Tension
+from surveys.models import MIN_GROUP, Answer, Cycle, Release, SurveyAccess, Tension
 from surveys.services import figures_release
-from surveys.stats import FEW, Figures
+from surveys.stats import FEW, REASONS, Figures
 
 SEGMENT_LABELS = {
     "role": ("Role", dict(Role.choices)),
@@ -20,12 +21,21 @@ SEGMENT_LABELS = {
     "locale": ("Locale", dict(Locale.choices)),
 }
 
-# Box plot geometry, in SVG user units: positions 1..5 across the plot.
-PLOT_LEFT, PLOT_WIDTH, ROW_HEIGHT = 250, 440, 46
+# Box plot geometry, in SVG user units: positions 1..5 across the plot, one row per tension.
+CHART_WIDTH = 720
+PLOT_LEFT, PLOT_WIDTH = 250, 440
+ROW_HEIGHT = 46
+FIRST_ROW_Y = 30  # the middle line of the first row
+BOX_HALF_HEIGHT = 12
+LABEL_DROP = 5  # a row's text stands on a line this far below its middle
+GRID_TOP, TICK_LABEL_Y = 16, 12
+# Below the last row: the grid lines end, then the drawing.
+GRID_BELOW_ROWS, CHART_BELOW_GRID = 20, 20
+POSITIONS = (1, 2, 3, 4, 5)
 
 
 def x_of(position: float) -> float:
-    return PLOT_LEFT + (position - 1) / 4 * PLOT_WIDTH
+    return round(PLOT_LEFT + (position - 1) / 4 * PLOT_WIDTH, 2)
 
 
 def ordinal(number: int) -> str:
@@ -33,11 +43,63 @@ def ordinal(number: int) -> str:
     return f"{number}{suffix}"
 
 
-@dataclass
+@dataclass(frozen=True)
+class Box:
+    """Where one tension's five-number summary is drawn across the plot."""
+
+    minimum: float
+    q1: float
+    median: float
+    q3: float
+    maximum: float
+
+    @property
+    def width(self) -> float:
+        return round(self.q3 - self.q1, 2)
+
+
+@dataclass(frozen=True)
 class BoxRow:
     figures: Figures
-    y: float
-    box: dict[str, float] | None
+    y: int  # the row's middle line
+    box: Box | None  # None: the positions are not shown
+
+    @property
+    def text_y(self) -> int:
+        return self.y + LABEL_DROP
+
+    @property
+    def box_top(self) -> int:
+        return self.y - BOX_HALF_HEIGHT
+
+    @property
+    def box_bottom(self) -> int:
+        return self.y + BOX_HALF_HEIGHT
+
+
+@dataclass(frozen=True)
+class BoxPlot:
+    """The box plots of the district's positions, everything the drawing needs in place."""
+
+    rows: list[BoxRow]
+    width: int = CHART_WIDTH
+    grid_top: int = GRID_TOP
+    tick_label_y: int = TICK_LABEL_Y
+    box_height: int = 2 * BOX_HALF_HEIGHT
+    # A row without a box says why in the middle of the scale.
+    note_x: float = x_of(3)
+
+    @property
+    def ticks(self) -> list[tuple[int, float]]:
+        return [(position, x_of(position)) for position in POSITIONS]
+
+    @property
+    def grid_bottom(self) -> int:
+        return len(self.rows) * ROW_HEIGHT + GRID_BELOW_ROWS
+
+    @property
+    def height(self) -> int:
+        return self.grid_bottom + CHART_BELOW_GRID
 
 
 @dataclass
@@ -49,8 +111,9 @@ class Group:
     cells: dict[int, Figures]
 
     @property
-    def too_small(self) -> bool:
-        return self.hidden == FEW
+    def reason(self) -> str:
+        """Why the group is not shown (empty when it is)."""
+        return REASONS.get(self.hidden or "", "")
 
 
 @dataclass
@@ -76,15 +139,28 @@ class ReleaseInfo:
 
 
 @dataclass
+class TrendRow:
+    """One cycle as last released: how many responded (shown from MIN_GROUP on) and its figures."""
+
+    cycle: Cycle
+    responses: int
+    cells: dict[int, Figures]
+
+    @property
+    def too_few(self) -> bool:
+        return self.responses < MIN_GROUP
+
+
+@dataclass
 class Dashboard:
     cycle: Cycle
     release: ReleaseInfo | None
     respondents: int
     tensions: list[Tension]
     district: dict[int, Figures]
-    boxes: list[BoxRow]
+    boxes: BoxPlot
     breakdowns: list[Breakdown]
-    trend: list[tuple[Cycle, int, dict[int, Figures]]]
+    trend: list[TrendRow]
     comments: dict[int, list[str]]
     comments_shown: bool
     can_read_comments: bool
@@ -92,16 +168,15 @@ class Dashboard:
     min_group: int = MIN_GROUP
 
 
-def _boxes(district: dict[int, Figures]) -> list[BoxRow]:
+def box_plot(district: dict[int, Figures]) -> BoxPlot:
     rows = []
     for index, figures in enumerate(district.values()):
-        y = 30 + index * ROW_HEIGHT
         box = None
         if not figures.suppressed and figures.value("n"):
-            box = {name: x_of(float(figures.value(name))) for name in ("min", "q1", "median", "q3", "max")}  # type: ignore[arg-type]
-            box["width"] = box["q3"] - box["q1"]
-        rows.append(BoxRow(figures, y, box))
-    return rows
+            x = {name: x_of(float(cast(float, figures.value(name)))) for name in ("min", "q1", "median", "q3", "max")}
+            box = Box(x["min"], x["q1"], x["median"], x["q3"], x["max"])
+        rows.append(BoxRow(figures, FIRST_ROW_Y + index * ROW_HEIGHT, box))
+    return BoxPlot(rows)
 
 
 def _cells(data: dict[str, Any] | None, tensions: dict[int, Tension]) -> dict[int, Figures]:
@@ -116,7 +191,16 @@ def _cells(data: dict[str, Any] | None, tensions: dict[int, Tension]) -> dict[in
     return cells
 
 
-def _latest_releases(cycles: list[Cycle]) -> dict[int, Release]:
+if TYPE_CHECKING:
+
+    class _Exportable(TypedDict):
+        exportable: bool
+
+    # A release as pages read it: whether it has an export, without loading the export.
+    LatestRelease = WithAnnotations[Release, _Exportable]
+
+
+def _latest_releases(cycles: list[Cycle]) -> dict[int, LatestRelease]:
     """The latest release of each cycle, without the heavy parts: one query."""
     latest = Release.objects.filter(cycle=OuterRef("cycle")).order_by("-number").values("pk")[:1]
     return {
@@ -127,7 +211,7 @@ def _latest_releases(cycles: list[Cycle]) -> dict[int, Release]:
     }
 
 
-def _releases(cycles: list[Cycle], cycle: Cycle) -> dict[int, Release]:
+def _releases(cycles: list[Cycle], cycle: Cycle) -> dict[int, LatestRelease]:
     """The latest release of each cycle. Once `cycle` has closed, its closing release is
     made first, if it is not there yet."""
     releases = _latest_releases(cycles)
@@ -137,20 +221,22 @@ def _releases(cycles: list[Cycle], cycle: Cycle) -> dict[int, Release]:
     return releases
 
 
-def current_release(cycle: Cycle) -> Release | None:
+def current_release(cycle: Cycle) -> LatestRelease | None:
     """The release every page shows for this cycle."""
     return _releases([cycle], cycle).get(cycle.pk)
 
 
-def released_district(cycle: Cycle, tensions: dict[int, Tension]) -> tuple[Release | None, dict[int, Figures]]:
+def released_district(cycle: Cycle, tensions: dict[int, Tension]) -> tuple[LatestRelease | None, dict[int, Figures]]:
     """The district figures per tension of the cycle's current release."""
     release = current_release(cycle)
     return release, _cells(release.figures.get("district") if release else None, tensions)
 
 
-def build_dashboard(cycle: Cycle, viewer: User) -> Dashboard:
+def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
     """The cycle's latest released figures; the comments when the viewer is one of their
-    readers; and a principal's own answers, as they are now (they are theirs)."""
+    readers; and a principal's own answers, as they are now (they are theirs). No viewer:
+    no one's view (an export), with neither."""
+    access = SurveyAccess.of(viewer)
     tensions = {tension.number: tension for tension in Tension.objects.all()}
     cycles = list(Cycle.objects.filter(opens_on__lte=cycle.opens_on).order_by("opens_on"))
     releases = _releases(cycles, cycle)
@@ -177,14 +263,14 @@ def build_dashboard(cycle: Cycle, viewer: User) -> Dashboard:
     for past in cycles:
         release = releases.get(past.pk)
         trend.append(
-            (
+            TrendRow(
                 past,
                 release.responses if release else 0,
                 _cells(release.figures.get("district") if release else None, tensions),
             )
         )
 
-    can_read = getattr(viewer, "role", "") in COMMENT_READERS
+    can_read = access.can_read_comments
     comments_shown = respondents >= MIN_GROUP
     comments = (
         {int(number): texts for number, texts in figures.get("comments", {}).items()}
@@ -192,20 +278,20 @@ def build_dashboard(cycle: Cycle, viewer: User) -> Dashboard:
         else {}
     )
     own = {}
-    if getattr(viewer, "role", "") == Role.PRINCIPAL:
+    if access.sees_own_answers:
         own = {
             a.tension.number: a
             for a in Answer.objects.filter(response__cycle=cycle, response__respondent=viewer).select_related("tension")
         }
     return Dashboard(
         cycle=cycle,
-        release=ReleaseInfo(found.number, found.responses, found.closing, found.exportable, found.pk)  # type: ignore[attr-defined]
+        release=ReleaseInfo(found.number, found.responses, found.closing, found.exportable, found.pk)
         if found
         else None,
         respondents=respondents,
         tensions=list(tensions.values()),
         district=district,
-        boxes=_boxes(district),
+        boxes=box_plot(district),
         breakdowns=breakdowns,
         trend=trend,
         comments=comments,

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from portal.models import Role, User
-from surveys.models import Answer, Cycle, Response, Tension
+from surveys.models import Answer, Cycle, Priority, Response, Tension
 from surveys.services import figures_release
 
 # Typical position per tension in the first cycle, and drift per cycle.
@@ -55,7 +55,11 @@ def _answers(response: Response, tensions: list[Tension], cycle_index: int, rng:
                 tension=tension,
                 position=position,
                 dedicated_resources=rng.random() < RESOURCES[tension.number] if rng.random() > 0.05 else None,
-                priority=("high" if rng.random() < HIGH[tension.number] else rng.choice(["low", "medium"]))
+                priority=(
+                    Priority.HIGH
+                    if rng.random() < HIGH[tension.number]
+                    else rng.choice([Priority.LOW, Priority.MEDIUM])
+                )
                 if rng.random() > 0.05
                 else None,
                 comment=rng.choice(COMMENTS) if rng.random() < 0.08 else "",

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
-from portal.forms import CsvFileField
-from surveys.models import Answer, Cycle, Priority, Tension, comment_help_text
+from portal.forms import CsvFileField, CsvUploadForm
+from surveys.models import DEDICATED, Answer, AnswerValues, Priority, Tension, YesNo, comment_help_text
 
 SKIP = ""
 
@@ -19,10 +21,16 @@ def position_choices(tension: Tension) -> list[tuple[str, str]]:
     ]
 
 
+def _resources_choice(dedicated: bool | None) -> str:
+    return SKIP if dedicated is None else (YesNo.YES if dedicated else YesNo.NO)
+
+
 class ResponseForm(forms.Form):
     """The seven tensions; every item may be skipped."""
 
-    def __init__(self, *args, tensions: list[Tension], answers: dict[int, Answer] | None = None, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, *args: Any, tensions: list[Tension], answers: dict[int, Answer] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.tensions = tensions
         answers = answers or {}
@@ -38,10 +46,10 @@ class ResponseForm(forms.Form):
             )
             self.fields[f"q{k}_resources"] = forms.ChoiceField(
                 label="Has your system dedicated time and resources to this?",
-                choices=[("yes", "Yes"), ("no", "No"), (SKIP, "Skip")],
+                choices=[*YesNo.choices, (SKIP, "Skip")],
                 widget=forms.RadioSelect,
                 required=False,
-                initial={True: "yes", False: "no"}.get(answer.dedicated_resources, SKIP) if answer else SKIP,
+                initial=_resources_choice(answer.dedicated_resources) if answer else SKIP,
             )
             self.fields[f"q{k}_priority"] = forms.ChoiceField(
                 label="How high a priority is it?",
@@ -65,39 +73,23 @@ class ResponseForm(forms.Form):
             for tension in self.tensions
         ]
 
-    def answer_values(self) -> dict[int, dict[str, object]]:
-        values = {}
+    def answer_values(self) -> dict[int, AnswerValues]:
+        values: dict[int, AnswerValues] = {}
         for tension in self.tensions:
             k = tension.number
             position = self.cleaned_data[f"q{k}_position"]
             resources = self.cleaned_data[f"q{k}_resources"]
             values[tension.pk] = {
                 "position": int(position) if position else None,
-                "dedicated_resources": {"yes": True, "no": False}.get(resources),
+                "dedicated_resources": DEDICATED.get(resources),
                 "priority": self.cleaned_data[f"q{k}_priority"] or None,
                 "comment": self.cleaned_data[f"q{k}_comment"].strip(),
             }
         return values
 
 
-class CycleForm(forms.ModelForm):
-    """A cycle as staff create and change it in the administration."""
-
-    class Meta:
-        model = Cycle
-        fields = ["name", "slug", "opens_on", "closes_on"]
-        widgets = {
-            "opens_on": forms.DateInput(attrs={"type": "date"}),
-            "closes_on": forms.DateInput(attrs={"type": "date"}),
-        }
-
-    # The dates are checked by Cycle.clean (order and overlap with other cycles), which
-    # the form runs before the database could refuse them by a constraint's name.
-
-
-class ImportForm(forms.Form):
+class ImportForm(CsvUploadForm):
     file = CsvFileField(
         label="Responses file (CSV)",
         help_text="Columns as in the README; blank cells are skipped items.",
-        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )

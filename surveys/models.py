@@ -1,6 +1,11 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+from typing import TypedDict
+
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -10,11 +15,47 @@ from django.utils import timezone
 
 from portal.models import ENROLLMENT_BANDS, FRL_BANDS, Locale, Role, SchoolLevel, User
 
+# Who may do what in the leadership survey. Each rule is one of these sets, read by views
+# (`role_required`), services and templates (through `SurveyAccess`) alike.
+# Who answers the survey.
 SURVEY_ROLES = [Role.PRINCIPAL, Role.DISTRICT_LEADER]
-DASHBOARD_ROLES = [Role.DISTRICT_LEADER, Role.DISTRICT_STAFF]
-MIN_GROUP = 5  # groups smaller than this are never shown
+# Who sees the cycles and their dashboards: teachers do not see the leadership survey at all.
+DASHBOARD_ROLES = [Role.PRINCIPAL, Role.DISTRICT_LEADER, Role.DISTRICT_STAFF]
+# Who downloads the figures (summary.csv) and the anonymised answers (export.csv).
+DOWNLOAD_ROLES = [Role.DISTRICT_LEADER, Role.DISTRICT_STAFF]
+# Who imports responses and undoes imports, and keeps the cycles in the administration.
+IMPORT_ROLES = [Role.DISTRICT_STAFF]
 # Who reads the comments: the form tells respondents, and the dashboard shows them, from this.
 COMMENT_READERS = [Role.DISTRICT_LEADER]
+# Whose own answers, as they are now, the dashboard shows beside the district's.
+OWN_ANSWERS_ROLES = [Role.PRINCIPAL]
+
+MIN_GROUP = 5  # groups smaller than this are never shown
+
+
+@dataclass(frozen=True)
+class SurveyAccess:
+    """What one person may do in the leadership survey, from the role sets above; pages read
+    these flags instead of roles."""
+
+    can_answer: bool
+    can_see_dashboard: bool
+    can_download: bool
+    can_import: bool
+    can_read_comments: bool
+    sees_own_answers: bool
+
+    @classmethod
+    def of(cls, user: User | AnonymousUser | None) -> SurveyAccess:
+        role = user.role if isinstance(user, User) and user.is_active else None
+        return cls(
+            can_answer=role in SURVEY_ROLES,
+            can_see_dashboard=role in DASHBOARD_ROLES,
+            can_download=role in DOWNLOAD_ROLES,
+            can_import=role in IMPORT_ROLES,
+            can_read_comments=role in COMMENT_READERS,
+            sees_own_answers=role in OWN_ANSWERS_ROLES,
+        )
 
 
 def comment_audience() -> str:
@@ -31,13 +72,13 @@ def comment_help_text() -> str:
 
 
 class CycleQuerySet(models.QuerySet["Cycle"]):
-    def visible_to(self, user: User) -> CycleQuerySet:
-        """The leadership survey is for principals and the district office; teachers do not see it."""
-        if not user.is_authenticated or not user.is_active or user.role == Role.TEACHER:
+    def visible_to(self, user: User | AnonymousUser) -> CycleQuerySet:
+        """The leadership survey is for principals and the district office (DASHBOARD_ROLES)."""
+        if not SurveyAccess.of(user).can_see_dashboard:
             return self.none()
         return self.all()
 
-    def open_on(self, day) -> CycleQuerySet:  # type: ignore[no-untyped-def]
+    def open_on(self, day: date) -> CycleQuerySet:
         return self.filter(opens_on__lte=day, closes_on__gte=day)
 
 
@@ -86,11 +127,11 @@ class Cycle(models.Model):
                 "Cycles may not overlap: choose dates before or after it."
             )
 
-    def is_open(self, day=None) -> bool:  # type: ignore[no-untyped-def]
+    def is_open(self, day: date | None = None) -> bool:
         day = day or timezone.localdate()
         return self.opens_on <= day <= self.closes_on
 
-    def is_closed(self, day=None) -> bool:  # type: ignore[no-untyped-def]
+    def is_closed(self, day: date | None = None) -> bool:
         return (day or timezone.localdate()) > self.closes_on
 
 
@@ -151,10 +192,29 @@ class Response(models.Model):
         self.locale = school.locale if school else ""
 
 
+class YesNo(models.TextChoices):
+    """Whether the system has dedicated time and resources, as the form and import files spell it."""
+
+    YES = "yes", "Yes"
+    NO = "no", "No"
+
+
+DEDICATED: dict[str, bool] = {YesNo.YES: True, YesNo.NO: False}
+
+
 class Priority(models.TextChoices):
     LOW = "low", "Low"
     MEDIUM = "medium", "Medium"
     HIGH = "high", "High"
+
+
+class AnswerValues(TypedDict):
+    """One item's answer as a respondent gives it; None is a skipped part."""
+
+    position: int | None
+    dedicated_resources: bool | None
+    priority: str | None
+    comment: str
 
 
 class Answer(models.Model):

@@ -5,14 +5,27 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from django.db import transaction
 from django.utils import timezone
 
-from portal.lib.csvfile import RowError, read_rows
+from portal.lib.csvfile import BOM, CsvError, CsvRow, RowError, read_rows
 from portal.models import ENROLLMENT_BANDS, FRL_BANDS, Locale, Role, SchoolLevel, User
-from surveys.models import MIN_GROUP, Answer, Cycle, ImportBatch, Priority, Release, Response, Tension
+from surveys.models import (
+    DEDICATED,
+    MIN_GROUP,
+    Answer,
+    AnswerValues,
+    Cycle,
+    ImportBatch,
+    Priority,
+    Release,
+    Response,
+    Tension,
+)
 from surveys.stats import SEGMENTS, Row, chained, export_rows, generalise, is_blank, release_figures
 
 SEGMENT_CHOICES: dict[str, list[str]] = {
@@ -25,7 +38,9 @@ SEGMENT_CHOICES: dict[str, list[str]] = {
 ITEM_PARTS = ["position", "resources", "priority", "comment"]
 # As long as a comment typed in the survey form may be.
 COMMENT_MAX_LENGTH = 2000
-ANSWER_FIELDS = ["position", "dedicated_resources", "priority", "comment"]
+AnswerField = Literal["position", "dedicated_resources", "priority", "comment"]
+ANSWER_FIELDS: tuple[AnswerField, ...] = ("position", "dedicated_resources", "priority", "comment")
+POSITIONS = {"1", "2", "3", "4", "5"}
 
 
 def item_columns() -> list[str]:
@@ -35,12 +50,6 @@ def item_columns() -> list[str]:
 IMPORT_COLUMNS = ["respondent", *SEGMENTS, *item_columns()]
 
 
-class SurveyImportError(Exception):
-    def __init__(self, errors: list[RowError]) -> None:
-        self.errors = errors
-        super().__init__("\n".join(str(error) for error in errors))
-
-
 class ImportAlreadyUndone(Exception):
     pass
 
@@ -48,7 +57,7 @@ class ImportAlreadyUndone(Exception):
 # --------------------------------------------------------------------------- answering
 
 
-def response_save(*, cycle: Cycle, user: User, answers: dict[int, dict[str, object]]) -> Response | None:
+def response_save(*, cycle: Cycle, user: User, answers: Mapping[int, Mapping[str, object]]) -> Response | None:
     """Create or update this person's one response. Every write to a cycle's responses
     holds a lock on the cycle, so a double or concurrent submit ends with one response
     (the database's unique constraint holds it too), and releases count every response.
@@ -110,10 +119,25 @@ def _row_list(rows: list[int]) -> str:
     return shown + (f" and {len(rows) - 10} more" if len(rows) > 10 else "")
 
 
-def _parse_row(number: int, row: dict[str, str], filename: str, errors: list[RowError]) -> dict:
-    parsed: dict[str, object] = {"row": number}
+@dataclass
+class _ImportRow:
+    """One row of a responses file, checked."""
+
+    row: int
+    respondent: str  # a username, or empty for an anonymous response
+    segments: dict[str, str]
+    items: dict[int, AnswerValues]  # by tension number
+    fingerprint: str = ""
+
+    def is_blank(self) -> bool:
+        return is_blank([values[name] for name in ANSWER_FIELDS] for values in self.items.values())
+
+
+def _parse_row(row: CsvRow, filename: str, errors: list[RowError]) -> _ImportRow:
+    number, values = row
+    segments = {}
     for segment in SEGMENTS:
-        value = row.get(segment, "").strip().lower()
+        value = values.get(segment, "").strip().lower()
         if segment == "role" and not value:
             errors.append(RowError(filename, number, segment, "is required"))
         elif value and value not in SEGMENT_CHOICES[segment]:
@@ -122,54 +146,56 @@ def _parse_row(number: int, row: dict[str, str], filename: str, errors: list[Row
                     filename,
                     number,
                     segment,
-                    f"{row.get(segment)!r} is not one of {', '.join(SEGMENT_CHOICES[segment])}",
+                    f"{values.get(segment)!r} is not one of {', '.join(SEGMENT_CHOICES[segment])}",
                 )
             )
-        parsed[segment] = value
+        segments[segment] = value
+    items: dict[int, AnswerValues] = {}
     for k in range(1, 8):
-        position = row.get(f"q{k}_position", "").strip()
-        if position and position not in {"1", "2", "3", "4", "5"}:
+        position = values.get(f"q{k}_position", "").strip()
+        if position and position not in POSITIONS:
             errors.append(
                 RowError(
                     filename, number, f"q{k}_position", f"{position!r} must be a whole number from 1 to 5, or blank"
                 )
             )
-        resources = row.get(f"q{k}_resources", "").strip().lower()
-        if resources and resources not in {"yes", "no"}:
+        resources = values.get(f"q{k}_resources", "").strip().lower()
+        if resources and resources not in DEDICATED:
             errors.append(
                 RowError(
-                    filename, number, f"q{k}_resources", f"{row.get(f'q{k}_resources')!r} must be yes, no or blank"
+                    filename, number, f"q{k}_resources", f"{values.get(f'q{k}_resources')!r} must be yes, no or blank"
                 )
             )
-        priority = row.get(f"q{k}_priority", "").strip().lower()
+        priority = values.get(f"q{k}_priority", "").strip().lower()
         if priority and priority not in Priority.values:
             errors.append(
                 RowError(
                     filename,
                     number,
                     f"q{k}_priority",
-                    f"{row.get(f'q{k}_priority')!r} must be low, medium, high or blank",
+                    f"{values.get(f'q{k}_priority')!r} must be low, medium, high or blank",
                 )
             )
-        if len(row.get(f"q{k}_comment", "").strip()) > COMMENT_MAX_LENGTH:
+        comment = values.get(f"q{k}_comment", "").strip()
+        if len(comment) > COMMENT_MAX_LENGTH:
             errors.append(
                 RowError(filename, number, f"q{k}_comment", f"is longer than {COMMENT_MAX_LENGTH:,} characters")
             )
-        parsed[k] = {
-            "position": int(position) if position in {"1", "2", "3", "4", "5"} else None,
-            "dedicated_resources": {"yes": True, "no": False}.get(resources),
+        items[k] = {
+            "position": int(position) if position in POSITIONS else None,
+            "dedicated_resources": DEDICATED.get(resources),
             "priority": priority or None,
-            "comment": row.get(f"q{k}_comment", "").strip(),
+            "comment": comment,
         }
-    return parsed
+    return _ImportRow(number, values.get("respondent", ""), segments, items)
 
 
-def _fingerprint(parsed: dict) -> str:
+def _fingerprint(parsed: _ImportRow) -> str:
     """The same row, however it is spelled (case, spaces, column order), has the same fingerprint."""
     content = [
-        str(parsed["respondent"]).lower(),
-        *(parsed[segment] for segment in SEGMENTS),
-        *([parsed[k][name] for name in ANSWER_FIELDS] for k in range(1, 8)),
+        parsed.respondent.lower(),
+        *(parsed.segments[segment] for segment in SEGMENTS),
+        *([parsed.items[k][name] for name in ANSWER_FIELDS] for k in range(1, 8)),
     ]
     return hashlib.sha256(json.dumps(content).encode()).hexdigest()
 
@@ -177,44 +203,45 @@ def _fingerprint(parsed: dict) -> str:
 def responses_import(
     *, cycle: Cycle, text: str, filename: str = "responses.csv", user: User | None = None
 ) -> ImportResult:
-    """Bring in earlier results: every row is checked, then all are saved or none.
+    """Bring in earlier results: every row is checked, then all are saved or none (CsvError
+    names every problem by row and column).
 
     Importing is idempotent: a row the cycle already has from an import (the same
     respondent, segment and answers) is skipped and reported, however often the file is
     imported, while a file with two identical rows brings in both. A blank row (every
     item skipped) is not a response. Each import can be undone as a whole."""
     errors: list[RowError] = []
-    read = read_rows(text, filename, IMPORT_COLUMNS, [], errors)
+    read = read_rows(text, filename, required=IMPORT_COLUMNS, errors=errors)
     if errors:
-        raise SurveyImportError(errors)
+        raise CsvError(errors)
     rows = []
     usernames: dict[str, int] = {}
-    for number, row in read:
-        parsed = _parse_row(number, row, filename, errors)
-        username = row.get("respondent", "")
+    for csv_row in read:
+        parsed = _parse_row(csv_row, filename, errors)
+        username = parsed.respondent
         if username:
             if username.lower() in usernames:
                 errors.append(
                     RowError(
                         filename,
-                        number,
+                        parsed.row,
                         "respondent",
                         f"{username!r} already appears in row {usernames[username.lower()]}",
                     )
                 )
-            usernames[username.lower()] = number
-        parsed["respondent"] = username
+            usernames[username.lower()] = parsed.row
         rows.append(parsed)
     people = {
         user.username.lower(): user
-        for user in User.objects.filter(username__in=[r["respondent"] for r in rows if r["respondent"]])
+        for user in User.objects.filter(username__in=[parsed.respondent for parsed in rows if parsed.respondent])
     }
     for parsed in rows:
-        username = str(parsed["respondent"])
-        if username and username.lower() not in people:
-            errors.append(RowError(filename, int(parsed["row"]), "respondent", f"no person with username {username!r}"))
+        if parsed.respondent and parsed.respondent.lower() not in people:
+            errors.append(
+                RowError(filename, parsed.row, "respondent", f"no person with username {parsed.respondent!r}")
+            )
     if errors:
-        raise SurveyImportError(sorted(errors, key=lambda error: (error.row, error.column)))
+        raise CsvError(sorted(errors, key=lambda error: (error.row, error.column)))
     tensions = {tension.number: tension for tension in Tension.objects.all()}
     with transaction.atomic():
         Cycle.objects.select_for_update().get(pk=cycle.pk)  # one import or answer of this cycle at a time
@@ -229,29 +256,28 @@ def responses_import(
         result = ImportResult(responses=0, answers=0)
         new = []
         for parsed in rows:
-            number = int(parsed["row"])
-            if is_blank([parsed[k][name] for name in ANSWER_FIELDS] for k in range(1, 8)):
-                result.blank.append(number)
+            if parsed.is_blank():
+                result.blank.append(parsed.row)
                 continue
-            parsed["fingerprint"] = _fingerprint(parsed)
-            if imported[parsed["fingerprint"]] > 0:
-                imported[parsed["fingerprint"]] -= 1
-                result.duplicates.append(number)
+            parsed.fingerprint = _fingerprint(parsed)
+            if imported[parsed.fingerprint] > 0:
+                imported[parsed.fingerprint] -= 1
+                result.duplicates.append(parsed.row)
                 continue
-            username = str(parsed["respondent"])
+            username = parsed.respondent
             if username and username.lower() in people and people[username.lower()].username in answered:
                 errors.append(
-                    RowError(filename, number, "respondent", f"{username!r} already has a response in {cycle.name}")
+                    RowError(filename, parsed.row, "respondent", f"{username!r} already has a response in {cycle.name}")
                 )
             new.append(parsed)
         if errors:
-            raise SurveyImportError(sorted(errors, key=lambda error: (error.row, error.column)))
+            raise CsvError(sorted(errors, key=lambda error: (error.row, error.column)))
         if not new:
             return result
         batch = ImportBatch.objects.create(
             cycle=cycle,
             filename=filename[:255],
-            file_fingerprint=hashlib.sha256(text.removeprefix("\ufeff").encode()).hexdigest(),
+            file_fingerprint=hashlib.sha256(text.removeprefix(BOM).encode()).hexdigest(),
             imported_by=user,
             rows_imported=len(new),
             duplicates_skipped=len(result.duplicates),
@@ -260,16 +286,16 @@ def responses_import(
         for parsed in new:
             response = Response.objects.create(
                 cycle=cycle,
-                respondent=people.get(str(parsed["respondent"]).lower()),
+                respondent=people.get(parsed.respondent.lower()),
                 imported=True,
                 import_batch=batch,
-                fingerprint=parsed["fingerprint"],
-                **{segment: parsed[segment] for segment in SEGMENTS},
+                fingerprint=parsed.fingerprint,
+                **parsed.segments,
             )
             answers = [
-                Answer(response=response, tension=tensions[k], **parsed[k])  # type: ignore[arg-type]
-                for k in range(1, 8)
-                if any(value not in (None, "") for value in parsed[k].values())  # type: ignore[union-attr]
+                Answer(response=response, tension=tensions[k], **values)
+                for k, values in parsed.items.items()
+                if any(value not in (None, "") for value in values.values())
             ]
             Answer.objects.bulk_create(answers)
             result.answers += len(answers)
@@ -324,7 +350,7 @@ def _previous_export(cycle: Cycle) -> tuple[list[frozenset[tuple[str, str]]], se
         .order_by("number")
         .only("number", "export_generalised", "exported_ids")
     )
-    earlier = [frozenset(tuple(pair) for pair in release.export_generalised) for release in with_export]
+    earlier = [frozenset(tuple(pair) for pair in release.export_generalised or []) for release in with_export]
     last = with_export[-1] if with_export else None
     return earlier, (set(last.exported_ids) if last else None), last
 

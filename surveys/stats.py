@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from surveys.models import MIN_GROUP, Tension
+from surveys.models import MIN_GROUP, Priority, Tension, YesNo
 
 FIGURES = [
     "n",
@@ -138,7 +138,7 @@ def part_figures(part: str, answers: list[Any]) -> dict[str, object]:
         return position_figures(answers)
     if part == "resources":
         return {"resources_pct": percent(sum(1 for a in answers if a is True), len(answers))}
-    return {"high_priority_pct": percent(sum(1 for a in answers if a == "high"), len(answers))}
+    return {"high_priority_pct": percent(sum(1 for a in answers if a == Priority.HIGH), len(answers))}
 
 
 def groups_of(row: Row) -> list[tuple[str, str]]:
@@ -404,7 +404,7 @@ def export_rows(rows: list[Row], tensions: list[int], generalised: frozenset[tup
             position, resources, priority, _comment = row["items"].get(str(number)) or [None, None, None, ""]
             cells += [
                 position if position is not None else "",
-                {True: "yes", False: "no"}.get(resources, ""),
+                {True: YesNo.YES.value, False: YesNo.NO.value}.get(resources, ""),
                 priority or "",
             ]
         out.append(cells)

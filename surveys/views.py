@@ -3,48 +3,56 @@ from __future__ import annotations
 import random
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from portal.decorators import role_required
-from portal.lib.csvfile import csv_response
+from portal.http import AuthenticatedHttpRequest
+from portal.lib.csvfile import CsvError, csv_response
 from portal.lib.figures import FIGURES_SECONDS
-from portal.models import Role, User
 from surveys.dashboard import build_dashboard, current_release
 from surveys.forms import ImportForm, ResponseForm
 from surveys.models import (
     DASHBOARD_ROLES,
+    DOWNLOAD_ROLES,
+    IMPORT_ROLES,
+    MIN_GROUP,
     SURVEY_ROLES,
     Answer,
     Cycle,
     ImportBatch,
     Release,
     Response,
+    SurveyAccess,
     Tension,
     comment_audience,
 )
-from surveys.services import (
-    ImportAlreadyUndone,
-    SurveyImportError,
-    import_undo,
-    response_save,
-    responses_import,
-)
-from surveys.stats import FIGURES, MIN_GROUP, PART_OF, SUPPRESSED, export_columns
+from surveys.services import ImportAlreadyUndone, import_undo, response_save, responses_import
+from surveys.stats import FIGURES, PART_OF, SUPPRESSED, export_columns
+
+# Who may open each page is the role set on its `role_required`; the cycle itself is
+# fetched through `_get_cycle_for_user`, which refuses a cycle the person may not see.
 
 
-def _get_cycle_for_user(request: HttpRequest, slug: str) -> Cycle:
+def _get_cycle_for_user(request: AuthenticatedHttpRequest, slug: str) -> Cycle:
+    """The cycle, if the person may see it; 404 otherwise."""
     return get_object_or_404(Cycle.objects.visible_to(request.user), slug=slug)
 
 
+def _get_import_for_cycle(cycle: Cycle, pk: str) -> ImportBatch:
+    """One import into the cycle; 404 for anything else, or for what no id can be."""
+    # isdigit() alone accepts digits int() refuses, such as "²".
+    if not (pk.isascii() and pk.isdigit() and len(pk) < 19):
+        raise Http404
+    return get_object_or_404(ImportBatch, cycle=cycle, pk=int(pk))
+
+
+@role_required(*DASHBOARD_ROLES)
 @require_http_methods(["GET", "HEAD"])
-def cycle_list(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
-    if user.role == Role.TEACHER:
-        raise PermissionDenied
+def cycle_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
     cycles = list(Cycle.objects.visible_to(user))
     answered = set(Response.objects.filter(respondent=user).values_list("cycle_id", flat=True))
     today = timezone.localdate()
@@ -53,16 +61,15 @@ def cycle_list(request: HttpRequest) -> HttpResponse:
         "surveys/list.html",
         {
             "cycles": [(cycle, cycle.is_open(today), cycle.pk in answered) for cycle in cycles],
-            "can_respond": user.role in SURVEY_ROLES,
-            "can_see_dashboard": user.role in [*DASHBOARD_ROLES, Role.PRINCIPAL],
+            "access": SurveyAccess.of(user),
         },
     )
 
 
 @role_required(*SURVEY_ROLES)
 @require_http_methods(["GET", "POST"])
-def respond(request: HttpRequest, slug: str) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def respond(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    user = request.user
     cycle = _get_cycle_for_user(request, slug)
     if not cycle.is_open():
         messages.error(
@@ -89,9 +96,9 @@ def respond(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "surveys/respond.html", {"cycle": cycle, "form": form, "answered": bool(existing)})
 
 
-@role_required(Role.PRINCIPAL, Role.DISTRICT_LEADER, Role.DISTRICT_STAFF)
+@role_required(*DASHBOARD_ROLES)
 @require_http_methods(["GET", "HEAD"])
-def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     cycle = _get_cycle_for_user(request, slug)
     data = build_dashboard(cycle, request.user)
     return render(
@@ -100,6 +107,7 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "cycle": cycle,
             "d": data,
+            "access": SurveyAccess.of(request.user),
             "figures": FIGURES,
             "SUPPRESSED": SUPPRESSED,
             "min_group": MIN_GROUP,
@@ -109,9 +117,9 @@ def dashboard(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-@role_required(*DASHBOARD_ROLES)
+@role_required(*DOWNLOAD_ROLES)
 @require_http_methods(["GET", "HEAD"])
-def summary_csv(request: HttpRequest, slug: str) -> HttpResponse:
+def summary_csv(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     cycle = _get_cycle_for_user(request, slug)
     data = build_dashboard(cycle, request.user)
     rows = []
@@ -129,61 +137,51 @@ def summary_csv(request: HttpRequest, slug: str) -> HttpResponse:
     return csv_response(f"{cycle.slug}-summary.csv", ["tension", *FIGURES], rows)
 
 
-@role_required(*DASHBOARD_ROLES)
+@role_required(*DOWNLOAD_ROLES)
 @require_http_methods(["GET", "HEAD"])
-def export_csv(request: HttpRequest, slug: str) -> HttpResponse:
+def export_csv(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     """The anonymised answers of the cycle's closing release (a header only before the
     cycle closes: rows released batch by batch could be told apart by comparing files)."""
     cycle = _get_cycle_for_user(request, slug)
     release = current_release(cycle)
     rows: list[list[object]] = []
-    if release is not None and release.exportable:  # type: ignore[attr-defined]
-        rows = list(Release.objects.values_list("export", flat=True).get(pk=release.pk))
+    if release is not None and release.exportable:
+        rows = list(Release.objects.values_list("export", flat=True).get(pk=release.pk) or [])
         random.SystemRandom().shuffle(rows)
     tensions = list(Tension.objects.values_list("number", flat=True).order_by("number"))
     return csv_response(f"{cycle.slug}-answers.csv", export_columns(tensions), rows)
 
 
-@role_required(Role.DISTRICT_STAFF)
+@role_required(*IMPORT_ROLES)
 @require_http_methods(["GET", "POST"])
-def import_view(request: HttpRequest, slug: str) -> HttpResponse:
+def import_view(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     cycle = _get_cycle_for_user(request, slug)
-    user: User = request.user  # type: ignore[assignment]
     if request.method == "POST" and "undo" in request.POST:
-        batch = get_object_or_404(ImportBatch, cycle=cycle, pk=_int_or_404(request.POST["undo"]))
+        batch = _get_import_for_cycle(cycle, request.POST["undo"])
         try:
-            removed = import_undo(batch=batch, user=user)
+            removed = import_undo(batch=batch, user=request.user)
         except ImportAlreadyUndone as problem:
             messages.error(request, str(problem))
         else:
             messages.success(request, f"Undid the import of {batch.filename}: {removed} responses removed.")
         return redirect("surveys:import", slug=cycle.slug)
     form = ImportForm(request.POST or None, request.FILES or None)
-    errors: list[str] = []
     if request.method == "POST" and form.is_valid():
-        filename, text = form.cleaned_data["file"]
+        upload = form.cleaned_data["file"]
         try:
-            result = responses_import(cycle=cycle, text=text, filename=filename, user=user)
-        except SurveyImportError as failure:
-            errors = [str(error) for error in failure.errors]
+            result = responses_import(cycle=cycle, text=upload.text, filename=upload.name, user=request.user)
+        except CsvError as failure:
+            form.add_csv_error(failure)
         else:
             if result.responses:
                 messages.success(request, result.summary(cycle))
             else:
                 messages.warning(request, f"Nothing new was imported. {result.summary(cycle)}")
             return redirect("surveys:import", slug=cycle.slug)
-    status = 400 if request.method == "POST" else 200
     imports = ImportBatch.objects.filter(cycle=cycle).select_related("imported_by", "undone_by")
     return render(
         request,
         "surveys/import.html",
-        {"cycle": cycle, "form": form, "import_errors": errors, "imports": imports},
-        status=status,
+        {"cycle": cycle, "form": form, "imports": imports},
+        status=400 if request.method == "POST" else 200,
     )
-
-
-def _int_or_404(value: str) -> int:
-    # isdigit() alone accepts digits int() refuses, such as "²".
-    if not (value.isascii() and value.isdigit() and len(value) < 19):
-        raise Http404
-    return int(value)

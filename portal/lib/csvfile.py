@@ -7,9 +7,12 @@ and Google Sheets). Such text gets a leading apostrophe, which spreadsheets show
 plain text; numbers stay numbers. Files start with a UTF-8 byte-order mark so Excel
 reads accents.
 
-In: `read_rows` checks the header and every row and reports problems as
+In: `decode_upload` turns the bytes of a file into text (a byte-order mark is fine);
+`read_rows` finds the delimiter (comma, semicolon or tab: spreadsheets in many locales
+save with semicolons), checks the header and every row, and reports problems as
 ``FILE row N, column C: what is wrong`` (rows counted as a spreadsheet does, the header
-being row 1). NUL bytes and oversized cells are errors, not crashes.
+being row 1). NUL bytes and oversized cells are errors, not crashes. Whoever reads a file
+collects the problems of all its rows, then raises them together as one `CsvError`.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
+from typing import NamedTuple
 
 from django.http import HttpResponse
 
@@ -30,6 +35,16 @@ _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 # The largest cell accepted on the way in; the csv module's own limit is 128 KiB and
 # overrunning it raised an error instead of naming the cell.
 MAX_CELL_CHARS = 100_000
+# The delimiters a file may use; a header naming a single column has none, so comma.
+DELIMITERS = ",;\t"
+DEFAULT_DELIMITER = ","
+# How much of the header line the delimiter is guessed from: every header the portal reads
+# fits, and the guess stays quick whatever the line holds.
+SNIFF_CHARS = 2048
+NOT_UTF8 = "not UTF-8 text; save it as CSV UTF-8"
+
+
+# ------------------------------------------------------------------------------- out
 
 
 def safe_cell(value: object) -> object:
@@ -69,36 +84,85 @@ def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[o
     return response
 
 
+# -------------------------------------------------------------------------------- in
+
+
 @dataclass(frozen=True)
 class RowError:
+    """One problem in a file: in a row (the header is row 1), a cell of it, or the whole file (row 0)."""
+
     file: str
     row: int
     column: str
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file} row {self.row}"
+        where = self.file
+        if self.row:
+            where += f" row {self.row}"
         if self.column:
             where += f", column {self.column}"
         return f"{where}: {self.message}"
 
 
+class CsvError(Exception):
+    """What is wrong with one or more CSV files, each problem named by file, row and column.
+    Raised by every import that reads CSV, before it changes anything."""
+
+    def __init__(self, errors: Sequence[RowError]) -> None:
+        self.errors = list(errors)
+        super().__init__("\n".join(str(error) for error in self.errors))
+
+    @property
+    def summary(self) -> str:
+        count = len(self.errors)
+        return f"Nothing was imported: {count} problem{'' if count == 1 else 's'} found."
+
+
+class CsvRow(NamedTuple):
+    number: int  # as a spreadsheet numbers it: the header is row 1
+    values: dict[str, str]
+
+
 def decode_upload(raw: bytes) -> str:
-    """The text of an uploaded CSV file (a byte-order mark from Excel is fine).
+    """The text of a CSV file's bytes (a byte-order mark from Excel is fine).
     Raises UnicodeDecodeError when it is not UTF-8."""
     return raw.decode("utf-8-sig")
+
+
+def read_file(path: Path) -> str:
+    """The text of a CSV file on disk, as `decode_upload` reads it. Raises CsvError naming
+    the file when it is missing or is not UTF-8."""
+    try:
+        return decode_upload(path.read_bytes())
+    except FileNotFoundError:
+        raise CsvError([RowError(str(path), 0, "", "no such file")]) from None
+    except UnicodeDecodeError:
+        raise CsvError([RowError(str(path), 0, "", NOT_UTF8)]) from None
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of the file's header line: a comma, semicolon or tab (comma when the
+    line has none of them, as a one-column header does)."""
+    header_line = text.removeprefix(BOM)[:SNIFF_CHARS].split("\n", 1)[0]
+    try:
+        return csv.Sniffer().sniff(header_line, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return DEFAULT_DELIMITER
 
 
 def read_rows(
     text: str,
     filename: str,
+    *,
     required: Sequence[str],
-    optional: Sequence[str],
+    optional: Sequence[str] = (),
     errors: list[RowError],
-) -> list[tuple[int, dict[str, str]]]:
-    """Rows as (spreadsheet row number, values stripped of surrounding space); blank rows
-    are skipped. Problems are appended to `errors`; the caller decides to go on or stop."""
-    reader = csv.reader(io.StringIO(text.removeprefix(BOM)))
+) -> list[CsvRow]:
+    """The rows, their values stripped of surrounding space; blank rows are skipped.
+    Problems are appended to `errors`; the caller decides to go on or stop."""
+    text = text.removeprefix(BOM)
+    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text))
     try:
         first = next(reader, None)
     except csv.Error as problem:
@@ -120,7 +184,7 @@ def read_rows(
             errors.append(RowError(filename, 1, name, f"unknown column; expected {', '.join(expected)}"))
     if len(set(header)) != len(header):
         errors.append(RowError(filename, 1, "", "a column name appears twice"))
-    rows: list[tuple[int, dict[str, str]]] = []
+    rows: list[CsvRow] = []
     number = 1
     while True:
         number += 1
@@ -143,7 +207,7 @@ def read_rows(
             elif len(value) > MAX_CELL_CHARS:
                 errors.append(RowError(filename, number, name, f"is longer than {MAX_CELL_CHARS:,} characters"))
                 values[name] = ""
-        rows.append((number, values))
+        rows.append(CsvRow(number, values))
     return rows
 
 

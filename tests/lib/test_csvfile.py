@@ -1,11 +1,24 @@
-"""The one CSV module: spreadsheet-safe cells out, row-and-column errors in."""
+"""The one CSV module: spreadsheet-safe cells out; delimiters found and row-and-column errors in."""
 
 import csv
 import io
+import time
 
 import pytest
 
-from portal.lib.csvfile import BOM, MAX_CELL_CHARS, csv_response, csv_text, read_rows, safe_cell
+from portal.lib.csvfile import (
+    BOM,
+    MAX_CELL_CHARS,
+    CsvError,
+    RowError,
+    csv_response,
+    csv_text,
+    decode_upload,
+    read_file,
+    read_rows,
+    safe_cell,
+    sniff_delimiter,
+)
 
 
 @pytest.mark.parametrize(
@@ -41,30 +54,30 @@ def test_a_download_is_private_and_named_by_the_code():
 
 
 def test_rows_are_numbered_as_a_spreadsheet_does_even_across_line_breaks_in_cells():
-    errors = []
-    rows = read_rows('a,b\n"one\nline two",x\n,\nlast,y\n', "f.csv", ["a", "b"], [], errors)
+    errors: list[RowError] = []
+    rows = read_rows('a,b\n"one\nline two",x\n,\nlast,y\n', "f.csv", required=["a", "b"], errors=errors)
     assert errors == []
     assert [number for number, _values in rows] == [2, 4]
 
 
 def test_a_nul_byte_is_an_error_naming_row_and_column():
-    errors = []
-    read_rows("a,b\nok,fine\nbad\x00,x\n", "f.csv", ["a", "b"], [], errors)
+    errors: list[RowError] = []
+    read_rows("a,b\nok,fine\nbad\x00,x\n", "f.csv", required=["a", "b"], errors=errors)
     assert [str(error) for error in errors] == [
         "f.csv row 3, column a: contains a NUL character; save the file as CSV UTF-8"
     ]
 
 
 def test_a_huge_cell_is_an_error_not_a_crash():
-    errors = []
-    read_rows("a\n" + "x" * (200 * 1024) + "\n", "f.csv", ["a"], [], errors)
+    errors: list[RowError] = []
+    read_rows("a\n" + "x" * (200 * 1024) + "\n", "f.csv", required=["a"], errors=errors)
     assert len(errors) == 1 and errors[0].row == 2
     assert f"{MAX_CELL_CHARS:,}" in str(errors[0])
 
 
 def test_header_problems_are_named():
-    errors = []
-    read_rows(BOM + "a,zzz,a\n", "f.csv", ["a", "b"], [], errors)
+    errors: list[RowError] = []
+    read_rows(BOM + "a,zzz,a\n", "f.csv", required=["a", "b"], errors=errors)
     assert {str(error) for error in errors} == {
         "f.csv row 1, column b: required column is missing",
         "f.csv row 1, column zzz: unknown column; expected a, b",
@@ -73,6 +86,70 @@ def test_header_problems_are_named():
 
 
 def test_an_empty_file_says_so():
-    errors = []
-    assert read_rows("", "f.csv", ["a"], [], errors) == []
+    errors: list[RowError] = []
+    assert read_rows("", "f.csv", required=["a"], errors=errors) == []
     assert str(errors[0]) == "f.csv row 1: the file is empty; expected a header row"
+
+
+@pytest.mark.parametrize(
+    ("text", "delimiter"),
+    [
+        ("a,b,c\n1,2,3\n", ","),
+        ("a;b;c\n1;2,5;3\n", ";"),
+        ("a\tb\tc\n1\t2\t3\n", "\t"),
+        ('"a";"b"\n', ";"),
+        (BOM + "a;b\r\n", ";"),
+        # Semicolons and commas inside the cells below do not count: the header decides.
+        ('a,b\n"x; y; z",1\n', ","),
+        ("a;b\n1,5;2,5\n", ";"),
+        # One column, or nothing at all: nothing to find, so a comma.
+        ("a\n1\n", ","),
+        ("", ","),
+        ("a|b\n", ","),
+    ],
+)
+def test_the_delimiter_is_found_from_the_header(text, delimiter):
+    assert sniff_delimiter(text) == delimiter
+
+
+def test_a_semicolon_file_reads_as_its_comma_twin():
+    errors: list[RowError] = []
+    comma = read_rows('a,b\n"1,5",x\n', "f.csv", required=["a", "b"], errors=errors)
+    semicolon = read_rows("a;b\n1,5;x\n", "f.csv", required=["a", "b"], errors=errors)
+    tab = read_rows("a\tb\n1,5\tx\n", "f.csv", required=["a", "b"], errors=errors)
+    assert errors == []
+    assert comma == semicolon == tab == [(2, {"a": "1,5", "b": "x"})]
+
+
+def test_the_delimiter_of_a_hostile_header_is_guessed_quickly():
+    """Guessing the delimiter looks at the start of the header only: over the whole of this
+    line (2 MB of quotes and commas) the guess would take hours; over 20 KB, seconds."""
+    start = time.monotonic()
+    assert sniff_delimiter(',"' * 1_000_000 + "\n") == ","
+    assert time.monotonic() - start < 1
+
+
+def test_one_error_type_names_every_problem():
+    failure = CsvError([RowError("f.csv", 2, "a", "is required"), RowError("f.csv", 3, "", "cannot be read")])
+    assert str(failure) == "f.csv row 2, column a: is required\nf.csv row 3: cannot be read"
+    assert failure.summary == "Nothing was imported: 2 problems found."
+    assert CsvError([RowError("f.csv", 0, "", "no such file")]).summary == "Nothing was imported: 1 problem found."
+
+
+def test_an_upload_may_start_with_a_byte_order_mark_and_must_be_utf8():
+    assert decode_upload((BOM + "é").encode()) == "é"
+    with pytest.raises(UnicodeDecodeError):
+        decode_upload("é".encode("latin-1"))
+
+
+def test_a_file_on_disk_that_is_missing_or_not_utf8_is_named(tmp_path):
+    with pytest.raises(CsvError) as caught:
+        read_file(tmp_path / "gone.csv")
+    assert str(caught.value) == f"{tmp_path / 'gone.csv'}: no such file"
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("a\né\n".encode("latin-1"))
+    with pytest.raises(CsvError, match=r"latin\.csv: not UTF-8 text; save it as CSV UTF-8"):
+        read_file(latin)
+    utf8 = tmp_path / "utf8.csv"
+    utf8.write_text(BOM + "a\n", encoding="utf-8")
+    assert read_file(utf8) == "a\n"

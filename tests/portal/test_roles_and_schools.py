@@ -4,8 +4,9 @@ constraint's name or a 500: in the admin and in the roster import."""
 import pytest
 from django.db import IntegrityError, transaction
 
+from portal.lib.csvfile import CsvError
 from portal.models import Role, User
-from portal.services import RosterImportError, roster_import
+from portal.services import roster_import
 from tests.factories import TeacherFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +90,7 @@ def test_admin_refuses_a_username_that_differs_only_in_capitals(as_user, staff, 
 
 def test_roster_refuses_a_district_office_role_with_a_school(school):
     users = "email,first_name,last_name,role,school\nboss@district.org,Bo,Ss,district leader,maple-grove\n"
-    with pytest.raises(RosterImportError) as caught:
+    with pytest.raises(CsvError) as caught:
         roster_import(schools_text=NO_SCHOOLS, users_text=users)
     assert [str(error) for error in caught.value.errors] == [
         "users.csv row 2, column school: must be empty for a district leader: district-office roles belong to no school"

@@ -1,13 +1,26 @@
 import csv
 import io
 from datetime import timedelta
+from importlib import import_module
 
 import pytest
 from django.utils import timezone
 
+from portal.models import Locale, SchoolLevel
 from surveys.models import Answer, Cycle, Response, Tension
 from surveys.services import IMPORT_COLUMNS, figures_release
 from tests.factories import LeaderFactory, PrincipalFactory, SchoolFactory
+
+# The seven tensions as their data migration writes them (a module name starting with a digit).
+SEVEN_TENSIONS = import_module("surveys.migrations.0002_seven_tensions").TENSIONS
+
+
+def ensure_tensions() -> None:
+    """The seven tensions, which a transactional test's flush may have removed."""
+    for number, title, left, right in SEVEN_TENSIONS:
+        Tension.objects.get_or_create(
+            number=number, defaults={"title": title, "left_label": left, "right_label": right}
+        )
 
 
 @pytest.fixture
@@ -30,8 +43,10 @@ T3_POSITIONS = [1, 1, 2, 2, None, None, None, None]
 @pytest.fixture
 def known_answers(cycle):
     """A fixture whose every dashboard figure is computed by hand in the tests."""
-    elementary = SchoolFactory(slug="elem-a", level="elementary", enrollment=250, frl_percent=80, locale="city")
-    middle = SchoolFactory(slug="mid-a", level="middle", enrollment=700, frl_percent=20, locale="rural")
+    elementary = SchoolFactory(
+        slug="elem-a", level=SchoolLevel.ELEMENTARY, enrollment=250, frl_percent=80, locale=Locale.CITY
+    )
+    middle = SchoolFactory(slug="mid-a", level=SchoolLevel.MIDDLE, enrollment=700, frl_percent=20, locale=Locale.RURAL)
     people = (
         [PrincipalFactory(school=elementary) for _ in range(5)]
         + [PrincipalFactory(school=middle)]
@@ -98,10 +113,10 @@ def close(cycle):
     cycle.save()
 
 
-def import_csv(rows: list[dict]) -> str:
+def import_csv(rows: list[dict], delimiter: str = ",") -> str:
     """A survey import file with the given cells; every other column blank."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=IMPORT_COLUMNS)
+    writer = csv.DictWriter(out, fieldnames=IMPORT_COLUMNS, delimiter=delimiter)
     writer.writeheader()
     for row in rows:
         writer.writerow({column: row.get(column, "") for column in IMPORT_COLUMNS})

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 def test_staff_cannot_open_responses_or_answers_in_the_admin(as_user, staff, cycle, known_answers):
     client = as_user(staff)
-    response = Response.objects.filter(cycle=cycle).first()
+    response = Response.objects.filter(cycle=cycle).earliest("pk")
     for path in [
         "/admin/surveys/response/",
         f"/admin/surveys/response/{response.pk}/change/",

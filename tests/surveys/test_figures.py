@@ -7,8 +7,9 @@ import statistics
 import pytest
 
 from surveys.models import Answer, Response, Tension
+from surveys.services import figures_release
 from surveys.stats import percent, protect_partition, quartiles
-from tests.factories import LeaderFactory, PrincipalFactory
+from tests.factories import LeaderFactory, PrincipalFactory, SchoolFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -127,9 +128,6 @@ def test_a_large_enough_group_shows_its_figures(as_user, leader, cycle, known_an
     """Five more elementary and four more middle-school principals: the elementary group
     (10) shows; the middle schools (5) are hidden with the leaders (2), who would
     otherwise be the district minus the rest."""
-    from surveys.services import figures_release
-    from tests.factories import SchoolFactory
-
     elementary = SchoolFactory(slug="elem-a")
     middle = SchoolFactory(slug="mid-a")
     tension = Tension.objects.get(number=1)
@@ -181,8 +179,6 @@ def test_dashboard_queries_do_not_grow_with_responses(
 ):
     """Session, user, cycle, tensions, cycles so far, their latest releases: fixed, whatever
     the number of responses (the figures are read from the release, never recounted)."""
-    from surveys.services import figures_release
-
     client = as_user(leader)
     client.get(f"/surveys/{cycle.slug}/dashboard/")
     with django_assert_max_num_queries(7) as captured:

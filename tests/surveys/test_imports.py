@@ -4,9 +4,10 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 
-from surveys.models import Answer, ImportBatch, Response
-from surveys.services import IMPORT_COLUMNS, import_undo, responses_import
+from surveys.models import Answer, ImportBatch, Response, Tension
+from surveys.services import IMPORT_COLUMNS, import_undo, response_save, responses_import
 from tests.surveys.conftest import answer_form, import_csv
 
 pytestmark = pytest.mark.django_db
@@ -53,6 +54,7 @@ def test_blank_rows_are_not_responses_and_are_reported(cycle):
 
 def test_undoing_an_import_removes_its_responses_and_nothing_else(as_user, staff, principal, cycle):
     first = responses_import(cycle=cycle, text=FILE, filename="first.csv").batch
+    assert first is not None
     other = responses_import(
         cycle=cycle, text=import_csv([{"role": "principal", "q2_position": "1"}]), filename="b.csv"
     )
@@ -81,9 +83,7 @@ def test_undoing_an_import_removes_its_responses_and_nothing_else(as_user, staff
 def test_an_imported_response_its_respondent_answered_again_survives_the_undo(principal, cycle):
     text = import_csv([{"respondent": principal.username, "role": "principal", "q1_position": "2"}])
     batch = responses_import(cycle=cycle, text=text).batch
-    from surveys.models import Tension
-    from surveys.services import response_save
-
+    assert batch is not None
     response_save(cycle=cycle, user=principal, answers={Tension.objects.get(number=1).pk: {"position": 5}})
     assert import_undo(batch=batch, user=None) == 0
     assert Response.objects.filter(respondent=principal).exists()
@@ -91,6 +91,7 @@ def test_an_imported_response_its_respondent_answered_again_survives_the_undo(pr
 
 def test_only_staff_see_and_undo_imports(as_user, principal, leader, cycle):
     batch = responses_import(cycle=cycle, text=FILE).batch
+    assert batch is not None
     for person in (principal, leader):
         assert as_user(person).post(f"/surveys/{cycle.slug}/import/", {"undo": str(batch.pk)}).status_code == 403
     assert ImportBatch.objects.get().undone_at is None
@@ -117,8 +118,6 @@ def test_a_comment_alone_is_a_response(as_user, principal, cycle):
 
 
 def test_the_command_reports_rows_already_imported(cycle, tmp_path):
-    from django.core.management import call_command
-
     path = tmp_path / "old.csv"
     path.write_text(FILE)
     call_command("import_survey_responses", cycle.slug, str(path), stdout=io.StringIO())

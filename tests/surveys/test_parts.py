@@ -63,6 +63,6 @@ def test_the_trend_hides_a_part_with_fewer_than_five_answers(as_user, leader, cy
         add_response(cycle, answers={1: (3, None, "high" if index < 2 else None, "")})
     figures_release(cycle=cycle)
     trend = as_user(leader).get(f"/surveys/{cycle.slug}/dashboard/").context["d"].trend
-    cells = trend[0][2]
+    cells = trend[0].cells
     assert not cells[1].suppressed and cells[1].value("high_priority_pct") is None
     assert cells[1].hidden["priority"] == "few"

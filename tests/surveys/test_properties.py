@@ -94,6 +94,7 @@ def test_every_written_combination_covers_five_rows(contents):
 def test_a_later_file_never_combines_with_an_earlier_one_into_a_finer_one(first, more):
     earlier_rows = _rows(first)
     earlier = generalise(earlier_rows)
+    assert earlier is not None  # five rows or more always generalise
     rows = earlier_rows + _rows(more, first_id=1000)
     new_rows = rows[len(earlier_rows) :]
     later = generalise(rows, new_rows)

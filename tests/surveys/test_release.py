@@ -3,14 +3,19 @@
 import csv
 import io
 import json
+import threading
+from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection, connections
+from django.utils import timezone
 
-from surveys.models import Release, Response
+from surveys.models import Cycle, Release, Response, Tension
+from surveys.services import figures_release, response_save
 from tests.factories import LeaderFactory, PrincipalFactory
-from tests.surveys.conftest import add_response, answer_form, close
+from tests.surveys.conftest import add_response, answer_form, close, ensure_tensions
 
 pytestmark = pytest.mark.django_db
 
@@ -74,8 +79,6 @@ def test_a_tension_only_one_of_a_batch_answered_stays_hidden(as_user, leader, cy
     3's figures would move by that one answer, so they are hidden in the new release."""
     add_response(cycle, answers={1: (2, None, None, ""), 3: (2, None, None, "")})
     add_response(cycle, answers={1: (2, None, None, ""), 3: (2, None, None, "")})
-    from surveys.services import figures_release
-
     figures_release(cycle=cycle)  # the fixture's 8 plus these 2: not yet a batch of 5
     for _ in range(3):
         add_response(cycle, answers={1: (3, None, None, "")})
@@ -92,8 +95,6 @@ def test_a_tension_only_one_of_a_batch_answered_stays_hidden(as_user, leader, cy
 
 
 def test_a_group_that_gained_one_member_in_a_batch_is_hidden(as_user, leader, cycle):
-    from surveys.services import figures_release
-
     for _ in range(6):
         add_response(cycle, person=LeaderFactory(), answers={1: (1, None, None, "")})
     for _ in range(6):
@@ -135,8 +136,6 @@ def test_a_closed_cycle_counts_a_last_batch_of_five(as_user, leader, cycle, know
 def test_the_district_dashboard_says_what_the_release_says(as_user, leader, cycle, known_answers):
     for _ in range(4):
         add_response(cycle, answers={7: (5, None, None, "")})
-    from surveys.services import figures_release
-
     figures_release(cycle=cycle)
     assert as_user(leader).get("/dashboard/").context["d"].say.suppressed  # 4 answers to tension 7: none released
     add_response(cycle, answers={7: (5, None, None, "")})
@@ -160,7 +159,7 @@ def test_export_content_reads_the_release(tmp_path, cycle, known_answers):
 def test_the_trend_reads_each_cycles_release(as_user, leader, cycle, known_answers):
     add_response(cycle)
     trend = as_user(leader).get(f"/surveys/{cycle.slug}/dashboard/").context["d"].trend
-    assert [count for _cycle, count, _cells in trend] == [8]
+    assert [row.responses for row in trend] == [8]
 
 
 def test_a_comment_waits_for_the_next_release(as_user, leader, cycle, known_answers):
@@ -183,22 +182,9 @@ def test_release_command_makes_closing_releases(cycle, known_answers):
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_answers_make_one_release_per_batch_and_count_everyone():
-    import threading
-    from datetime import timedelta
-    from importlib import import_module
-
-    from django.db import connection, connections
-    from django.utils import timezone
-
-    from surveys.models import Cycle, Tension
-    from surveys.services import response_save
-
     if connection.vendor != "postgresql":
         pytest.skip("concurrent writes are checked on PostgreSQL")
-    for number, title, left, right in import_module("surveys.migrations.0002_seven_tensions").TENSIONS:
-        Tension.objects.get_or_create(
-            number=number, defaults={"title": title, "left_label": left, "right_label": right}
-        )
+    ensure_tensions()
     today = timezone.localdate()
     cycle = Cycle.objects.create(name="C", slug="c", opens_on=today, closes_on=today + timedelta(days=3))
     tension = Tension.objects.get(number=1)

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from surveys.models import Cycle
@@ -10,7 +12,7 @@ class Command(BaseCommand):
         "release. Pages do this too; run it daily so closed cycles get their final figures unseen."
     )
 
-    def handle(self, *args, **options) -> None:  # type: ignore[no-untyped-def]
+    def handle(self, *args: Any, **options: Any) -> None:
         made = 0
         for cycle in Cycle.objects.order_by("opens_on"):
             release = figures_release(cycle=cycle)
