@@ -32,7 +32,7 @@ from practices.models import Adoption, Practice, Status
 from showcases.models import RequestStatus, VisitRequest, VisitSlot
 from surveys.dashboard import released_district
 from surveys.models import Cycle, Tension
-from surveys.stats import Figures, percent
+from surveys.stats import SUPPRESSED, Figures, percent
 
 # Who opens the district dashboard, and whose dashboard covers only their own school.
 DISTRICT_DASHBOARD_ROLES = (Role.PRINCIPAL, Role.DISTRICT_LEADER, Role.DISTRICT_STAFF)
@@ -489,7 +489,7 @@ def dashboard_rows(data: DistrictDashboard, table: str) -> list[list[object]]:
                 for name in ("n", "median", "lean_left_pct", "balanced_pct", "lean_right_pct")
             ]
         else:
-            rows.append(["survey", "fewer than 5 responses"])
+            rows.append(["survey", SUPPRESSED])
         rows.append(["published_with_failures_pct", data.do_failures_pct])
         return rows
     raise KeyError(table)

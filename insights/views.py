@@ -21,7 +21,7 @@ from portal.lib.figures import cached_figures, figures_context
 from portal.models import Role, School, SchoolLevel, User
 from practices.models import Practice, Status
 from showcases.models import RequestStatus, VisitRequest
-from surveys.models import SURVEY_ROLES, Cycle
+from surveys.models import Cycle, SurveyAccess
 from surveys.stats import SUPPRESSED
 
 
@@ -58,7 +58,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         .select_related("slot", "slot__showcase", "slot__showcase__host_school")
         .order_by("slot__starts_at")[:3]
     )
-    if user.role in SURVEY_ROLES:
+    if SurveyAccess.of(user).can_answer:
         context["open_cycle"] = Cycle.objects.open_on(timezone.localdate()).order_by("closes_on").first()
     if user.school_id is not None:
         context["drafts"] = Practice.objects.filter(author=user, status=Status.DRAFT).order_by("-updated_at")[:5]

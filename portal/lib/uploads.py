@@ -114,7 +114,7 @@ def _clean_image(data: bytes, content_type: str) -> bytes:
                 if image.format != expected and not (expected == "JPEG" and image.format == "MPO"):
                     raise UnreadableUpload("its content is not the image it seems to be")
                 animated = expected != "JPEG" and getattr(image, "n_frames", 1) > 1
-                frame_count: int = image.n_frames if animated else 1  # type: ignore[attr-defined]
+                frame_count: int = getattr(image, "n_frames", 1) if animated else 1
                 if frame_count > MAX_FRAMES:
                     raise UnreadableUpload(f"it has more than {MAX_FRAMES} frames. Attach a shorter animation")
                 _check_pixels(image.width * image.height * frame_count, animated=animated)

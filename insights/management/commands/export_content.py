@@ -22,7 +22,7 @@ from practices.models import Practice
 from showcases.models import RequestStatus, Showcase, VisitRequest
 from surveys.dashboard import build_dashboard
 from surveys.models import Cycle
-from surveys.stats import FIGURES
+from surveys.stats import FIGURES, SUPPRESSED
 
 
 class Command(BaseCommand):
@@ -96,7 +96,7 @@ class Command(BaseCommand):
             "author": practice.author.username if named else None,
             "status": practice.status,
             "visibility": practice.visibility,
-            "adapted_from": practice.adapted_from_id if practice.original_shown else None,  # type: ignore[attr-defined]
+            "adapted_from": practice.adapted_from_id if getattr(practice, "original_shown", False) else None,
             "anonymous": practice.anonymous,
             **{name: getattr(practice, name) for name in Practice.TEXT_FIELDS if name != "title"},
             **{name: getattr(practice, name) for name in ("tag_names", "published_at", "created_at", "updated_at")},
@@ -115,8 +115,7 @@ class Command(BaseCommand):
         }
 
     def _showcase(self, showcase: Showcase) -> dict:
-        # A session's debrief is for those who run the showcase and its approved visitors.
-        managing = self.reader is not None and showcase.can_manage(self.reader)
+        reader = self.reader
         return {
             "title": showcase.title,
             "host_school": showcase.host_school.slug,
@@ -133,14 +132,18 @@ class Command(BaseCommand):
                     "seats_taken": slot.seats_taken,
                     "location": slot.location,
                     "cancelled": slot.is_cancelled,
-                    **({"debrief_notes": slot.debrief_notes} if managing or slot.pk in self.visited else {}),
+                    **(
+                        {"debrief_notes": slot.debrief_notes}
+                        if reader is not None and slot.can_read_debrief(reader, attended=slot.pk in self.visited)
+                        else {}
+                    ),
                 }
                 for slot in showcase.slots.all()
             ],
         }
 
     def _cycle(self, cycle: Cycle) -> dict:
-        dashboard = build_dashboard(cycle, viewer=_Nobody())
+        dashboard = build_dashboard(cycle, viewer=None)
         return {
             "slug": cycle.slug,
             "name": cycle.name,
@@ -150,18 +153,8 @@ class Command(BaseCommand):
             "summary": [
                 {
                     "tension": number,
-                    **(
-                        {name: f.value(name) for name in FIGURES}
-                        if not f.suppressed
-                        else {"n": "fewer than 5 responses"}
-                    ),
+                    **({name: f.value(name) for name in FIGURES} if not f.suppressed else {"n": SUPPRESSED}),
                 }
                 for number, f in dashboard.district.items()
             ],
         }
-
-
-class _Nobody:
-    """The export is no one's view: no personal answers are added."""
-
-    role = ""
