@@ -1,8 +1,8 @@
 """Who may do what: every address, sent by an anonymous visitor and by each persona, with GET and,
 where it takes one, with POST, and the answer expected of each. A POST's row also says what it
 changes in the database: a redirect means the change was made, any other answer (a refusal, the
-form again with its errors) means the database is as it was. Every answer carries the security
-headers.
+form again with its errors) means the database is as it was, unless the row names who changes it
+(signing out redirects everyone to sign in). Every answer carries the security headers.
 
 The personas: the author of the entries (a teacher at the host school), the principal of that
 school (who hosts the showcase), a district leader, district staff, and a teacher of another
@@ -66,6 +66,7 @@ def row(*answers: Expected) -> dict[str, Expected]:
 
 
 def signed_in_all(status: Expected) -> dict[str, Expected]:
+    """The same answer for every persona signed in; an anonymous visitor is sent to sign in."""
     return row(SIGN_IN, *[status] * (len(PERSONAS) - 1))
 
 
