@@ -164,6 +164,10 @@ class VisitSlot(models.Model):
     debrief_notes = models.TextField(blank=True)
     debriefed_at = models.DateTimeField(null=True, blank=True, editable=False)
     debrief_invites_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Check-in: when the host first recorded who came, and the seats of the parties who did,
+    # kept under the session's lock by the check-in (services.slot_attendance_record).
+    attendance_taken_at = models.DateTimeField(null=True, blank=True, editable=False)
+    seats_attended = models.PositiveSmallIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["starts_at", "pk"]
@@ -228,6 +232,14 @@ class RequestStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class Attendance(models.TextChoices):
+    """Whether an approved visitor came, as the host checked them in on the day."""
+
+    UNRECORDED = "", "Not recorded"
+    ATTENDED = "attended", "Attended"
+    NO_SHOW = "no_show", "No-show"
+
+
 ACTIVE_REQUEST_STATUSES = [RequestStatus.PENDING, RequestStatus.APPROVED, RequestStatus.WAITLISTED]
 # Requests waiting for the host's decision.
 WAITING_REQUEST_STATUSES = [RequestStatus.PENDING, RequestStatus.WAITLISTED]
@@ -255,6 +267,11 @@ class VisitRequest(models.Model):
     # iCalendar SEQUENCE for the visitor's calendar entry: raised on every change.
     sequence = models.PositiveIntegerField(default=0, editable=False)
     reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    attendance = models.CharField(
+        max_length=10, choices=Attendance.choices, blank=True, default=Attendance.UNRECORDED, editable=False
+    )
+    # The one reminder to reflect, a few days after the visit: set when it is claimed, so never sent twice.
+    reflection_reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = VisitRequestQuerySet.as_manager()
 
@@ -263,6 +280,7 @@ class VisitRequest(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(seats__gte=1), name="request_seats_positive"),
             models.CheckConstraint(condition=Q(status__in=RequestStatus.values), name="request_status_valid"),
+            models.CheckConstraint(condition=Q(attendance__in=Attendance.values), name="request_attendance_valid"),
             models.UniqueConstraint(
                 fields=["slot", "requester"],
                 condition=Q(status__in=ACTIVE_REQUEST_STATUSES),
@@ -322,10 +340,31 @@ class VisitorReflection(models.Model):
         related_name="+",
         verbose_name="linked practice",
     )
+    # "I'm trying this": the adoption the reflection recorded, read on the debrief with its current status.
+    adoption = models.ForeignKey(
+        "practices.Adoption", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     def __str__(self) -> str:
         return f"Reflection by {self.visit_request.requester}"
+
+
+class SessionMessage(models.Model):
+    """A message the host sent to everyone approved for a session: one e-mail each, kept for the record."""
+
+    slot = models.ForeignKey(VisitSlot, on_delete=models.CASCADE, related_name="messages")
+    sender = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    subject = models.CharField(max_length=150)
+    body = models.TextField("message")
+    recipients = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.slot})"
 
 
 def _new_token() -> str:
