@@ -69,6 +69,7 @@ def _signed_in_or_stashed(
     def form_page(request: HttpRequest, *args: P.args, **kwargs: P.kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
             return stash_post_and_sign_in(request)
+        # Signed in: the request's user is a User, which the type checker cannot infer.
         return view(cast(AuthenticatedHttpRequest, request), *args, **kwargs)
 
     return form_page
