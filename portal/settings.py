@@ -13,6 +13,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from portal.lib.env import env_bool, env_choice, env_int, env_list, env_str, env_url
+from portal.sso import config as sso_config
 
 # Lets Django's generic classes be subscripted at run time (QuerySet[Practice], ModelAdmin[School]...),
 # as the type checker reads them.
@@ -51,6 +52,14 @@ INSTALLED_APPS = [
     "taggit",
     "axes",
     "reversion",
+    # Single sign-on (portal/sso): allauth's accounts and the provider presets.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.google",
+    "allauth.socialaccount.providers.microsoft",
+    "allauth.socialaccount.providers.clever",
+    "allauth.socialaccount.providers.openid_connect",
     "portal",
     "practices",
     "showcases",
@@ -73,6 +82,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.middleware.SlidingSessionMiddleware",
     "portal.backends.KnownBrowserMiddleware",
+    # Single sign-on: allauth's request context (portal/sso).
+    "allauth.account.middleware.AccountMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Before anything reads a parameter, a form field or the session cookie into a query.
@@ -271,6 +282,31 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# --- Single sign-on (portal/sso; the README's "Single sign-on") ---------------------------
+# Providers come from the SSO_* variables only (a half-configured one stops start-up); nobody
+# signs up: a provider's account signs in only as a rostered, active person it is matched to.
+_sso = sso_config.from_environment()
+# Off: no password form, and no password backend, so no form anywhere (the admin's too) checks
+# a password; sessions signed in with one end.
+PASSWORD_SIGN_IN = _sso.password_sign_in
+AUTHENTICATION_BACKENDS = sso_config.authentication_backends(AUTHENTICATION_BACKENDS, password_sign_in=PASSWORD_SIGN_IN)
+SOCIALACCOUNT_PROVIDERS = _sso.providers
+ACCOUNT_ADAPTER = "portal.sso.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "portal.sso.adapters.SocialAccountAdapter"
+# The portal matches accounts by its own rules (portal.sso.adapters), not allauth's.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_AUTO_SIGNUP = False
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_EMAIL_VERIFICATION = "none"
+# A sign-in button is a POST form with the CSRF token; a GET only shows a button to press.
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_STORE_TOKENS = False
+# Return addresses given to providers use the portal's own scheme.
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PORTAL_BASE_URL.startswith("https://") else "http"
+# A sign-in button's form is redirected on to the provider's sign-in page: browsers check that
+# step against form-action too.
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += _sso.form_action_origins
 
 LOGGING = {
     "version": 1,

@@ -1,9 +1,8 @@
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from portal import views
-from portal.forms import LoginForm
+from portal.sso import views as sso_views
 
 admin.site.site_header = "District portal administration"
 admin.site.site_title = "District portal admin"
@@ -19,14 +18,18 @@ urlpatterns = [
     path("surveys/", include("surveys.urls")),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(authentication_form=LoginForm, redirect_authenticated_user=True),
+        sso_views.SignInView.as_view(),
         name="login",
     ),
+    # Single sign-on: the providers' sign-in and return addresses (portal/sso/urls.py).
+    path("accounts/", include("portal.sso.urls")),
     path(
         "accounts/password_reset/",
         views.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
+    # With PASSWORD_SIGN_IN off, the admin's sign-in sends people to the portal's (single sign-on).
+    path("admin/login/", sso_views.admin_sign_in, name="admin_sign_in"),
     path("admin/", admin.site.urls),
 ]

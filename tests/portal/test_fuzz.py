@@ -637,6 +637,7 @@ PORTAL_PARAMETERS: dict[str, dict[str, Callable[[dict], object]]] = {
     "showcases:visit_calendar": {"pk": lambda d: d["attended"].pk},
     "surveys:": {"slug": lambda d: d["cycle"].slug},
     "password_reset_confirm": {"uidb64": lambda d: "MQ", "token": lambda d: "set-password"},
+    "openid_connect_": {"provider_id": lambda d: "district"},
 }
 _GROUP = re.compile(r"<(?:\w+:)?(\w+)>|\(\?P<(\w+)>[^)]*\)|\([^)]*\)")
 
