@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.models import Role, User
+from portal.models import Role, User, UserQuerySet
 
 
 class ShowcaseStatus(models.TextChoices):
@@ -25,6 +25,9 @@ HOST_ROLES = [Role.PRINCIPAL, Role.DISTRICT_LEADER]
 RUN_ALL_ROLES = [Role.DISTRICT_STAFF]
 # Who runs their own school's showcases, whoever hosts them.
 RUN_SCHOOL_ROLES = [Role.PRINCIPAL]
+# Who holds a session as a principals' meeting, and who is invited to one.
+CONVENE_ROLES = [Role.DISTRICT_LEADER]
+MEETING_INVITEE_ROLES = [Role.PRINCIPAL]
 
 
 def can_host(user: User) -> bool:
@@ -168,6 +171,16 @@ class VisitSlot(models.Model):
     # kept under the session's lock by the check-in (services.slot_attendance_record).
     attendance_taken_at = models.DateTimeField(null=True, blank=True, editable=False)
     seats_attended = models.PositiveSmallIntegerField(default=0, editable=False)
+    # A principals' meeting: the district leader who holds it, seating a cohort of principals
+    # (services.meeting_schedule); its debrief notes are the meeting's shared notes.
+    meeting_convener = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="convened_sessions",
+    )
 
     class Meta:
         ordering = ["starts_at", "pk"]
@@ -197,6 +210,32 @@ class VisitSlot(models.Model):
     def ical_uid(self) -> str:
         return f"showcase-slot-{self.pk}@{_ical_domain()}"
 
+    @property
+    def is_principals_meeting(self) -> bool:
+        return self.meeting_convener_id is not None
+
+    def can_convene(self, user: User) -> bool:
+        """A district leader holds an upcoming session of a published showcase as a principals'
+        meeting, or invites more principals to one."""
+        return (
+            user.is_authenticated
+            and user.role in CONVENE_ROLES
+            and self.showcase.is_published
+            and not self.is_cancelled
+            and not self.is_past
+        )
+
+    def meeting_candidates(self) -> UserQuerySet:
+        """Who may be invited to this session as a principals' meeting: active principals of
+        the other schools (the host school's own principals host it)."""
+        return (
+            User.objects.active()
+            .filter(role__in=MEETING_INVITEE_ROLES)
+            .exclude(school_id=self.showcase.host_school_id)
+            .select_related("school")
+            .order_by("school__name", "last_name", "first_name", "pk")
+        )
+
     def request_refusal(self, user: User) -> str | None:
         """Why `user` may not ask for seats in this session, or None if they may: it must be
         open (published, not cancelled, not started) and not their own school's."""
@@ -207,6 +246,8 @@ class VisitSlot(models.Model):
             return "This session has already started; requests are closed."
         if user.pk == showcase.host_id or (user.school_id is not None and user.school_id == showcase.host_school_id):
             return "This is your own school's showcase."
+        if self.is_principals_meeting:
+            return "This session is a principals' meeting: its seats are by invitation."
         return None
 
     def can_request(self, user: User) -> bool:
@@ -215,8 +256,9 @@ class VisitSlot(models.Model):
         return self.request_refusal(user) is None
 
     def can_debrief(self, user: User) -> bool:
-        """Those who manage the showcase write a session's debrief notes."""
-        return self.showcase.can_manage(user)
+        """Those who manage the showcase write a session's debrief notes, and the leader who
+        holds it as a principals' meeting (the notes are the meeting's)."""
+        return self.showcase.can_manage(user) or (user.is_authenticated and user.pk == self.meeting_convener_id)
 
     def can_read_debrief(self, user: User, *, attended: bool) -> bool:
         """A session's debrief is read by those who write it and by its approved visitors
@@ -272,6 +314,8 @@ class VisitRequest(models.Model):
     )
     # The one reminder to reflect, a few days after the visit: set when it is claimed, so never sent twice.
     reflection_reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Seated by the leader holding a principals' meeting, without asking.
+    invited = models.BooleanField(default=False, editable=False)
 
     objects = VisitRequestQuerySet.as_manager()
 
