@@ -105,6 +105,8 @@ class Role(models.TextChoices):
 
 SCHOOL_ROLES = [Role.TEACHER, Role.PRINCIPAL]
 DISTRICT_ROLES = [Role.DISTRICT_LEADER, Role.DISTRICT_STAFF]
+# Who imports the roster (and reaches the administration from the navigation).
+ROSTER_ROLES = [Role.DISTRICT_STAFF]
 
 # Apps whose admin district staff run (schools, people, survey cycles, moderation).
 STAFF_ADMIN_APPS = {"portal", "practices", "showcases", "surveys", "taggit", "axes"}

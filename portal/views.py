@@ -19,7 +19,7 @@ from portal.decorators import role_required
 from portal.forms import PortalPasswordResetForm, RosterImportForm
 from portal.http import AuthenticatedHttpRequest
 from portal.lib.csvfile import CsvError
-from portal.models import Role
+from portal.models import ROSTER_ROLES
 from portal.services import roster_import
 
 logger = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         return _RedirectThenRun(self.get_success_url(), (lambda: form.save(**options)) if send else None)
 
 
-@role_required(Role.DISTRICT_STAFF)
+@role_required(*ROSTER_ROLES)
 @require_http_methods(["GET", "POST"])
 def roster_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = RosterImportForm(request.POST or None, request.FILES or None)
