@@ -8,6 +8,7 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 
 
 class SchoolLevel(models.TextChoices):
@@ -66,10 +67,19 @@ class School(models.Model):
         help_text="Share of students on free or reduced-price lunch, 0–100.",
     )
     locale = models.CharField(max_length=8, choices=Locale.choices)
+    sourced_id = models.CharField(
+        "OneRoster sourcedId",
+        max_length=255,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="The school's identifier in the district's OneRoster exports; set by the OneRoster import.",
+    )
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(condition=~models.Q(sourced_id=""), name="school_sourced_id_not_empty"),
             models.CheckConstraint(condition=models.Q(enrollment__gte=0), name="school_enrollment_not_negative"),
             models.CheckConstraint(
                 condition=models.Q(frl_percent__gte=0, frl_percent__lte=100), name="school_frl_percent_0_100"
@@ -162,6 +172,14 @@ class User(AbstractUser):
         related_name="people",
         help_text="Required for teachers and principals; empty for district-office roles.",
     )
+    sourced_id = models.CharField(
+        "OneRoster sourcedId",
+        max_length=255,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text="The person's identifier in the district's OneRoster exports; set by the OneRoster import.",
+    )
 
     objects: ClassVar[PortalUserManager] = PortalUserManager()
 
@@ -171,6 +189,7 @@ class User(AbstractUser):
         ordering = ["last_name", "first_name", "username"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="user_email_unique_ci"),
+            models.CheckConstraint(condition=~models.Q(sourced_id=""), name="user_sourced_id_not_empty"),
             models.CheckConstraint(condition=models.Q(role__in=Role.values), name="user_role_valid"),
             models.CheckConstraint(
                 condition=models.Q(role__in=DISTRICT_ROLES) | models.Q(school__isnull=False),
@@ -284,3 +303,46 @@ def school_similarity(school: School, prefix: str = "school__") -> models.Expres
     for condition in conditions:
         total = total + models.Case(models.When(condition, then=models.Value(1)), default=models.Value(0))
     return models.ExpressionWrapper(total, output_field=models.IntegerField())
+
+
+class RosterImportKind(models.TextChoices):
+    ONEROSTER_BULK = "oneroster_bulk", "OneRoster, full export"
+    ONEROSTER_DELTA = "oneroster_delta", "OneRoster, changes only"
+
+
+class RosterImport(models.Model):
+    """One import that changed the roster: who ran it, when, from which file, and what it did.
+    A dry run or a preview is not recorded; the import and its record are one transaction."""
+
+    by = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when it was run on the command line.",
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    kind = models.CharField(max_length=20, choices=RosterImportKind.choices)
+    file_name = models.CharField(max_length=255)
+    file_sha256 = models.CharField("file SHA-256", max_length=64, blank=True)
+    schools_added = models.PositiveIntegerField(default=0)
+    schools_updated = models.PositiveIntegerField(default=0)
+    people_added = models.PositiveIntegerField(default=0)
+    people_updated = models.PositiveIntegerField(default=0)
+    people_deactivated = models.PositiveIntegerField(default=0)
+    people_skipped = models.PositiveIntegerField(
+        default=0, help_text="Rows for people the portal does not hold: students, guardians and the like."
+    )
+    summary = models.TextField()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=RosterImportKind.values), name="roster_import_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
