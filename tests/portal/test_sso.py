@@ -14,6 +14,7 @@ for the live server's return addresses. It runs three instances:
 Without node or the package these tests are skipped, except under CI=true, where they fail.
 """
 
+import copy
 import json
 import os
 import shutil
@@ -32,10 +33,12 @@ import requests
 from allauth.socialaccount.models import SocialAccount, SocialApp
 from axes.models import AccessLog
 from django.core.exceptions import ImproperlyConfigured
+from playwright.sync_api import Page, ViewportSize, sync_playwright
 
 from portal.models import User
 from portal.sso import config as sso_config
 from portal.sso.adapters import SingleSignOnBackend, identity_of
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Journey
 from tests.factories import TEST_PASSWORD, StaffFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -586,3 +589,51 @@ def test_a_token_issued_for_another_client_is_refused(sso, live_server, teacher)
     assert "could not verify the answer from Mix-up" in page.text
     assert not is_signed_in(browser, live_server)
     assert not SocialAccount.objects.exists()
+
+
+@pytest.mark.browser
+@live
+def test_in_chromium_the_buttons_reach_the_provider_under_the_portals_policy(
+    sso, live_server, teacher, settings, monkeypatch
+):
+    """A button's form is redirected on to the provider, and Chromium checks that step against the
+    Content-Security-Policy's form-action: with the origins the configuration adds, a phone-sized
+    window signs in. The sign-in and refusal pages pass the accessibility scan (in a second window
+    that lets the scanner's script in)."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"Chromium is required under CI but {CHROMIUM} does not exist")
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    # Playwright's event loop runs in this thread; the database calls here are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
+    environ = _oidc_environ(SSO_OIDC_ISSUER=sso.issuer("district"))
+    policy["DIRECTIVES"]["form-action"] += sso_config.from_environment(environ).form_action_origins
+    settings.CONTENT_SECURITY_POLICY = policy
+    phone: ViewportSize = {"width": 390, "height": 844}
+
+    def through_provider(page: Page, subject: str, email: str) -> None:
+        page.get_by_role("button", name=DISTRICT, exact=True).click()
+        page.get_by_label("Subject").fill(subject)
+        page.get_by_label("E-mail", exact=True).fill(email)
+        page.get_by_role("button", name="Sign in", exact=True).click()
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = chromium.new_context(locale="en-US", viewport=phone).new_page()
+            page.set_default_timeout(10_000)
+            page.goto(f"{live_server.url}/")
+            through_provider(page, "tamika-1", teacher.email)
+            page.get_by_text("Welcome, Tamika").wait_for()
+            assert page.url == f"{live_server.url}/"
+
+            scanned = chromium.new_context(locale="en-US", viewport=phone, bypass_csp=True).new_page()
+            scanned.set_default_timeout(10_000)
+            journey = Journey(scanned, live_server.url)
+            journey.goto("/accounts/login/")
+            through_provider(scanned, "stranger-1", "stranger@elsewhere.example")
+            scanned.get_by_text("This account cannot sign in here").wait_for()
+            journey.check()
+        finally:
+            chromium.close()
