@@ -1,8 +1,9 @@
 """iCalendar files for visits: attached to e-mails, downloadable, and a personal feed.
 
-Times are written in UTC. A change reuses the event's UID with a higher SEQUENCE; a
-cancellation is sent with METHOD:CANCEL and STATUS:CANCELLED, so calendars update the
-entry they already have instead of adding a second one.
+Times are written in UTC. A visit is sent as an invitation (METHOD:REQUEST, the visitor
+its attendee); a change reuses the event's UID with a higher SEQUENCE, and a cancellation is
+sent with METHOD:CANCEL and STATUS:CANCELLED, so calendars update the entry they already
+have instead of adding a second one.
 """
 
 from __future__ import annotations
@@ -54,13 +55,20 @@ def _visit_cancelled(visit: VisitRequest) -> bool:
 
 
 def visit_event(visit: VisitRequest) -> Event:
-    return _event(
+    event = _event(
         visit.slot,
         uid=visit.ical_uid,
         sequence=visit.sequence,
         cancelled=_visit_cancelled(visit),
         summary=f"Showcase visit: {visit.slot.showcase.title} ({visit.slot.showcase.host_school.name})",
     )
+    attendee = vCalAddress(f"mailto:{visit.requester.email}")
+    attendee.params["cn"] = vText(display_name(visit.requester))
+    attendee.params["role"] = "REQ-PARTICIPANT"
+    attendee.params["partstat"] = "DECLINED" if _visit_cancelled(visit) else "ACCEPTED"
+    attendee.params["rsvp"] = "FALSE"
+    event.add("attendee", attendee)
+    return event
 
 
 def hosting_event(slot: VisitSlot) -> Event:
@@ -74,8 +82,9 @@ def hosting_event(slot: VisitSlot) -> Event:
 
 
 def visit_ics(visit: VisitRequest) -> bytes:
-    """One visit, as sent with the approval or cancellation e-mail."""
-    calendar = _calendar("CANCEL" if _visit_cancelled(visit) else "PUBLISH")
+    """One visit, as sent with the e-mail that confirms, changes or cancels it: an invitation
+    (REQUEST) while the visitor holds a seat, a cancellation (CANCEL) once they do not."""
+    calendar = _calendar("CANCEL" if _visit_cancelled(visit) else "REQUEST")
     calendar.add_component(visit_event(visit))
     return calendar.to_ical()
 

@@ -296,6 +296,13 @@ class VisitRequestQuerySet(models.QuerySet["VisitRequest"]):
         seen = self.filter(slot__showcase__in=Showcase.objects.visible_to(user))
         return seen.filter(Q(requester=user) | Q(slot__showcase__in=Showcase.objects.manageable_by(user)))
 
+    def active(self) -> VisitRequestQuerySet:
+        """Pending, approved or on the waiting list: the people told when a session changes or is cancelled."""
+        return self.filter(status__in=ACTIVE_REQUEST_STATUSES)
+
+    def approved(self) -> VisitRequestQuerySet:
+        return self.filter(status=RequestStatus.APPROVED)
+
 
 class VisitRequest(models.Model):
     slot = models.ForeignKey(VisitSlot, on_delete=models.CASCADE, related_name="requests")
@@ -429,6 +436,14 @@ class CalendarFeed(models.Model):
         self.token = _new_token()
         self.created_at = timezone.now()
         self.save(update_fields=["token", "created_at"])
+
+
+def with_visitor_count(slots: models.QuerySet[VisitSlot]) -> models.QuerySet[VisitSlot]:
+    """Annotate `visitor_count`: each session's active requests (VisitRequestQuerySet.active),
+    the people told if it is cancelled or changed."""
+    return slots.annotate(
+        visitor_count=models.Count("requests", filter=models.Q(requests__status__in=ACTIVE_REQUEST_STATUSES))
+    )
 
 
 def _ical_domain() -> str:

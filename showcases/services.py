@@ -23,13 +23,15 @@ from django.forms import BaseInlineFormSet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from portal.lib.mail import portal_email, send_quietly
 from portal.models import User
+from portal.naming import display_name
 from practices.models import AdoptionStatus, Practice
 from practices.services import adoption_record
 from showcases.calendar import visit_ics
-from showcases.forms import CANCELLED_SESSION, ShowcaseForm, VisitSlotForm
+from showcases.forms import CANCELLED_SESSION, ShowcaseForm, VisitSlotForm, capacity_refusal, cohort_refusal
 from showcases.models import (
     ACTIVE_REQUEST_STATUSES,
     RequestStatus,
@@ -88,6 +90,13 @@ class Notice(Enum):
     CANCELLED_BY_VISITOR = ("visitor_cancelled", "A visitor cancelled for “{title}”", True, False)
     REMINDER = ("reminder", "Tomorrow: your visit to “{title}”", False, False)
     DEBRIEF_INVITATION = ("debrief_invitation", "How was your visit to “{title}”?", False, False)
+    SESSION_CHANGED = ("session_changed", "Changed: your visit to “{title}”", False, True)
+    SESSION_CHANGED_WAITING = ("session_changed", "Changed: the session you asked to visit at “{title}”", False, False)
+    MOVED_TO_WAITLIST = ("moved_to_waitlist", "Your seats for “{title}” moved to the waiting list", False, True)
+    VISIT_CANCELLED = ("own_cancellation", "Cancelled as you asked: your visit to “{title}”", False, True)
+    REQUEST_WITHDRAWN = ("own_cancellation", "Withdrawn as you asked: your request for “{title}”", False, False)
+    MEETING_INVITATION = ("meeting_invitation", "Principals' meeting: your seat at “{title}”", False, True)
+    MEETING_SCHEDULED = ("meeting_scheduled", "Your session of “{title}” is a principals' meeting", True, False)
 
     def __init__(self, template: str, subject: str, to_host: bool, with_calendar: bool) -> None:
         self.template = template
@@ -96,8 +105,9 @@ class Notice(Enum):
         self.with_calendar = with_calendar
 
 
-def _send(visit: VisitRequest, notice: Notice) -> None:
-    """Send `notice` about `visit` (its slot, showcase, host and requester loaded)."""
+def _send(visit: VisitRequest, notice: Notice, extra: dict[str, object] | None = None) -> None:
+    """Send `notice` about `visit` (its slot, showcase, host and requester loaded); `extra`
+    goes into the e-mail's context (a reason, what changed)."""
     showcase = visit.slot.showcase
     context = {
         "visit": visit,
@@ -107,6 +117,8 @@ def _send(visit: VisitRequest, notice: Notice) -> None:
         "showcase_url": settings.PORTAL_BASE_URL + showcase.get_absolute_url(),
         "my_visits_url": settings.PORTAL_BASE_URL + reverse("showcases:my_visits"),
         "reflect_url": settings.PORTAL_BASE_URL + reverse("showcases:reflect", args=[visit.pk]),
+        "debrief_url": settings.PORTAL_BASE_URL + reverse("showcases:debrief", args=[visit.slot_id]),
+        **(extra or {}),
     }
     to = [showcase.host.email if notice.to_host else visit.requester.email]
     send_quietly(
@@ -128,10 +140,11 @@ def _with_people(visits: QuerySet[VisitRequest]) -> QuerySet[VisitRequest]:
     )
 
 
-def _notify(visit: VisitRequest, notice: Notice) -> None:
-    """Queue `notice` about `visit`, sent once the transaction commits."""
+def _notify(visit: VisitRequest, notice: Notice, **extra: object) -> None:
+    """Queue `notice` about `visit`, sent once the transaction commits; `extra` goes into the
+    e-mail's context."""
     visit = _with_people(VisitRequest.objects.filter(pk=visit.pk)).get()
-    transaction.on_commit(lambda: _send(visit, notice))
+    transaction.on_commit(lambda: _send(visit, notice, extra))
 
 
 def _take_seats(slot: VisitSlot, visit: VisitRequest) -> bool:
@@ -142,8 +155,10 @@ def _take_seats(slot: VisitSlot, visit: VisitRequest) -> bool:
     return True
 
 
-def _promote_waitlist(slot: VisitSlot) -> None:
-    """Give freed seats to the waiting list, first come first served, skipping parties that do not fit."""
+def _promote_waitlist(slot: VisitSlot) -> list[int]:
+    """Give freed seats to the waiting list, first come first served, skipping parties that do
+    not fit; the requests seated, by primary key."""
+    promoted: list[int] = []
     for waiting in slot.requests.filter(status=RequestStatus.WAITLISTED).order_by("created_at", "pk"):
         if slot.seats_left == 0:
             break
@@ -153,6 +168,8 @@ def _promote_waitlist(slot: VisitSlot) -> None:
             waiting.sequence += 1
             waiting.save(update_fields=["status", "decided_at", "sequence"])
             _notify(waiting, Notice.PROMOTED)
+            promoted.append(waiting.pk)
+    return promoted
 
 
 def visit_request_create(*, slot: VisitSlot, requester: User, seats: int, message: str = "") -> VisitRequest:
@@ -221,8 +238,10 @@ def visit_request_decline(*, visit: VisitRequest, note: str) -> VisitRequest:
     return visit
 
 
-def visit_request_cancel(*, visit: VisitRequest) -> VisitRequest:
-    """The visitor withdraws; an approved party's seats go to the waiting list."""
+def visit_request_cancel(*, visit: VisitRequest, reason: str = "") -> VisitRequest:
+    """The visitor withdraws; an approved party's seats go to the waiting list. The host is
+    told (with the visitor's reason, if they gave one), and the visitor gets a copy; one who
+    held a seat gets the cancellation of the event in their calendar."""
     with transaction.atomic():
         slot = _lock_session(visit.slot_id)
         visit = _lock_visit(visit)
@@ -238,58 +257,65 @@ def visit_request_cancel(*, visit: VisitRequest) -> VisitRequest:
             )
             slot.seats_taken -= visit.seats
             _promote_waitlist(slot)
-        _notify(visit, Notice.CANCELLED_BY_VISITOR)
+        _notify(visit, Notice.CANCELLED_BY_VISITOR, reason=reason)
+        _notify(
+            visit, Notice.VISIT_CANCELLED if was_approved else Notice.REQUEST_WITHDRAWN, reason=reason, had_seat=was_approved
+        )
     return visit
 
 
-def _cancel_locked_slot(slot: VisitSlot) -> None:
-    """Cancel a session whose showcase and own row are locked; everyone with an active request is told."""
+def _cancel_locked_slot(slot: VisitSlot, reason: str = "") -> None:
+    """Cancel a session whose showcase and own row are locked; everyone with an active request
+    is told, with the host's reason if they gave one."""
     affected = list(slot.requests.filter(status__in=ACTIVE_REQUEST_STATUSES).order_by("pk"))
     VisitSlot.objects.filter(pk=slot.pk).update(cancelled_at=timezone.now(), seats_taken=0, sequence=F("sequence") + 1)
     for visit in affected:
         visit.status = RequestStatus.CANCELLED
         visit.sequence += 1
         visit.save(update_fields=["status", "sequence"])
-        _notify(visit, Notice.CANCELLED_BY_HOST)
+        _notify(visit, Notice.CANCELLED_BY_HOST, reason=reason)
 
 
-def slot_cancel(*, slot: VisitSlot) -> VisitSlot:
+def slot_cancel(*, slot: VisitSlot, reason: str = "") -> VisitSlot:
     """The host cancels a session: everyone with an active request is told."""
     with transaction.atomic():
         slot = _lock_session(slot.pk)
         if not slot.is_cancelled:
-            _cancel_locked_slot(slot)
+            _cancel_locked_slot(slot, reason)
             slot.refresh_from_db()
     return slot
 
 
-def showcase_cancel(*, showcase: Showcase) -> Showcase:
+def showcase_cancel(*, showcase: Showcase, reason: str = "") -> Showcase:
     """Cancel the showcase and its upcoming sessions; everyone with a request for one is told."""
     with transaction.atomic():
         showcase = _lock_showcase(showcase.pk)
         if showcase.is_cancelled:
             return showcase
         for slot in _lock_slots(showcase, cancelled_at__isnull=True, starts_at__gt=timezone.now()):
-            _cancel_locked_slot(slot)
+            _cancel_locked_slot(slot, reason)
         showcase.status = ShowcaseStatus.CANCELLED
         showcase.save(update_fields=["status", "updated_at"])
     return showcase
 
 
-def _slot_problems(slot: VisitSlot, changes: dict[str, object]) -> dict[str, str]:
+def _slot_problems(
+    slot: VisitSlot, changes: dict[str, object], *, freed: int = 0, choosing: bool = False
+) -> dict[str, str]:
     """What stops these changes to a locked session, checked against its current row: the
     form saw the row as it was before the lock, and a concurrent approval or edit may have
-    changed it since."""
+    changed it since. `freed`: the seats of approved parties chosen to move to the waiting
+    list; `choosing`: whether the form lets the host choose them."""
     if not changes:
         return {}
     if slot.is_cancelled:
         return {"__all__": CANCELLED_SESSION}
     problems: dict[str, str] = {}
     capacity = changes.get("capacity", slot.capacity)
-    if isinstance(capacity, int) and capacity < slot.seats_taken:
-        problems["capacity"] = (
-            f"{slot.seats_taken} seats are already approved; cancel visits before lowering it below {slot.seats_taken}."
-        )
+    if isinstance(capacity, int):
+        refusal = capacity_refusal(taken=slot.seats_taken, capacity=capacity, freed=freed, choosing=choosing)
+        if refusal is not None:
+            problems["capacity"] = refusal
     starts, ends = changes.get("starts_at", slot.starts_at), changes.get("ends_at", slot.ends_at)
     if isinstance(starts, datetime) and isinstance(ends, datetime) and ends <= starts:
         field = "ends_at" if "ends_at" in changes else "starts_at"
@@ -297,12 +323,92 @@ def _slot_problems(slot: VisitSlot, changes: dict[str, object]) -> dict[str, str
     return problems
 
 
-def _write_slot(slot: VisitSlot, changes: dict[str, object]) -> None:
-    """Write only the changed details of a locked session, and raise its calendar sequence
-    (and its approved visitors') so calendars take the new details."""
-    VisitSlot.objects.filter(pk=slot.pk).update(**changes, sequence=F("sequence") + 1)
-    if {"starts_at", "ends_at", "location", "notes"} & changes.keys():
+# The details a visitor's calendar event shows: a change to one updates the event.
+EVENT_DETAILS = {"starts_at", "ends_at", "location", "notes"}
+DETAIL_LABELS = {"starts_at": "Starts", "ends_at": "Ends", "capacity": "Seats", "location": "Where", "notes": "Notes"}
+
+
+def _detail_text(name: str, value: object) -> str:
+    """A session detail as the e-mail about a change shows it."""
+    if isinstance(value, datetime):
+        return date_format(timezone.localtime(value), "D, M j, Y, g:i a T")
+    if name == "capacity":
+        return f"{value} seat{'' if value == 1 else 's'}"
+    return " ".join(str(value).split()) or "(none)"
+
+
+def _describe_changes(slot: VisitSlot, changes: dict[str, object]) -> list[tuple[str, str, str]]:
+    """What changed, as (label, before, after), in the order the form shows the details."""
+    return [
+        (DETAIL_LABELS[name], _detail_text(name, getattr(slot, name)), _detail_text(name, changes[name]))
+        for name in SLOT_DETAILS
+        if name in changes and getattr(slot, name) != changes[name]
+    ]
+
+
+def _write_slot(slot: VisitSlot, changes: dict[str, object], moving: list[VisitRequest] | None = None) -> None:
+    """Write only the changed details of a locked session, and tell its visitors what changed.
+
+    Its calendar sequence (and its approved visitors') is raised so calendars take the new
+    details: approved visitors get the update of the event already in their calendar, those
+    waiting an e-mail saying what changed. Approved parties the host chose to move (`moving`,
+    locked) go to the waiting list, with the cancellation for their calendar; seats added go
+    to the waiting list in order."""
+    moving = moving or []
+    described = _describe_changes(slot, changes)
+    told = list(
+        slot.requests.filter(status__in=ACTIVE_REQUEST_STATUSES).exclude(pk__in=[v.pk for v in moving]).order_by("pk")
+    )
+    freed = 0
+    for visit in moving:
+        visit.status = RequestStatus.WAITLISTED
+        visit.sequence += 1
+        visit.save(update_fields=["status", "sequence"])
+        freed += visit.seats
+    VisitSlot.objects.filter(pk=slot.pk).update(
+        **changes, seats_taken=F("seats_taken") - freed, sequence=F("sequence") + 1
+    )
+    for name, value in changes.items():
+        setattr(slot, name, value)
+    slot.seats_taken -= freed
+    event_changed = bool(EVENT_DETAILS & changes.keys())
+    if event_changed:
         slot.requests.filter(status=RequestStatus.APPROVED).update(sequence=F("sequence") + 1)
+    promoted = set(_promote_waitlist(slot)) if "capacity" in changes and not moving else set()
+    for visit in moving:
+        _notify(visit, Notice.MOVED_TO_WAITLIST)
+    if not described:
+        return
+    for visit in told:
+        if visit.pk in promoted:
+            continue  # their confirmation shows the new details
+        if visit.is_approved:
+            if event_changed:
+                _notify(visit, Notice.SESSION_CHANGED, changes=described)
+        else:
+            _notify(visit, Notice.SESSION_CHANGED_WAITING, changes=described)
+
+
+def _lock_moving(slot: VisitSlot, slot_form: VisitSlotForm) -> list[VisitRequest]:
+    """The approved parties of a locked session the host chose to move to the waiting list,
+    locked (after every session of the showcase), as they stand now."""
+    chosen = [visit.pk for visit in slot_form.cleaned_data.get("to_waitlist") or []]
+    if not chosen:
+        return []
+    return list(
+        VisitRequest.objects.select_for_update(no_key=True, of=("self",))
+        .filter(slot=slot, status=RequestStatus.APPROVED, pk__in=chosen)
+        .order_by("pk")
+    )
+
+
+def _remove_locked_slot(slot: VisitSlot) -> None:
+    """A session the host removed from the form: one that never had a request is deleted;
+    one with visitors is cancelled, and they are told."""
+    if not slot.requests.exists():
+        slot.delete()
+    elif not slot.is_cancelled:
+        _cancel_locked_slot(slot)
 
 
 def _changed_details(form: VisitSlotForm) -> dict[str, object]:
@@ -355,8 +461,10 @@ def showcase_save(
         current = {slot.pk: slot for slot in _lock_slots(showcase)}
         if showcase.is_cancelled:
             form.add_error(None, "This showcase has been cancelled, so it can no longer be changed.")
-        edits: list[tuple[VisitSlot, dict[str, object]]] = []
+        edits: list[tuple[VisitSlot, dict[str, object], list[VisitRequest]]] = []
         added: list[VisitSlotForm] = []
+        removed: list[VisitSlot] = []
+        deleted = slots.deleted_forms
         for slot_form in slots.forms:
             if not slot_form.has_changed():
                 continue
@@ -364,13 +472,19 @@ def showcase_save(
                 added.append(slot_form)
                 continue
             slot = current.get(slot_form.instance.pk)
+            if slot_form in deleted:
+                if slot is not None:
+                    removed.append(slot)
+                continue
             if slot is None:
                 slot_form.add_error(None, "This session has been removed meanwhile.")
                 continue
             changes = _changed_details(slot_form)
-            for field, problem in _slot_problems(slot, changes).items():
+            moving = _lock_moving(slot, slot_form) if "capacity" in changes else []
+            problems = _slot_problems(slot, changes, freed=sum(visit.seats for visit in moving), choosing=True)
+            for field, problem in problems.items():
                 slot_form.add_error(None if field == "__all__" else field, problem)
-            edits.append((slot, changes))
+            edits.append((slot, changes, moving))
         if not form.is_valid() or not slots.is_valid():
             raise ValidationError("The showcase changed meanwhile; see the marked fields.")
         fields = [name for name in form.changed_data if name in form.DETAILS]
@@ -385,9 +499,11 @@ def showcase_save(
         showcase.save(update_fields=[*fields, "updated_at"])
         if "practices" in form.changed_data:
             _change_practices(showcase, form)
-        for slot, changes in edits:
+        for slot in removed:
+            _remove_locked_slot(slot)
+        for slot, changes, moving in edits:
             if changes:
-                _write_slot(slot, changes)
+                _write_slot(slot, changes, moving)
         for slot_form in added:
             slot_form.instance.showcase = showcase
             slot_form.save()
@@ -423,6 +539,67 @@ def _change_practices(showcase: Showcase, form: ShowcaseForm) -> None:
     showcase.practices.add(*(chosen - before - linked))
     # Only links that exist: `before` comes from the browser.
     showcase.practices.remove(*((before - chosen) & linked))
+
+
+def meeting_schedule(*, slot: VisitSlot, convener: User, principals: list[User], note: str = "") -> list[VisitRequest]:
+    """Hold a session as a principals' meeting: seat every principal invited, without their
+    asking (an approved visit each, one seat; a request of theirs already waiting is
+    approved), all or none, within the seats left under the session's lock, so the cohort
+    never overbooks it. The invitees get the calendar invitation (with `note`), and the host
+    is told who comes. Principals already seated are left as they are; the visits seated now
+    are returned."""
+    with transaction.atomic():
+        slot = _lock_session(slot.pk)
+        if not slot.can_convene(convener):
+            raise ValidationError(
+                "This session can no longer be held as a principals' meeting: it has started, "
+                "or it or its showcase was cancelled."
+            )
+        chosen = {principal.pk for principal in principals}
+        invitable = set(slot.meeting_candidates().filter(pk__in=chosen).values_list("pk", flat=True))
+        if chosen - invitable:
+            raise ValidationError(
+                {"principals": "Only active principals of other schools than the host's can be invited."}
+            )
+        current = {
+            visit.requester_id: visit
+            for visit in VisitRequest.objects.select_for_update(no_key=True, of=("self",))
+            .filter(slot=slot, requester_id__in=chosen, status__in=ACTIVE_REQUEST_STATUSES)
+            .order_by("pk")
+        }
+        visits = [
+            current.get(pk) or VisitRequest(slot=slot, requester_id=pk, seats=1)
+            for pk in sorted(chosen)
+            if pk not in current or not current[pk].is_approved
+        ]
+        needed = sum(visit.seats for visit in visits)
+        if needed > slot.seats_left:
+            raise ValidationError(
+                {"principals": cohort_refusal(needed=needed, seats_left=slot.seats_left, capacity=slot.capacity)}
+            )
+        now = timezone.now()
+        for visit in visits:
+            visit.status = RequestStatus.APPROVED
+            visit.invited = True
+            visit.decided_at = now
+            visit.sequence += 1
+            visit.save()
+            _take_seats(slot, visit)
+        if not slot.is_principals_meeting:
+            VisitSlot.objects.filter(pk=slot.pk).update(meeting_convener=convener)
+            slot.meeting_convener = convener
+        convener_name = display_name(convener)
+        for visit in visits:
+            _notify(visit, Notice.MEETING_INVITATION, note=note, convener=convener_name)
+        if visits:
+            named = {principal.pk: principal for principal in principals}
+            cohort = [_name_with_school(named[visit.requester_id]) for visit in visits]
+            _notify(visits[0], Notice.MEETING_SCHEDULED, convener=convener_name, cohort=cohort)
+    return visits
+
+
+def _name_with_school(person: User) -> str:
+    return f"{display_name(person)}, {person.school.name}" if person.school else display_name(person)
 
 
 def slot_debrief(*, slot: VisitSlot, notes: str) -> VisitSlot:
