@@ -319,13 +319,13 @@ class PrincipalChoiceField(IdMultipleChoiceField):
     def label_from_instance(self, obj: Any) -> str:
         person = cast(User, obj)
         school = person.school
-        return f"{display_name(person)}, {school.name} ({school.get_level_display()})" if school else display_name(person)
+        return (
+            f"{display_name(person)}, {school.name} ({school.get_level_display()})" if school else display_name(person)
+        )
 
 
 class MeetingFilterForm(forms.Form):
-    level = forms.ChoiceField(
-        label="School level", required=False, choices=[("", "Every level"), *SchoolLevel.choices]
-    )
+    level = forms.ChoiceField(label="School level", required=False, choices=[("", "Every level"), *SchoolLevel.choices])
 
 
 class MeetingForm(forms.Form):

@@ -259,7 +259,10 @@ def visit_request_cancel(*, visit: VisitRequest, reason: str = "") -> VisitReque
             _promote_waitlist(slot)
         _notify(visit, Notice.CANCELLED_BY_VISITOR, reason=reason)
         _notify(
-            visit, Notice.VISIT_CANCELLED if was_approved else Notice.REQUEST_WITHDRAWN, reason=reason, had_seat=was_approved
+            visit,
+            Notice.VISIT_CANCELLED if was_approved else Notice.REQUEST_WITHDRAWN,
+            reason=reason,
+            had_seat=was_approved,
         )
     return visit
 
