@@ -1,65 +1,37 @@
 """Single sign-on: providers configured from the environment, the sign-in page, passwords turned
-off, and the whole authorization-code flow against a real OpenID Connect provider.
-
-The provider is tests/oidc/provider.js (the `oidc-provider` package from the npm registry, installed
-by `npm ci` in tests/oidc), started once per session on free loopback ports with clients registered
-for the live server's return addresses. It runs three instances:
-
-- `district`, the district's provider, which also serves a client whose ID tokens it reissues,
-  correctly signed, for another client (the wrong audience);
-- `twin`, a second provider whose discovery document sends the portal to the district's published
-  keys and which signs with the district's key: its tokens verify;
-- `rogue`, the same but signing with a key of its own under the district key's id: its tokens do not.
-
-Without node or the package these tests are skipped, except under CI=true, where they fail.
+off, and the whole authorization-code flow against a real OpenID Connect provider on loopback
+(tests/oidc: provider.js and the fixtures that start it). Without node or the `oidc-provider`
+package the flow tests are skipped, except under CI=true, where they fail.
 """
 
-import copy
-import json
 import os
-import shutil
 import socket
 import subprocess
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 from types import SimpleNamespace
-from urllib.parse import urljoin
 
 import pytest
-import requests
 from allauth.socialaccount.models import SocialAccount, SocialApp
 from axes.models import AccessLog
 from django.core.exceptions import ImproperlyConfigured
-from playwright.sync_api import Page, ViewportSize, sync_playwright
 
 from portal.models import User
 from portal.sso import config as sso_config
 from portal.sso.adapters import SingleSignOnBackend, identity_of
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, Journey
 from tests.factories import TEST_PASSWORD, StaffFactory
+from tests.oidc import fixtures
+from tests.oidc.fixtures import DISTRICT, form_with_button, is_signed_in, oidc_environ, sign_in_through
+
+# The provider's fixtures, requested by name.
+openid_provider = fixtures.openid_provider
+sso = fixtures.sso
 
 ROOT = Path(__file__).resolve().parents[2]
-OIDC_DIR = ROOT / "tests" / "oidc"
-SECRET = "portal-test-client-secret-0123456789abcdef"
-DISTRICT = "Sign in with District ID"
 
 live = pytest.mark.django_db(transaction=True)
 
 
 # --- Configuration from the environment --------------------------------------------------
-
-
-def _oidc_environ(**overrides: str) -> dict[str, str]:
-    return {
-        "SSO_OIDC_NAME": "District ID",
-        "SSO_OIDC_ISSUER": "https://id.district.example/",
-        "SSO_OIDC_CLIENT_ID": "portal",
-        "SSO_OIDC_CLIENT_SECRET": SECRET,
-        **overrides,
-    }
 
 
 def test_no_variables_means_no_provider_and_passwords_on():
@@ -79,7 +51,7 @@ def test_every_preset_is_configured_from_its_variables():
             "SSO_MICROSOFT_TENANT": "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0",
             "SSO_CLEVER_CLIENT_ID": "c-id",
             "SSO_CLEVER_CLIENT_SECRET": "c-secret",
-            **_oidc_environ(),
+            **oidc_environ(),
             "PASSWORD_SIGN_IN": "false",
         }
     )
@@ -107,8 +79,8 @@ def test_every_preset_is_configured_from_its_variables():
         ({"SSO_CLEVER_CLIENT_SECRET": "c-secret"}, "SSO_CLEVER_CLIENT_ID"),
         ({"SSO_MICROSOFT_CLIENT_ID": "m-id", "SSO_MICROSOFT_CLIENT_SECRET": "m-secret"}, "SSO_MICROSOFT_TENANT"),
         ({"SSO_MICROSOFT_TENANT": "district.org"}, "SSO_MICROSOFT_CLIENT_ID"),
-        (_oidc_environ(SSO_OIDC_ISSUER=""), "SSO_OIDC_ISSUER"),
-        (_oidc_environ(SSO_OIDC_CLIENT_SECRET=" "), "SSO_OIDC_CLIENT_SECRET"),
+        (oidc_environ(SSO_OIDC_ISSUER=""), "SSO_OIDC_ISSUER"),
+        (oidc_environ(SSO_OIDC_CLIENT_SECRET=" "), "SSO_OIDC_CLIENT_SECRET"),
         ({"SSO_OIDC_NAME": "District ID"}, "SSO_OIDC_ISSUER"),
     ],
 )
@@ -136,7 +108,7 @@ def test_microsoft_sign_in_is_restricted_to_one_tenant(tenant):
     ],
 )
 def test_the_issuer_must_be_https_except_on_this_machine(issuer, accepted):
-    environ = _oidc_environ(SSO_OIDC_ISSUER=issuer)
+    environ = oidc_environ(SSO_OIDC_ISSUER=issuer)
     if accepted:
         assert sso_config.from_environment(environ).providers["openid_connect"]
     else:
@@ -214,7 +186,7 @@ def test_the_oneroster_key_is_read_where_the_provider_gives_it():
 @pytest.fixture
 def district_provider(settings):
     """The OpenID Connect preset configured (nothing is fetched until someone presses its button)."""
-    settings.SOCIALACCOUNT_PROVIDERS = sso_config.from_environment(_oidc_environ()).providers
+    settings.SOCIALACCOUNT_PROVIDERS = sso_config.from_environment(oidc_environ()).providers
 
 
 @pytest.fixture
@@ -229,7 +201,7 @@ def passwords_off(settings, district_provider):
 def test_the_sign_in_page_offers_each_provider_as_a_post_button_beside_the_password_form(client, district_provider):
     response = client.get("/accounts/login/?next=/practices/")
     page = response.content.decode()
-    form = _form_with_button(page, DISTRICT)
+    form = form_with_button(page, DISTRICT)
     assert form.method == "post" and form.action == "/accounts/oidc/district/login/"
     assert form.fields["next"] == "/practices/" and form.fields["csrfmiddlewaretoken"]
     assert 'name="password"' in page and "With a password" in page
@@ -239,7 +211,7 @@ def test_the_sign_in_page_offers_each_provider_as_a_post_button_beside_the_passw
 def test_a_provider_address_opened_with_get_only_shows_a_button(client, district_provider):
     response = client.get("/accounts/oidc/district/login/")
     assert response.status_code == 200
-    assert _form_with_button(response.content.decode(), "Continue to District ID").method == "post"
+    assert form_with_button(response.content.decode(), "Continue to District ID").method == "post"
 
 
 @pytest.mark.django_db
@@ -247,7 +219,7 @@ def test_a_provider_that_does_not_answer_gets_a_page_not_a_server_error(client, 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         closed = probe.getsockname()[1]
-    environ = _oidc_environ(SSO_OIDC_ISSUER=f"http://127.0.0.1:{closed}")
+    environ = oidc_environ(SSO_OIDC_ISSUER=f"http://127.0.0.1:{closed}")
     settings.SOCIALACCOUNT_PROVIDERS = sso_config.from_environment(environ).providers
     response = client.post("/accounts/oidc/district/login/")
     assert response.status_code == 502
@@ -303,184 +275,6 @@ def test_turning_passwords_off_ends_sessions_signed_in_with_one(client, teacher,
 
 
 # --- Through a real OpenID Connect provider ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OpenIDProvider:
-    ports: dict[str, int]
-
-    def issuer(self, instance: str) -> str:
-        return f"http://127.0.0.1:{self.ports[instance]}"
-
-
-def _missing_provider() -> str | None:
-    if shutil.which("node") is None:
-        return "node is not installed"
-    if not (OIDC_DIR / "node_modules" / "oidc-provider" / "package.json").exists():
-        return "the oidc-provider package is not installed (npm ci in tests/oidc)"
-    return None
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
-def _wait_for_discovery(process: subprocess.Popen, issuers: list[str], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    for issuer in issuers:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the OpenID provider stopped: {log.read_text()}")
-            try:
-                if requests.get(f"{issuer}/.well-known/openid-configuration", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the OpenID provider did not answer at {issuer}: {log.read_text()}")
-            time.sleep(0.1)
-
-
-@pytest.fixture(scope="session")
-def openid_provider(live_server, tmp_path_factory) -> Iterator[OpenIDProvider]:
-    missing = _missing_provider()
-    if missing is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{missing}, and the single sign-on tests need it under CI")
-        pytest.skip(missing)
-    provider = OpenIDProvider(dict(zip(["district", "twin", "rogue"], _free_ports(3), strict=True)))
-
-    def client(client_id: str, provider_id: str, **extra: str) -> dict[str, object]:
-        callback = f"{live_server.url}/accounts/oidc/{provider_id}/login/callback/"
-        return {"client_id": client_id, "client_secret": SECRET, "redirect_uris": [callback], **extra}
-
-    config = {
-        "instances": [
-            {
-                "name": "district",
-                "port": provider.ports["district"],
-                "signing_key": "district",
-                "clients": [
-                    client("portal", "district"),
-                    client("portal-mixup", "mixup", id_token_audience="another-client"),
-                    client("another-client", "another"),
-                ],
-            },
-            {
-                "name": "twin",
-                "port": provider.ports["twin"],
-                "signing_key": "district",
-                "jwks_from": "district",
-                "clients": [client("portal", "twin")],
-            },
-            {
-                "name": "rogue",
-                "port": provider.ports["rogue"],
-                "signing_key": "rogue",
-                "jwks_from": "district",
-                "clients": [client("portal", "rogue")],
-            },
-        ]
-    }
-    folder = tmp_path_factory.mktemp("oidc")
-    (folder / "provider.json").write_text(json.dumps(config))
-    log = folder / "provider.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [str(shutil.which("node")), str(OIDC_DIR / "provider.js"), str(folder / "provider.json")],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        _wait_for_discovery(process, [provider.issuer(name) for name in provider.ports], log)
-        yield provider
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-@pytest.fixture
-def sso(settings, openid_provider) -> OpenIDProvider:
-    """The district's provider configured as a deployment would (SSO_OIDC_*), and three more apps
-    of the same preset for the twin, the rogue and the client whose tokens go to another."""
-    environ = _oidc_environ(SSO_OIDC_ISSUER=openid_provider.issuer("district"))
-    providers = sso_config.from_environment(environ).providers
-    providers["openid_connect"]["APPS"] += [
-        sso_config.openid_connect_app("twin", "Twin", openid_provider.issuer("twin"), "portal", SECRET),
-        sso_config.openid_connect_app("rogue", "Rogue", openid_provider.issuer("rogue"), "portal", SECRET),
-        sso_config.openid_connect_app("mixup", "Mix-up", openid_provider.issuer("district"), "portal-mixup", SECRET),
-    ]
-    settings.SOCIALACCOUNT_PROVIDERS = providers
-    return openid_provider
-
-
-@dataclass
-class Form:
-    method: str
-    action: str
-    fields: dict[str, str] = field(default_factory=dict)
-    button: str = ""
-
-
-class _Forms(HTMLParser):
-    """The forms of a page, as a browser would send them: action, fields and the button's text."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[Form] = []
-        self._in_button = False
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag == "form":
-            self.forms.append(Form((attributes.get("method") or "get").lower(), attributes.get("action") or ""))
-        elif tag == "input" and self.forms and attributes.get("name"):
-            self.forms[-1].fields[str(attributes["name"])] = attributes.get("value") or ""
-        elif tag == "button":
-            self._in_button = True
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "button":
-            self._in_button = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_button and self.forms:
-            self.forms[-1].button += data.strip()
-
-
-def _form_with_button(page: str, button: str) -> Form:
-    parser = _Forms()
-    parser.feed(page)
-    found = [form for form in parser.forms if form.button == button]
-    assert len(found) == 1, f"{len(found)} forms with a {button!r} button"
-    return found[0]
-
-
-def sign_in_through(
-    live_server, button: str, *, start: str = "/", **claims: str
-) -> tuple[requests.Session, requests.Response]:
-    """Open `start`, press `button` on the sign-in page it sends to, sign in at the provider as
-    `claims` say, and follow the redirects back: the browser and the page it ends on."""
-    browser = requests.Session()
-    page = browser.get(live_server.url + start)
-    form = _form_with_button(page.text, button)
-    at_provider = browser.post(urljoin(page.url, form.action), data=form.fields)
-    assert "/interaction/" in at_provider.url, f"{at_provider.status_code} {at_provider.url}: {at_provider.text[:300]}"
-    return browser, browser.post(f"{at_provider.url}/login", data=claims)
-
-
-def is_signed_in(browser: requests.Session, live_server) -> bool:
-    return browser.get(f"{live_server.url}/", allow_redirects=False).status_code == 200
 
 
 @live
@@ -589,51 +383,3 @@ def test_a_token_issued_for_another_client_is_refused(sso, live_server, teacher)
     assert "could not verify the answer from Mix-up" in page.text
     assert not is_signed_in(browser, live_server)
     assert not SocialAccount.objects.exists()
-
-
-@pytest.mark.browser
-@live
-def test_in_chromium_the_buttons_reach_the_provider_under_the_portals_policy(
-    sso, live_server, teacher, settings, monkeypatch
-):
-    """A button's form is redirected on to the provider, and Chromium checks that step against the
-    Content-Security-Policy's form-action: with the origins the configuration adds, a phone-sized
-    window signs in. The sign-in and refusal pages pass the accessibility scan (in a second window
-    that lets the scanner's script in)."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"Chromium is required under CI but {CHROMIUM} does not exist")
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    # Playwright's event loop runs in this thread; the database calls here are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    policy = copy.deepcopy(settings.CONTENT_SECURITY_POLICY)
-    environ = _oidc_environ(SSO_OIDC_ISSUER=sso.issuer("district"))
-    policy["DIRECTIVES"]["form-action"] += sso_config.from_environment(environ).form_action_origins
-    settings.CONTENT_SECURITY_POLICY = policy
-    phone: ViewportSize = {"width": 390, "height": 844}
-
-    def through_provider(page: Page, subject: str, email: str) -> None:
-        page.get_by_role("button", name=DISTRICT, exact=True).click()
-        page.get_by_label("Subject").fill(subject)
-        page.get_by_label("E-mail", exact=True).fill(email)
-        page.get_by_role("button", name="Sign in", exact=True).click()
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = chromium.new_context(locale="en-US", viewport=phone).new_page()
-            page.set_default_timeout(10_000)
-            page.goto(f"{live_server.url}/")
-            through_provider(page, "tamika-1", teacher.email)
-            page.get_by_text("Welcome, Tamika").wait_for()
-            assert page.url == f"{live_server.url}/"
-
-            scanned = chromium.new_context(locale="en-US", viewport=phone, bypass_csp=True).new_page()
-            scanned.set_default_timeout(10_000)
-            journey = Journey(scanned, live_server.url)
-            journey.goto("/accounts/login/")
-            through_provider(scanned, "stranger-1", "stranger@elsewhere.example")
-            scanned.get_by_text("This account cannot sign in here").wait_for()
-            journey.check()
-        finally:
-            chromium.close()
