@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -346,3 +347,63 @@ class RosterImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class MailKind(models.TextChoices):
+    INVITATION = "invitation", "Invitation"
+    NOTICE = "notice", "Notice"
+
+
+class DeliveryStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class MailDeliveryQuerySet(models.QuerySet["MailDelivery"]):
+    def invitations(self) -> MailDeliveryQuerySet:
+        return self.filter(kind=MailKind.INVITATION)
+
+
+class MailDelivery(models.Model):
+    """One e-mail on its way (portal.lib.mail): queued with the change it reports, then sent or
+    failed once a worker has tried it. Its key names it to the jobs that send it, which send it
+    once: a delivery marked sent is never sent again. An invitation names the person invited, so
+    staff see whether theirs went."""
+
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=12, choices=MailKind.choices, default=MailKind.NOTICE)
+    person = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="mail_deliveries",
+        help_text="The person invited, for an invitation.",
+    )
+    to = models.CharField("to", max_length=1000, blank=True)
+    subject = models.CharField(max_length=255, blank=True, help_text="Empty until the message is built.")
+    # The message as built (portal.lib.mail.message_data); emptied once sent.
+    message = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    queued_at = models.DateTimeField(default=timezone.now, db_index=True)
+    status_at = models.DateTimeField(default=timezone.now, help_text="When it was queued, sent or given up.")
+    error = models.CharField(max_length=500, blank=True, help_text="Why the last attempt failed.")
+
+    objects = MailDeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "e-mail delivery"
+        verbose_name_plural = "e-mail deliveries"
+        ordering = ["-queued_at", "-pk"]
+        indexes = [models.Index(fields=["person", "kind", "-queued_at"], name="mail_delivery_person_kind")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=MailKind.values), name="mail_delivery_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=DeliveryStatus.values), name="mail_delivery_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} to {self.to or self.person}: {self.get_status_display()}"

@@ -18,10 +18,22 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django_tasks import TaskResultStatus, task
 
+from portal.jobs import enqueue_on_commit
 from portal.lib.csvfile import CsvError, CsvRow, RowError, read_rows
 from portal.lib.mail import portal_email, send_quietly
-from portal.models import DISTRICT_ROLES, Locale, Role, School, SchoolLevel, User
+from portal.models import (
+    DISTRICT_ROLES,
+    DeliveryStatus,
+    Locale,
+    MailDelivery,
+    MailKind,
+    Role,
+    School,
+    SchoolLevel,
+    User,
+)
 
 SCHOOL_COLUMNS = ["slug", "name", "level", "enrollment", "frl_percent", "locale"]
 USER_COLUMNS = ["email", "first_name", "last_name", "role", "school"]
@@ -294,7 +306,8 @@ def roster_import(
             user.school = school
             user.save()
         result.invited = [user.email for user in invited]
-        transaction.on_commit(lambda: invitations_send(users=invited))
+        # Queued in this transaction: the invitations go if the import is saved, and only then.
+        invitations_send(users=invited)
     return result
 
 
@@ -331,9 +344,48 @@ def password_setup_url(user: User) -> str:
     return settings.PORTAL_BASE_URL + reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
 
 
+# Invitations built and queued by one job: a large import is shared between workers.
+INVITATIONS_PER_JOB = 500
+
+
 def invitations_send(*, users: Iterable[User]) -> int:
-    """E-mail each new person a link to choose their own password; say how many went."""
-    return sum(send_quietly(partial(_invitation, user)) for user in users)
+    """E-mail each person a link to choose their own password.
+
+    Each invitation is recorded as queued with the change that invites them (so staff see it
+    queued, then sent or failed), and built and sent by jobs outside the request, a few hundred
+    people to a job, however many the import brought. Says how many are on their way, or, when
+    the jobs ran at once (the immediate backend, outside a transaction), how many went.
+    """
+    deliveries = MailDelivery.objects.bulk_create(
+        [MailDelivery(kind=MailKind.INVITATION, person=user, to=user.email) for user in users]
+    )
+    keys = [str(delivery.key) for delivery in deliveries]
+    queued = 0
+    for start in range(0, len(keys), INVITATIONS_PER_JOB):
+        batch = keys[start : start + INVITATIONS_PER_JOB]
+        result = enqueue_on_commit(invitations_deliver, batch)
+        if result is not None and result.is_finished:
+            queued += (result.return_value or 0) if result.status == TaskResultStatus.SUCCESSFUL else 0
+        else:
+            queued += len(batch)
+    return queued
+
+
+@task()
+def invitations_deliver(keys: list[str]) -> int:
+    """Build and send the invitations queued under `keys` (invitations_send); say how many are
+    on their way. Run twice, it builds each invitation once: one built has its subject."""
+    waiting = (
+        MailDelivery.objects.invitations()
+        .filter(key__in=keys, status=DeliveryStatus.QUEUED, subject="", person__isnull=False)
+        .select_related("person")
+        .order_by("pk")
+    )
+    return sum(
+        send_quietly(partial(_invitation, delivery.person), delivery=delivery)
+        for delivery in waiting
+        if delivery.person is not None
+    )
 
 
 def _invitation(user: User) -> EmailMessage:

@@ -52,6 +52,9 @@ INSTALLED_APPS = [
     "taggit",
     "axes",
     "reversion",
+    # Jobs: Django's Tasks API (backport) and its database-backed queue (see TASKS below).
+    "django_tasks",
+    "django_tasks_db",
     # Single sign-on (portal/sso): allauth's accounts and the provider presets.
     "allauth",
     "allauth.account",
@@ -229,6 +232,24 @@ if _redis_url is not None:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Jobs (the README's "Jobs") -------------------------------------------------------------
+# E-mail, invitations and periodic work run as jobs through Django's Tasks API (the django-tasks
+# backport of Django 6's django.tasks; portal/jobs.py adds enqueueing with the change that causes
+# a job, retries and the schedule). JOBS_BACKEND picks where they run:
+# - immediate (the default; development, tests, `make run`): in the process that enqueued the
+#   job, once the transaction that enqueued it commits. No worker needed.
+# - database: stored in the database with the change that caused them and run by
+#   `manage.py db_worker` processes (django-tasks-db); failed sends are retried with backoff.
+JOBS_BACKEND = env_choice("JOBS_BACKEND", default="immediate", choices=["immediate", "database"])
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "database": "django_tasks_db.DatabaseBackend",
+        }[JOBS_BACKEND],
+    }
+}
 
 EMAIL_BACKEND = env_choice(
     "EMAIL_BACKEND",
