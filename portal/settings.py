@@ -7,6 +7,7 @@ configuration table); a bad value stops start-up with a message naming it.
 import zoneinfo
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import django_stubs_ext
@@ -216,8 +217,46 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5_242_880
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+# --- File storage (the README's "File storage") ---------------------------------------------
+# Uploads go through Django's STORAGES: local disk under MEDIA_ROOT, or an S3-compatible bucket
+# (AWS S3, MinIO, Ceph...) through django-storages when STORAGE_S3_BUCKET is set, so that every
+# app server reads and writes the same files. Objects stay private (no ACL of their own, so the
+# bucket's, which must not be public): a download is streamed by the view after its access
+# check, never handed out as the bucket's address.
+_s3_bucket = env_str("STORAGE_S3_BUCKET")
+if _s3_bucket is None:
+    _uploads_storage: dict[str, Any] = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+else:
+    # Empty: AWS S3 itself, found from the region.
+    _s3_endpoint = env_url("STORAGE_S3_ENDPOINT_URL", default="", schemes=("http", "https")) or None
+    _s3_key_id = env_str("STORAGE_S3_ACCESS_KEY_ID")
+    _s3_secret = env_str("STORAGE_S3_SECRET_ACCESS_KEY")
+    if (_s3_key_id is None) != (_s3_secret is None):
+        raise ImproperlyConfigured(
+            "STORAGE_S3_ACCESS_KEY_ID and STORAGE_S3_SECRET_ACCESS_KEY go together: set both, or neither "
+            "(then the machine's own credentials are used, such as an instance role)."
+        )
+    _s3_options = {
+        "bucket_name": _s3_bucket,
+        "endpoint_url": _s3_endpoint,
+        "region_name": env_str("STORAGE_S3_REGION"),
+        "access_key": _s3_key_id,
+        "secret_key": _s3_secret,
+        # A server at an address of its own (MinIO, Ceph, a test server) names the bucket in the path.
+        "addressing_style": "path" if _s3_endpoint else None,
+        "default_acl": None,
+        "querystring_auth": True,
+        # Generated names never repeat; an existing object is never replaced.
+        "file_overwrite": False,
+        # A file read back (a download, metadata cleaning) spills to disk past this size.
+        "max_memory_size": FILE_UPLOAD_MAX_MEMORY_SIZE,
+    }
+    _uploads_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {name: value for name, value in _s3_options.items() if value is not None},
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _uploads_storage,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
         if not DEBUG
