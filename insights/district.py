@@ -29,7 +29,7 @@ from django.utils import timezone
 from portal.lib.csvfile import csv_response
 from portal.models import Role, School, SchoolLevel, User
 from practices.models import Adoption, Practice, Status
-from showcases.models import RequestStatus, VisitRequest, VisitSlot
+from showcases.models import Attendance, RequestStatus, VisitRequest, VisitSlot
 from surveys.dashboard import released_district
 from surveys.models import Cycle, Tension
 from surveys.stats import SUPPRESSED, Figures, percent
@@ -122,6 +122,11 @@ class Flow:
     seats: int = 0
     source_id: int = 0
     target_id: int = 0
+    # Sessions hosted: how many the host checked visitors in at, and the seats of the visitors
+    # who attended them (within `seats`, which counts approved seats for the sessions nobody
+    # checked in).
+    checked_in: int = 0
+    attended: int = 0
 
 
 @dataclass
@@ -239,10 +244,20 @@ def _school_rows(scope: Scope, figures: dict[int, Mapping[str, Any]], adoptions:
 def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
     """Adoptions, adaptations and visits from school to school, and sessions hosted per school: one query."""
 
-    def arm(queryset: QuerySet, kind: str, source: str, target: str | None, seats: str | None = None) -> QuerySet:
-        """Rows of (kind, source school, target school, count, seats); `source`/`target` are
-        paths to a school."""
+    def arm(
+        queryset: QuerySet,
+        kind: str,
+        source: str,
+        target: str | None,
+        seats: str | None = None,
+        *,
+        checked: Q | None = None,
+    ) -> QuerySet:
+        """Rows of (kind, source school, target school, count, seats, checked, attended);
+        `source`/`target` are paths to a school. With `checked` (sessions), `seats` counts the
+        rows not checked in, `checked` the rows checked in and `attended` their seats attended."""
         empty = Value("", output_field=CharField())
+        zero = Value(0, output_field=IntegerField())
         return (
             queryset.order_by()
             .annotate(kind=Value(kind, output_field=CharField()))
@@ -253,7 +268,12 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
                 target_id=Coalesce(f"{target}_id", Value(0)) if target else Value(0, output_field=IntegerField()),
                 target_name=Coalesce(f"{target}__name", empty) if target else empty,
             )
-            .annotate(n=Count("pk"), seats=Coalesce(Sum(seats), 0) if seats else Value(0, output_field=IntegerField()))
+            .annotate(
+                n=Count("pk"),
+                seats=Coalesce(Sum(seats, filter=~checked if checked else None), 0) if seats else zero,
+                checked=Count("pk", filter=checked) if checked else zero,
+                attended=Coalesce(Sum("seats_attended", filter=checked), 0) if checked else zero,
+            )
         )
 
     adoptions = Adoption.objects.filter(
@@ -269,7 +289,7 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
         slot__starts_at__lt=now,
         slot__cancelled_at__isnull=True,
         requester__school_id__isnull=False,
-    )
+    ).exclude(attendance=Attendance.NO_SHOW)
     held = VisitSlot.objects.filter(scope.in_range("starts_at"), starts_at__lt=now, cancelled_at__isnull=True)
     if scope.school_id is not None:
         sid = scope.school_id
@@ -288,7 +308,15 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
         arm(adoptions, "adoption", "practice__school", "school"),
         arm(adaptations, "adaptation", "adapted_from__school", "school"),
         arm(visits, "visit", "slot__showcase__host_school", "requester__school", seats="seats"),
-        arm(held, "hosted", "showcase__host_school", None, seats="seats_taken"),
+        # Seats filled: visitors who attended where the host checked them in, approved seats elsewhere.
+        arm(
+            held,
+            "hosted",
+            "showcase__host_school",
+            None,
+            seats="seats_taken",
+            checked=Q(attendance_taken_at__isnull=False),
+        ),
     ]
     flows: dict[str, list[Flow]] = {"adoption": [], "adaptation": [], "visit": []}
     hosting: list[Flow] = []
@@ -298,9 +326,11 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
             row["source_name"],
             row["target_name"],
             row["n"],
-            row["seats"],
+            row["seats"] + row["attended"],
             row["source_id"],
             row["target_id"],
+            checked_in=row["checked"],
+            attended=row["attended"],
         )
         if row["kind"] == "hosted":
             hosting.append(flow)
@@ -369,6 +399,8 @@ def build_district_dashboard(scope: Scope) -> DistrictDashboard:
         "evolution_pct": percent(sum(row.with_evolution for row in schools), published),
         "sessions": sum(flow.count for flow in hosting),
         "seats": sum(flow.seats for flow in hosting),
+        "sessions_checked_in": sum(flow.checked_in for flow in hosting),
+        "seats_attended": sum(flow.attended for flow in hosting),
     }
     levels: dict[str, list[int]] = {}
     for row in schools:
@@ -433,7 +465,7 @@ CSV_TABLES = {
     "months": ["month", "published", "with_failures_pct", "with_evolution_pct"],
     "levels": ["level", "schools", "published", "published_last_90_days"],
     "flows": ["kind", "from_school", "to_school", "count"],
-    "hosting": ["host_school", "sessions_held", "seats_filled"],
+    "hosting": ["host_school", "sessions_held", "seats_filled", "sessions_checked_in", "seats_attended"],
     "top": ["kind", "practice", "school", "count"],
     "featured": ["practice", "school", "featured_on", "note"],
     "say_vs_do": ["measure", "value"],
@@ -469,7 +501,7 @@ def dashboard_rows(data: DistrictDashboard, table: str) -> list[list[object]]:
             for f in data.flows[kind]
         ]
     if table == "hosting":
-        return [[f.source, f.count, f.seats] for f in data.hosting]
+        return [[f.source, f.count, f.seats, f.checked_in, f.attended] for f in data.hosting]
     if table == "top":
         return [
             [row["kind"], row["practice_title"], row["school_name"], row["n"]]

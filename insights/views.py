@@ -20,7 +20,8 @@ from portal.http import AuthenticatedHttpRequest
 from portal.lib.figures import cached_figures, figures_context
 from portal.models import Role, School, SchoolLevel, User
 from practices.models import Practice, Status
-from showcases.models import RequestStatus, VisitRequest
+from showcases.inbox import HOME_INBOX_ROWS, AwaitingDecisions, host_inbox
+from showcases.models import RequestStatus, VisitRequest, can_host
 from surveys.models import Cycle, SurveyAccess
 from surveys.stats import SUPPRESSED
 
@@ -62,6 +63,12 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
         context["open_cycle"] = Cycle.objects.open_on(timezone.localdate()).order_by("closes_on").first()
     if user.school_id is not None:
         context["drafts"] = Practice.objects.filter(author=user, status=Status.DRAFT).order_by("-updated_at")[:5]
+    if can_host(user):
+        inbox = host_inbox(user, limit=HOME_INBOX_ROWS)
+        context["host_inbox"] = inbox
+        # The navigation's badge, counted with the inbox.
+        context["awaiting_decisions"] = AwaitingDecisions(user, count=inbox.pending_count)
+        context["can_host"] = True
     return render(request, "insights/home.html", context)
 
 

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django import forms
+from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, inlineformset_factory
 from django.http import QueryDict
 from django.utils import timezone
@@ -13,7 +14,15 @@ from portal.forms import IdChoiceField, IdMultipleChoiceField, validate_plausibl
 from portal.models import School, SchoolLevel, User, UserQuerySet
 from portal.naming import display_name
 from practices.models import Practice, Visibility
-from showcases.models import Showcase, VisitorReflection, VisitRequest, VisitSlot, with_visitor_count
+from showcases.models import (
+    Attendance,
+    SessionMessage,
+    Showcase,
+    VisitorReflection,
+    VisitRequest,
+    VisitSlot,
+    with_visitor_count,
+)
 
 CANCELLED_SESSION = (
     "This session has been cancelled, so it can no longer be changed. "
@@ -53,6 +62,36 @@ def _remember_initial(form: forms.BaseForm) -> None:
         field.show_hidden_initial = True
 
 
+def school_only_refusal(titles: list[str]) -> str:
+    """Why these entries cannot be linked to a showcase (said by the form and the save alike)."""
+    named = ", ".join(f"“{title}”" for title in titles)
+    verb, pronoun = ("is", "it") if len(titles) == 1 else ("are", "them")
+    return (
+        f"{named} {verb} shared only within your school, so visitors from other schools could not open "
+        f"{pronoun}. Share {pronoun} with the whole district first, or leave {pronoun} out."
+    )
+
+
+class LinkablePracticesField(IdMultipleChoiceField):
+    """The entries a host may link: those every visitor may open. An entry the host may see
+    but that is shared only within the school (`school_only`) is refused saying why."""
+
+    school_only: QuerySet[Practice] = Practice.objects.none()
+
+    def clean(self, value: Any) -> QuerySet[Any]:
+        ids = [pk for pk in value if _looks_like_id(pk)] if isinstance(value, list | tuple) else []
+        if ids:
+            titles = list(self.school_only.filter(pk__in=ids).order_by("title").values_list("title", flat=True))
+            if titles:
+                raise forms.ValidationError(school_only_refusal(titles), code="school_only")
+        return super().clean(value)
+
+
+def _looks_like_id(value: object) -> bool:
+    text = str(value)
+    return text.isascii() and text.isdigit() and len(text) < 19
+
+
 class ShowcaseForm(forms.ModelForm):
     # The questionnaire's own columns, written by an edit only when changed.
     DETAILS = ("title", "description", "impact", "evidence", "focus_question", "what_visitors_see", "auto_approve")
@@ -70,7 +109,7 @@ class ShowcaseForm(forms.ModelForm):
             "auto_approve",
         ]
         widgets = {"practices": forms.CheckboxSelectMultiple}
-        field_classes = {"practices": IdMultipleChoiceField}
+        field_classes = {"practices": LinkablePracticesField}
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -84,13 +123,10 @@ class ShowcaseForm(forms.ModelForm):
         else:
             # The host's own school's published practices that every visitor may open:
             # an entry shared only within the school would be a link visitors cannot follow.
-            practices = cast(IdMultipleChoiceField, self.fields["practices"])
-            practices.queryset = (
-                Practice.objects.visible_to(user)
-                .published()
-                .filter(school_id=user.school_id, visibility=Visibility.DISTRICT)
-                .order_by("title")
-            )
+            practices = cast(LinkablePracticesField, self.fields["practices"])
+            own_school = Practice.objects.visible_to(user).published().filter(school_id=user.school_id)
+            practices.queryset = own_school.filter(visibility=Visibility.DISTRICT).order_by("title")
+            practices.school_only = own_school.exclude(visibility=Visibility.DISTRICT)
             practices.label = "Practice entries visitors can read first"
             practices.help_text = "Only entries shared with the whole district can be linked."
             practices.required = False
@@ -428,3 +464,45 @@ class ReflectionForm(forms.ModelForm):
         if cleaned.get("trying") and not cleaned.get("practice"):
             self.add_error("practice", "Choose the practice you are trying.")
         return cleaned
+
+
+class AttendanceForm(forms.Form):
+    """Check-in: attended or no-show for each approved visitor of a session, one radio group each."""
+
+    def __init__(self, *args: Any, visits: list[VisitRequest], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.visits = visits
+        for visit in visits:
+            self.fields[self.field_name(visit)] = forms.TypedChoiceField(
+                choices=Attendance.choices,
+                required=False,
+                empty_value=Attendance.UNRECORDED,
+                initial=visit.attendance,
+                widget=forms.RadioSelect,
+            )
+
+    @staticmethod
+    def field_name(visit: VisitRequest) -> str:
+        return f"visit-{visit.pk}"
+
+    def rows(self) -> list[tuple[VisitRequest, forms.BoundField]]:
+        """Each visitor with their radio group, in the order of the list."""
+        return [(visit, self[self.field_name(visit)]) for visit in self.visits]
+
+    def marks(self) -> dict[int, Attendance]:
+        """What the host recorded, by visit request."""
+        return {visit.pk: Attendance(self.cleaned_data[self.field_name(visit)]) for visit in self.visits}
+
+
+class SessionMessageForm(forms.ModelForm):
+    class Meta:
+        model = SessionMessage
+        fields = ["subject", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 6})}
+        help_texts = {
+            "subject": "The e-mail's subject; the showcase's title is added.",
+            "body": "Each approved visitor gets their own e-mail: nobody sees the others' addresses.",
+        }
+
+    def clean_subject(self) -> str:
+        return " ".join(self.cleaned_data["subject"].split())

@@ -5,7 +5,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -236,6 +237,29 @@ class VisitSlot(models.Model):
             .order_by("school__name", "last_name", "first_name", "pk")
         )
 
+    @property
+    def check_in_open(self) -> bool:
+        """Visitors are checked in from the day of the session on, unless it was cancelled."""
+        return not self.is_cancelled and timezone.localtime(self.starts_at).date() <= timezone.localdate()
+
+    @property
+    def is_checked_in(self) -> bool:
+        """Whether the host has recorded who came (attended or no-show) for anyone."""
+        return self.attendance_taken_at is not None
+
+    @property
+    def seats_filled(self) -> int:
+        """Seats of visitors who came once the host checked them in; until then, the approved seats."""
+        return self.seats_attended if self.is_checked_in else self.seats_taken
+
+    def can_check_in(self, user: User) -> bool:
+        """Those who manage the showcase check visitors in, from the day of the session."""
+        return self.check_in_open and self.showcase.can_manage(user)
+
+    def can_message(self, user: User) -> bool:
+        """Those who manage the showcase write to its approved visitors while the session is on."""
+        return not self.is_cancelled and self.showcase.can_manage(user)
+
     def request_refusal(self, user: User) -> str | None:
         """Why `user` may not ask for seats in this session, or None if they may: it must be
         open (published, not cancelled, not started) and not their own school's."""
@@ -303,6 +327,33 @@ class VisitRequestQuerySet(models.QuerySet["VisitRequest"]):
     def approved(self) -> VisitRequestQuerySet:
         return self.filter(status=RequestStatus.APPROVED)
 
+    def awaiting_decision_by(self, user: User) -> VisitRequestQuerySet:
+        """Requests waiting for `user`'s decision: pending, for an upcoming session still on,
+        of a published showcase they host or run (their inbox, the count in the navigation)."""
+        if not can_host(user):
+            return self.none()
+        return self.filter(
+            status=RequestStatus.PENDING,
+            slot__cancelled_at__isnull=True,
+            slot__starts_at__gt=timezone.now(),
+            slot__showcase__in=Showcase.objects.run_by(user).published(),
+        )
+
+    def with_waitlist_place(self) -> VisitRequestQuerySet:
+        """Annotate `waitlist_place`: for a request on the waiting list, its place in the order
+        seats are offered (first come, first served, as services._promote_waitlist takes them)."""
+        ahead = (
+            VisitRequest.objects.filter(slot=OuterRef("slot"), status=RequestStatus.WAITLISTED)
+            .filter(
+                Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
+            )
+            .order_by()
+            .values("slot")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(waitlist_place=Coalesce(Subquery(ahead), 0) + 1)
+
 
 class VisitRequest(models.Model):
     slot = models.ForeignKey(VisitSlot, on_delete=models.CASCADE, related_name="requests")
@@ -358,6 +409,27 @@ class VisitRequest(models.Model):
     @property
     def is_waitlisted(self) -> bool:
         return self.status == RequestStatus.WAITLISTED
+
+    @property
+    def waitlist_position(self) -> int | None:
+        """Its place on the waiting list (1 is offered the next seat), when it is on it and
+        was read through VisitRequestQuerySet.with_waitlist_place."""
+        place = getattr(self, "waitlist_place", None)
+        return place if self.is_waitlisted and isinstance(place, int) else None
+
+    @property
+    def waitlist_place_label(self) -> str:
+        """Where a waiting visitor stands, e.g. "2nd on the waiting list"."""
+        place = self.waitlist_position
+        return f"{ordinal(place)} on the waiting list" if place is not None else ""
+
+    @property
+    def attended(self) -> bool:
+        return self.attendance == Attendance.ATTENDED
+
+    @property
+    def is_no_show(self) -> bool:
+        return self.attendance == Attendance.NO_SHOW
 
     @property
     def reflection_open(self) -> bool:
@@ -416,6 +488,12 @@ class SessionMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.slot})"
+
+
+def ordinal(number: int) -> str:
+    """1st, 2nd, 3rd, 4th, …, 11th, 12th, 13th, …, 21st."""
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
 
 
 def _new_token() -> str:

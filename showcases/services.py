@@ -12,13 +12,15 @@ the rows named here. Seat counts change only with F() expressions under these lo
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from enum import Enum
+from functools import partial
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, QuerySet, Sum
 from django.forms import BaseInlineFormSet
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -31,10 +33,19 @@ from portal.naming import display_name
 from practices.models import AdoptionStatus, Practice
 from practices.services import adoption_record
 from showcases.calendar import visit_ics
-from showcases.forms import CANCELLED_SESSION, ShowcaseForm, VisitSlotForm, capacity_refusal, cohort_refusal
+from showcases.forms import (
+    CANCELLED_SESSION,
+    ShowcaseForm,
+    VisitSlotForm,
+    capacity_refusal,
+    cohort_refusal,
+    school_only_refusal,
+)
 from showcases.models import (
     ACTIVE_REQUEST_STATUSES,
+    Attendance,
     RequestStatus,
+    SessionMessage,
     Showcase,
     ShowcaseStatus,
     VisitorReflection,
@@ -97,6 +108,7 @@ class Notice(Enum):
     REQUEST_WITHDRAWN = ("own_cancellation", "Withdrawn as you asked: your request for “{title}”", False, False)
     MEETING_INVITATION = ("meeting_invitation", "Principals' meeting: your seat at “{title}”", False, True)
     MEETING_SCHEDULED = ("meeting_scheduled", "Your session of “{title}” is a principals' meeting", True, False)
+    REFLECTION_REMINDER = ("reflection_reminder", "What did you notice at “{title}”?", False, False)
 
     def __init__(self, template: str, subject: str, to_host: bool, with_calendar: bool) -> None:
         self.template = template
@@ -488,6 +500,7 @@ def showcase_save(
             for field, problem in problems.items():
                 slot_form.add_error(None if field == "__all__" else field, problem)
             edits.append((slot, changes, moving))
+        _check_practices(form)
         if not form.is_valid() or not slots.is_valid():
             raise ValidationError("The showcase changed meanwhile; see the marked fields.")
         fields = [name for name in form.changed_data if name in form.DETAILS]
@@ -516,6 +529,9 @@ def showcase_save(
 def _showcase_create(
     *, form: ShowcaseForm, slots: BaseInlineFormSet[VisitSlot, Showcase, VisitSlotForm], user: User, publish: bool
 ) -> Showcase:
+    _check_practices(form)
+    if not form.is_valid():
+        raise ValidationError("An entry chosen can no longer be linked; see the marked field.")
     showcase: Showcase = form.save(commit=False)
     # Its author hosts it, at their own school unless they chose one (as a district leader does).
     showcase.host = user
@@ -529,6 +545,19 @@ def _showcase_create(
     slots.instance = showcase
     slots.save()
     return showcase
+
+
+def _check_practices(form: ShowcaseForm) -> None:
+    """Every entry linked to a showcase is one every visitor may open: published and shared with
+    the whole district. The form offers only those; an entry made school-only since the page
+    was shown is refused here, saying why, next to the field."""
+    chosen = form.cleaned_data.get("practices")
+    if not chosen:
+        return
+    open_to_all = set(Practice.objects.visible_to_all_at(None).published().values_list("pk", flat=True))
+    refused = sorted(practice.title for practice in chosen if practice.pk not in open_to_all)
+    if refused:
+        form.add_error("practices", school_only_refusal(refused))
 
 
 def _change_practices(showcase: Showcase, form: ShowcaseForm) -> None:
@@ -623,7 +652,12 @@ def reflection_save(
             visit_request=visit, defaults={"noticed": noticed, "will_try": will_try, "practice": practice}
         )
         if trying and practice is not None and practice.author_id != visit.requester_id:
-            adoption_record(practice=practice, user=visit.requester, status=AdoptionStatus.TRYING, notes=will_try)
+            adoption = adoption_record(
+                practice=practice, user=visit.requester, status=AdoptionStatus.TRYING, notes=will_try
+            )
+            if reflection.adoption_id != adoption.pk:
+                reflection.adoption = adoption
+                reflection.save(update_fields=["adoption"])
     return reflection
 
 
@@ -660,3 +694,100 @@ def reminders_send(*, now: datetime | None = None) -> tuple[int, int]:
             _send(visit, Notice.DEBRIEF_INVITATION)
             invitations += 1
     return reminders, invitations
+
+
+# A visitor who has not reflected is reminded once, this long after the visit ended, and not
+# for visits older than REFLECTION_REMINDER_UNTIL (say, when the reminders are first switched on).
+REFLECTION_REMINDER_AFTER = timedelta(days=3)
+REFLECTION_REMINDER_UNTIL = timedelta(days=30)
+
+
+def reflection_reminders_send(*, now: datetime | None = None) -> int:
+    """Remind approved visitors who have not reflected, a few days after the visit, once each
+    (not those checked in as no-shows). Each reminder is claimed with a conditional update
+    that commits before the mail goes out, so running this twice, or on two machines at
+    once, sends each reminder once."""
+    now = now or timezone.now()
+    due = VisitRequest.objects.filter(
+        status=RequestStatus.APPROVED,
+        reflection_reminder_sent_at__isnull=True,
+        reflection__isnull=True,
+        slot__cancelled_at__isnull=True,
+        slot__ends_at__lte=now - REFLECTION_REMINDER_AFTER,
+        slot__ends_at__gt=now - REFLECTION_REMINDER_UNTIL,
+    ).exclude(attendance=Attendance.NO_SHOW)
+    sent = 0
+    for pk in list(due.values_list("pk", flat=True)):
+        claimed = VisitRequest.objects.filter(pk=pk, reflection_reminder_sent_at__isnull=True).update(
+            reflection_reminder_sent_at=now
+        )
+        if claimed != 1:
+            continue
+        _send(_with_people(VisitRequest.objects.filter(pk=pk)).get(), Notice.REFLECTION_REMINDER)
+        sent += 1
+    return sent
+
+
+def slot_attendance_record(*, slot: VisitSlot, marks: Mapping[int, Attendance]) -> VisitSlot:
+    """Check visitors in: attended, no-show or not recorded, for approved visits of the session
+    (`marks` by visit request). The session keeps the seats of the parties who came, and when
+    its attendance was first taken, which the district dashboard counts as seats filled."""
+    with transaction.atomic():
+        slot = _lock_session(slot.pk)
+        if not slot.check_in_open:
+            raise ValidationError(
+                "This session was cancelled." if slot.is_cancelled else "Check-in opens on the day of the session."
+            )
+        visits = list(
+            VisitRequest.objects.select_for_update(no_key=True, of=("self",))
+            .filter(slot=slot, status=RequestStatus.APPROVED, pk__in=list(marks))
+            .order_by("pk")
+        )
+        for visit in visits:
+            if visit.attendance != marks[visit.pk]:
+                visit.attendance = marks[visit.pk]
+                visit.save(update_fields=["attendance"])
+        approved = VisitRequest.objects.filter(slot=slot, status=RequestStatus.APPROVED)
+        recorded = approved.exclude(attendance=Attendance.UNRECORDED).exists()
+        attended = approved.filter(attendance=Attendance.ATTENDED).aggregate(seats=Sum("seats"))["seats"] or 0
+        taken_at = (slot.attendance_taken_at or timezone.now()) if recorded else None
+        VisitSlot.objects.filter(pk=slot.pk).update(attendance_taken_at=taken_at, seats_attended=attended)
+        slot.attendance_taken_at, slot.seats_attended = taken_at, attended
+    return slot
+
+
+def _send_session_message(message: SessionMessage, visit: VisitRequest) -> None:
+    showcase = visit.slot.showcase
+    context = {
+        "message": message,
+        "visit": visit,
+        "slot": visit.slot,
+        "showcase": showcase,
+        "portal_name": settings.PORTAL_NAME,
+        "showcase_url": settings.PORTAL_BASE_URL + showcase.get_absolute_url(),
+    }
+    send_quietly(
+        lambda: portal_email(
+            f"{message.subject} — “{showcase.title}”",
+            render_to_string("showcases/email/session_message.txt", context),
+            to=[visit.requester.email],
+        )
+    )
+
+
+def slot_message_send(*, slot: VisitSlot, sender: User, subject: str, body: str) -> SessionMessage:
+    """Write to everyone approved for a session: one e-mail each (nobody sees the others'
+    addresses), sent once the message is recorded."""
+    with transaction.atomic():
+        slot = _lock_session(slot.pk)
+        if slot.is_cancelled:
+            raise ValidationError("This session was cancelled; its visitors have been told.")
+        visits = list(_with_people(VisitRequest.objects.filter(slot=slot, status=RequestStatus.APPROVED)))
+        if not visits:
+            raise ValidationError("Nobody is approved for this session yet, so there is nobody to write to.")
+        message = SessionMessage.objects.create(
+            slot=slot, sender=sender, subject=subject, body=body, recipients=len(visits)
+        )
+        for visit in visits:
+            transaction.on_commit(partial(_send_session_message, message, visit))
+    return message

@@ -10,20 +10,34 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, Min, OuterRef, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.decorators import role_required
 from portal.forms import EARLIEST_DATE, LATEST_DATE
 from portal.http import AuthenticatedHttpRequest
+from portal.lib.csvfile import csv_response
+from portal.naming import person_label
 from practices.models import Practice
 from showcases import services
 from showcases.calendar import feed_ics, visit_ics
+from showcases.calendar_links import google_calendar_url, outlook_calendar_url, webcal_url
 from showcases.filters import ShowcaseFilter
-from showcases.forms import DebriefForm, HostNoteForm, ReflectionForm, ShowcaseForm, VisitRequestForm, VisitSlotFormSet
+from showcases.forms import (
+    AttendanceForm,
+    DebriefForm,
+    HostNoteForm,
+    ReflectionForm,
+    SessionMessageForm,
+    ShowcaseForm,
+    VisitRequestForm,
+    VisitSlotFormSet,
+)
+from showcases.inbox import AwaitingDecisions, host_inbox, hosted_sessions, with_approved_visits, with_request_counts
 from showcases.models import (
-    ACTIVE_REQUEST_STATUSES,
     HOST_ROLES,
+    Attendance,
     CalendarFeed,
     RequestStatus,
     Showcase,
@@ -85,7 +99,7 @@ def _get_debrief_for_user(request: AuthenticatedHttpRequest, pk: int) -> tuple[V
     )
     visits = list(
         slot.requests.filter(status=RequestStatus.APPROVED).select_related(
-            "requester", "requester__school", "reflection", "reflection__practice"
+            "requester", "requester__school", "reflection", "reflection__practice", "reflection__adoption"
         )
     )
     if not slot.can_read_debrief(user, attended=any(visit.is_requested_by(user) for visit in visits)):
@@ -193,6 +207,8 @@ def showcase_month(request: AuthenticatedHttpRequest) -> HttpResponse:
         {
             "first": first,
             "weeks": weeks,
+            # The same sessions as a list of days, which narrow screens show instead of the grid.
+            "agenda": [(day, day_slots) for day, day_slots in sorted(by_day.items()) if day.month == first.month],
             "previous": previous,
             "following": following,
             "weekdays": ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"],
@@ -214,7 +230,12 @@ def showcase_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             Prefetch(
                 "slots",
                 queryset=VisitSlot.objects.prefetch_related(
-                    Prefetch("requests", queryset=VisitRequest.objects.select_related("requester", "requester__school"))
+                    Prefetch(
+                        "requests",
+                        queryset=VisitRequest.objects.with_waitlist_place().select_related(
+                            "requester", "requester__school"
+                        ),
+                    )
                 ),
             ),
         ),
@@ -231,6 +252,8 @@ def showcase_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 "waiting": [r for r in requests if r.is_waitlisted],
                 "mine": mine,
                 "can_read_debrief": slot.can_read_debrief(user, attended=mine is not None and mine.is_approved),
+                "can_check_in": managing and slot.can_check_in(user),
+                "can_message": managing and slot.can_message(user) and slot.seats_taken > 0,
                 "form": VisitRequestForm(slot=slot, prefix=f"slot{slot.pk}")
                 if not managing and mine is None and slot.can_request(user)
                 else None,
@@ -318,6 +341,16 @@ def visit_request_create(request: AuthenticatedHttpRequest, slot_id: int) -> Htt
     )
 
 
+# Pages a decision may be taken from besides the showcase's own, by the name the form sends.
+DECISION_PAGES = {"home": "home", "hosting": "showcases:hosting"}
+
+
+def _after_decision(request: AuthenticatedHttpRequest, showcase: Showcase) -> HttpResponse:
+    """Back to the page the host decided on: their home page, "Sessions I host" or the showcase."""
+    page = DECISION_PAGES.get(request.POST.get("back", ""))
+    return redirect(page) if page else redirect(showcase)
+
+
 def _host_note(request: AuthenticatedHttpRequest) -> str:
     form = HostNoteForm(request.POST)
     return form.cleaned_data["note"] if form.is_valid() else ""
@@ -333,9 +366,12 @@ def visit_request_approve(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(
-            request, "Approved." if visit.is_approved else "No seats left: the request is on the waiting list."
+            request,
+            f"Approved: {person_label(visit.requester, reader=request.user)} has a seat and is told by e-mail."
+            if visit.is_approved
+            else "No seats left: the request is on the waiting list.",
         )
-    return redirect(showcase)
+    return _after_decision(request, showcase)
 
 
 @require_POST
@@ -348,7 +384,7 @@ def visit_request_decline(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, "Declined. The visitor has been told.")
-    return redirect(showcase)
+    return _after_decision(request, showcase)
 
 
 @require_POST
@@ -373,34 +409,208 @@ def slot_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "HEAD"])
 def my_visits(request: AuthenticatedHttpRequest) -> HttpResponse:
-    visits = (
+    now = timezone.now()
+    visits = list(
         VisitRequest.objects.filter(requester=request.user)
-        .select_related("slot", "slot__showcase", "slot__showcase__host_school")
-        .order_by("-slot__starts_at")
+        .with_waitlist_place()
+        .select_related("slot", "slot__showcase", "slot__showcase__host_school", "reflection")
+        .order_by("slot__starts_at", "pk")
     )
+    upcoming = [
+        {
+            "visit": visit,
+            # Web calendars take the visit as it stands; the .ics and the feed follow changes.
+            "google": google_calendar_url(visit) if visit.is_approved else "",
+            "outlook": outlook_calendar_url(visit) if visit.is_approved else "",
+        }
+        for visit in visits
+        if visit.slot.ends_at > now
+    ]
+    past = [visit for visit in reversed(visits) if visit.slot.ends_at <= now]
     # Nothing is made on a GET: the address is made when asked for (calendar_feed_reset).
     feed = CalendarFeed.objects.filter(user=request.user).first()
-    return render(request, "showcases/my_visits.html", {"visits": visits, "feed": feed, "now": timezone.now()})
+    feed_url = request.build_absolute_uri(f"{reverse('showcases:calendar_feed')}?token={feed.token}") if feed else ""
+    return render(
+        request,
+        "showcases/my_visits.html",
+        {
+            "upcoming": upcoming,
+            "past": past,
+            "feed": feed,
+            "feed_url": feed_url,
+            "webcal_url": webcal_url(feed_url) if feed_url else "",
+        },
+    )
+
+
+HOSTED_PAGE_SIZE = 20
 
 
 @require_http_methods(["GET", "HEAD"])
 def hosting(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """The host's inbox (requests to decide, sessions to come, debriefs to write), today's
+    check-in, and past sessions apart, a page at a time."""
     user = request.user
-    slots = (
-        VisitSlot.objects.filter(showcase__in=Showcase.objects.run_by(user))
-        .select_related("showcase", "showcase__host_school")
-        .prefetch_related(
-            Prefetch(
-                "requests",
-                queryset=VisitRequest.objects.filter(status__in=ACTIVE_REQUEST_STATUSES).select_related(
-                    "requester", "requester__school"
-                ),
-            )
+    now = timezone.now()
+    zone = timezone.get_current_timezone()
+    today = timezone.localdate()
+    todays = with_approved_visits(
+        hosted_sessions(user).filter(
+            cancelled_at__isnull=True,
+            starts_at__gte=datetime.combine(today, time.min, zone),
+            starts_at__lt=datetime.combine(today + timedelta(days=1), time.min, zone),
         )
-        .order_by("-starts_at")
-    )
+    ).order_by("starts_at", "pk")
+    past = with_request_counts(hosted_sessions(user).filter(ends_at__lte=now)).order_by("-starts_at", "-pk")
+    page = Paginator(past, HOSTED_PAGE_SIZE).get_page(request.GET.get("page"))
+    inbox = host_inbox(user, now=now)
     return render(
-        request, "showcases/hosting.html", {"slots": slots, "now": timezone.now(), "can_host": can_host(user)}
+        request,
+        "showcases/hosting.html",
+        {
+            "inbox": inbox,
+            # The navigation's badge, counted with the inbox.
+            "awaiting_decisions": AwaitingDecisions(user, count=inbox.pending_count),
+            "check_in": [
+                (slot, AttendanceForm(visits=list(slot.requests.all()), prefix=f"slot{slot.pk}"))
+                for slot in todays
+                if slot.requests.all()
+            ],
+            "past": page.object_list,
+            "page": page,
+            "can_host": can_host(user),
+        },
+    )
+
+
+ATTENDEE_COLUMNS = [
+    "session_starts",
+    "session_ends",
+    "location",
+    "visitor",
+    "school",
+    "email",
+    "party_size",
+    "status",
+    "waitlist_place",
+    "attendance",
+    "hopes_to_learn",
+]
+
+
+@require_http_methods(["GET", "HEAD"])
+def attendees_csv(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The host's attendee list: every approved and waiting visitor of every session, by session."""
+    showcase = _get_manageable_showcase_for_user(request, pk)
+    visits = sorted(
+        VisitRequest.objects.filter(
+            slot__showcase=showcase, status__in=[RequestStatus.APPROVED, RequestStatus.WAITLISTED]
+        )
+        .with_waitlist_place()
+        .select_related("slot", "requester", "requester__school"),
+        key=lambda visit: (
+            visit.slot.starts_at,
+            visit.slot_id,
+            not visit.is_approved,
+            visit.waitlist_position or 0,
+            visit.requester.last_name,
+            visit.requester.first_name,
+            visit.pk,
+        ),
+    )
+    rows = [
+        [
+            f"{timezone.localtime(visit.slot.starts_at):%Y-%m-%d %H:%M}",
+            f"{timezone.localtime(visit.slot.ends_at):%Y-%m-%d %H:%M}",
+            visit.slot.location,
+            person_label(visit.requester, reader=request.user),
+            visit.requester.school.name if visit.requester.school else "",
+            visit.requester.email,
+            visit.seats,
+            visit.get_status_display(),
+            visit.waitlist_position,
+            visit.get_attendance_display() if visit.is_approved else "",
+            visit.message,
+        ]
+        for visit in visits
+    ]
+    return csv_response(f"attendees-{showcase.pk}.csv", ATTENDEE_COLUMNS, rows)
+
+
+def _approved_visits(slot: VisitSlot) -> list[VisitRequest]:
+    return list(
+        slot.requests.filter(status=RequestStatus.APPROVED)
+        .select_related("requester", "requester__school")
+        .order_by("requester__last_name", "requester__first_name", "pk")
+    )
+
+
+# Pages check-in may be sent from besides the session's own, by the name the form sends.
+CHECK_IN_PAGES = {"hosting": "showcases:hosting"}
+
+
+@require_http_methods(["GET", "POST"])
+def slot_attendance(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Check visitors in: attended or no-show for each approved visitor, from the day of the session."""
+    slot = _get_manageable_slot_for_user(request, pk)
+    visits = _approved_visits(slot)
+    form = AttendanceForm(request.POST or None, visits=visits, prefix=f"slot{slot.pk}")
+    if request.method == "POST" and form.is_valid():
+        try:
+            slot = services.slot_attendance_record(slot=slot, marks=form.marks())
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            marks = list(form.marks().values())
+            messages.success(
+                request,
+                f"Check-in saved: {marks.count(Attendance.ATTENDED)} attended, "
+                f"{marks.count(Attendance.NO_SHOW)} no-show.",
+            )
+            page = CHECK_IN_PAGES.get(request.POST.get("back", ""))
+            return redirect(page) if page else redirect("showcases:attendance", pk=slot.pk)
+    return render(
+        request,
+        "showcases/attendance.html",
+        {"slot": slot, "showcase": slot.showcase, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def slot_message(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Write to everyone approved for a session, each by their own e-mail."""
+    slot = _get_manageable_slot_for_user(request, pk)
+    form = SessionMessageForm(request.POST or None)
+    if request.method == "POST":
+        if not slot.can_message(request.user):
+            form.add_error(None, "This session was cancelled; its visitors have been told.")
+        elif form.is_valid():
+            try:
+                sent = services.slot_message_send(
+                    slot=slot,
+                    sender=request.user,
+                    subject=form.cleaned_data["subject"],
+                    body=form.cleaned_data["body"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request, f"Message sent to {sent.recipients} visitor{'s' if sent.recipients != 1 else ''}."
+                )
+                return redirect(slot.showcase)
+    return render(
+        request,
+        "showcases/message.html",
+        {
+            "slot": slot,
+            "showcase": slot.showcase,
+            "form": form,
+            "recipients": slot.requests.filter(status=RequestStatus.APPROVED).count(),
+            "sent": slot.messages.select_related("sender")[:20],
+        },
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -476,12 +686,18 @@ def slot_debrief(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "showcase": slot.showcase,
             "form": form,
             "visits": visits,
-            # A linked entry the reader may not open is not named to them.
+            # A linked entry the reader may not open is not named to them, nor is its adoption.
             "reflections": [
-                (reflection, reflection.practice if reflection.practice_id in readable else None)
+                (
+                    reflection,
+                    reflection.practice if reflection.practice_id in readable else None,
+                    reflection.adoption if reflection.practice_id in readable else None,
+                )
                 for reflection in reflections
             ],
             "my_visit": next((visit for visit in visits if visit.is_requested_by(user)), None),
+            # Who has reflected, for those who write the debrief (and so follow up).
+            "reflected": [(visit, hasattr(visit, "reflection")) for visit in visits] if slot.can_debrief(user) else [],
         },
         status=400 if request.method == "POST" else 200,
     )

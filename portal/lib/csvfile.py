@@ -144,7 +144,8 @@ def read_file(path: Path) -> str:
 def sniff_delimiter(text: str) -> str:
     """The delimiter of the file's header line: a comma, semicolon or tab (comma when the
     line has none of them, as a one-column header does)."""
-    header_line = text.removeprefix(BOM)[:SNIFF_CHARS].split("\n", 1)[0]
+    lines = text.removeprefix(BOM)[:SNIFF_CHARS].splitlines()
+    header_line = lines[0] if lines else ""
     try:
         return csv.Sniffer().sniff(header_line, delimiters=DELIMITERS).delimiter
     except csv.Error:
@@ -162,7 +163,9 @@ def read_rows(
     """The rows, their values stripped of surrounding space; blank rows are skipped.
     Problems are appended to `errors`; the caller decides to go on or stop."""
     text = text.removeprefix(BOM)
-    reader = csv.reader(io.StringIO(text), delimiter=sniff_delimiter(text))
+    # newline="": the csv module sees the file's own line endings (CRLF, LF, or a lone CR as
+    # "CSV (Macintosh)" saves them) and keeps line breaks inside quoted cells.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sniff_delimiter(text))
     try:
         first = next(reader, None)
     except csv.Error as problem:

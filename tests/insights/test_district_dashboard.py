@@ -11,7 +11,8 @@ from django.utils import timezone
 from insights.district import _every_month
 from portal.lib.figures import FIGURES_SECONDS, figures_changed
 from practices.models import Adoption
-from showcases.models import VisitRequest
+from showcases.models import Attendance, VisitRequest, VisitSlot
+from showcases.services import slot_attendance_record
 from tests.factories import (
     FailureFactory,
     IterationFactory,
@@ -88,13 +89,84 @@ def test_figures_equal_a_hand_computation(as_user, leader, district):
     assert [(f.source, f.target, f.count) for f in d.flows["visit"]] == [
         ("Maple Grove Elementary", "Riverside Middle School", 1)
     ]
-    assert [(f.source, f.count, f.seats) for f in d.hosting] == [("Maple Grove Elementary", 1, 2)]
+    # Nobody checked visitors in: the approved seats count as filled.
+    assert [(f.source, f.count, f.seats, f.checked_in, f.attended) for f in d.hosting] == [
+        ("Maple Grove Elementary", 1, 2, 0, 0)
+    ]
     assert [(r["practice_title"], r["n"]) for r in d.top_adapted] == [("Maple 0", 1)]
     assert sorted((r["practice_title"], r["n"]) for r in d.top_adopted) == [
         ("Maple 0", 1),
         ("Maple 1", 1),
         ("River 1", 1),
     ]
+
+
+def _held(principal, requesters, *, days_ago=2):
+    """A past session of the principal's school with one approved party per (requester, seats)."""
+    past = timezone.now() - timedelta(days=days_ago)
+    slot = VisitSlotFactory(showcase__host=principal, starts_at=past, ends_at=past + timedelta(hours=2), capacity=10)
+    visits = [
+        VisitRequest.objects.create(slot=slot, requester=requester, seats=seats, status="approved")
+        for requester, seats in requesters
+    ]
+    VisitSlot.objects.filter(pk=slot.pk).update(seats_taken=sum(seats for _requester, seats in requesters))
+    slot.refresh_from_db()
+    return slot, visits
+
+
+def test_seats_filled_count_who_attended_once_the_host_checks_visitors_in(
+    as_user, leader, principal, district, other_school
+):
+    """The fixture's session (2 approved seats) is not checked in; a second session has parties of
+    3 and 1 approved, and the host checks in the party of 3 as attended and the other as no-show."""
+    slot, (came, absent) = _held(
+        principal, [(TeacherFactory(school=other_school), 3), (TeacherFactory(school=other_school), 1)]
+    )
+    slot_attendance_record(slot=slot, marks={came.pk: Attendance.ATTENDED, absent.pk: Attendance.NO_SHOW})
+    response = as_user(leader).get("/dashboard/")
+    d = response.context["d"]
+    # Seats filled: 3 attended at the session checked in, and 2 approved at the one not checked in.
+    assert [(f.source, f.count, f.seats, f.checked_in, f.attended) for f in d.hosting] == [
+        ("Maple Grove Elementary", 2, 5, 1, 3)
+    ]
+    assert (d.totals["sessions"], d.totals["seats"]) == (2, 5)
+    assert (d.totals["sessions_checked_in"], d.totals["seats_attended"]) == (1, 3)
+    # A visitor checked in as a no-show made no visit between the schools.
+    assert {(f.source, f.target): f.count for f in d.flows["visit"]} == {
+        ("Maple Grove Elementary", "Riverside Middle School"): 2
+    }
+    page = response.content.decode()
+    assert "5 seats filled (3 by visitors checked in at 1 session, approved seats for the rest)" in page
+    assert '<td class="num">5</td><td class="num">3 (1)</td>' in page
+    rows = list(
+        csv.DictReader(
+            io.StringIO(as_user(leader).get("/dashboard/", {"download": "hosting"}).content.decode("utf-8-sig"))
+        )
+    )
+    assert rows == [
+        {
+            "host_school": "Maple Grove Elementary",
+            "sessions_held": "2",
+            "seats_filled": "5",
+            "sessions_checked_in": "1",
+            "seats_attended": "3",
+        }
+    ]
+
+
+def test_a_session_everyone_missed_fills_no_seats(as_user, leader, principal, other_school):
+    slot, (visit,) = _held(principal, [(TeacherFactory(school=other_school), 2)])
+    slot_attendance_record(slot=slot, marks={visit.pk: Attendance.NO_SHOW})
+    d = as_user(leader).get("/dashboard/").context["d"]
+    assert [(f.count, f.seats, f.checked_in, f.attended) for f in d.hosting] == [(1, 0, 1, 0)]
+    assert "approved seats: no host" not in as_user(leader).get("/dashboard/").content.decode()
+
+
+def test_the_dashboard_says_when_no_host_has_checked_visitors_in(as_user, leader, district):
+    assert (
+        "2 seats filled (approved seats: no host has checked visitors in)"
+        in as_user(leader).get("/dashboard/").content.decode()
+    )
 
 
 def test_filters_by_level_and_date(as_user, leader, district):

@@ -60,6 +60,15 @@ def test_rows_are_numbered_as_a_spreadsheet_does_even_across_line_breaks_in_cell
     assert [number for number, _values in rows] == [2, 4]
 
 
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"], ids=["unix", "windows", "old-mac"])
+def test_every_line_ending_a_spreadsheet_saves_reads_alike(end):
+    errors: list[RowError] = []
+    text = end.join(["a;b", '"one' + end + 'two";x', "last;y", ""])
+    rows = read_rows(text, "f.csv", required=["a", "b"], errors=errors)
+    assert errors == []
+    assert rows == [(2, {"a": f"one{end}two", "b": "x"}), (3, {"a": "last", "b": "y"})]
+
+
 def test_a_nul_byte_is_an_error_naming_row_and_column():
     errors: list[RowError] = []
     read_rows("a,b\nok,fine\nbad\x00,x\n", "f.csv", required=["a", "b"], errors=errors)

@@ -35,8 +35,10 @@ from reversion.models import Version
 from portal.models import School, User
 from practices.models import Adoption, AdoptionStatus, Practice, Status, Visibility
 from showcases.models import (
+    Attendance,
     CalendarFeed,
     RequestStatus,
+    SessionMessage,
     Showcase,
     ShowcaseStatus,
     VisitorReflection,
@@ -455,6 +457,28 @@ MATRIX: list[Route] = [
         "/showcases/requests/{visit}/calendar.ics",
         row(SIGN_IN, 404, 200, 404, 200, 200),
     ),
+    # The host's attendee list, check-in and messages: those who manage the showcase only.
+    Route("showcases:attendees_csv", "/showcases/{showcase}/attendees.csv", row(SIGN_IN, 403, 200, 403, 200, 403)),
+    Route(
+        "showcases:attendance",
+        "/showcases/sessions/{past_slot}/attendance/",
+        row(SIGN_IN, 403, 200, 403, 200, 403),
+        Post(
+            row(SIGN_IN, 403, 302, 403, 302, 403),
+            lambda o: {f"slot{o['past_slot']}-visit-{o['attended']}": "attended"},
+            lambda o: _count(VisitRequest, pk=o["attended"], attendance=Attendance.ATTENDED),
+        ),
+    ),
+    Route(
+        "showcases:message",
+        "/showcases/sessions/{slot}/message/",
+        row(SIGN_IN, 403, 200, 403, 200, 403),
+        Post(
+            row(SIGN_IN, 403, 302, 403, 302, 403),
+            lambda o: {"subject": "Parking", "body": "Park on Elm Street."},
+            lambda o: _count(SessionMessage, slot=o["slot"]),
+        ),
+    ),
     # -- Surveys
     Route("surveys:list", "/surveys/", row(SIGN_IN, 403, 200, 200, 200, 403)),
     Route(
@@ -545,6 +569,7 @@ def test_every_post_address_has_its_post_row():
     """Addresses that answer only POST, and pages whose form posts back to them."""
     forms = {"practices:create", "practices:edit", "practices:adapt", "showcases:create", "showcases:edit"}
     forms |= {"showcases:debrief", "showcases:reflect", "surveys:respond", "surveys:import", "roster_import"}
+    forms |= {"showcases:attendance", "showcases:message"}
     forms |= {"password_change"}
     post_only = {route.name for route in MATRIX if set(route.get.values()) - {SIGN_IN} == {405}}
     assert (post_only | forms) - {route.name for route in MATRIX if route.post} == set(), "add its POST row"
