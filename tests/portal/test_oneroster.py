@@ -1,0 +1,618 @@
+"""OneRoster 1.1 and 1.2 bulk CSV import: the command, the service and the browser's preview
+and confirmation. Exports are built here, as a district's information system writes them."""
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from portal import oneroster
+from portal.lib.csvfile import CsvError
+from portal.models import Locale, Role, RosterImport, RosterImportKind, School, SchoolLevel, User
+from portal.oneroster import Export, export_from_path, export_from_zip, oneroster_import
+from tests.factories import SchoolFactory, StaffFactory, TeacherFactory
+
+pytestmark = pytest.mark.django_db
+
+ORG_COLUMNS = ["sourcedId", "status", "dateLastModified", "name", "type", "identifier", "parentSourcedId"]
+USER_COLUMNS_11 = [
+    "sourcedId",
+    "status",
+    "dateLastModified",
+    "enabledUser",
+    "orgSourcedIds",
+    "role",
+    "username",
+    "userIds",
+    "givenName",
+    "familyName",
+    "middleName",
+    "identifier",
+    "email",
+    "sms",
+    "phone",
+    "agentSourcedIds",
+    "grades",
+    "password",
+]
+USER_COLUMNS_12 = [
+    "sourcedId",
+    "status",
+    "dateLastModified",
+    "enabledUser",
+    "username",
+    "userIds",
+    "givenName",
+    "familyName",
+    "middleName",
+    "identifier",
+    "email",
+    "sms",
+    "phone",
+    "agentSourcedIds",
+    "grades",
+    "password",
+    "userMasterIdentifier",
+    "resourceSourcedIds",
+    "preferredGivenName",
+    "preferredMiddleName",
+    "preferredFamilyName",
+    "primaryOrgSourcedId",
+    "pronouns",
+]
+ROLE_COLUMNS = [
+    "sourcedId",
+    "status",
+    "dateLastModified",
+    "userSourcedId",
+    "roleType",
+    "role",
+    "beginDate",
+    "endDate",
+    "orgSourcedId",
+    "userProfileSourcedId",
+]
+
+ORGS = [
+    {"sourcedId": "district-1", "name": "Lakeside Unified", "type": "district"},
+    {"sourcedId": "school-oak", "name": "Oak Elementary", "type": "school", "parentSourcedId": "district-1"},
+    {"sourcedId": "school-pine", "name": "Pine High School", "type": "school", "parentSourcedId": "district-1"},
+]
+
+
+def person(sourced_id: str, role: str, orgs: str, given: str, family: str, email: str, **more: str) -> dict[str, str]:
+    return {
+        "sourcedId": sourced_id,
+        "enabledUser": "true",
+        "role": role,
+        "orgSourcedIds": orgs,
+        "username": email.split("@")[0],
+        "givenName": given,
+        "familyName": family,
+        "email": email,
+        **more,
+    }
+
+
+ADA = person("t-ada", "teacher", "school-oak", "Ada", "Lovelace", "ada@district.org")
+# Two orgs: the first is the school.
+ALAN = person("t-alan", "teacher", "school-pine,school-oak", "Alan", "Turing", "alan@district.org")
+GRACE = person("a-grace", "administrator", "school-pine", "Grace", "Hopper", "grace@district.org")
+EDSGER = person("a-edsger", "administrator", "district-1", "Edsger", "Dijkstra", "edsger@district.org")
+KIM = person("s-kim", "student", "school-oak", "Kim", "Student", "", grades="03")
+LEE = person("s-lee", "student", "school-pine", "Lee", "Student", "", grades="10")
+PAT = person("g-pat", "guardian", "school-oak", "Pat", "Parent", "pat@home.example")
+PEOPLE = [ADA, ALAN, GRACE, EDSGER, KIM, LEE, PAT]
+
+
+def table(columns: list[str], rows: list[dict[str, str]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, columns, lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows({column: row.get(column, "") for column in columns} for row in rows)
+    return out.getvalue()
+
+
+def files(
+    people: list[dict[str, str]] = PEOPLE, orgs: list[dict[str, str]] = ORGS, users_mode: str | None = None
+) -> dict[str, str]:
+    texts = {"orgs.csv": table(ORG_COLUMNS, orgs), "users.csv": table(USER_COLUMNS_11, people)}
+    if users_mode is not None:
+        texts["manifest.csv"] = (
+            "propertyName,value\r\nmanifest.version,1.0\r\noneroster.version,1.1\r\n"
+            f"file.orgs,bulk\r\nfile.users,{users_mode}\r\nfile.enrollments,absent\r\n"
+        )
+    return texts
+
+
+def zipped(texts: Mapping[str, str | bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in texts.items():
+            archive.writestr(name, text)
+    return out.getvalue()
+
+
+def run(texts: dict[str, str], **options) -> oneroster.OneRosterResult:
+    return oneroster_import(export=Export("export.zip", "0" * 64, texts), **options)
+
+
+def counts() -> tuple[int, int, int, int, int]:
+    return (
+        School.objects.count(),
+        User.objects.count(),
+        User.objects.filter(is_active=True).count(),
+        User.objects.exclude(sourced_id=None).count(),
+        RosterImport.objects.count(),
+    )
+
+
+def write_folder(folder: Path, texts: dict[str, str]) -> Path:
+    folder.mkdir()
+    for name, text in texts.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+# -- What becomes what ------------------------------------------------------------------
+
+
+def test_an_export_places_teachers_and_administrators_and_skips_students_and_guardians(
+    tmp_path, django_capture_on_commit_callbacks
+):
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("import_oneroster", write_folder(tmp_path / "export", files()), stdout=out)
+
+    oak, pine = School.objects.get(sourced_id="school-oak"), School.objects.get(sourced_id="school-pine")
+    assert School.objects.count() == 2, "the district org is not a school"
+    assert (oak.name, oak.slug) == ("Oak Elementary", "oak-elementary")
+    # OneRoster has no level, enrollment, FRL share or locale: the school starts provisional.
+    assert (pine.level, pine.enrollment, pine.frl_percent, pine.locale) == ("other", 0, 0, "suburb")
+    ada, alan = User.objects.get(sourced_id="t-ada"), User.objects.get(sourced_id="t-alan")
+    assert (ada.role, ada.school, ada.email, ada.username) == (Role.TEACHER, oak, "ada@district.org", "ada")
+    assert (alan.role, alan.school) == (Role.TEACHER, pine), "the first of several orgs is the school"
+    grace = User.objects.get(sourced_id="a-grace")
+    assert (grace.role, grace.school) == (Role.PRINCIPAL, pine)
+    edsger = User.objects.get(sourced_id="a-edsger")
+    assert (edsger.role, edsger.school, edsger.is_staff) == (Role.DISTRICT_LEADER, None, False)
+    assert not User.objects.filter(sourced_id__in=["s-kim", "s-lee", "g-pat"]).exists()
+    assert not ada.has_usable_password()
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(
+        ["ada@district.org", "alan@district.org", "grace@district.org", "edsger@district.org"]
+    )
+
+    record = RosterImport.objects.get()
+    assert (record.by, record.kind, record.file_name) == (None, RosterImportKind.ONEROSTER_BULK, "export")
+    assert (record.schools_added, record.people_added, record.people_deactivated, record.people_skipped) == (2, 4, 0, 3)
+    assert "2 student" in record.summary and "1 guardian" in record.summary
+    text = out.getvalue()
+    assert "Skipped: 1 guardian, 2 student." in text
+    assert "Schools to complete (level, enrollment, FRL %, locale): Oak Elementary, Pine High School." in text
+
+
+def test_the_same_export_zipped_imports_alike(tmp_path):
+    path = tmp_path / "lakeside.zip"
+    path.write_bytes(zipped(files()))
+    call_command("import_oneroster", path, stdout=io.StringIO())
+    assert set(User.objects.values_list("sourced_id", flat=True)) == {"t-ada", "t-alan", "a-grace", "a-edsger"}
+    assert RosterImport.objects.get().file_name == "lakeside.zip"
+
+
+def test_district_administrators_can_be_made_district_staff_instead(tmp_path):
+    call_command(
+        "import_oneroster",
+        write_folder(tmp_path / "export", files()),
+        "--district-role",
+        "staff",
+        stdout=io.StringIO(),
+    )
+    edsger = User.objects.get(sourced_id="a-edsger")
+    assert (edsger.role, edsger.is_staff) == (Role.DISTRICT_STAFF, True)
+
+
+def test_someone_already_in_the_district_office_keeps_their_role():
+    run(files(), district_role=Role.DISTRICT_STAFF)
+    run(files())  # leader by default: only for people new to the portal
+    assert User.objects.get(sourced_id="a-edsger").role == Role.DISTRICT_STAFF
+
+
+def test_oneroster_1_2_roles_file_places_people_by_their_primary_role():
+    people = [
+        {"sourcedId": "u-1", "enabledUser": "true", "givenName": "Mae", "familyName": "Jemison", "email": "mae@d.org"},
+        {"sourcedId": "u-2", "enabledUser": "true", "givenName": "Sally", "familyName": "Ride", "email": "sally@d.org"},
+        {"sourcedId": "u-3", "enabledUser": "true", "givenName": "Katherine", "familyName": "Johnson",
+         "email": "kj@d.org"},
+        {"sourcedId": "u-4", "enabledUser": "true", "givenName": "Neil", "familyName": "Armstrong", "email": ""},
+        {"sourcedId": "u-5", "enabledUser": "true", "givenName": "Chris", "familyName": "Hadfield", "email": "ch@d.org"},
+    ]  # fmt: skip
+    roles = [
+        {"sourcedId": "r-1", "userSourcedId": "u-1", "roleType": "primary", "role": "principal",
+         "orgSourcedId": "school-oak"},
+        {"sourcedId": "r-2", "userSourcedId": "u-2", "roleType": "secondary", "role": "teacher",
+         "orgSourcedId": "school-oak"},
+        {"sourcedId": "r-3", "userSourcedId": "u-2", "roleType": "primary", "role": "siteAdministrator",
+         "orgSourcedId": "school-pine"},
+        {"sourcedId": "r-4", "userSourcedId": "u-3", "roleType": "primary", "role": "districtAdministrator",
+         "orgSourcedId": "school-oak"},
+        {"sourcedId": "r-5", "userSourcedId": "u-4", "roleType": "primary", "role": "student",
+         "orgSourcedId": "school-oak"},
+        {"sourcedId": "r-6", "userSourcedId": "u-5", "roleType": "primary", "role": "aide",
+         "orgSourcedId": "school-pine"},
+    ]  # fmt: skip
+    texts = {
+        "manifest.csv": "propertyName,value\noneroster.version,1.2\nfile.orgs,bulk\nfile.users,bulk\nfile.roles,bulk\n",
+        "orgs.csv": table(ORG_COLUMNS, ORGS),
+        "users.csv": table(USER_COLUMNS_12, people),
+        "roles.csv": table(ROLE_COLUMNS, roles),
+    }
+    result = run(texts)
+    oak, pine = School.objects.get(sourced_id="school-oak"), School.objects.get(sourced_id="school-pine")
+    placed = {user.sourced_id: (user.role, user.school) for user in User.objects.all()}
+    assert placed == {
+        "u-1": (Role.PRINCIPAL, oak),
+        "u-2": (Role.PRINCIPAL, pine),  # the primary role wins over the earlier secondary one
+        "u-3": (Role.DISTRICT_LEADER, None),
+    }
+    assert dict(result.skipped_by_role) == {"student": 1, "aide": 1}
+    assert result.version == "1.2"
+
+
+def test_a_1_2_role_value_in_users_csv_works():
+    people = [
+        person("p-1", "principal", "school-oak", "Mary", "Jackson", "mary@district.org"),
+        person("p-2", "siteAdministrator", "school-pine", "Dorothy", "Vaughan", "dorothy@district.org"),
+        person("p-3", "districtAdministrator", "district-1", "Annie", "Easley", "annie@district.org"),
+    ]
+    run(files(people))
+    assert dict(User.objects.values_list("sourced_id", "role")) == {
+        "p-1": Role.PRINCIPAL,
+        "p-2": Role.PRINCIPAL,
+        "p-3": Role.DISTRICT_LEADER,
+    }
+
+
+def test_a_teacher_whose_first_org_is_not_a_school_is_listed_not_added():
+    result = run(files([person("t-x", "teacher", "district-1,school-oak", "Roving", "Teacher", "rt@district.org")]))
+    assert not User.objects.exists()
+    assert [line.reason for line in result.people_not_added] == ["a teacher at a district org, which is not a school"]
+
+
+def test_extension_columns_are_accepted():
+    texts = files()
+    texts["orgs.csv"] = table([*ORG_COLUMNS, "metadata.state"], [{**org, "metadata.state": "WA"} for org in ORGS])
+    run(texts)
+    assert School.objects.count() == 2
+
+
+# -- Re-imports ---------------------------------------------------------------------------
+
+
+def test_a_changed_email_updates_the_same_person():
+    run(files())
+    ada = User.objects.get(sourced_id="t-ada")
+    changed = {**ADA, "email": "ada.lovelace@district.org", "familyName": "King", "orgSourcedIds": "school-pine"}
+    result = run(files([changed, ALAN, GRACE, EDSGER]))
+    again = User.objects.get(sourced_id="t-ada")
+    assert again.pk == ada.pk
+    assert (again.email, again.last_name, again.school, again.username) == (
+        "ada.lovelace@district.org",
+        "King",
+        School.objects.get(sourced_id="school-pine"),
+        "ada",
+    )
+    [change] = result.people_changed
+    assert set(change.changes) == {
+        ("E-mail", "ada@district.org", "ada.lovelace@district.org"),
+        ("Last name", "Lovelace", "King"),
+        ("School", "Oak Elementary", "Pine High School"),
+    }
+    assert User.objects.count() == 4
+
+
+def test_a_full_export_deactivates_leavers_and_never_deletes():
+    run(files())
+    hired_by_hand = TeacherFactory(school=School.objects.get(sourced_id="school-oak"))
+    result = run(files([ADA, GRACE, EDSGER, KIM]))
+    alan = User.objects.get(sourced_id="t-alan")
+    assert not alan.is_active
+    assert [(line.name, line.reason) for line in result.people_deactivated] == [
+        ("Alan Turing", "not in this full export")
+    ]
+    # Only people an import brought are the export's to remove.
+    hired_by_hand.refresh_from_db()
+    assert hired_by_hand.is_active
+    assert RosterImport.objects.latest("pk").people_deactivated == 1
+
+
+def test_a_delta_export_deactivates_nobody_it_does_not_name():
+    run(files())
+    renamed = {**ADA, "givenName": "Augusta"}
+    result = run(files([renamed], users_mode="delta"))
+    assert User.objects.filter(is_active=True).count() == 4
+    assert User.objects.get(sourced_id="t-ada").first_name == "Augusta"
+    assert result.people_deactivated == []
+    assert RosterImport.objects.latest("pk").kind == RosterImportKind.ONEROSTER_DELTA
+
+
+@pytest.mark.parametrize("mode", ["bulk", "delta"])
+def test_to_be_deleted_and_disabled_people_are_deactivated(mode):
+    run(files())
+    leaving = {"sourcedId": "t-alan", "status": "tobedeleted"}  # a delete row may leave the rest blank
+    disabled = {**GRACE, "enabledUser": "false"}
+    result = run(files([ADA, leaving, disabled, EDSGER], users_mode=mode))
+    assert dict(User.objects.values_list("sourced_id", "is_active")) == {
+        "t-ada": True,
+        "t-alan": False,
+        "a-grace": False,
+        "a-edsger": True,
+    }
+    assert sorted(line.reason for line in result.people_deactivated) == [
+        "disabled (enabledUser=false)",
+        "to be deleted",
+    ]
+    assert User.objects.count() == 4
+
+
+def test_someone_who_comes_back_is_active_again():
+    run(files())
+    run(files([ADA, GRACE, EDSGER]))
+    result = run(files())
+    assert User.objects.get(sourced_id="t-alan").is_active
+    assert [change.changes for change in result.people_changed] == [[("Active", "no", "yes")]]
+
+
+def test_someone_who_becomes_an_aide_is_deactivated_and_counted():
+    run(files())
+    result = run(files([ADA, {**ALAN, "role": "aide"}, GRACE, EDSGER]))
+    assert not User.objects.get(sourced_id="t-alan").is_active
+    assert result.skipped_by_role["aide"] == 1
+
+
+def test_a_school_keeps_its_profile_and_follows_its_new_name():
+    run(files())
+    School.objects.filter(sourced_id="school-oak").update(level="elementary", enrollment=420, frl_percent=61)
+    renamed = [dict(org, name="Oak Grove Elementary") if org["sourcedId"] == "school-oak" else org for org in ORGS]
+    result = run(files(orgs=renamed))
+    oak = School.objects.get(sourced_id="school-oak")
+    assert (oak.name, oak.slug, oak.level, oak.enrollment, oak.frl_percent) == (
+        "Oak Grove Elementary",
+        "oak-elementary",
+        "elementary",
+        420,
+        61,
+    )
+    assert result.schools_renamed == [("Oak Elementary", "Oak Grove Elementary")]
+    assert result.schools_to_complete == ["Pine High School"], "a school whose profile was filled in is complete"
+
+
+def test_the_first_import_finds_people_by_email_and_schools_by_name():
+    oak = SchoolFactory(name="Oak Elementary", slug="oak", level=SchoolLevel.ELEMENTARY, locale=Locale.CITY)
+    ada = TeacherFactory(email="ada@district.org", username="ada.l", school=oak, first_name="Ada", last_name="Lovelace")
+    result = run(files([{**ADA, "email": "Ada@District.ORG"}]))
+    ada.refresh_from_db()
+    oak.refresh_from_db()
+    assert (ada.sourced_id, ada.username, ada.school) == ("t-ada", "ada.l", oak)
+    assert (oak.sourced_id, oak.level) == ("school-oak", SchoolLevel.ELEMENTARY)
+    assert User.objects.count() == 1
+    assert [line.name for line in result.people_linked] == ["Ada Lovelace"]
+    assert result.schools_linked == ["Oak Elementary"]
+
+
+def test_new_usernames_are_unique():
+    TeacherFactory(username="ada")
+    run(files([ADA]))
+    assert User.objects.get(sourced_id="t-ada").username == "ada2"
+
+
+def test_two_people_may_trade_email_addresses():
+    run(files())
+    run(files([{**ADA, "email": "alan@district.org"}, {**ALAN, "email": "ada@district.org"}, GRACE, EDSGER]))
+    assert User.objects.get(sourced_id="t-ada").email == "alan@district.org"
+    assert User.objects.get(sourced_id="t-alan").email == "ada@district.org"
+
+
+def test_an_email_someone_else_keeps_is_an_error():
+    TeacherFactory(username="ada.old", email="ada@district.org", sourced_id="somebody-else")
+    with pytest.raises(CsvError) as failure:
+        run(files([ADA], users_mode="delta"))
+    assert [str(error) for error in failure.value.errors] == [
+        "users.csv row 2, column email: 'ada@district.org' belongs to 'ada.old', whom this export names by "
+        "another sourcedId or not at all"
+    ]
+
+
+# -- Dry runs and errors --------------------------------------------------------------------
+
+
+def test_a_dry_run_shows_the_changes_and_writes_nothing(tmp_path):
+    run(files())
+    before = counts()
+    changed = {**ADA, "email": "ada.king@district.org"}
+    out = io.StringIO()
+    with CaptureQueriesContext(connection) as queries:
+        call_command(
+            "import_oneroster", write_folder(tmp_path / "export", files([changed, GRACE])), "--dry-run", stdout=out
+        )
+    assert counts() == before
+    assert User.objects.get(sourced_id="t-ada").email == "ada@district.org"
+    writes = [q["sql"] for q in queries.captured_queries if re.match(r"\s*(INSERT|UPDATE|DELETE)", q["sql"], re.I)]
+    assert writes == []
+    text = out.getvalue()
+    assert "E-mail 'ada@district.org' → 'ada.king@district.org'" in text
+    assert "Alan Turing <alan@district.org>: not in this full export" in text
+    assert "Dry run: nothing was changed." in text
+
+
+def test_errors_name_file_row_and_column_and_nothing_is_written(tmp_path):
+    orgs = [*ORGS, {"sourcedId": "x-1", "name": "Somewhere", "type": "campus"}]
+    people = [ADA, {**ALAN, "email": "not-an-address"}, {**GRACE, "orgSourcedIds": "school-elm"}, KIM]
+    errors = io.StringIO()
+    with pytest.raises(CommandError, match=re.escape("Nothing was imported: 3 problems found.")):
+        call_command(
+            "import_oneroster",
+            write_folder(tmp_path / "export", files(people, orgs)),
+            stderr=errors,
+            stdout=io.StringIO(),
+        )
+    assert errors.getvalue().splitlines() == [
+        "orgs.csv row 5, column type: 'campus' is not one of department, district, local, national, school, state",
+        "users.csv row 3, column email: 'not-an-address' is not a valid e-mail address",
+        "users.csv row 4, column orgSourcedIds: no org 'school-elm' in orgs.csv or the portal",
+    ]
+    assert counts() == (0, 0, 0, 0, 0)
+
+
+def test_a_missing_column_and_a_bad_manifest_are_named():
+    texts = files()
+    texts["users.csv"] = texts["users.csv"].replace("givenName", "firstName")
+    texts["manifest.csv"] = "propertyName,value\nfile.users,full\n"
+    with pytest.raises(CsvError) as failure:
+        run(texts)
+    assert [str(error) for error in failure.value.errors] == [
+        "manifest.csv row 2, column value: 'full' is not one of bulk, delta, absent",
+    ]
+    del texts["manifest.csv"]
+    with pytest.raises(CsvError) as failure:
+        run(texts)
+    assert "users.csv row 1, column givenName: required column is missing" in str(failure.value)
+
+
+def test_a_teacher_needs_a_name_and_an_email_but_a_student_does_not():
+    with pytest.raises(CsvError) as failure:
+        run(files([{**ADA, "email": "", "givenName": ""}, KIM]))
+    assert [str(error) for error in failure.value.errors] == [
+        "users.csv row 2, column email: is required for a teacher or an administrator",
+        "users.csv row 2, column givenName: is required",
+    ]
+
+
+def test_the_same_sourced_id_twice_is_an_error():
+    with pytest.raises(
+        CsvError, match=re.escape("users.csv row 3, column sourcedId: 't-ada' appears twice in this file")
+    ):
+        run(files([ADA, ADA]))
+
+
+# -- Who may change what --------------------------------------------------------------------
+
+
+def test_a_non_superuser_import_cannot_change_an_account_that_runs_the_admin():
+    importer = StaffFactory(email="importer@district.org")
+    colleague = StaffFactory(email="grace@district.org", first_name="G", last_name="H", sourced_id="a-grace")
+    with pytest.raises(CsvError) as failure:
+        run(files([ADA, GRACE]), by=importer)
+    assert f"users.csv row 3, column sourcedId: {colleague.username!r} runs the admin" in str(failure.value)
+    assert not User.objects.filter(sourced_id="t-ada").exists()
+    superuser = StaffFactory(is_superuser=True)
+    run(files([ADA, GRACE]), by=superuser)
+    colleague.refresh_from_db()
+    assert (colleague.role, colleague.is_staff) == (Role.PRINCIPAL, False)
+
+
+def test_a_non_superuser_import_cannot_deactivate_an_account_that_runs_the_admin():
+    importer = StaffFactory()
+    StaffFactory(username="chief", sourced_id="a-chief")
+    with pytest.raises(CsvError, match="'chief' runs the admin and would be deactivated"):
+        run(files(), by=importer)
+
+
+def test_only_a_superuser_makes_district_staff():
+    with pytest.raises(PermissionDenied):
+        run(files(), by=StaffFactory(), district_role=Role.DISTRICT_STAFF)
+
+
+# -- Unsafe zips ----------------------------------------------------------------------------
+
+
+def test_a_name_pointing_outside_the_export_is_refused():
+    data = zipped({**files(), "../../portal/settings.py": "x"})
+    with pytest.raises(CsvError, match=r"holds a file named '../../portal/settings.py', which points outside"):
+        export_from_zip(data, "evil.zip")
+
+
+@pytest.mark.parametrize("name", ["/etc/passwd", "C:/windows/win.ini", "a\\..\\b.csv"])
+def test_other_unsafe_names_are_refused(name):
+    with pytest.raises(CsvError, match="points outside the export"):
+        export_from_zip(zipped({**files(), name: "x"}), "evil.zip")
+
+
+def test_a_zip_bomb_is_refused():
+    data = zipped({**files(), "users.csv": b"\0" * (20 * 1024 * 1024)})
+    assert len(data) < 100_000
+    with pytest.raises(
+        CsvError, match=re.escape("users.csv: is packed far tighter than any CSV file; it looks like a zip bomb")
+    ):
+        export_from_zip(data, "bomb.zip")
+
+
+def test_a_member_larger_than_the_limit_is_refused_even_if_the_directory_lies(monkeypatch):
+    monkeypatch.setattr(oneroster, "MAX_MEMBER_BYTES", 1000)
+    monkeypatch.setattr(oneroster, "RATIO_CHECKED_FROM", 10**9)
+    texts = files([person(f"t-{n}", "teacher", "school-oak", "A", "B", f"a{n}@d.org") for n in range(50)])
+    with pytest.raises(CsvError, match=re.escape("users.csv: unpacks to more than")):
+        export_from_zip(zipped(texts), "big.zip")
+
+
+def test_too_large_a_zip_and_not_a_zip_are_refused(tmp_path, monkeypatch):
+    with pytest.raises(CsvError, match="is not a zip file"):
+        export_from_zip(b"sourcedId,name\n", "export.zip")
+    monkeypatch.setattr(oneroster, "MAX_ZIP_BYTES", 100)
+    with pytest.raises(CsvError, match="is larger than"):
+        export_from_zip(zipped(files()), "export.zip")
+    with pytest.raises(CsvError, match="no such folder or file"):
+        export_from_path(tmp_path / "nowhere")
+
+
+def test_a_file_that_is_not_utf8_is_named():
+    with pytest.raises(CsvError, match=re.escape("users.csv: not UTF-8 text")):
+        export_from_zip(zipped({"orgs.csv": "x", "users.csv": b"\xff\xfe\x00n"}), "export.zip")
+
+
+# -- Speed ----------------------------------------------------------------------------------
+
+
+def _teachers(count: int) -> list[dict[str, str]]:
+    return [
+        person(f"t-{n}", "teacher", "school-oak", "Test", f"Teacher{n}", f"t{n}@district.org") for n in range(count)
+    ]
+
+
+def _queries(people: list[dict[str, str]]) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        run(files(people, users_mode="delta"))
+    return len(queries)
+
+
+def test_the_import_runs_a_constant_number_of_queries_whatever_the_export_size():
+    """A real export holds thousands of people: they are matched and written in bulk. Bulk
+    inserts and updates are split only at the database's parameter limit (999 on SQLite), so a
+    few more batches on SQLite, never a query per row; the same count on PostgreSQL."""
+    run(files([]))  # the schools, so that each run below adds people only
+    small = _queries(_teachers(10))
+    large = _queries(
+        [{**row, "sourcedId": "new-" + row["sourcedId"], "email": "new." + row["email"]} for row in _teachers(200)]
+    )
+    allowance = 0 if connection.vendor == "postgresql" else 10
+    assert small <= large <= small + allowance
+    # A re-import that changes each of the 200 writes them in bulk too.
+    renamed = [
+        {**row, "sourcedId": "new-" + row["sourcedId"], "email": "new." + row["email"], "familyName": "Renamed"}
+        for row in _teachers(200)
+    ]
+    assert _queries(renamed) <= small + allowance
+
+
+def test_files_in_a_folder_of_the_zip_are_named():
+    data = zipped({f"lakeside/{name}": text for name, text in files().items()})
+    with pytest.raises(CsvError, match=re.escape("holds orgs.csv and users.csv in a folder")):
+        export_from_zip(data, "nested.zip")
