@@ -1,5 +1,7 @@
+import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime
+from io import BytesIO
 from typing import Any, NamedTuple
 
 from django import forms
@@ -11,7 +13,8 @@ from django.template.loader import render_to_string
 
 from portal.lib.csvfile import CsvError, decode_upload
 from portal.lib.mail import portal_email, send_quietly
-from portal.models import User
+from portal.models import Role, User
+from portal.oneroster import DISTRICT_ROLE_CHOICES, MAX_ZIP_BYTES
 
 
 class LoginForm(auth_forms.AuthenticationForm):
@@ -156,3 +159,55 @@ class RosterImportForm(CsvUploadForm):
         label="People file (CSV)",
         help_text="Columns: email, first_name, last_name, role, school (the school's slug), and optionally username.",
     )
+
+
+class ZipUpload(NamedTuple):
+    name: str
+    data: bytes
+
+
+class ZipFileField(forms.FileField):
+    """An uploaded .zip file, cleaned to its name and bytes. What is inside is checked by the
+    import that reads it (`portal.oneroster.export_from_zip`), which refuses unsafe archives."""
+
+    max_bytes = MAX_ZIP_BYTES
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.ClearableFileInput(attrs={"accept": ".zip,application/zip"}))
+        super().__init__(**kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> ZipUpload | None:
+        upload = super().clean(data, initial)
+        if upload is None:
+            return None
+        if upload.size > self.max_bytes:
+            raise forms.ValidationError(f"The file is larger than {self.max_bytes // (1024 * 1024)} MB.")
+        content = upload.read()
+        if not zipfile.is_zipfile(BytesIO(content)):
+            raise forms.ValidationError("The file is not a zip file. Upload the export as a .zip.")
+        return ZipUpload(upload.name, content)
+
+
+class OneRosterImportForm(CsvUploadForm):
+    export_file = ZipFileField(
+        label="OneRoster export (.zip)",
+        help_text="The zip of a OneRoster 1.1 or 1.2 CSV export: orgs.csv, users.csv, and optionally manifest.csv "
+        "and roles.csv. Nothing changes until you confirm the preview.",
+    )
+    district_role = forms.ChoiceField(
+        label="Administrators at the district become",
+        choices=DISTRICT_ROLE_CHOICES,
+        initial=Role.DISTRICT_LEADER,
+        help_text="For people new to the portal; someone already in the district office keeps their role. "
+        "Only a superuser can choose district staff.",
+    )
+
+    def __init__(self, *args: Any, by: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.by = by
+
+    def clean_district_role(self) -> str:
+        role: str = self.cleaned_data["district_role"]
+        if not self.by.can_give_role(role):
+            raise forms.ValidationError("Only a superuser can make people district staff.")
+        return role

@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("insights.urls")),
     path("healthz", views.healthz, name="healthz"),
     path("roster/import/", views.roster_import_view, name="roster_import"),
+    path("roster/import/oneroster/", views.oneroster_import_view, name="roster_import_oneroster"),
+    path("roster/import/oneroster/confirm/", views.oneroster_confirm_view, name="roster_import_oneroster_confirm"),
     path("practices/", include("practices.urls")),
     path("showcases/", include("showcases.urls")),
     path("surveys/", include("surveys.urls")),

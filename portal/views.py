@@ -1,6 +1,6 @@
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,14 +12,25 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, HttpRes
 from django.shortcuts import redirect, render
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.backends import client_ip, within_hourly_limit
 from portal.decorators import role_required
-from portal.forms import PortalPasswordResetForm, RosterImportForm
+from portal.forms import OneRosterImportForm, PortalPasswordResetForm, RosterImportForm
 from portal.http import AuthenticatedHttpRequest
 from portal.lib.csvfile import CsvError
-from portal.models import ROSTER_ROLES
+from portal.models import ROSTER_ROLES, RosterImport
+from portal.oneroster import (
+    BULK,
+    PENDING_MAX_AGE,
+    PendingExportGone,
+    export_from_zip,
+    oneroster_import,
+    pending_export_forget,
+    pending_export_keep,
+    pending_export_take,
+    schools_to_complete,
+)
 from portal.services import roster_import
 
 logger = logging.getLogger(__name__)
@@ -113,7 +124,88 @@ def roster_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Roster imported. {result.summary()}")
             return redirect("roster_import")
-    return render(request, "portal/roster_import.html", {"form": form}, status=400 if request.method == "POST" else 200)
+    return render(
+        request,
+        "portal/roster_import.html",
+        {"form": form, "imports": _recent_imports()},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+# Imports listed on the roster pages; the admin lists them all.
+RECENT_IMPORTS = 10
+# People and schools listed in each part of a OneRoster preview; the counts cover them all.
+PREVIEW_LINES = 100
+
+
+def _recent_imports() -> list[RosterImport]:
+    return list(RosterImport.objects.select_related("by")[:RECENT_IMPORTS])
+
+
+def _oneroster_page(
+    request: AuthenticatedHttpRequest, form: OneRosterImportForm, status: int = 200, problem: str = ""
+) -> HttpResponse:
+    context = {
+        "form": form,
+        "problem": problem,
+        "imports": _recent_imports(),
+        "to_complete": list(schools_to_complete()),
+    }
+    return render(request, "portal/oneroster_import.html", context, status=status)
+
+
+@role_required(*ROSTER_ROLES)
+@require_http_methods(["GET", "POST"])
+def oneroster_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Upload a OneRoster export: every row is checked and what the import would change is
+    shown; nothing changes until the preview is confirmed (`oneroster_confirm_view`)."""
+    form = OneRosterImportForm(request.POST or None, request.FILES or None, by=request.user)
+    if request.method != "POST" or not form.is_valid():
+        return _oneroster_page(request, form, status=400 if request.method == "POST" else 200)
+    upload, district_role = form.cleaned_data["export_file"], form.cleaned_data["district_role"]
+    try:
+        export = export_from_zip(upload.data, upload.name)
+        result = oneroster_import(export=export, by=request.user, district_role=district_role, dry_run=True)
+    except CsvError as failure:
+        form.add_csv_error(failure)
+        return _oneroster_page(request, form, status=400)
+    token = pending_export_keep(by=request.user, data=upload.data, export=export, district_role=district_role)
+    context = {
+        "result": result,
+        "token": token,
+        "full_export": result.users_mode == BULK,
+        "valid_minutes": PENDING_MAX_AGE // 60,
+        "skipped": sorted(result.skipped_by_role.items()),
+        "added": _preview_part(result.people_added),
+        "changed": _preview_part(result.people_changed),
+        "linked": _preview_part(result.people_linked),
+        "deactivated": _preview_part(result.people_deactivated),
+        "not_added": _preview_part(result.people_not_added),
+    }
+    return render(request, "portal/oneroster_preview.html", context)
+
+
+def _preview_part(items: Sequence[object]) -> dict[str, object]:
+    return {"count": len(items), "shown": items[:PREVIEW_LINES], "more": max(0, len(items) - PREVIEW_LINES)}
+
+
+@require_POST
+@role_required(*ROSTER_ROLES)
+def oneroster_confirm_view(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """Import the export whose preview the person confirms, kept since they uploaded it."""
+    form = OneRosterImportForm(by=request.user)
+    try:
+        export, district_role, stored = pending_export_take(by=request.user, token=request.POST.get("token", ""))
+        result = oneroster_import(export=export, by=request.user, district_role=district_role)
+    except PendingExportGone:
+        problem = "This preview has expired or was confirmed already. Upload the export again."
+        return _oneroster_page(request, form, status=400, problem=problem)
+    except CsvError as failure:  # the portal changed since the preview
+        form.add_csv_error(failure)
+        return _oneroster_page(request, form, status=400)
+    pending_export_forget(stored)
+    messages.success(request, f"OneRoster export imported. {result.summary()}")
+    return redirect("roster_import_oneroster")
 
 
 # SQLSTATEs that mean the server is gone or will not take the connection now: the

@@ -4,6 +4,7 @@ and confirmation. Exports are built here, as a district's information system wri
 import csv
 import io
 import re
+import time
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.core import mail
 from django.core.exceptions import PermissionDenied
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -610,6 +612,125 @@ def test_the_import_runs_a_constant_number_of_queries_whatever_the_export_size()
         for row in _teachers(200)
     ]
     assert _queries(renamed) <= small + allowance
+
+
+# -- In the browser -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def uploads(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def _token(page: str) -> str:
+    found = re.search(r'name="token" value="([^"]+)"', page)
+    assert found is not None, "the preview has a confirmation form"
+    return found.group(1)
+
+
+def _upload(client, texts, **data):
+    upload = SimpleUploadedFile("lakeside.zip", zipped(texts), content_type="application/zip")
+    return client.post("/roster/import/oneroster/", {"export_file": upload, "district_role": "district_leader", **data})
+
+
+def test_staff_preview_then_confirm_an_export_in_the_browser(
+    staff, as_user, uploads, django_capture_on_commit_callbacks
+):
+    run(files([ADA, ALAN]))
+    client = as_user(staff)
+    page = client.get("/roster/import/")
+    assert b'href="/roster/import/oneroster/"' in page.content
+
+    preview = _upload(client, files([{**ADA, "email": "ada.king@district.org"}, GRACE, KIM, PAT]))
+    assert preview.status_code == 200
+    text = preview.content.decode()
+    assert "Nothing has changed yet" in text
+    assert "ada@district.org" in text and "ada.king@district.org" in text  # before and after
+    assert "Grace Hopper" in text  # added
+    assert "not in this full export" in text  # Alan, deactivated
+    assert "1 guardian, 1 student" in text
+    assert User.objects.get(sourced_id="t-ada").email == "ada@district.org", "nothing is written by the preview"
+    assert RosterImport.objects.count() == 1
+    token = _token(text)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = client.post("/roster/import/oneroster/confirm/", {"token": token})
+    assert done.status_code == 302 and done["Location"] == "/roster/import/oneroster/"
+    assert User.objects.get(sourced_id="t-ada").email == "ada.king@district.org"
+    assert not User.objects.get(sourced_id="t-alan").is_active
+    record = RosterImport.objects.latest("pk")
+    assert (record.by, record.file_name, record.people_added, record.people_deactivated) == (
+        staff,
+        "lakeside.zip",
+        1,
+        1,
+    )
+    result_page = client.get(done["Location"]).content.decode()
+    assert "OneRoster export imported." in result_page and "Pine High School" in result_page  # to complete
+    listed = client.get("/roster/import/").content.decode()
+    assert "lakeside.zip" in listed and "Samuel Okafor" in listed
+
+    again = client.post("/roster/import/oneroster/confirm/", {"token": token})
+    assert again.status_code == 400, "a preview is imported once"
+    assert RosterImport.objects.count() == 2
+    assert list((uploads / oneroster.PENDING_FOLDER).iterdir()) == []
+
+
+def test_a_preview_is_confirmed_only_by_whoever_uploaded_it_and_only_for_a_while(staff, as_user, uploads, monkeypatch):
+    preview = _upload(as_user(staff), files())
+    token = _token(preview.content.decode())
+    other = StaffFactory()
+    assert as_user(other).post("/roster/import/oneroster/confirm/", {"token": token}).status_code == 400
+    assert as_user(staff).post("/roster/import/oneroster/confirm/", {"token": token + "x"}).status_code == 400
+    later = time.time() + oneroster.PENDING_MAX_AGE + 5
+    monkeypatch.setattr(time, "time", lambda: later)  # what signing reads the token's age by
+    expired = as_user(staff).post("/roster/import/oneroster/confirm/", {"token": token})
+    assert expired.status_code == 400
+    assert "This preview has expired" in expired.content.decode()
+    assert counts() == (0, 2, 2, 0, 0)
+
+
+def test_an_export_with_problems_is_listed_by_file_row_and_column(staff, as_user, uploads):
+    response = _upload(as_user(staff), files([{**ADA, "email": "nope"}]))
+    assert response.status_code == 400
+    assert "users.csv row 2, column email: &#x27;nope&#x27; is not a valid e-mail address" in response.content.decode()
+    assert not (uploads / oneroster.PENDING_FOLDER).exists()
+
+
+def test_an_unsafe_zip_is_refused_in_the_browser(staff, as_user, uploads):
+    response = _upload(as_user(staff), {**files(), "../escape.csv": "x"})
+    assert response.status_code == 400
+    assert "points outside the export" in response.content.decode()
+
+
+def test_only_a_superuser_chooses_district_staff_in_the_browser(staff, as_user, uploads):
+    response = _upload(as_user(staff), files(), district_role="district_staff")
+    assert response.status_code == 400
+    assert "Only a superuser can make people district staff." in response.content.decode()
+
+
+def test_an_upload_that_is_not_a_zip_is_a_message_next_to_the_field(staff, as_user, uploads):
+    upload = SimpleUploadedFile("users.csv", b"sourcedId,givenName\n1,Ada\n")
+    response = as_user(staff).post(
+        "/roster/import/oneroster/", {"export_file": upload, "district_role": "district_leader"}
+    )
+    assert response.status_code == 400
+    assert "The file is not a zip file." in response.content.decode()
+
+
+def test_the_admin_lists_imports_and_changes_none(staff, as_user):
+    run(files())
+    client = as_user(staff)
+    record = RosterImport.objects.get()
+    assert "export.zip" in client.get("/admin/portal/rosterimport/").content.decode()
+    assert client.get(f"/admin/portal/rosterimport/{record.pk}/change/").status_code == 200
+    client.post(f"/admin/portal/rosterimport/{record.pk}/change/", {"file_name": "other.zip"})
+    record.refresh_from_db()
+    assert record.file_name == "export.zip"
+    assert client.get("/admin/portal/rosterimport/add/").status_code == 403
+    assert client.post(f"/admin/portal/rosterimport/{record.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert RosterImport.objects.count() == 1
 
 
 def test_files_in_a_folder_of_the_zip_are_named():

@@ -14,7 +14,9 @@ One table, `MATRIX`, holds every rule. A URL added without a row fails
 `test_every_post_address_has_its_post_row`.
 """
 
+import io
 import re
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -32,7 +34,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from reversion.models import Version
 
-from portal.models import School, User
+from portal.models import RosterImport, School, User
 from practices.models import Adoption, AdoptionStatus, Practice, Status, Visibility
 from showcases.models import (
     Attendance,
@@ -159,6 +161,19 @@ def _roster_files() -> dict[str, SimpleUploadedFile]:
     }
 
 
+def _oneroster_zip() -> dict[str, SimpleUploadedFile | str]:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as files:
+        files.writestr("orgs.csv", "sourcedId,name,type\noak-1,Oak Elementary,school\n")
+        files.writestr(
+            "users.csv",
+            "sourcedId,enabledUser,orgSourcedIds,role,givenName,familyName,email\n"
+            "t-1,true,oak-1,teacher,Ada,Lovelace,ada@district.org\n",
+        )
+    upload = SimpleUploadedFile("export.zip", archive.getvalue(), content_type="application/zip")
+    return {"export_file": upload, "district_role": "district_leader"}
+
+
 def _visit_is(status: str) -> Callable[[Objects], object]:
     return lambda o: _count(VisitRequest, pk=o["pending"], status=status)
 
@@ -179,6 +194,23 @@ MATRIX: list[Route] = [
             row(SIGN_IN, 403, 403, 403, 302, 403),
             lambda o: _roster_files(),
             lambda o: _count(School, slug="oak"),
+        ),
+    ),
+    # The upload answers with a preview and changes nothing; the confirmation imports.
+    Route(
+        "roster_import_oneroster",
+        "/roster/import/oneroster/",
+        row(SIGN_IN, 403, 403, 403, 200, 403),
+        Post(row(SIGN_IN, 403, 403, 403, 200, 403), lambda o: _oneroster_zip(), lambda o: _count(School)),
+    ),
+    Route(
+        "roster_import_oneroster_confirm",
+        "/roster/import/oneroster/confirm/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 403, 403, 403, 400, 403),
+            lambda o: {"token": "not-a-preview"},
+            lambda o: _count(RosterImport),
         ),
     ),
     # -- Practices
@@ -569,6 +601,7 @@ def test_every_post_address_has_its_post_row():
     """Addresses that answer only POST, and pages whose form posts back to them."""
     forms = {"practices:create", "practices:edit", "practices:adapt", "showcases:create", "showcases:edit"}
     forms |= {"showcases:debrief", "showcases:reflect", "surveys:respond", "surveys:import", "roster_import"}
+    forms |= {"roster_import_oneroster"}
     forms |= {"showcases:attendance", "showcases:message"}
     forms |= {"password_change"}
     post_only = {route.name for route in MATRIX if set(route.get.values()) - {SIGN_IN} == {405}}
