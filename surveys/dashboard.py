@@ -2,104 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypedDict, cast
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import BooleanField, ExpressionWrapper, OuterRef, Q, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, IntegerField, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django_stubs_ext import WithAnnotations
 
 from portal.models import ENROLLMENT_BANDS, FRL_BANDS, Locale, Role, SchoolLevel, User
-from surveys.models import MIN_GROUP, Answer, Cycle, Release, SurveyAccess, Tension
+from surveys.charts import TensionChart, TrendChart, tension_chart, trend_chart
+from surveys.models import MIN_GROUP, SURVEY_ROLES, Answer, Cycle, Release, SurveyAccess, Tension
 from surveys.services import figures_release
-from surveys.stats import FEW, REASONS, Figures
+from surveys.stats import CELL_REASONS, FEW, NOBODY, PROTECTED, REASONS, Figures, percent
+from surveys.study import STUDY, Study, StudyShares
 
 SEGMENT_LABELS = {
-    "role": ("Role", dict(Role.choices)),
+    # Only the roles that answer: a segment lists every value, with or without responses.
+    "role": ("Role", {role: label for role, label in Role.choices if role in SURVEY_ROLES}),
     "school_level": ("School level", dict(SchoolLevel.choices)),
     "enrollment_band": ("Enrollment", {key: label for key, label, _ in ENROLLMENT_BANDS}),
     "frl_band": ("Free/reduced lunch", {key: label for key, label, _ in FRL_BANDS}),
     "locale": ("Locale", dict(Locale.choices)),
 }
 
-# Box plot geometry, in SVG user units: positions 1..5 across the plot, one row per tension.
-CHART_WIDTH = 720
-PLOT_LEFT, PLOT_WIDTH = 250, 440
-ROW_HEIGHT = 46
-FIRST_ROW_Y = 30  # the middle line of the first row
-BOX_HALF_HEIGHT = 12
-LABEL_DROP = 5  # a row's text stands on a line this far below its middle
-GRID_TOP, TICK_LABEL_Y = 16, 12
-# Below the last row: the grid lines end, then the drawing.
-GRID_BELOW_ROWS, CHART_BELOW_GRID = 20, 20
-POSITIONS = (1, 2, 3, 4, 5)
 
-
-def x_of(position: float) -> float:
-    return round(PLOT_LEFT + (position - 1) / 4 * PLOT_WIDTH, 2)
+NO_STUDY_FIGURE = "no figure"
+# The trend charts draw the latest cycles; the table beside them has every cycle.
+TREND_CYCLES = 6
 
 
 def ordinal(number: int) -> str:
     suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
     return f"{number}{suffix}"
-
-
-@dataclass(frozen=True)
-class Box:
-    """Where one tension's five-number summary is drawn across the plot."""
-
-    minimum: float
-    q1: float
-    median: float
-    q3: float
-    maximum: float
-
-    @property
-    def width(self) -> float:
-        return round(self.q3 - self.q1, 2)
-
-
-@dataclass(frozen=True)
-class BoxRow:
-    figures: Figures
-    y: int  # the row's middle line
-    box: Box | None  # None: the positions are not shown
-
-    @property
-    def text_y(self) -> int:
-        return self.y + LABEL_DROP
-
-    @property
-    def box_top(self) -> int:
-        return self.y - BOX_HALF_HEIGHT
-
-    @property
-    def box_bottom(self) -> int:
-        return self.y + BOX_HALF_HEIGHT
-
-
-@dataclass(frozen=True)
-class BoxPlot:
-    """The box plots of the district's positions, everything the drawing needs in place."""
-
-    rows: list[BoxRow]
-    width: int = CHART_WIDTH
-    grid_top: int = GRID_TOP
-    tick_label_y: int = TICK_LABEL_Y
-    box_height: int = 2 * BOX_HALF_HEIGHT
-    # A row without a box says why in the middle of the scale.
-    note_x: float = x_of(3)
-
-    @property
-    def ticks(self) -> list[tuple[int, float]]:
-        return [(position, x_of(position)) for position in POSITIONS]
-
-    @property
-    def grid_bottom(self) -> int:
-        return len(self.rows) * ROW_HEIGHT + GRID_BELOW_ROWS
-
-    @property
-    def height(self) -> int:
-        return self.grid_bottom + CHART_BELOW_GRID
 
 
 @dataclass
@@ -120,7 +55,17 @@ class Group:
 class Breakdown:
     segment: str
     label: str
-    groups: list[Group] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)  # the groups the release has
+    nobody: list[Group] = field(default_factory=list)  # the segment's values nobody who responded has
+
+    @property
+    def rows(self) -> list[Group]:
+        """Every value of the segment in its order, those without responses included."""
+        order = {key: index for index, key in enumerate(SEGMENT_LABELS[self.segment][1])}
+        return sorted(
+            [*self.groups, *self.nobody],
+            key=lambda group: (group.key == "", order.get(group.key, len(order)), group.key),
+        )
 
 
 @dataclass
@@ -145,10 +90,104 @@ class TrendRow:
     cycle: Cycle
     responses: int
     cells: dict[int, Figures]
+    rate: ResponseRate
 
     @property
     def too_few(self) -> bool:
         return self.responses < MIN_GROUP
+
+
+@dataclass(frozen=True)
+class ResponseRate:
+    """How many of those invited responded, as released.
+
+    Invited: the people in SURVEY_ROLES whose accounts are active and were created by the
+    day the cycle closes (the roster keeps no history: someone who has left since is no
+    longer counted, and a cycle that closed before anyone was on the roster has no count).
+    Responses: the release's count, shown from MIN_GROUP on like every released count; an
+    import of paper responses from people without an account can take it above the
+    invited count, and then no share is given."""
+
+    responses: int
+    invited: int
+
+    @property
+    def too_few(self) -> bool:
+        return self.responses < MIN_GROUP
+
+    @property
+    def pct(self) -> int | None:
+        if self.too_few or self.responses > self.invited:
+            return None
+        return percent(self.responses, self.invited)
+
+    @property
+    def text(self) -> str:
+        """As the pages say it: "18 of 24 invited principals and district leaders, 75%"."""
+        who = f"invited {respondents_label()}"
+        responses = f"fewer than {MIN_GROUP}" if self.too_few else str(self.responses)
+        if not self.invited:
+            return f"{responses} responses; nobody in the survey's roles was on the roster when the cycle closed"
+        if self.pct is None and not self.too_few:
+            return f"{responses} responses from {self.invited} {who} and imported responses"
+        share = f", {self.pct}%" if self.pct is not None else ""
+        return f"{responses} of {self.invited} {who}{share}"
+
+
+def reason_key() -> str:
+    """What each reason for an empty cell means, as the key under the segment tables says it."""
+    return (
+        f"“{CELL_REASONS[FEW]}”: it would rest on fewer than {MIN_GROUP} people; "
+        f"“{CELL_REASONS[PROTECTED]}”: with the other figures it would let a smaller group be worked out; "
+        f"“{CELL_REASONS[NOBODY]}”: nobody in the group responded."
+    )
+
+
+def respondents_label() -> str:
+    """Who answers the survey, as the pages name them ("principals and district leaders")."""
+    names = [f"{Role(role).label.lower()}s" for role in SURVEY_ROLES]
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def invited_count() -> Subquery:
+    """How many people each cycle invited (see ResponseRate), for a cycle query to annotate."""
+    invited = (
+        User.objects.active()
+        .filter(role__in=SURVEY_ROLES, date_joined__date__lte=OuterRef("closes_on"))
+        .order_by()
+        .values("is_active")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Subquery(invited, output_field=IntegerField())
+
+
+@dataclass(frozen=True)
+class ReferenceRow:
+    """One tension's district figures beside the study's published shares (None: it gave none)."""
+
+    figures: Figures
+    study: StudyShares | None
+
+    def _study(self, name: str) -> str:
+        value = getattr(self.study, name) if self.study is not None else None
+        return NO_STUDY_FIGURE if value is None else f"{value}%"
+
+    @property
+    def study_left(self) -> str:
+        return self._study("left_pct")
+
+    @property
+    def study_right(self) -> str:
+        return self._study("right_pct")
+
+    @property
+    def study_resources(self) -> str:
+        return self._study("resources_pct")
+
+    @property
+    def study_priority(self) -> str:
+        return self._study("high_priority_pct")
 
 
 @dataclass
@@ -156,27 +195,30 @@ class Dashboard:
     cycle: Cycle
     release: ReleaseInfo | None
     respondents: int
+    rate: ResponseRate
     tensions: list[Tension]
     district: dict[int, Figures]
-    boxes: BoxPlot
+    charts: list[TensionChart]
+    reference: list[ReferenceRow]
     breakdowns: list[Breakdown]
     trend: list[TrendRow]
+    trend_charts: list[TrendChart]
     comments: dict[int, list[str]]
     comments_shown: bool
     can_read_comments: bool
     own: dict[int, Answer]
     min_group: int = MIN_GROUP
+    study: Study = STUDY
 
+    @property
+    def segment_columns(self) -> int:
+        """The columns of a segment's row after its name: responses, then one per tension."""
+        return len(self.tensions) + 1
 
-def box_plot(district: dict[int, Figures]) -> BoxPlot:
-    rows = []
-    for index, figures in enumerate(district.values()):
-        box = None
-        if not figures.suppressed and figures.value("n"):
-            x = {name: x_of(float(cast(float, figures.value(name)))) for name in ("min", "q1", "median", "q3", "max")}
-            box = Box(x["min"], x["q1"], x["median"], x["q3"], x["max"])
-        rows.append(BoxRow(figures, FIRST_ROW_Y + index * ROW_HEIGHT, box))
-    return BoxPlot(rows)
+    @property
+    def trend_cycles(self) -> list[TrendRow]:
+        """The cycles the trend charts draw (the table has every one)."""
+        return self.trend[-TREND_CYCLES:]
 
 
 def _cells(data: dict[str, Any] | None, tensions: dict[int, Tension]) -> dict[int, Figures]:
@@ -200,7 +242,7 @@ if TYPE_CHECKING:
     LatestRelease = WithAnnotations[Release, _Exportable]
 
 
-def _latest_releases(cycles: list[Cycle]) -> dict[int, LatestRelease]:
+def _latest_releases(cycles: Sequence[Cycle]) -> dict[int, LatestRelease]:
     """The latest release of each cycle, without the heavy parts: one query."""
     latest = Release.objects.filter(cycle=OuterRef("cycle")).order_by("-number").values("pk")[:1]
     return {
@@ -211,7 +253,7 @@ def _latest_releases(cycles: list[Cycle]) -> dict[int, LatestRelease]:
     }
 
 
-def _releases(cycles: list[Cycle], cycle: Cycle) -> dict[int, LatestRelease]:
+def _releases(cycles: Sequence[Cycle], cycle: Cycle) -> dict[int, LatestRelease]:
     """The latest release of each cycle. Once `cycle` has closed, its closing release is
     made first, if it is not there yet."""
     releases = _latest_releases(cycles)
@@ -238,7 +280,11 @@ def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
     no one's view (an export), with neither."""
     access = SurveyAccess.of(viewer)
     tensions = {tension.number: tension for tension in Tension.objects.all()}
-    cycles = list(Cycle.objects.filter(opens_on__lte=cycle.opens_on).order_by("opens_on"))
+    cycles = list(
+        Cycle.objects.filter(opens_on__lte=cycle.opens_on)
+        .annotate(invited=Coalesce(invited_count(), 0))
+        .order_by("opens_on")
+    )
     releases = _releases(cycles, cycle)
     found = releases.get(cycle.pk)
     figures: dict[str, Any] = found.figures if found else {}
@@ -257,6 +303,9 @@ def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
             key = entry["key"]
             name = choices.get(key, key) if key else "Not recorded"
             breakdown.groups.append(Group(key, name, entry["size"], entry["hidden"], _cells(entry["cells"], tensions)))
+        if found is not None:
+            present = {entry["key"] for entry in entries}
+            breakdown.nobody = [Group(key, name, 0, NOBODY, {}) for key, name in choices.items() if key not in present]
         breakdowns.append(breakdown)
 
     trend = []
@@ -267,6 +316,7 @@ def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
                 past,
                 release.responses if release else 0,
                 _cells(release.figures.get("district") if release else None, tensions),
+                ResponseRate(release.responses if release else 0, past.invited),
             )
         )
 
@@ -283,17 +333,24 @@ def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
             a.tension.number: a
             for a in Answer.objects.filter(response__cycle=cycle, response__respondent=viewer).select_related("tension")
         }
+    drawn = trend[-TREND_CYCLES:]
+    names = [row.cycle.name for row in drawn]
     return Dashboard(
         cycle=cycle,
         release=ReleaseInfo(found.number, found.responses, found.closing, found.exportable, found.pk)
         if found
         else None,
         respondents=respondents,
+        rate=trend[-1].rate,
         tensions=list(tensions.values()),
         district=district,
-        boxes=box_plot(district),
+        charts=[tension_chart(figures) for figures in district.values()],
+        reference=[ReferenceRow(figures, STUDY.for_tension(number)) for number, figures in district.items()],
         breakdowns=breakdowns,
         trend=trend,
+        trend_charts=[
+            trend_chart(tension, names, [row.cells[number] for row in drawn]) for number, tension in tensions.items()
+        ],
         comments=comments,
         comments_shown=comments_shown,
         can_read_comments=can_read,

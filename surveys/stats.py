@@ -61,7 +61,16 @@ FEW = "few"
 PROTECTED = "protected"
 SUPPRESSED = f"fewer than {MIN_GROUP} responses"
 PROTECTED_TEXT = "not shown, so that a smaller group cannot be worked out from the totals"
-REASONS = {FEW: SUPPRESSED, PROTECTED: PROTECTED_TEXT}
+# A segment value nobody who responded has: pages list it too, so that its empty row says why.
+NOBODY = "nobody"
+NOBODY_TEXT = "no responses from this group"
+REASONS = {FEW: SUPPRESSED, PROTECTED: PROTECTED_TEXT, NOBODY: NOBODY_TEXT}
+# The same reasons in a table cell, where the key under the table says them in full.
+CELL_REASONS = {
+    FEW: f"fewer than {MIN_GROUP} answers",
+    PROTECTED: "withheld to protect a smaller group",
+    NOBODY: NOBODY_TEXT,
+}
 
 Row = dict[str, Any]
 
@@ -108,6 +117,22 @@ class Figures:
 
     def reason(self, part: str) -> str:
         return REASONS.get(self.hidden.get(part, ""), "")
+
+    def cell_reason(self, part: str) -> str:
+        """Why a part is not shown, as a table cell says it."""
+        return CELL_REASONS.get(self.hidden.get(part, ""), "")
+
+    @property
+    def position_note(self) -> str:
+        return self.cell_reason("position")
+
+    @property
+    def resources_note(self) -> str:
+        return self.cell_reason("resources")
+
+    @property
+    def priority_note(self) -> str:
+        return self.cell_reason("priority")
 
 
 # ---------------------------------------------------------------------------- figures

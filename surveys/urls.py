@@ -9,6 +9,7 @@ urlpatterns = [
     path("<slug:slug>/respond/", views.respond, name="respond"),
     path("<slug:slug>/dashboard/", views.dashboard, name="dashboard"),
     path("<slug:slug>/summary.csv", views.summary_csv, name="summary_csv"),
+    path("<slug:slug>/report.pdf", views.report_pdf, name="report"),
     path("<slug:slug>/export.csv", views.export_csv, name="export_csv"),
     path("<slug:slug>/import/", views.import_view, name="import"),
 ]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import random
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -12,7 +13,15 @@ from portal.decorators import role_required
 from portal.http import AuthenticatedHttpRequest
 from portal.lib.csvfile import CsvError, csv_response
 from portal.lib.figures import FIGURES_SECONDS
-from surveys.dashboard import build_dashboard, current_release
+from portal.lib.pdf import pdf_response
+from surveys.dashboard import (
+    NO_STUDY_FIGURE,
+    Dashboard,
+    build_dashboard,
+    current_release,
+    reason_key,
+    respondents_label,
+)
 from surveys.forms import ImportForm, ResponseForm
 from surveys.models import (
     DASHBOARD_ROLES,
@@ -30,7 +39,7 @@ from surveys.models import (
     comment_audience,
 )
 from surveys.services import ImportAlreadyUndone, import_undo, response_save, responses_import
-from surveys.stats import FIGURES, PART_OF, SUPPRESSED, export_columns
+from surveys.stats import FIGURES, PART_OF, PARTS, export_columns
 
 # Who may open each page is the role set on its `role_required`; the cycle itself is
 # fetched through `_get_cycle_for_user`, which refuses a cycle the person may not see.
@@ -96,25 +105,44 @@ def respond(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     return render(request, "surveys/respond.html", {"cycle": cycle, "form": form, "answered": bool(existing)})
 
 
+def _dashboard_context(cycle: Cycle, data: Dashboard, access: SurveyAccess) -> dict[str, object]:
+    """What the dashboard page and its printed report show."""
+    return {
+        "cycle": cycle,
+        "d": data,
+        "access": access,
+        "min_group": MIN_GROUP,
+        "figures_seconds": FIGURES_SECONDS,
+        "comment_audience": comment_audience(),
+        "respondents_label": respondents_label(),
+        "reason_key": reason_key(),
+        "no_study_figure": NO_STUDY_FIGURE,
+    }
+
+
 @role_required(*DASHBOARD_ROLES)
 @require_http_methods(["GET", "HEAD"])
 def dashboard(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     cycle = _get_cycle_for_user(request, slug)
     data = build_dashboard(cycle, request.user)
-    return render(
-        request,
-        "surveys/dashboard.html",
-        {
-            "cycle": cycle,
-            "d": data,
-            "access": SurveyAccess.of(request.user),
-            "figures": FIGURES,
-            "SUPPRESSED": SUPPRESSED,
-            "min_group": MIN_GROUP,
-            "figures_seconds": FIGURES_SECONDS,
-            "comment_audience": comment_audience(),
-        },
-    )
+    return render(request, "surveys/dashboard.html", _dashboard_context(cycle, data, SurveyAccess.of(request.user)))
+
+
+@role_required(*DASHBOARD_ROLES)
+@require_http_methods(["GET", "HEAD"])
+def report_pdf(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
+    """The dashboard as a few printable pages for a board: the released figures, the study's
+    reference and the trend; no comments, and no one's own answers (a report is passed on)."""
+    cycle = _get_cycle_for_user(request, slug)
+    data = build_dashboard(cycle, viewer=None)
+    context = _dashboard_context(cycle, data, SurveyAccess.of(request.user))
+    context |= {"portal_name": settings.PORTAL_NAME, "today": timezone.localdate()}
+    return pdf_response(request, "surveys/report.html", context, f"{cycle.slug}-report-{timezone.localdate()}.pdf")
+
+
+# summary.csv: each figure in its own column, numbers only; a figure not shown is an empty cell,
+# and the last columns say which figures of the row are not shown and why.
+SUMMARY_COLUMNS = ["tension", "tension_title", *FIGURES, "suppressed", "suppressed_figures", "suppressed_reason"]
 
 
 @role_required(*DOWNLOAD_ROLES)
@@ -124,17 +152,19 @@ def summary_csv(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     data = build_dashboard(cycle, request.user)
     rows = []
     for number, figures in data.district.items():
-        row: list[object] = [number]
-        for name in FIGURES:
-            part = PART_OF[name]
-            if part in figures.hidden:
-                # A hidden part says why in its first column and leaves the rest blank.
-                first = next(column for column in FIGURES if PART_OF[column] == part)
-                row.append(figures.reason(part) if name == first else "")
-            else:
-                row.append(figures.value(name))
-        rows.append(row)
-    return csv_response(f"{cycle.slug}-summary.csv", ["tension", *FIGURES], rows)
+        hidden = [name for name in FIGURES if PART_OF[name] in figures.hidden]
+        reasons = dict.fromkeys(figures.reason(part) for part in PARTS if part in figures.hidden)
+        rows.append(
+            [
+                number,
+                figures.tension.title,
+                *(None if name in hidden else figures.value(name) for name in FIGURES),
+                bool(hidden),
+                " ".join(hidden),
+                "; ".join(reasons),
+            ]
+        )
+    return csv_response(f"{cycle.slug}-summary.csv", SUMMARY_COLUMNS, rows)
 
 
 @role_required(*DOWNLOAD_ROLES)

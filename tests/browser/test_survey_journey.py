@@ -70,5 +70,5 @@ def test_respond_edit_and_leader_dashboard(journey, principal, leader, cycle):
     row = table.get_by_role("row").filter(has_text="7. Share best practices")
     # Positions 1, 2, 2, 3, 4, 5: median 2.5.
     assert "2.5" in row.inner_text()
-    assert page.get_by_role("img", name="Box plots of positions on the seven tensions").is_visible()
+    assert page.get_by_role("img", name="Tension 7: positions and shares leaning each way").is_visible()
     assert page.get_by_text("We share wins more than failures.").first.is_visible()

@@ -525,6 +525,7 @@ MATRIX: list[Route] = [
     ),
     Route("surveys:dashboard", "/surveys/{cycle}/dashboard/", row(SIGN_IN, 403, 200, 200, 200, 403)),
     Route("surveys:summary_csv", "/surveys/{cycle}/summary.csv", row(SIGN_IN, 403, 403, 200, 200, 403)),
+    Route("surveys:report", "/surveys/{cycle}/report.pdf", row(SIGN_IN, 403, 200, 200, 200, 403)),
     Route("surveys:export_csv", "/surveys/{cycle}/export.csv", row(SIGN_IN, 403, 403, 200, 200, 403)),
     Route(
         "surveys:import",

@@ -82,6 +82,7 @@ def test_summary_csv_cells_equal_the_hand_computation(as_user, leader, cycle, kn
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert list(rows[0]) == [
         "tension",
+        "tension_title",
         "n",
         "min",
         "q1",
@@ -93,15 +94,23 @@ def test_summary_csv_cells_equal_the_hand_computation(as_user, leader, cycle, kn
         "lean_right_pct",
         "resources_pct",
         "high_priority_pct",
+        "suppressed",
+        "suppressed_figures",
+        "suppressed_reason",
     ]
     assert len(rows) == 7
     assert rows[0] == {
-        "tension": "1", "n": "6", "min": "1", "q1": "2", "median": "2.5", "q3": "3.75", "max": "5",
+        "tension": "1", "tension_title": "How do we decide what the district should hold tight vs. loose?",
+        "n": "6", "min": "1", "q1": "2", "median": "2.5", "q3": "3.75", "max": "5",
         "lean_left_pct": "50", "balanced_pct": "17", "lean_right_pct": "33", "resources_pct": "60", "high_priority_pct": "60",
+        "suppressed": "no", "suppressed_figures": "", "suppressed_reason": "",
     }  # fmt: skip
     assert rows[1]["balanced_pct"] == "88" and rows[1]["lean_right_pct"] == "13"
-    assert rows[1]["resources_pct"] == "fewer than 5 responses"
-    assert rows[2]["n"] == "fewer than 5 responses" and rows[2]["median"] == ""
+    # A figure not shown is an empty cell; the row says which figures are not shown, and why.
+    assert rows[1]["resources_pct"] == "" and rows[1]["suppressed"] == "yes"
+    assert rows[1]["suppressed_figures"] == "resources_pct high_priority_pct"
+    assert rows[1]["suppressed_reason"] == "fewer than 5 responses"
+    assert rows[2]["n"] == "" and rows[2]["median"] == "" and rows[2]["suppressed"] == "yes"
 
 
 def test_segments_suppress_small_groups_and_their_complement(as_user, leader, cycle, known_answers):

@@ -23,7 +23,8 @@ def test_a_resources_share_over_four_answers_is_hidden(as_user, leader, cycle):
         )
     )
     assert rows[0]["n"] == "6" and rows[0]["high_priority_pct"] == "100"
-    assert rows[0]["resources_pct"] == "fewer than 5 responses"
+    assert rows[0]["resources_pct"] == "" and rows[0]["suppressed_figures"] == "resources_pct"
+    assert rows[0]["suppressed_reason"] == "fewer than 5 responses"
     page = as_user(leader).get(f"/surveys/{cycle.slug}/dashboard/").content.decode()
     row = page[page.index('<th scope="row">1. ') :]
     assert "100%" in row[: row.index("</tr>")]

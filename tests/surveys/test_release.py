@@ -90,7 +90,8 @@ def test_a_tension_only_one_of_a_batch_answered_stays_hidden(as_user, leader, cy
     _answer(as_user(PrincipalFactory()), cycle, q1_position="4", q3_position="5")
     second = _summary(as_user(leader), cycle)
     assert second[0]["n"] != first[0]["n"]  # tension 1 moved by five answers: shown
-    assert second[2]["n"] == "not shown, so that a smaller group cannot be worked out from the totals"
+    assert second[2]["n"] == "" and second[2]["suppressed"] == "yes"
+    assert "not shown, so that a smaller group cannot be worked out from the totals" in second[2]["suppressed_reason"]
     assert second[2]["median"] == "" and second[2]["lean_right_pct"] == ""
 
 
