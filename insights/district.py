@@ -450,6 +450,21 @@ def district_dashboard_page(scope: Scope) -> DistrictDashboard:
     return data
 
 
+def district_dashboard_recount(
+    school_id: int | None, level: str, start: str | None, end: str | None
+) -> DistrictDashboard:
+    """The page's figures for a scope given as plain values (dates as text), as a worker counts
+    them again once the kept copy is old (portal.lib.figures)."""
+    return district_dashboard_page(
+        Scope(
+            school_id=school_id,
+            level=level,
+            start=date.fromisoformat(start) if start else None,
+            end=date.fromisoformat(end) if end else None,
+        )
+    )
+
+
 CSV_TABLES = {
     "schools": [
         "school",

@@ -13,6 +13,7 @@ from insights.district import (
     build_district_dashboard,
     dashboard_csv,
     district_dashboard_page,
+    district_dashboard_recount,
 )
 from insights.forms import DashboardFilterForm
 from portal.decorators import role_required
@@ -86,8 +87,12 @@ def district_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     if table:
         # A download is counted afresh and has every row.
         return dashboard_csv(build_district_dashboard(scope), table)
+    start, end = (day.isoformat() if day else None for day in (scope.start, scope.end))
     data, as_of = cached_figures(
-        "district", (scope.school_id, scope.level, scope.start, scope.end), lambda: district_dashboard_page(scope)
+        "district",
+        (scope.school_id, scope.level, start, end),
+        lambda: district_dashboard_page(scope),
+        recount=district_dashboard_recount,
     )
     return render(
         request,

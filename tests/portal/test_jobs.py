@@ -26,11 +26,12 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from portal import jobs
+from portal.lib.figures import FIGURES_SECONDS, cached_figures
 from portal.lib.mail import mail_send, send_quietly
 from portal.models import DeliveryStatus, MailDelivery, MailKind
 from portal.services import invitations_deliver, invitations_send, roster_import
 from showcases.models import RequestStatus, VisitRequest
-from tests.factories import TeacherFactory, VisitSlotFactory
+from tests.factories import PracticeFactory, TeacherFactory, VisitSlotFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -334,6 +335,80 @@ def test_each_period_is_enqueued_once_and_a_missing_command_is_skipped(database_
     assert jobs.periodic_jobs_enqueue(["weekly"], now=monday + timedelta(days=6)) == []
     assert jobs.periodic_jobs_enqueue(["weekly"], now=monday + timedelta(days=7)) == ["send_visit_reminders"]
     assert DBTaskResult.objects.filter(task_path="portal.jobs.command_run").count() == 2
+
+
+# -- Dashboard recounts ---------------------------------------------------------------------------
+
+COUNTS: list[int] = []
+
+
+def count_figures(school: int, level: str, start: str | None) -> int:
+    """A page's figures, for a scope: how many times they were counted."""
+    COUNTS.append(school)
+    return len(COUNTS)
+
+
+@pytest.fixture
+def figures_grow_old(monkeypatch) -> Callable[[], datetime]:
+    """Moves the clock past the time figures are kept fresh; returns the new time."""
+    COUNTS.clear()
+
+    def later() -> datetime:
+        moved = timezone.now() + timedelta(seconds=FIGURES_SECONDS + 1)
+        monkeypatch.setattr(timezone, "now", lambda: moved)
+        return moved
+
+    return later
+
+
+def _dashboard() -> tuple[int, datetime]:
+    return cached_figures("test", (7, "middle", None), lambda: count_figures(7, "middle", None), recount=count_figures)
+
+
+def test_old_figures_are_counted_again_by_a_job(figures_grow_old):
+    """With the immediate backend the job runs at once, and the page shows its count."""
+    assert _dashboard()[0] == 1
+    assert _dashboard()[0] == 1
+    later = figures_grow_old()
+    assert _dashboard() == (2, later)
+    assert COUNTS == [7, 7]
+
+
+def test_a_worker_counts_old_figures_again_while_readers_see_the_copy(
+    figures_grow_old, database_queue, settings, tmp_path
+):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
+    }
+    first, counted_at = _dashboard()
+    later = figures_grow_old()
+    assert _dashboard() == (first, counted_at) == _dashboard()
+    assert DBTaskResult.objects.filter(task_path="portal.lib.figures.figures_recount").count() == 1
+    database_queue()
+    assert _dashboard() == (2, later)
+
+
+def test_the_district_dashboard_is_recounted_by_a_worker_once_its_figures_are_old(
+    as_user, leader, teacher, figures_grow_old, database_queue, settings, tmp_path
+):
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(tmp_path)}
+    }
+    client = as_user(leader)
+    published = client.get("/dashboard/").context["d"].totals["published"]
+    PracticeFactory(author=teacher)
+    figures_grow_old()
+    assert client.get("/dashboard/").context["d"].totals["published"] == published
+    database_queue()
+    assert client.get("/dashboard/").context["d"].totals["published"] == published + 1
+
+
+def test_with_a_cache_of_its_own_the_page_counts_old_figures_itself(figures_grow_old, database_queue):
+    """A worker's count would land in the worker's own memory, which no page reads."""
+    assert _dashboard()[0] == 1
+    figures_grow_old()
+    assert _dashboard()[0] == 2
+    assert not DBTaskResult.objects.exists()
 
 
 # -- The worker as its own process (PostgreSQL) -------------------------------------------------
