@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -8,6 +9,28 @@ from portal.forms import CsvFileField, CsvUploadForm
 from surveys.models import DEDICATED, Answer, AnswerValues, Priority, Tension, YesNo, comment_help_text
 
 SKIP = ""
+ANSWER_PARTS = ("position", "resources", "priority")
+SKIPPED_WITH_COMMENT = (
+    "Every part of this tension is skipped: answer at least one part above to keep this comment, or clear it."
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One tension of the form, with its place among them ("3 of 7")."""
+
+    tension: Tension
+    number: int
+    count: int
+    fields: list[forms.BoundField]
+
+    @property
+    def progress(self) -> str:
+        return f"{self.number} of {self.count}"
+
+    @property
+    def has_errors(self) -> bool:
+        return any(field.errors for field in self.fields)
 
 
 def position_choices(tension: Tension) -> list[tuple[str, str]]:
@@ -67,10 +90,30 @@ class ResponseForm(forms.Form):
                 help_text=comment_help_text(),
             )
 
-    def sections(self) -> list[tuple[Tension, list[forms.BoundField]]]:
+    def clean(self) -> dict[str, Any]:
+        """A skipped tension and its comment agree: a comment needs at least one part of its
+        tension answered (a comment typed, then every part skipped, is a slip to point out,
+        not something to save or drop without a word)."""
+        cleaned = super().clean() or {}
+        for tension in self.tensions:
+            names = [f"q{tension.number}_{part}" for part in ANSWER_PARTS]
+            comment = f"q{tension.number}_comment"
+            if any(self.has_error(name) for name in [*names, comment]):
+                continue
+            if cleaned.get(comment, "").strip() and not any(cleaned.get(name) for name in names):
+                self.add_error(comment, SKIPPED_WITH_COMMENT)
+        return cleaned
+
+    def sections(self) -> list[Section]:
+        count = len(self.tensions)
         return [
-            (tension, [self[f"q{tension.number}_{part}"] for part in ("position", "resources", "priority", "comment")])
-            for tension in self.tensions
+            Section(
+                tension,
+                index,
+                count,
+                [self[f"q{tension.number}_{part}"] for part in (*ANSWER_PARTS, "comment")],
+            )
+            for index, tension in enumerate(self.tensions, start=1)
         ]
 
     def answer_values(self) -> dict[int, AnswerValues]:
