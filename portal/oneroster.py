@@ -290,6 +290,10 @@ class PersonChange:
     changes: list[tuple[str, str, str]]  # (what, before, after)
 
 
+# Schools to complete named in a summary; the preview and the OneRoster page list them all.
+SUMMARY_SCHOOLS = 10
+
+
 @dataclass
 class OneRosterResult:
     """What an import does (a dry run: would do). Every list is complete; pages show the first few."""
@@ -343,9 +347,11 @@ class OneRosterResult:
             f"Skipped: {self.skipped_text()}.",
         ]
         if self.schools_to_complete:
-            lines.append(
-                "Schools to complete (level, enrollment, FRL %, locale): " + ", ".join(self.schools_to_complete) + "."
-            )
+            names = ", ".join(self.schools_to_complete[:SUMMARY_SCHOOLS])
+            more = len(self.schools_to_complete) - SUMMARY_SCHOOLS
+            if more > 0:
+                names += f" and {more:,} more"
+            lines.append(f"Schools to complete (level, enrollment, FRL %, locale): {names}.")
         return "\n".join(lines)
 
 

@@ -737,3 +737,13 @@ def test_files_in_a_folder_of_the_zip_are_named():
     data = zipped({f"lakeside/{name}": text for name, text in files().items()})
     with pytest.raises(CsvError, match=re.escape("holds orgs.csv and users.csv in a folder")):
         export_from_zip(data, "nested.zip")
+
+
+def test_a_summary_names_the_first_schools_to_complete_and_counts_the_rest():
+    orgs = [{"sourcedId": f"school-{n:02}", "name": f"School {n:02}", "type": "school"} for n in range(12)]
+    result = run(files([], orgs))
+    assert result.summary().splitlines()[-1] == (
+        "Schools to complete (level, enrollment, FRL %, locale): School 00, School 01, School 02, School 03, "
+        "School 04, School 05, School 06, School 07, School 08, School 09 and 2 more."
+    )
+    assert len(result.schools_to_complete) == 12
