@@ -831,15 +831,14 @@ class _Plan:
                         )
                     )
                 emails_in_file[person.email] = person.row
-            if user is None and target is None:
-                self.result.people_not_added.append(_line(person, "no role in this export"))
-            elif user is None:
-                assert isinstance(target, _Target)  # a role row gave one
-                self._add(person, target, taken_usernames)
-            else:
+            if user is not None:
                 if linking:
                     user.sourced_id = sourced_id
                 self._change(user, person, target, linking=linking)
+            elif target is not None:
+                self._add(person, target, taken_usernames)
+            else:
+                self.result.people_not_added.append(_line(person, "no role in this export"))
         self._check_emails()
         if full_export:
             for user in accounts:

@@ -747,3 +747,21 @@ def test_a_summary_names_the_first_schools_to_complete_and_counts_the_rest():
         "School 04, School 05, School 06, School 07, School 08, School 09 and 2 more."
     )
     assert len(result.schools_to_complete) == 12
+
+
+def test_a_1_2_delta_may_change_only_someones_role():
+    run(files([ADA]))
+    texts = {
+        "manifest.csv": "propertyName,value\noneroster.version,1.2\nfile.orgs,absent\nfile.users,delta\nfile.roles,delta\n",
+        "users.csv": table(USER_COLUMNS_12, []),
+        "roles.csv": table(
+            ROLE_COLUMNS,
+            [{"userSourcedId": "t-ada", "roleType": "primary", "role": "principal", "orgSourcedId": "school-pine"}],
+        ),
+    }
+    result = run(texts)
+    ada = User.objects.get(sourced_id="t-ada")
+    assert (ada.role, ada.school.name, ada.email) == (Role.PRINCIPAL, "Pine High School", "ada@district.org")
+    assert [change.changes for change in result.people_changed] == [
+        [("Role", "Teacher", "Principal"), ("School", "Oak Elementary", "Pine High School")]
+    ]
