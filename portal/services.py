@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_tasks import TaskResultStatus, task
@@ -374,16 +375,17 @@ def invitations_send(*, users: Iterable[User]) -> int:
 @task()
 def invitations_deliver(keys: list[str]) -> int:
     """Build and send the invitations queued under `keys` (invitations_send); say how many are
-    on their way. Run twice, it builds each invitation once: one built has its subject."""
-    waiting = (
-        MailDelivery.objects.invitations()
-        .filter(key__in=keys, status=DeliveryStatus.QUEUED, subject="", person__isnull=False)
-        .select_related("person")
-        .order_by("pk")
+    on their way. Run twice, it builds each invitation once: one built has its subject. Someone
+    deactivated since they were queued is not invited."""
+    waiting = MailDelivery.objects.invitations().filter(
+        key__in=keys, status=DeliveryStatus.QUEUED, subject="", person__isnull=False
+    )
+    waiting.filter(person__is_active=False).update(
+        status=DeliveryStatus.FAILED, status_at=timezone.now(), error="Deactivated before the invitation was sent."
     )
     return sum(
         send_quietly(partial(_invitation, delivery.person), delivery=delivery)
-        for delivery in waiting
+        for delivery in waiting.filter(person__is_active=True).select_related("person").order_by("pk")
         if delivery.person is not None
     )
 

@@ -308,6 +308,16 @@ def test_staff_list_people_who_never_signed_in_and_resend_only_to_them(as_user, 
     assert [message.to for message in mail.outbox] == [[never.email]]
 
 
+def test_someone_deactivated_before_the_worker_runs_is_not_invited(teacher, database_queue):
+    invitations_send(users=[teacher])
+    teacher.is_active = False
+    teacher.save(update_fields=["is_active"])
+    database_queue()
+    assert mail.outbox == []
+    delivery = MailDelivery.objects.invitations().get()
+    assert (delivery.status, delivery.error) == (DeliveryStatus.FAILED, "Deactivated before the invitation was sent.")
+
+
 def test_invitations_are_built_once_however_often_their_job_runs(teacher):
     invitations_send(users=[teacher])
     (delivery,) = MailDelivery.objects.invitations()
