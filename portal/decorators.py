@@ -18,6 +18,8 @@ def role_required(*roles: Role) -> Callable[[Callable[..., HttpResponse]], Calla
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
+        # Readable by tests and tools: which roles the view lets in, checked before anything else.
+        wrapped.__dict__["required_roles"] = frozenset(roles)
         return wrapped
 
     return decorator

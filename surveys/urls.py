@@ -12,4 +12,5 @@ urlpatterns = [
     path("<slug:slug>/report.pdf", views.report_pdf, name="report"),
     path("<slug:slug>/export.csv", views.export_csv, name="export_csv"),
     path("<slug:slug>/import/", views.import_view, name="import"),
+    path("<slug:slug>/imports/<int:pk>/undo/", views.import_undo_view, name="import_undo"),
 ]

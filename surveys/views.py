@@ -4,10 +4,10 @@ import random
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.decorators import role_required
 from portal.http import AuthenticatedHttpRequest
@@ -48,14 +48,6 @@ from surveys.stats import FIGURES, PART_OF, PARTS, export_columns
 def _get_cycle_for_user(request: AuthenticatedHttpRequest, slug: str) -> Cycle:
     """The cycle, if the person may see it; 404 otherwise."""
     return get_object_or_404(Cycle.objects.visible_to(request.user), slug=slug)
-
-
-def _get_import_for_cycle(cycle: Cycle, pk: str) -> ImportBatch:
-    """One import into the cycle; 404 for anything else, or for what no id can be."""
-    # isdigit() alone accepts digits int() refuses, such as "²".
-    if not (pk.isascii() and pk.isdigit() and len(pk) < 19):
-        raise Http404
-    return get_object_or_404(ImportBatch, cycle=cycle, pk=int(pk))
 
 
 @role_required(*DASHBOARD_ROLES)
@@ -186,15 +178,6 @@ def export_csv(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def import_view(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     cycle = _get_cycle_for_user(request, slug)
-    if request.method == "POST" and "undo" in request.POST:
-        batch = _get_import_for_cycle(cycle, request.POST["undo"])
-        try:
-            removed = import_undo(batch=batch, user=request.user)
-        except ImportAlreadyUndone as problem:
-            messages.error(request, str(problem))
-        else:
-            messages.success(request, f"Undid the import of {batch.filename}: {removed} responses removed.")
-        return redirect("surveys:import", slug=cycle.slug)
     form = ImportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         upload = form.cleaned_data["file"]
@@ -215,3 +198,18 @@ def import_view(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
         {"cycle": cycle, "form": form, "imports": imports},
         status=400 if request.method == "POST" else 200,
     )
+
+
+@role_required(*IMPORT_ROLES)
+@require_POST
+def import_undo_view(request: AuthenticatedHttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Remove the responses one import brought in (the import stays listed as undone)."""
+    cycle = _get_cycle_for_user(request, slug)
+    batch = get_object_or_404(ImportBatch, cycle=cycle, pk=pk)
+    try:
+        removed = import_undo(batch=batch, user=request.user)
+    except ImportAlreadyUndone as problem:
+        messages.error(request, str(problem))
+    else:
+        messages.success(request, f"Undid the import of {batch.filename}: {removed} responses removed.")
+    return redirect("surveys:import", slug=cycle.slug)

@@ -47,17 +47,6 @@ def test_school_only_entry_is_hidden_from_another_school(as_user, teacher, other
     assert client.get(f"/practices/{practice.pk}/history/").status_code == 200
 
 
-def test_district_entry_is_seen_by_everyone_signed_in(as_user, teacher, other_teacher, leader):
-    practice = PracticeFactory(author=teacher, visibility=Visibility.DISTRICT)
-    for user in (other_teacher, leader):
-        assert as_user(user).get(f"/practices/{practice.pk}/").status_code == 200
-
-
-def test_district_leader_does_not_see_school_only_entries(as_user, teacher, leader):
-    practice = PracticeFactory(author=teacher, visibility=Visibility.SCHOOL)
-    assert as_user(leader).get(f"/practices/{practice.pk}/").status_code == 404
-
-
 def test_staff_see_everything_including_drafts(as_user, teacher, staff):
     draft = PracticeFactory(author=teacher, status=Status.DRAFT, published_at=None)
     assert as_user(staff).get(f"/practices/{draft.pk}/").status_code == 200
@@ -85,13 +74,6 @@ def test_publishing_needs_summary_practice_and_intent(as_user, teacher):
     assert 'id="id_description_error"' not in page
     assert "Needed to publish. You can save a draft without it." in page
     assert not Practice.objects.exists()
-
-
-def test_only_the_author_edits(as_user, teacher, principal, other_teacher):
-    practice = PracticeFactory(author=teacher)
-    assert as_user(principal).get(f"/practices/{practice.pk}/edit/").status_code == 403
-    assert as_user(other_teacher).get(f"/practices/{practice.pk}/edit/").status_code == 403
-    assert as_user(teacher).get(f"/practices/{practice.pk}/edit/").status_code == 200
 
 
 def test_editing_keeps_rows_reorders_and_removes(as_user, teacher):
@@ -142,11 +124,6 @@ def test_add_another_row_without_javascript_keeps_everything(as_user, teacher):
     page = response.content.decode()
     assert 'name="iterations-TOTAL_FORMS" value="4"' in page
     assert "Self-sorting" in page and not Practice.objects.exists()
-
-
-def test_people_without_a_school_cannot_write(as_user, leader, staff):
-    for user in (leader, staff):
-        assert as_user(user).get("/practices/new/").status_code == 403
 
 
 def test_my_practices_lists_my_entries_in_every_state(as_user, teacher):

@@ -6,7 +6,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
-from surveys.models import Answer, ImportBatch, Response, Tension
+from surveys.models import Answer, Cycle, ImportBatch, Response, Tension
 from surveys.services import IMPORT_COLUMNS, import_undo, response_save, responses_import
 from tests.surveys.conftest import answer_form, import_csv
 
@@ -62,7 +62,7 @@ def test_undoing_an_import_removes_its_responses_and_nothing_else(as_user, staff
     client = as_user(staff)
     page = client.get(f"/surveys/{cycle.slug}/import/").content.decode()
     assert "first.csv" in page and "b.csv" in page and "Undo this import" in page
-    response = client.post(f"/surveys/{cycle.slug}/import/", {"undo": str(first.pk)})
+    response = client.post(f"/surveys/{cycle.slug}/imports/{first.pk}/undo/")
     assert response.status_code == 302
     assert Response.objects.filter(cycle=cycle).count() == 2
     assert Response.objects.filter(import_batch=other.batch).count() == 1
@@ -71,11 +71,12 @@ def test_undoing_an_import_removes_its_responses_and_nothing_else(as_user, staff
     first.refresh_from_db()
     assert first.undone_at is not None and first.responses_removed == 3
     assert "3 responses removed" in client.get(response.url).content.decode()
-    # Undoing twice removes nothing more; an unknown or malformed import is a 404.
-    client.post(f"/surveys/{cycle.slug}/import/", {"undo": str(first.pk)})
+    # Undoing twice removes nothing more; an unknown import, or one of another cycle, is a 404.
+    client.post(f"/surveys/{cycle.slug}/imports/{first.pk}/undo/")
     assert Response.objects.filter(cycle=cycle).count() == 2
-    assert client.post(f"/surveys/{cycle.slug}/import/", {"undo": "x"}).status_code == 404
-    assert client.post(f"/surveys/{cycle.slug}/import/", {"undo": "99999"}).status_code == 404
+    assert client.post(f"/surveys/{cycle.slug}/imports/99999/undo/").status_code == 404
+    elsewhere = Cycle.objects.create(name="Other", slug="other", opens_on=cycle.opens_on, closes_on=cycle.opens_on)
+    assert client.post(f"/surveys/{elsewhere.slug}/imports/{first.pk}/undo/").status_code == 404
     # Once undone, the same file can be imported again.
     assert responses_import(cycle=cycle, text=FILE).responses == 3
 
