@@ -9,23 +9,28 @@ adopted and adapted practices, one for featured practices, and the survey's tens
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db.models import (
+    Case,
     CharField,
     Count,
+    F,
     IntegerField,
     Q,
     QuerySet,
     Sum,
     Value,
+    When,
 )
+from django.db.models.expressions import Combinable
 from django.db.models.functions import Cast, Coalesce, TruncMonth
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.utils import timezone
 
+from insights.forms import DashboardFilterForm
 from portal.lib.csvfile import csv_response
 from portal.models import Role, School, SchoolLevel, User
 from practices.models import Adoption, Practice, Status
@@ -33,6 +38,7 @@ from showcases.models import Attendance, RequestStatus, VisitRequest, VisitSlot
 from surveys.dashboard import released_district
 from surveys.models import Cycle, Tension
 from surveys.stats import SUPPRESSED, Figures, percent
+from surveys.study import STUDY, Study, StudyShares
 
 # Who opens the district dashboard, and whose dashboard covers only their own school.
 DISTRICT_DASHBOARD_ROLES = (Role.PRINCIPAL, Role.DISTRICT_LEADER, Role.DISTRICT_STAFF)
@@ -69,6 +75,29 @@ class Scope:
             condition &= Q(**{f"{field}__lt": end})
         return condition
 
+    def period(self, today: date) -> Period:
+        """The days the headline figures compare with the days just before them: the chosen
+        dates (an open end runs to today, an open start 90 days back), or the last 90 days."""
+        if self.start or self.end:
+            end = self.end or today
+            start = self.start or end - timedelta(days=PERIOD_DAYS - 1)
+            return Period(start, max(start, end), chosen=True)
+        return Period(today - timedelta(days=PERIOD_DAYS - 1), today, chosen=False)
+
+    @property
+    def level_label(self) -> str:
+        return str(SchoolLevel(self.level).label) if self.level else ""
+
+    def file_label(self, school_slug: str = "") -> str:
+        """What a download's file name adds to say its filter: "-2026-01-01_to_2026-06-30-middle"."""
+        parts = [school_slug] if school_slug else []
+        if self.start or self.end:
+            start, end = (day.isoformat() if day else "" for day in (self.start, self.end))
+            parts.append(f"{start}_to_{end}" if start and end else f"from_{start}" if start else f"to_{end}")
+        if self.level:
+            parts.append(self.level)
+        return "".join(f"-{part}" for part in parts)
+
     def shared_practices(self) -> QuerySet[Practice]:
         """The practices every reader of this scope may open. The figures are kept once per
         scope and read by all of them (portal.lib.figures), so a practice the dashboard names
@@ -82,6 +111,96 @@ class Scope:
         if self.level:
             schools = schools.filter(level=self.level)
         return schools
+
+
+PERIOD_DAYS = 90
+
+
+@dataclass(frozen=True)
+class Period:
+    start: date
+    end: date
+    chosen: bool  # the reader chose the dates; otherwise the last PERIOD_DAYS days
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def previous_start(self) -> date:
+        return self.start - timedelta(days=self.days)
+
+    @property
+    def label(self) -> str:
+        return "in the period" if self.chosen else f"in the last {self.days} days"
+
+    @property
+    def previous_label(self) -> str:
+        return f"the {self.days} day{'s' if self.days != 1 else ''} before"
+
+    @property
+    def comparison(self) -> str:
+        return f"Under each headline figure: the figure {self.label}, beside {self.previous_label}."
+
+    def moments(self) -> tuple[datetime, datetime, datetime]:
+        """The start of the days before, the start of the period, the end of the period."""
+        zone = timezone.get_current_timezone()
+        return (
+            datetime.combine(self.previous_start, time.min, zone),
+            datetime.combine(self.start, time.min, zone),
+            datetime.combine(self.end + timedelta(days=1), time.min, zone),
+        )
+
+    def window(self, field: str) -> Case:
+        """Which of the two stretches of days a row falls in ("current" or "previous")."""
+        _before, start, _end = self.moments()
+        return Case(
+            When(**{f"{field}__gte": start}, then=Value(CURRENT)),
+            default=Value(PREVIOUS),
+            output_field=CharField(),
+        )
+
+    def both(self, field: str) -> Q:
+        before, _start, end = self.moments()
+        return Q(**{f"{field}__gte": before, f"{field}__lt": end})
+
+
+CURRENT, PREVIOUS = "current", "previous"
+
+
+@dataclass(frozen=True)
+class Change:
+    """A headline figure in the period beside the days just before it."""
+
+    period: Period
+    current: int | None
+    previous: int | None
+    percent: bool = False
+
+    def _shown(self, value: int | None) -> str:
+        return f"{value}%" if self.percent else str(value)
+
+    @property
+    def delta(self) -> int | None:
+        return None if self.current is None or self.previous is None else self.current - self.previous
+
+    @property
+    def text(self) -> str:
+        """ "12 in the last 90 days, ▲ up 4 on the 90 days before (8)"."""
+        before = self.period.previous_label
+        if self.current is None and self.previous is None:
+            return f"nothing published {self.period.label} or {before}"
+        if self.current is None:
+            return f"nothing published {self.period.label}; {self._shown(self.previous)} {before}"
+        now = f"{self._shown(self.current)} {self.period.label}"
+        if self.previous is None:
+            return f"{now}; nothing published {before}"
+        delta = self.current - self.previous
+        unit = " points" if self.percent else ""
+        if delta == 0:
+            return f"{now}, the same as {before}"
+        direction = f"▲ up {delta}" if delta > 0 else f"▼ down {-delta}"
+        return f"{now}, {direction}{unit} on {before} ({self._shown(self.previous)})"
 
 
 @dataclass
@@ -122,6 +241,8 @@ class Flow:
     seats: int = 0
     source_id: int = 0
     target_id: int = 0
+    source_slug: str = ""
+    target_slug: str = ""
     # Sessions hosted: how many the host checked visitors in at, and the seats of the visitors
     # who attended them (within `seats`, which counts approved seats for the sessions nobody
     # checked in).
@@ -146,6 +267,18 @@ class DistrictDashboard:
     say_cycle: Cycle | None
     say: Figures | None
     do_failures_pct: int | None = None
+    period: Period | None = None
+    changes: dict[str, Change] = field(default_factory=dict)
+    exchange: Exchange | None = None
+
+    @property
+    def study(self) -> Study:
+        """The national study the survey pages compare with; its tension 7 is say-vs-do's reference."""
+        return STUDY
+
+    @property
+    def study_say(self) -> StudyShares | None:
+        return STUDY.for_tension(7)
 
     @property
     def flow_tables(self) -> list[tuple[str, list[Flow], int]]:
@@ -153,8 +286,10 @@ class DistrictDashboard:
         return [(kind, rows, self.flow_counts[kind]) for kind, rows in self.flows.items()]
 
 
-def published_practices(scope: Scope) -> QuerySet[Practice]:
-    practices = Practice.objects.filter(status=Status.PUBLISHED).filter(scope.in_range("published_at"))
+def published_practices(scope: Scope, *, in_range: bool = True) -> QuerySet[Practice]:
+    practices = Practice.objects.filter(status=Status.PUBLISHED)
+    if in_range:
+        practices = practices.filter(scope.in_range("published_at"))
     if scope.school_id is not None:
         practices = practices.filter(school_id=scope.school_id)
     if scope.level:
@@ -162,9 +297,11 @@ def published_practices(scope: Scope) -> QuerySet[Practice]:
     return practices
 
 
-def _practice_figures(scope: Scope) -> tuple[dict[int, Mapping[str, Any]], list[dict[str, Any]]]:
-    """Published practices per school and per month, with how many document failures and
-    evolution: one query (UNION ALL of the two groupings)."""
+def _practice_figures(
+    scope: Scope, period: Period
+) -> tuple[dict[int, Mapping[str, Any]], list[dict[str, Any]], dict[str, Mapping[str, Any]]]:
+    """Published practices per school, per month, and in the period and the days before it,
+    with how many document failures and evolution: one query (UNION ALL of the groupings)."""
     recent_since = timezone.now() - timedelta(days=90)
     counts = {
         "published": Count("pk"),
@@ -183,12 +320,23 @@ def _practice_figures(scope: Scope) -> tuple[dict[int, Mapping[str, Any]], list[
         .values("arm", "key")
         .annotate(**counts)
     )
+    by_window = (
+        published_practices(scope, in_range=False)
+        .filter(period.both("published_at"))
+        .order_by()
+        .annotate(arm=Value("window", output_field=CharField()), key=period.window("published_at"))
+        .values("arm", "key")
+        .annotate(**counts)
+    )
     schools: dict[int, Mapping[str, Any]] = {}
     months: list[dict[str, Any]] = []
-    rows: Iterable[Mapping[str, Any]] = by_school.union(by_month, all=True)
+    windows: dict[str, Mapping[str, Any]] = {}
+    rows: Iterable[Mapping[str, Any]] = by_school.union(by_month, by_window, all=True)
     for row in rows:
         if row["arm"] == "school":
             schools[int(row["key"])] = row
+        elif row["arm"] == "window":
+            windows[row["key"]] = row
         else:
             months.append(
                 {
@@ -198,7 +346,7 @@ def _practice_figures(scope: Scope) -> tuple[dict[int, Mapping[str, Any]], list[
                     "evolution_pct": percent(row["with_evolution"], row["published"]),
                 }
             )
-    return schools, _every_month(months)
+    return schools, _every_month(months), windows
 
 
 def _every_month(months: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -241,12 +389,16 @@ def _school_rows(scope: Scope, figures: dict[int, Mapping[str, Any]], adoptions:
     return rows
 
 
-def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
-    """Adoptions, adaptations and visits from school to school, and sessions hosted per school: one query."""
+Windows = dict[str, dict[str, int]]
+
+
+def _flows(scope: Scope, period: Period) -> tuple[dict[str, list[Flow]], list[Flow], Windows]:
+    """Adoptions, adaptations and visits from school to school, sessions hosted per school, and
+    adoptions between schools and sessions held in the period and the days before it: one query."""
 
     def arm(
         queryset: QuerySet,
-        kind: str,
+        kind: str | Combinable,
         source: str,
         target: str | None,
         seats: str | None = None,
@@ -260,13 +412,15 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
         zero = Value(0, output_field=IntegerField())
         return (
             queryset.order_by()
-            .annotate(kind=Value(kind, output_field=CharField()))
+            .annotate(kind=Value(kind, output_field=CharField()) if isinstance(kind, str) else kind)
             .values(
                 "kind",
                 source_id=Coalesce(f"{source}_id", Value(0)),
                 source_name=Coalesce(f"{source}__name", empty),
+                source_slug=Coalesce(f"{source}__slug", empty),
                 target_id=Coalesce(f"{target}_id", Value(0)) if target else Value(0, output_field=IntegerField()),
                 target_name=Coalesce(f"{target}__name", empty) if target else empty,
+                target_slug=Coalesce(f"{target}__slug", empty) if target else empty,
             )
             .annotate(
                 n=Count("pk"),
@@ -276,9 +430,10 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
             )
         )
 
-    adoptions = Adoption.objects.filter(
-        scope.in_range("created_at"), practice__status=Status.PUBLISHED, school_id__isnull=False
-    )
+    every_adoption = Adoption.objects.filter(practice__status=Status.PUBLISHED, school_id__isnull=False)
+    adoptions = every_adoption.filter(scope.in_range("created_at"))
+    # For the headline: adoptions by another school, and sessions held, in the period and before it.
+    adoptions_then = every_adoption.filter(period.both("created_at")).exclude(school_id=F("practice__school_id"))
     adaptations = Practice.objects.filter(
         scope.in_range("published_at"), status=Status.PUBLISHED, adapted_from__isnull=False
     )
@@ -290,15 +445,21 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
         slot__cancelled_at__isnull=True,
         requester__school_id__isnull=False,
     ).exclude(attendance=Attendance.NO_SHOW)
-    held = VisitSlot.objects.filter(scope.in_range("starts_at"), starts_at__lt=now, cancelled_at__isnull=True)
+    every_held = VisitSlot.objects.filter(starts_at__lt=now, cancelled_at__isnull=True)
+    held = every_held.filter(scope.in_range("starts_at"))
+    held_then = every_held.filter(period.both("starts_at"))
     if scope.school_id is not None:
         sid = scope.school_id
         adoptions = adoptions.filter(Q(school_id=sid) | Q(practice__school_id=sid))
+        adoptions_then = adoptions_then.filter(Q(school_id=sid) | Q(practice__school_id=sid))
+        held_then = held_then.filter(showcase__host_school_id=sid)
         adaptations = adaptations.filter(Q(school_id=sid) | Q(adapted_from__school_id=sid))
         visits = visits.filter(Q(requester__school_id=sid) | Q(slot__showcase__host_school_id=sid))
         held = held.filter(showcase__host_school_id=sid)
     if scope.level:
         adoptions = adoptions.filter(Q(school__level=scope.level) | Q(practice__school__level=scope.level))
+        adoptions_then = adoptions_then.filter(Q(school__level=scope.level) | Q(practice__school__level=scope.level))
+        held_then = held_then.filter(showcase__host_school__level=scope.level)
         adaptations = adaptations.filter(Q(school__level=scope.level) | Q(adapted_from__school__level=scope.level))
         visits = visits.filter(
             Q(requester__school__level=scope.level) | Q(slot__showcase__host_school__level=scope.level)
@@ -317,10 +478,25 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
             seats="seats_taken",
             checked=Q(attendance_taken_at__isnull=False),
         ),
+        arm(adoptions_then, _window_kind("adoptions", period, "created_at"), "practice__school", "school"),
+        arm(
+            held_then,
+            _window_kind("held", period, "starts_at"),
+            "showcase__host_school",
+            None,
+            seats="seats_taken",
+            checked=Q(attendance_taken_at__isnull=False),
+        ),
     ]
     flows: dict[str, list[Flow]] = {"adoption": [], "adaptation": [], "visit": []}
     hosting: list[Flow] = []
+    windows: Windows = {}
     for row in queries[0].union(*queries[1:], all=True):
+        if ":" in row["kind"]:
+            counts = windows.setdefault(row["kind"], {"count": 0, "seats": 0})
+            counts["count"] += row["n"]
+            counts["seats"] += row["seats"] + row["attended"]
+            continue
         flow = Flow(
             row["kind"],
             row["source_name"],
@@ -329,6 +505,8 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
             row["seats"] + row["attended"],
             row["source_id"],
             row["target_id"],
+            row["source_slug"],
+            row["target_slug"],
             checked_in=row["checked"],
             attended=row["attended"],
         )
@@ -338,7 +516,17 @@ def _flows(scope: Scope) -> tuple[dict[str, list[Flow]], list[Flow]]:
             flows[row["kind"]].append(flow)
     for rows in [*flows.values(), hosting]:
         rows.sort(key=lambda f: (-f.count, f.source, f.target))
-    return flows, hosting
+    return flows, hosting, windows
+
+
+def _window_kind(name: str, period: Period, field: str) -> Case:
+    """A flow's kind that says which stretch of days it falls in ("held:current")."""
+    _before, start, _end = period.moments()
+    return Case(
+        When(**{f"{field}__gte": start}, then=Value(f"{name}:{CURRENT}")),
+        default=Value(f"{name}:{PREVIOUS}"),
+        output_field=CharField(),
+    )
 
 
 def _top_practices(scope: Scope) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
@@ -357,6 +545,7 @@ def _top_practices(scope: Scope) -> tuple[list[Mapping[str, Any]], list[Mapping[
             practice_pk=Coalesce("practice_id", Value(0)),
             practice_title=Coalesce("practice__title", Value("")),
             school_name=Coalesce("practice__school__name", Value("")),
+            school_slug=Coalesce("practice__school__slug", Value("")),
         )
         .annotate(n=Count("pk"))
         .order_by("-n", "practice_pk")[:10]
@@ -371,6 +560,7 @@ def _top_practices(scope: Scope) -> tuple[list[Mapping[str, Any]], list[Mapping[
             practice_pk=Coalesce("adapted_from_id", Value(0)),
             practice_title=Coalesce("adapted_from__title", Value("")),
             school_name=Coalesce("adapted_from__school__name", Value("")),
+            school_slug=Coalesce("adapted_from__school__slug", Value("")),
         )
         .annotate(n=Count("pk"))
         .order_by("-n", "practice_pk")[:10]
@@ -379,9 +569,12 @@ def _top_practices(scope: Scope) -> tuple[list[Mapping[str, Any]], list[Mapping[
     return list(adopted), list(adapted)
 
 
-def build_district_dashboard(scope: Scope) -> DistrictDashboard:
-    flows, hosting = _flows(scope)
-    figures, months = _practice_figures(scope)
+def build_district_dashboard(scope: Scope, *, with_survey: bool = True) -> DistrictDashboard:
+    """The dashboard's figures; without `with_survey`, leave out the survey's say-vs-do figure
+    (the board report shows the whole survey instead)."""
+    period = scope.period(timezone.localdate())
+    flows, hosting, flow_windows = _flows(scope, period)
+    figures, months, windows = _practice_figures(scope, period)
     schools = _school_rows(scope, figures, flows["adoption"])
     top_adopted, top_adapted = _top_practices(scope)
     featured_practices = (
@@ -401,6 +594,7 @@ def build_district_dashboard(scope: Scope) -> DistrictDashboard:
         "seats": sum(flow.seats for flow in hosting),
         "sessions_checked_in": sum(flow.checked_in for flow in hosting),
         "seats_attended": sum(flow.attended for flow in hosting),
+        "adoptions": sum(flow.count for flow in flows["adoption"]),
     }
     levels: dict[str, list[int]] = {}
     for row in schools:
@@ -413,7 +607,7 @@ def build_district_dashboard(scope: Scope) -> DistrictDashboard:
         for level, (schools_count, published_count, recent_count) in sorted(levels.items())
     ]
 
-    say_cycle = Cycle.objects.filter(opens_on__lte=timezone.localdate()).order_by("-opens_on").first()
+    say_cycle = latest_cycle() if with_survey else None
     say = None
     if say_cycle is not None:
         # The survey's figures as released (never recounted here), like every survey page.
@@ -436,7 +630,103 @@ def build_district_dashboard(scope: Scope) -> DistrictDashboard:
         say_cycle=say_cycle,
         say=say,
         do_failures_pct=totals["failures_pct"],
+        period=period,
+        changes=_changes(period, windows, flow_windows),
+        exchange=exchange_between_schools(flows),
     )
+
+
+def _changes(period: Period, windows: Mapping[str, Mapping[str, Any]], flows: Windows) -> dict[str, Change]:
+    """The headline figures in the period beside the days just before it."""
+
+    def practices(when: str, name: str) -> int:
+        return int(windows.get(when, {}).get(name, 0))
+
+    def share(when: str, name: str) -> int | None:
+        return percent(practices(when, name), practices(when, "published"))
+
+    def flow(name: str, when: str, part: str = "count") -> int:
+        return flows.get(f"{name}:{when}", {}).get(part, 0)
+
+    return {
+        "published": Change(period, practices(CURRENT, "published"), practices(PREVIOUS, "published")),
+        "failures_pct": Change(period, share(CURRENT, "with_failures"), share(PREVIOUS, "with_failures"), True),
+        "evolution_pct": Change(period, share(CURRENT, "with_evolution"), share(PREVIOUS, "with_evolution"), True),
+        "adoptions": Change(period, flow("adoptions", CURRENT), flow("adoptions", PREVIOUS)),
+        "sessions": Change(period, flow("held", CURRENT), flow("held", PREVIOUS)),
+        "seats": Change(period, flow("held", CURRENT, "seats"), flow("held", PREVIOUS, "seats")),
+    }
+
+
+EXCHANGE_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class ExchangeSchool:
+    id: int
+    name: str
+    slug: str
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """Who learns from whom: how often each school learned from each other (adopted or adapted
+    one of its practices, or visited its showcase), among the schools that exchange most."""
+
+    schools: list[ExchangeSchool]  # the rows (learned from) and the columns (learners), busiest first
+    counts: list[list[int]]  # counts[row][column]
+    schools_in_all: int  # the schools with any exchange, of which `schools` are shown
+
+    @property
+    def rows(self) -> list[tuple[ExchangeSchool, list[tuple[ExchangeSchool, int]]]]:
+        return [
+            (school, list(zip(self.schools, row, strict=True)))
+            for school, row in zip(self.schools, self.counts, strict=True)
+        ]
+
+    @property
+    def most(self) -> int:
+        return max((count for row in self.counts for count in row), default=0)
+
+    @property
+    def truncated(self) -> bool:
+        return self.schools_in_all > len(self.schools)
+
+
+def exchange_between_schools(flows: Mapping[str, list[Flow]], limit: int = EXCHANGE_SHOWN) -> Exchange:
+    pairs: dict[tuple[int, int], int] = {}
+    schools: dict[int, ExchangeSchool] = {}
+    activity: dict[int, int] = {}
+    for kind in ("adoption", "adaptation", "visit"):
+        for flow in flows.get(kind, []):
+            # A visit goes from its host (learned from) to the visitor's school (learner).
+            pairs[(flow.source_id, flow.target_id)] = pairs.get((flow.source_id, flow.target_id), 0) + flow.count
+            schools[flow.source_id] = ExchangeSchool(flow.source_id, flow.source, flow.source_slug)
+            schools[flow.target_id] = ExchangeSchool(flow.target_id, flow.target, flow.target_slug)
+            for school_id in (flow.source_id, flow.target_id):
+                activity[school_id] = activity.get(school_id, 0) + flow.count
+    chosen = sorted(activity, key=lambda school_id: (-activity[school_id], schools[school_id].name))[:limit]
+    return Exchange(
+        schools=[schools[school_id] for school_id in chosen],
+        counts=[[pairs.get((source, target), 0) for target in chosen] for source in chosen],
+        schools_in_all=len(activity),
+    )
+
+
+def latest_cycle() -> Cycle | None:
+    """The survey cycle the dashboards report on: the latest that has opened."""
+    return Cycle.objects.filter(opens_on__lte=timezone.localdate()).order_by("-opens_on").first()
+
+
+def filtered_scope(reader: User, query: QueryDict) -> tuple[Scope, DashboardFilterForm]:
+    """The reader's scope with the filter they asked for, when it is valid, and its form."""
+    scope = Scope.for_reader(reader)
+    form = DashboardFilterForm(query or None, one_school=scope.school_id is not None)
+    if form.is_valid():
+        scope.level = form.cleaned_data.get("level") or ""
+        scope.start = form.cleaned_data["start"]
+        scope.end = form.cleaned_data["end"]
+    return scope, form
 
 
 FLOWS_SHOWN = 15
@@ -543,6 +833,11 @@ def dashboard_rows(data: DistrictDashboard, table: str) -> list[list[object]]:
 
 
 def dashboard_csv(data: DistrictDashboard, table: str) -> HttpResponse:
+    """One table as a download, its file named after its filter
+    ("district-schools-2026-01-01_to_2026-06-30-middle.csv")."""
     if table not in CSV_TABLES:
         raise Http404
-    return csv_response(f"district-{table}.csv", CSV_TABLES[table], dashboard_rows(data, table))
+    school = data.schools[0].school.slug if data.scope.school_id is not None and data.schools else ""
+    return csv_response(
+        f"district-{table}{data.scope.file_label(school)}.csv", CSV_TABLES[table], dashboard_rows(data, table)
+    )

@@ -6,16 +6,15 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from insights.charts import month_chart
+from insights.charts import heat_map, openness_chart
 from insights.district import (
     DISTRICT_DASHBOARD_ROLES,
-    Scope,
     build_district_dashboard,
     dashboard_csv,
     district_dashboard_page,
     district_dashboard_recount,
+    filtered_scope,
 )
-from insights.forms import DashboardFilterForm
 from portal.decorators import role_required
 from portal.http import AuthenticatedHttpRequest
 from portal.lib.figures import cached_figures, figures_context
@@ -77,12 +76,7 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "HEAD"])
 def district_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     """District leaders and staff see the district; a principal sees their own school."""
-    scope = Scope.for_reader(request.user)
-    form = DashboardFilterForm(request.GET or None, one_school=scope.school_id is not None)
-    if form.is_valid():
-        scope.level = form.cleaned_data.get("level") or ""
-        scope.start = form.cleaned_data["start"]
-        scope.end = form.cleaned_data["end"]
+    scope, form = filtered_scope(request.user, request.GET)
     table = request.GET.get("download")
     if table:
         # A download is counted afresh and has every row.
@@ -99,7 +93,8 @@ def district_dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
         "insights/dashboard.html",
         {
             "d": data,
-            "month_chart": month_chart(data.months),
+            "openness_chart": openness_chart(data.months),
+            "heat_map": heat_map(data.exchange) if data.exchange else None,
             "suppressed_text": SUPPRESSED,
             "form": form,
             "as_of": as_of,

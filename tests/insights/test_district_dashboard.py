@@ -137,7 +137,7 @@ def test_seats_filled_count_who_attended_once_the_host_checks_visitors_in(
     }
     page = response.content.decode()
     assert "5 seats filled (3 by visitors checked in at 1 session, approved seats for the rest)" in page
-    assert '<td class="num">5</td><td class="num">3 (1)</td>' in page
+    assert '<td class="num">5<span class="cell-label">Seats filled</span></td><td class="num">3 (1)<span' in page
     rows = list(
         csv.DictReader(
             io.StringIO(as_user(leader).get("/dashboard/", {"download": "hosting"}).content.decode("utf-8-sig"))
@@ -326,8 +326,10 @@ def test_a_month_without_publications_is_marked_in_the_chart(as_user, leader, te
     months = response.context["d"].months
     # 70 days span at least one whole calendar month in which nothing was published.
     assert len(months) >= 3 and any(m["published"] == 0 for m in months)
-    chart = response.content.decode().split('<svg class="bars"')[1].split("</svg>")[0]
-    assert chart.count("bar-failures") == 2 and ">none</text>" in chart
+    chart = response.content.decode().split('<svg class="chart openness-chart"')[1].split("</svg>")[0]
+    # Two points of each line; the month in between is marked and breaks both lines.
+    assert chart.count("<circle") == 2 and chart.count("<rect") == 2 and ">none</text>" in chart
+    assert "<path" not in chart
 
 
 def test_a_practice_kept_in_its_school_is_named_only_on_that_schools_dashboard(

@@ -636,6 +636,7 @@ PORTAL_PARAMETERS: dict[str, dict[str, Callable[[dict], object]]] = {
     "showcases:request_cancel": {"pk": lambda d: d["pending"].pk},
     "showcases:visit_calendar": {"pk": lambda d: d["attended"].pk},
     "surveys:": {"slug": lambda d: d["cycle"].slug},
+    "school": {"slug": lambda d: d["practice"].school.slug},
     "showcases:attendees_csv": {"pk": lambda d: d["showcase"].pk},
     "showcases:attendance": {"pk": lambda d: d["past_slot"].pk},
     "showcases:message": {"pk": lambda d: d["future_slot"].pk},

@@ -186,6 +186,8 @@ MATRIX: list[Route] = [
     Route("home", "/", ALL_200),
     Route("healthz", "/healthz", row(200, 200, 200, 200, 200, 200)),
     Route("district_dashboard", "/dashboard/", row(SIGN_IN, 403, 200, 200, 200, 403)),
+    Route("district_report", "/dashboard/report.pdf", row(SIGN_IN, 403, 200, 200, 200, 403)),
+    Route("school", "/schools/maple-grove/", ALL_200),
     Route(
         "roster_import",
         "/roster/import/",
