@@ -85,7 +85,9 @@ def _hosting_data(principal, other_school) -> None:
     )
     now = timezone.now()
     today = VisitSlotFactory(showcase=soon.showcase, starts_at=now, ends_at=now + timedelta(hours=2))
-    VisitRequest.objects.create(slot=today, requester=TeacherFactory(school=other_school), status="approved")
+    VisitRequest.objects.create(
+        slot=today, requester=TeacherFactory(school=other_school), status=RequestStatus.APPROVED
+    )
     past = now - timedelta(days=4)
     VisitSlotFactory(showcase=soon.showcase, starts_at=past, ends_at=past + timedelta(hours=2))
     away = SchoolFactory(name="Northwestern Collegiate Academy of Science and Mathematics")
@@ -95,10 +97,12 @@ def _hosting_data(principal, other_school) -> None:
         capacity=1,
         seats_taken=1,
     )
-    VisitRequest.objects.create(slot=elsewhere, requester=TeacherFactory(school=other_school), status="approved")
-    VisitRequest.objects.create(slot=elsewhere, requester=principal, status="waitlisted")
+    VisitRequest.objects.create(
+        slot=elsewhere, requester=TeacherFactory(school=other_school), status=RequestStatus.APPROVED
+    )
+    VisitRequest.objects.create(slot=elsewhere, requester=principal, status=RequestStatus.WAITLISTED)
     other = VisitSlotFactory(showcase=elsewhere.showcase, starts_at=now + timedelta(days=9))
-    VisitRequest.objects.create(slot=other, requester=principal, status="approved")
+    VisitRequest.objects.create(slot=other, requester=principal, status=RequestStatus.APPROVED)
     CalendarFeed.objects.create(user=principal)
 
 
@@ -106,7 +110,7 @@ def _hosting_data(principal, other_school) -> None:
 def test_hosting_pages_never_scroll_sideways(journey, principal, other_school, tmp_path, size, width):
     page = journey.page
     _hosting_data(principal, other_school)
-    today = VisitSlot.objects.filter(requests__status="approved", showcase__host=principal).get()
+    today = VisitSlot.objects.filter(requests__status=RequestStatus.APPROVED, showcase__host=principal).get()
     page.set_viewport_size(size)
     journey.sign_in("principal", TEST_PASSWORD)
     shots = Path(os.environ.get("SCREENSHOT_DIR", tmp_path))

@@ -11,7 +11,7 @@ from django.utils import timezone
 from insights.district import _every_month
 from portal.lib.figures import FIGURES_SECONDS, figures_changed
 from practices.models import Adoption
-from showcases.models import Attendance, VisitRequest, VisitSlot
+from showcases.models import Attendance, RequestStatus, VisitRequest, VisitSlot
 from showcases.services import slot_attendance_record
 from tests.factories import (
     FailureFactory,
@@ -106,7 +106,7 @@ def _held(principal, requesters, *, days_ago=2):
     past = timezone.now() - timedelta(days=days_ago)
     slot = VisitSlotFactory(showcase__host=principal, starts_at=past, ends_at=past + timedelta(hours=2), capacity=10)
     visits = [
-        VisitRequest.objects.create(slot=slot, requester=requester, seats=seats, status="approved")
+        VisitRequest.objects.create(slot=slot, requester=requester, seats=seats, status=RequestStatus.APPROVED)
         for requester, seats in requesters
     ]
     VisitSlot.objects.filter(pk=slot.pk).update(seats_taken=sum(seats for _requester, seats in requesters))

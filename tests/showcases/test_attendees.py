@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from showcases.models import Attendance, RequestStatus, SessionMessage, VisitRequest, VisitSlot
+from showcases.models import Attendance, RequestStatus, SessionMessage, ShowcaseStatus, VisitRequest, VisitSlot
 from showcases.services import slot_attendance_record
 from tests.factories import StaffFactory, TeacherFactory, VisitSlotFactory
 
@@ -84,7 +84,7 @@ def test_only_those_who_manage_the_showcase_download_it(as_user, request, today_
 
 
 def test_a_draft_showcase_the_reader_cannot_see_is_not_found(as_user, principal, other_teacher):
-    slot = VisitSlotFactory(showcase__host=principal, showcase__status="draft")
+    slot = VisitSlotFactory(showcase__host=principal, showcase__status=ShowcaseStatus.DRAFT)
     assert as_user(other_teacher).get(f"/showcases/{slot.showcase.pk}/attendees.csv").status_code == 404
 
 
@@ -103,7 +103,9 @@ def test_attendee_list_runs_the_same_queries_whatever_the_rows(as_user, principa
     few = count()
     for _ in range(5):
         _approve(slot, TeacherFactory(school=other_school))
-        VisitRequest.objects.create(slot=slot, requester=TeacherFactory(school=other_school), status="waitlisted")
+        VisitRequest.objects.create(
+            slot=slot, requester=TeacherFactory(school=other_school), status=RequestStatus.WAITLISTED
+        )
     assert count() == few
 
 
@@ -249,6 +251,28 @@ def test_host_writes_to_each_approved_visitor_separately(
     sent = SessionMessage.objects.get()
     assert (sent.slot, sent.sender, sent.recipients, sent.subject) == (today_slot, principal, 2, "Parking changed")
     assert "Parking changed" in host.get(f"/showcases/sessions/{today_slot.pk}/message/").content.decode()
+
+
+def test_message_page_runs_the_same_queries_whatever_the_visitors_and_messages(
+    as_user, principal, today_slot, other_school
+):
+    """Session, user, the session with its showcase (and the visibility rule), how many are
+    approved, and the messages sent before with their senders."""
+    client = as_user(principal)
+
+    def count() -> int:
+        client.get(f"/showcases/sessions/{today_slot.pk}/message/")
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(f"/showcases/sessions/{today_slot.pk}/message/").status_code == 200
+        return len(queries)
+
+    _approve(today_slot, TeacherFactory(school=other_school))
+    few = count()
+    for n in range(4):
+        _approve(today_slot, TeacherFactory(school=other_school))
+        SessionMessage.objects.create(slot=today_slot, sender=principal, subject=f"Note {n}", body="Hello.")
+    assert count() == few
+    assert few <= 8
 
 
 def test_an_empty_message_comes_back_with_what_was_typed(as_user, principal, today_slot, other_teacher, mailoutbox):

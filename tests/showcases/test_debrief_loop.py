@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from practices.models import Adoption, AdoptionStatus
+from practices.models import Adoption, AdoptionStatus, Visibility
 from showcases.models import Attendance, RequestStatus, VisitorReflection, VisitRequest
 from showcases.services import (
     REFLECTION_REMINDER_AFTER,
@@ -41,12 +41,12 @@ def test_host_sees_which_visitors_have_reflected(as_user, principal, other_teach
     quiet = VisitRequest.objects.create(
         slot=visit.slot,
         requester=TeacherFactory(school=other_school, first_name="Ana", last_name="Lima"),
-        status="approved",
+        status=RequestStatus.APPROVED,
     )
     VisitRequest.objects.create(
         slot=visit.slot,
         requester=TeacherFactory(school=other_school, first_name="Bo", last_name="Chen"),
-        status="approved",
+        status=RequestStatus.APPROVED,
         attendance=Attendance.NO_SHOW,
     )
     VisitorReflection.objects.create(visit_request=visit, noticed="Students named goals.")
@@ -83,7 +83,7 @@ def test_debrief_runs_the_same_queries_whatever_the_visitors(as_user, principal,
     few = count()
     for _ in range(4):
         more = VisitRequest.objects.create(
-            slot=visit.slot, requester=TeacherFactory(school=other_school), status="approved"
+            slot=visit.slot, requester=TeacherFactory(school=other_school), status=RequestStatus.APPROVED
         )
         reflection_save(visit=more, noticed="Goals.", will_try="Cards.", practice=practice, trying=True)
     assert count() == few
@@ -129,7 +129,7 @@ def test_editing_the_reflection_keeps_one_adoption(principal, other_teacher):
 
 
 def test_an_adoption_of_an_entry_the_reader_may_not_open_is_not_shown(as_user, principal, other_teacher):
-    hidden = PracticeFactory(author=other_teacher, title="Riverside notes", visibility="school")
+    hidden = PracticeFactory(author=other_teacher, title="Riverside notes", visibility=Visibility.SCHOOL)
     visit = _visited(principal, other_teacher)
     adoption = Adoption.objects.create(practice=hidden, user=other_teacher, status=AdoptionStatus.TRYING)
     VisitorReflection.objects.create(visit_request=visit, noticed="Goals.", practice=hidden, adoption=adoption)
