@@ -1,8 +1,8 @@
 """Who may sign in through an identity provider, and what those who may not see.
 
 Only people already on the portal's roster, and active, sign in: the provider's account is
-matched to an existing person by OneRoster `sourcedId` where the provider gives one (once
-people carry it), otherwise by an e-mail address the provider has verified (any case). The
+matched to an existing person by OneRoster `sourcedId` where the provider gives one, otherwise
+by an e-mail address the provider has verified (any case). The
 first sign-in links the provider's account to the person, so later ones follow the link even
 if the address changes. Nobody is ever created here, and a deactivated person is refused.
 
@@ -92,17 +92,15 @@ def identity_of(sociallogin: SocialLogin) -> ProviderIdentity:
     return ProviderIdentity(_text(claims.get("email")), _says_true(claims.get("email_verified")), sourced_id)
 
 
-def _by_sourced_id(sourced_id: str) -> User | None:
-    """The person with this OneRoster `sourcedId`, once people carry one (a `sourced_id` field
-    filled by the OneRoster import); until then people are matched by e-mail only."""
-    if "sourced_id" not in {field.name for field in User._meta.get_fields()}:
-        return None
-    return User._default_manager.filter(**{"sourced_id": sourced_id}).first()
-
-
 def rostered_person(identity: ProviderIdentity) -> User:
-    """The active person on the roster the provider's account belongs to; SignInRefused otherwise."""
-    person = _by_sourced_id(identity.sourced_id) if identity.sourced_id else None
+    """The active person on the roster the provider's account belongs to; SignInRefused otherwise.
+
+    The OneRoster key (set by the OneRoster import) comes first: the district's provider vouches
+    for it as it does for the address. Someone it does not name is matched by verified e-mail.
+    """
+    person: User | None = None
+    if identity.sourced_id:
+        person = User._default_manager.filter(sourced_id=identity.sourced_id).first()
     if person is None:
         if identity.email is None:
             raise SignInRefused(NO_EMAIL)

@@ -17,7 +17,14 @@ from django.core.exceptions import ImproperlyConfigured
 
 from portal.models import User
 from portal.sso import config as sso_config
-from portal.sso.adapters import SingleSignOnBackend, identity_of
+from portal.sso.adapters import (
+    DEACTIVATED,
+    ProviderIdentity,
+    SignInRefused,
+    SingleSignOnBackend,
+    identity_of,
+    rostered_person,
+)
 from tests.factories import TEST_PASSWORD, StaffFactory
 from tests.oidc import fixtures
 from tests.oidc.fixtures import DISTRICT, form_with_button, is_signed_in, oidc_environ, sign_in_through
@@ -180,6 +187,32 @@ def test_the_oneroster_key_is_read_where_the_provider_gives_it():
     assert identity.sourced_id == "t-1001"
 
 
+@pytest.mark.django_db
+def test_the_oneroster_key_matches_before_the_address(teacher, other_teacher):
+    teacher.sourced_id = "t-1001"
+    teacher.save()
+    assert rostered_person(ProviderIdentity(other_teacher.email, True, "t-1001")) == teacher
+    assert rostered_person(ProviderIdentity("home@personal.example", False, "t-1001")) == teacher
+
+
+@pytest.mark.django_db
+def test_a_oneroster_key_nobody_carries_falls_back_to_the_verified_address(teacher):
+    assert rostered_person(ProviderIdentity(teacher.email.upper(), True, "t-9999")) == teacher
+    with pytest.raises(SignInRefused, match="unverified"):
+        rostered_person(ProviderIdentity(teacher.email, False, "t-9999"))
+
+
+@pytest.mark.django_db
+def test_a_deactivated_person_is_refused_whichever_way_they_are_matched(teacher):
+    teacher.sourced_id = "t-1001"
+    teacher.is_active = False
+    teacher.save()
+    for identity in [ProviderIdentity(None, False, "t-1001"), ProviderIdentity(teacher.email, True, None)]:
+        with pytest.raises(SignInRefused) as refusal:
+            rostered_person(identity)
+        assert refusal.value.reason == DEACTIVATED
+
+
 # --- The sign-in page ----------------------------------------------------------------------
 
 
@@ -306,6 +339,17 @@ def test_later_sign_ins_follow_the_link_when_the_roster_changes_the_address(sso,
     teacher.email = "tamika.robinson@newdomain.example.org"
     teacher.save()
     browser, _page = sign_in_through(live_server, DISTRICT, sub="tamika-1", email=old_address, email_verified="true")
+    assert is_signed_in(browser, live_server)
+
+
+@live
+def test_a_person_is_matched_by_the_oneroster_key_the_provider_sends(sso, live_server, teacher):
+    teacher.sourced_id = "t-1001"
+    teacher.save()
+    browser, page = sign_in_through(
+        live_server, DISTRICT, sub="tamika-1", sourcedId="t-1001", email="tamika@home.example", email_verified="false"
+    )
+    assert "Welcome, Tamika" in page.text
     assert is_signed_in(browser, live_server)
 
 
