@@ -28,6 +28,21 @@ SMALL_SCHOOLS = [
     ("summit-elementary", "Summit Elementary", "elementary", 505, 12, "suburb"),
     ("brookside-middle", "Brookside Middle School", "middle", 450, 36, "town"),
     ("pathways-academy", "Pathways Alternative Academy", "other", 120, 88, "city"),
+    # Enough schools of each kind that the survey's segments have groups of five and more.
+    ("oak-hollow-elementary", "Oak Hollow Elementary", "elementary", 380, 72, "city"),
+    ("lakeshore-elementary", "Lakeshore Elementary", "elementary", 450, 22, "suburb"),
+    ("pine-bluff-elementary", "Pine Bluff Elementary", "elementary", 230, 61, "rural"),
+    ("meadowbrook-elementary", "Meadowbrook Elementary", "elementary", 520, 35, "suburb"),
+    ("hillcrest-elementary", "Hillcrest Elementary", "elementary", 310, 81, "town"),
+    ("granite-falls-middle", "Granite Falls Middle School", "middle", 690, 44, "town"),
+    ("westwood-middle", "Westwood Middle School", "middle", 820, 15, "suburb"),
+    ("jefferson-middle", "Jefferson Middle School", "middle", 560, 79, "city"),
+    ("roosevelt-high", "Roosevelt High School", "high", 1420, 66, "city"),
+    ("valley-view-high", "Valley View High School", "high", 1100, 24, "suburb"),
+    ("river-bend-high", "River Bend High School", "high", 760, 52, "rural"),
+    ("sunrise-k8", "Sunrise K-8 School", "k8", 480, 57, "town"),
+    ("bayside-k8", "Bayside K-8 Academy", "k8", 610, 31, "suburb"),
+    ("frontier-k12", "Frontier K-12 School", "k12", 290, 64, "rural"),
 ]
 
 FIRST_NAMES = [

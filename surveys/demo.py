@@ -1,5 +1,9 @@
 """Three survey cycles with believable movement: the district slowly leans towards
-sharing process and failures (tension 7) and adapting with experience (tension 5)."""
+sharing process and failures (tension 7) and adapting with experience (tension 5). Not
+everyone answers (about five in six do), and where a school stands depends in part on whom it
+serves, as the "Look Both Ways" study found: schools serving more students on free or reduced
+lunch lean towards central decisions and resources by need, wealthier ones towards readiness
+and buying support from outside."""
 
 from __future__ import annotations
 
@@ -27,6 +31,13 @@ COMMENTS = [
 ]
 
 LARGE_RESPONSES_PER_CYCLE = 600
+RESPONSE_SHARE = 0.85
+# Lean per tension by free/reduced-lunch band (low FRL is the wealthier school).
+FRL_LEAN = {
+    "high": {1: -0.4, 3: -0.5, 4: -0.3},
+    "mid_high": {1: -0.2, 3: -0.2},
+    "low": {1: 0.2, 3: 0.5, 4: 0.5},
+}
 
 
 def _cycles() -> list[Cycle]:
@@ -48,6 +59,7 @@ def _answers(response: Response, tensions: list[Tension], cycle_index: int, rng:
         if rng.random() < 0.06:
             continue  # skipped item
         centre = BASELINE[tension.number] + DRIFT[tension.number] * cycle_index
+        centre += FRL_LEAN.get(response.frl_band, {}).get(tension.number, 0)
         position = min(5, max(1, round(rng.gauss(centre, 0.95))))
         rows.append(
             Answer(
@@ -85,6 +97,10 @@ def seed_surveys(*, rng: random.Random, per_cycle: int | None = None) -> int:
         ]
         # Imported responses (no respondent) count too, so a second run adds nothing.
         existing = cycle.responses.count()
+        if per_cycle is None:
+            if existing:
+                continue
+            respondents = [person for person in respondents if rng.random() < RESPONSE_SHARE]
         target = (per_cycle or existing + len(respondents)) - existing
         if target <= 0 or not (respondents or existing):
             continue

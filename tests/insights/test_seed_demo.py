@@ -21,7 +21,7 @@ def test_seed_demo_builds_a_varied_district_and_prints_logins(capsys):
     out = capsys.readouterr().out
     for login in ["teacher", "teacher2", "principal", "leader", "staff"]:
         assert f"  {login} " in out
-    assert School.objects.count() == 12
+    assert School.objects.count() == len(demo.SMALL_SCHOOLS) == 26
     assert {s.level for s in School.objects.all()} == {"elementary", "middle", "high", "k8", "k12", "other"}
     assert {s.locale for s in School.objects.all()} == {"city", "suburb", "town", "rural"}
     assert set(User.objects.values_list("role", flat=True)) == set(Role.values)

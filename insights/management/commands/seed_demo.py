@@ -5,6 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection
 
+from insights import demo as insights_demo
 from portal import demo
 from practices import demo as practices_demo
 from showcases import demo as showcases_demo
@@ -29,6 +30,9 @@ class Command(BaseCommand):
         surveys_demo.seed_surveys(
             rng=rng, per_cycle=surveys_demo.LARGE_RESPONSES_PER_CYCLE if scale == "large" else None
         )
+        if scale == "small":
+            # Months of sharing that vary by school, for the dashboards; the large scale has its own.
+            insights_demo.seed_district_story(rng=rng)
         if scale == "large":
             practices_demo.seed_practices_large(rng=rng)
             showcases_demo.seed_showcases_large(rng=rng)
