@@ -584,8 +584,10 @@ def meeting_schedule(*, slot: VisitSlot, convener: User, principals: list[User],
         slot = _lock_session(slot.pk)
         if not slot.can_convene(convener):
             raise ValidationError(
-                "This session can no longer be held as a principals' meeting: it has started, "
-                "or it or its showcase was cancelled."
+                {
+                    "__all__": "This session can no longer be held as a principals' meeting: it has started, "
+                    "or it or its showcase was cancelled."
+                }
             )
         chosen = {principal.pk for principal in principals}
         invitable = set(slot.meeting_candidates().filter(pk__in=chosen).values_list("pk", flat=True))

@@ -18,6 +18,7 @@ urlpatterns = [
     path("<int:pk>/attendees.csv", views.attendees_csv, name="attendees_csv"),
     path("sessions/<int:slot_id>/request/", views.visit_request_create, name="request"),
     path("sessions/<int:pk>/cancel/", views.slot_cancel, name="slot_cancel"),
+    path("sessions/<int:pk>/meeting/", views.slot_meeting, name="meeting"),
     path("sessions/<int:pk>/debrief/", views.slot_debrief, name="debrief"),
     path("requests/<int:pk>/reflect/", views.visit_reflect, name="reflect"),
     path("sessions/<int:pk>/attendance/", views.slot_attendance, name="attendance"),

@@ -26,13 +26,17 @@ from showcases.calendar_links import google_calendar_url, outlook_calendar_url, 
 from showcases.filters import ShowcaseFilter
 from showcases.forms import (
     AttendanceForm,
+    ConfirmCancelForm,
     DebriefForm,
     HostNoteForm,
+    MeetingFilterForm,
+    MeetingForm,
     ReflectionForm,
     SessionMessageForm,
     ShowcaseForm,
     VisitRequestForm,
     VisitSlotFormSet,
+    session_rows_change,
 )
 from showcases.inbox import AwaitingDecisions, host_inbox, hosted_sessions, with_approved_visits, with_request_counts
 from showcases.models import (
@@ -229,7 +233,7 @@ def showcase_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             ),
             Prefetch(
                 "slots",
-                queryset=VisitSlot.objects.prefetch_related(
+                queryset=VisitSlot.objects.select_related("meeting_convener").prefetch_related(
                     Prefetch(
                         "requests",
                         queryset=VisitRequest.objects.with_waitlist_place().select_related(
@@ -252,6 +256,7 @@ def showcase_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
                 "waiting": [r for r in requests if r.is_waitlisted],
                 "mine": mine,
                 "can_read_debrief": slot.can_read_debrief(user, attended=mine is not None and mine.is_approved),
+                "can_convene": slot.can_convene(user),
                 "can_check_in": managing and slot.can_check_in(user),
                 "can_message": managing and slot.can_message(user) and slot.seats_taken > 0,
                 "form": VisitRequestForm(slot=slot, prefix=f"slot{slot.pk}")
@@ -269,8 +274,15 @@ def showcase_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
 def _showcase_form_page(request: AuthenticatedHttpRequest, showcase: Showcase | None) -> HttpResponse:
     user = request.user
     if request.method == "POST":
-        form = ShowcaseForm(request.POST, instance=showcase, user=user)
-        slots = VisitSlotFormSet(request.POST, instance=form.instance, prefix="slots")
+        rows = session_rows_change(request.POST, request.POST.get("action", ""))
+        data = request.POST if rows is None else rows[0]
+        form = ShowcaseForm(data, instance=showcase, user=user)
+        slots = VisitSlotFormSet(data, instance=form.instance, prefix="slots")
+        if rows is not None:
+            # A session added, copied a week later or removed without JavaScript: the page
+            # again with everything typed, nothing saved yet.
+            context = {"form": form, "slots": slots, "showcase": showcase, "rows_message": rows[1]}
+            return render(request, "showcases/form.html", context)
         if form.is_valid() and slots.is_valid():
             try:
                 saved = services.showcase_save(
@@ -303,11 +315,37 @@ def showcase_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     return _showcase_form_page(request, _get_editable_showcase_for_user(request, pk))
 
 
-@require_POST
+def _confirmation(request: AuthenticatedHttpRequest) -> ConfirmCancelForm:
+    """The form of a confirmation page: unbound on GET; a POST is confirmed only when it
+    comes from that page (a POST without `confirm` shows the page, with the reason kept)."""
+    return ConfirmCancelForm(request.POST if request.method == "POST" else None)
+
+
+@require_http_methods(["GET", "POST"])
 def showcase_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-    showcase = services.showcase_cancel(showcase=_get_manageable_showcase_for_user(request, pk))
-    messages.success(request, "Showcase cancelled. Everyone with a request has been told.")
-    return redirect(showcase)
+    """Cancelling a showcase asks first, on a page that says which sessions go and who is told."""
+    showcase = _get_manageable_showcase_for_user(request, pk)
+    if showcase.is_cancelled:
+        messages.info(request, "This showcase is already cancelled.")
+        return redirect(showcase)
+    form = _confirmation(request)
+    if form.confirmed():
+        services.showcase_cancel(showcase=showcase, reason=form.cleaned_data["reason"])
+        messages.success(request, "Showcase cancelled. Everyone with a request has been told.")
+        return redirect(showcase)
+    now = timezone.now()
+    context = {
+        "showcase": showcase,
+        "form": form,
+        "sessions": list(showcase.slots.filter(cancelled_at__isnull=True, starts_at__gt=now)),
+        "told": list(
+            VisitRequest.objects.active()
+            .filter(slot__showcase=showcase, slot__cancelled_at__isnull=True, slot__starts_at__gt=now)
+            .select_related("requester", "requester__school", "slot")
+            .order_by("slot__starts_at", "pk")
+        ),
+    }
+    return render(request, "showcases/confirm_showcase_cancel.html", context, status=400 if form.errors else 200)
 
 
 def _request_sent_message(visit: VisitRequest) -> str:
@@ -387,24 +425,82 @@ def visit_request_decline(request: AuthenticatedHttpRequest, pk: int) -> HttpRes
     return _after_decision(request, showcase)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def visit_request_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A visitor cancels their own request or seats, once they confirm on a page that says who is told."""
     visit = _get_own_visit_for_user(request, pk)
-    try:
-        services.visit_request_cancel(visit=visit)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect(visit.slot.showcase)
-    messages.success(request, "Your request is cancelled. Your seat, if you had one, went to the next person waiting.")
-    return redirect("showcases:my_visits")
+    if not visit.is_active:
+        messages.info(request, "This request is no longer active: there is nothing to cancel.")
+        return redirect("showcases:my_visits")
+    form = _confirmation(request)
+    if form.confirmed():
+        try:
+            services.visit_request_cancel(visit=visit, reason=form.cleaned_data["reason"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(visit.slot.showcase)
+        messages.success(
+            request, "Your request is cancelled. Your seat, if you had one, went to the next person waiting."
+        )
+        return redirect("showcases:my_visits")
+    context = {"visit": visit, "slot": visit.slot, "showcase": visit.slot.showcase, "form": form}
+    return render(request, "showcases/confirm_visit_cancel.html", context, status=400 if form.errors else 200)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def slot_cancel(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """The host cancels a session once they confirm on a page that lists who is told."""
     slot = _get_manageable_slot_for_user(request, pk)
-    services.slot_cancel(slot=slot)
-    messages.success(request, "Session cancelled. Everyone with a request has been told.")
-    return redirect(slot.showcase)
+    if slot.is_cancelled:
+        messages.info(request, "This session is already cancelled.")
+        return redirect(slot.showcase)
+    form = _confirmation(request)
+    if form.confirmed():
+        services.slot_cancel(slot=slot, reason=form.cleaned_data["reason"])
+        messages.success(request, "Session cancelled. Everyone with a request has been told.")
+        return redirect(slot.showcase)
+    told = slot.requests.active().select_related("requester", "requester__school").order_by("pk")
+    context = {"slot": slot, "showcase": slot.showcase, "form": form, "told": list(told)}
+    return render(request, "showcases/confirm_slot_cancel.html", context, status=400 if form.errors else 200)
+
+
+@require_http_methods(["GET", "POST"])
+def slot_meeting(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A district leader holds a session as a principals' meeting: the principals chosen
+    (narrowed by school level if they like) are seated without asking, within the seats left."""
+    slot = _get_slot_for_user(request, pk)
+    if not slot.can_convene(request.user):
+        raise PermissionDenied
+    seated = list(
+        slot.requests.approved()
+        .select_related("requester", "requester__school")
+        .order_by("requester__school__name", "requester__last_name", "pk")
+    )
+    level_form = MeetingFilterForm(request.GET or None)
+    candidates = slot.meeting_candidates().exclude(pk__in=[visit.requester_id for visit in seated])
+    if level_form.is_valid() and level_form.cleaned_data["level"]:
+        candidates = candidates.filter(school__level=level_form.cleaned_data["level"])
+    form = MeetingForm(request.POST or None, slot=slot, candidates=candidates)
+    if request.method == "POST" and form.is_valid():
+        try:
+            visits = services.meeting_schedule(
+                slot=slot,
+                convener=request.user,
+                principals=list(form.cleaned_data["principals"]),
+                note=form.cleaned_data["note"],
+            )
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                form.add_error(None if field == "__all__" else field, problems)
+        else:
+            messages.success(
+                request,
+                f"{len(visits)} principal{'' if len(visits) == 1 else 's'} seated and sent the invitation. "
+                "The host has been told.",
+            )
+            return redirect(slot.showcase)
+    context = {"slot": slot, "showcase": slot.showcase, "form": form, "level_form": level_form, "seated": seated}
+    return render(request, "showcases/meeting.html", context, status=400 if request.method == "POST" else 200)
 
 
 @require_http_methods(["GET", "HEAD"])

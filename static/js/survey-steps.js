@@ -26,7 +26,7 @@
   var next = button("Next tension", "step-next");
   var status = document.createElement("p");
   status.className = "step-status";
-  status.setAttribute("aria-live", "polite");
+  status.setAttribute("role", "status");
   nav.appendChild(previous);
   nav.appendChild(status);
   nav.appendChild(next);

@@ -629,6 +629,7 @@ PORTAL_PARAMETERS: dict[str, dict[str, Callable[[dict], object]]] = {
     "showcases:cancel": {"pk": lambda d: d["showcase"].pk},
     "showcases:request": {"slot_id": lambda d: d["future_slot"].pk},
     "showcases:slot_cancel": {"pk": lambda d: d["future_slot"].pk},
+    "showcases:meeting": {"pk": lambda d: d["future_slot"].pk},
     "showcases:debrief": {"pk": lambda d: d["past_slot"].pk},
     "showcases:reflect": {"pk": lambda d: d["attended"].pk},
     "showcases:approve": {"pk": lambda d: d["pending"].pk},

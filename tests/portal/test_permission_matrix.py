@@ -49,7 +49,7 @@ from showcases.models import (
 )
 from surveys.models import Cycle, Response
 from surveys.services import IMPORT_COLUMNS
-from tests.factories import TEST_PASSWORD, PracticeFactory, TeacherFactory, VisitSlotFactory
+from tests.factories import TEST_PASSWORD, PracticeFactory, PrincipalFactory, TeacherFactory, VisitSlotFactory
 from tests.portal.helpers import assert_security_headers
 from tests.practices.helpers import practice_post
 
@@ -391,12 +391,24 @@ MATRIX: list[Route] = [
             lambda o: _count(Showcase, pk=o["quiet_showcase"], title="Renamed"),
         ),
     ),
+    # Cancelling asks first, on a page of its own; only the POST from that page (with
+    # `confirm`) cancels, and a POST without it shows the page and changes nothing.
     Route(
         "showcases:cancel",
         "/showcases/{showcase}/cancel/",
-        POST_ONLY,
+        row(SIGN_IN, 403, 200, 403, 200, 403),
         Post(
             row(SIGN_IN, 403, 302, 403, 302, 403),
+            lambda o: {"confirm": "yes", "reason": "The building is closed for repairs."},
+            lambda o: _count(Showcase, pk=o["showcase"], status=ShowcaseStatus.CANCELLED),
+        ),
+    ),
+    Route(
+        "showcases:cancel",
+        "/showcases/{showcase}/cancel/",
+        row(SIGN_IN, 403, 200, 403, 200, 403),
+        Post(
+            row(SIGN_IN, 403, 200, 403, 200, 403),
             lambda o: {},
             lambda o: _count(Showcase, pk=o["showcase"], status=ShowcaseStatus.CANCELLED),
         ),
@@ -415,11 +427,32 @@ MATRIX: list[Route] = [
     Route(
         "showcases:slot_cancel",
         "/showcases/sessions/{slot}/cancel/",
-        POST_ONLY,
+        row(SIGN_IN, 403, 200, 403, 200, 403),
         Post(
             row(SIGN_IN, 403, 302, 403, 302, 403),
-            lambda o: {},
+            lambda o: {"confirm": "yes"},
             lambda o: _count(VisitSlot, pk=o["slot"], cancelled_at__isnull=False),
+        ),
+    ),
+    Route(
+        "showcases:slot_cancel",
+        "/showcases/sessions/{slot}/cancel/",
+        row(SIGN_IN, 403, 200, 403, 200, 403),
+        Post(
+            row(SIGN_IN, 403, 200, 403, 200, 403),
+            lambda o: {"reason": "Snow day."},
+            lambda o: _count(VisitSlot, pk=o["slot"], cancelled_at__isnull=False),
+        ),
+    ),
+    # A district leader holds a session as a principals' meeting, seating a principal of another school.
+    Route(
+        "showcases:meeting",
+        "/showcases/sessions/{slot}/meeting/",
+        row(SIGN_IN, 403, 403, 200, 403, 403),
+        Post(
+            row(SIGN_IN, 403, 403, 302, 403, 403),
+            lambda o: {"principals": str(PrincipalFactory(school=School.objects.get(slug="riverside")).pk)},
+            lambda o: _count(VisitRequest, slot=o["slot"], invited=True),
         ),
     ),
     # Before the session: its visitors read what the host will write after it.
@@ -462,8 +495,14 @@ MATRIX: list[Route] = [
     Route(
         "showcases:request_cancel",
         "/showcases/requests/{pending}/cancel/",
-        POST_ONLY,
-        Post(row(SIGN_IN, 404, 403, 404, 403, 302), lambda o: {}, _visit_is(RequestStatus.CANCELLED)),
+        row(SIGN_IN, 404, 403, 404, 403, 200),
+        Post(row(SIGN_IN, 404, 403, 404, 403, 302), lambda o: {"confirm": "yes"}, _visit_is(RequestStatus.CANCELLED)),
+    ),
+    Route(
+        "showcases:request_cancel",
+        "/showcases/requests/{pending}/cancel/",
+        row(SIGN_IN, 404, 403, 404, 403, 200),
+        Post(row(SIGN_IN, 404, 403, 404, 403, 200), lambda o: {}, _visit_is(RequestStatus.CANCELLED)),
     ),
     # Someone else's request: the other teacher neither runs the showcase nor asked.
     Route(
@@ -479,10 +518,10 @@ MATRIX: list[Route] = [
     Route(
         "showcases:request_cancel",
         "/showcases/requests/{strangers}/cancel/",
-        POST_ONLY,
+        row(SIGN_IN, 404, 403, 404, 403, 404),
         Post(
             row(SIGN_IN, 404, 403, 404, 403, 404),
-            lambda o: {},
+            lambda o: {"confirm": "yes"},
             lambda o: _count(VisitRequest, pk=o["strangers"], status=RequestStatus.CANCELLED),
         ),
     ),

@@ -6,7 +6,7 @@ the locks."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import partial
 from urllib.error import HTTPError
@@ -55,8 +55,8 @@ class Visitor:
         self.session = client.cookies[settings.SESSION_COOKIE_NAME].value
         self.csrf = get_random_string(32)
 
-    def post(self, path: str, data: dict[str, str] | None = None) -> int:
-        body = urlencode({**(data or {}), "csrfmiddlewaretoken": self.csrf}).encode()
+    def post(self, path: str, data: Mapping[str, str | list[str]] | None = None) -> int:
+        body = urlencode({**(data or {}), "csrfmiddlewaretoken": self.csrf}, doseq=True).encode()
         request = Request(  # noqa: S310 (the live server's own http address)
             self.base_url + path,
             data=body,
@@ -161,7 +161,10 @@ def _round(number: int, host: User, people: list[User], browsers: dict[int, Visi
     hosting = browsers[host.pk]
     jobs: list[Callable[[], int]] = [
         *(partial(hosting.post, f"/showcases/requests/{v.pk}/approve/") for v in pending),
-        *(partial(browsers[v.requester_id].post, f"/showcases/requests/{v.pk}/cancel/") for v in approved[::2]),
+        *(
+            partial(browsers[v.requester_id].post, f"/showcases/requests/{v.pk}/cancel/", {"confirm": "yes"})
+            for v in approved[::2]
+        ),
         *(
             partial(browsers[p.pk].post, f"/showcases/sessions/{s.pk}/request/", {f"slot{s.pk}-seats": "1"})
             for p, s in zip(people[12:], slots * 2, strict=True)
@@ -169,7 +172,7 @@ def _round(number: int, host: User, people: list[User], browsers: dict[int, Visi
         *(partial(hosting.post, f"/showcases/{showcase.pk}/edit/", data) for data in edits),
     ]
     if number % 2:
-        jobs.append(partial(hosting.post, f"/showcases/sessions/{slots[1].pk}/cancel/"))
+        jobs.append(partial(hosting.post, f"/showcases/sessions/{slots[1].pk}/cancel/", {"confirm": "yes"}))
     statuses = _run_together(jobs)
 
     problems = []

@@ -273,7 +273,7 @@ def test_cancelling_a_request_from_my_visits(as_user, other_teacher, slot):
     visit = VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=1, status="approved")
     slot.seats_taken = 1
     slot.save()
-    assert as_user(other_teacher).post(f"/showcases/requests/{visit.pk}/cancel/").status_code == 302
+    assert as_user(other_teacher).post(f"/showcases/requests/{visit.pk}/cancel/", {"confirm": "yes"}).status_code == 302
     slot.refresh_from_db()
     assert slot.seats_taken == 0
 
