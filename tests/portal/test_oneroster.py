@@ -761,7 +761,11 @@ def test_a_1_2_delta_may_change_only_someones_role():
     }
     result = run(texts)
     ada = User.objects.get(sourced_id="t-ada")
-    assert (ada.role, ada.school.name, ada.email) == (Role.PRINCIPAL, "Pine High School", "ada@district.org")
+    assert (ada.role, ada.school, ada.email) == (
+        Role.PRINCIPAL,
+        School.objects.get(sourced_id="school-pine"),
+        "ada@district.org",
+    )
     assert [change.changes for change in result.people_changed] == [
         [("Role", "Teacher", "Principal"), ("School", "Oak Elementary", "Pine High School")]
     ]
