@@ -44,6 +44,7 @@ from portal.models import School, User
 from practices.models import Adoption, Practice
 from showcases.models import CalendarFeed, VisitorReflection, VisitRequest, VisitSlot
 from surveys.models import Cycle
+from surveys.services import responses_import
 from tests.factories import FailureFactory, IterationFactory, VisitSlotFactory
 from tests.practices.helpers import practice_post
 
@@ -596,8 +597,12 @@ def district(teacher, principal, leader, staff, other_teacher, settings, tmp_pat
     cycle = Cycle.objects.create(
         name="Now", slug="now", opens_on=today - timedelta(days=1), closes_on=today + timedelta(days=1)
     )
+    columns = SURVEY_HEADER.split(",")
+    answered = ",".join({"role": "principal", "q1_position": "3"}.get(column, "") for column in columns)
+    earlier = responses_import(cycle=cycle, text=f"{SURVEY_HEADER}\n{answered}\n")
     CalendarFeed.objects.create(user=teacher)
     return {
+        "import_batch": earlier.batch,
         "practice": practice,
         "version": Version.objects.get_for_object(practice).first(),
         "attachment": attachment,
@@ -636,11 +641,12 @@ PORTAL_PARAMETERS: dict[str, dict[str, Callable[[dict], object]]] = {
     "showcases:decline": {"pk": lambda d: d["pending"].pk},
     "showcases:request_cancel": {"pk": lambda d: d["pending"].pk},
     "showcases:visit_calendar": {"pk": lambda d: d["attended"].pk},
-    "surveys:": {"slug": lambda d: d["cycle"].slug},
-    "school": {"slug": lambda d: d["practice"].school.slug},
     "showcases:attendees_csv": {"pk": lambda d: d["showcase"].pk},
     "showcases:attendance": {"pk": lambda d: d["past_slot"].pk},
     "showcases:message": {"pk": lambda d: d["future_slot"].pk},
+    "surveys:import_undo": {"pk": lambda d: d["import_batch"].pk},
+    "surveys:": {"slug": lambda d: d["cycle"].slug},
+    "school": {"slug": lambda d: d["practice"].school.slug},
     "password_reset_confirm": {"uidb64": lambda d: "MQ", "token": lambda d: "set-password"},
     "openid_connect_": {"provider_id": lambda d: "district"},
 }
