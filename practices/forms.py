@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePath
 from typing import Any, cast
@@ -9,6 +10,8 @@ from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.forms import inlineformset_factory
+from django.forms.formsets import DELETION_FIELD_NAME
+from django.forms.utils import ErrorDict
 from django.template.defaultfilters import filesizeformat
 from taggit.forms import TagWidget
 
@@ -267,7 +270,51 @@ class PracticeForm(forms.ModelForm):
         ]
 
 
-class IterationForm(forms.ModelForm):
+class RowForm(forms.ModelForm):
+    """One iteration or failure. A row whose every field was left empty is ignored: a new one
+    is not saved and a saved one is removed, so extra rows never block a save. A row that has
+    something written says what else it is missing (the formset names the row)."""
+
+    CONTENT_FIELDS: tuple[str, ...] = ()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in self.CONTENT_FIELDS:
+            field = self.fields[name]
+            field.error_messages["required"] = f"{str(field.label).capitalize()} is missing."
+
+    def is_blank(self) -> bool:
+        """Whether the person wrote nothing in this row (spaces count as nothing)."""
+        if not self.is_bound:
+            return False
+        for name in self.CONTENT_FIELDS:
+            value = self.fields[name].widget.value_from_datadict(self.data, self.files, self.add_prefix(name))
+            if str(value or "").strip():
+                return False
+        return True
+
+    def has_changed(self) -> bool:
+        # A blank row counts as untouched even when a script numbered its position.
+        return not self.is_blank() and super().has_changed()
+
+    def full_clean(self) -> None:
+        if self.is_blank():
+            # Nothing to check; the formset skips it as if its Remove box were ticked, which
+            # removes it if it was saved before.
+            self._errors = ErrorDict()
+            self.cleaned_data = {DELETION_FIELD_NAME: True}
+            return
+        super().full_clean()
+
+    @property
+    def is_removed(self) -> bool:
+        """Whether the formset leaves this row out: Remove ticked, or left blank."""
+        return bool(self.is_bound and self.errors is not None and self.cleaned_data.get(DELETION_FIELD_NAME))
+
+
+class IterationForm(RowForm):
+    CONTENT_FIELDS = ("when", "tried", "observed", "changed")
+
     class Meta:
         model = Iteration
         fields = ["when", "tried", "observed", "changed"]
@@ -278,7 +325,9 @@ class IterationForm(forms.ModelForm):
         }
 
 
-class FailureForm(forms.ModelForm):
+class FailureForm(RowForm):
+    CONTENT_FIELDS = ("tried", "what_happened", "why", "lesson")
+
     class Meta:
         model = Failure
         fields = ["tried", "what_happened", "why", "lesson"]
@@ -290,8 +339,20 @@ class FailureForm(forms.ModelForm):
         }
 
 
+@dataclass(frozen=True)
+class RowError:
+    """A problem in one row, said with the row's name ("Iteration 2: what we tried is missing.")."""
+
+    anchor: str
+    message: str
+
+
 class OrderedInlineFormSet(forms.BaseInlineFormSet):
-    """Rows can be removed and put in order; the order is saved as each row's position."""
+    """Rows can be removed and put in order; the order is saved as each row's position.
+    Rows left empty are ignored (RowForm); `row_errors` names the row of each problem."""
+
+    # What a row is called on the page, numbered as the page numbers them ("Iteration 2").
+    row_name = "Row"
 
     def add_fields(self, form: forms.ModelForm[Any], index: int | None) -> None:
         super().add_fields(form, index)
@@ -299,10 +360,27 @@ class OrderedInlineFormSet(forms.BaseInlineFormSet):
         form.fields["ORDER"].widget.attrs.update({"min": 1, "class": "order-input"})
         form.fields["DELETE"].label = "Remove"
 
+    def row_errors(self) -> list[RowError]:
+        """Every problem of every row, each naming its row as the page shows it."""
+        found: list[RowError] = []
+        if not self.is_bound:
+            return found
+        for number, form in enumerate(self.forms, start=1):
+            if isinstance(form, RowForm) and form.is_removed:
+                continue
+            for name, errors in form.errors.items():
+                anchor = f"#{form[name].id_for_label}" if name in form.fields else f"#{self.prefix}"
+                for error in errors:
+                    message = str(error)
+                    found.append(RowError(anchor, f"{self.row_name} {number}: {message[:1].lower()}{message[1:]}"))
+        return found
 
-def _ordered_formset(model: type[Iteration | Failure], form: type[forms.ModelForm[Any]]) -> type[OrderedInlineFormSet]:
+
+def _ordered_formset(
+    model: type[Iteration | Failure], form: type[RowForm], row_name: str
+) -> type[OrderedInlineFormSet]:
     # The factory makes a subclass of the formset class it is given; the stubs only know its base.
-    return cast(
+    formset = cast(
         type[OrderedInlineFormSet],
         inlineformset_factory(
             Practice,
@@ -318,10 +396,12 @@ def _ordered_formset(model: type[Iteration | Failure], form: type[forms.ModelFor
             absolute_max=30,
         ),
     )
+    formset.row_name = row_name
+    return formset
 
 
-IterationFormSet = _ordered_formset(Iteration, IterationForm)
-FailureFormSet = _ordered_formset(Failure, FailureForm)
+IterationFormSet = _ordered_formset(Iteration, IterationForm, "Iteration")
+FailureFormSet = _ordered_formset(Failure, FailureForm, "Failure")
 
 
 class AdoptionForm(forms.ModelForm):

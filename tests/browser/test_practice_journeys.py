@@ -1,8 +1,11 @@
+import re
+
 import pytest
 from django.core import mail
 
 from practices.models import Adoption, Facet, Practice
 from practices.services import practice_refresh_derived
+from tests.browser.conftest import AXE_SCRIPT, WCAG_TAGS, Journey
 from tests.factories import TEST_PASSWORD, FailureFactory, IterationFactory, PracticeFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -121,3 +124,79 @@ def test_try_and_report_back(journey, teacher, other_teacher, facets):
     journey.check()
     assert page.get_by_text("Now in all my classes.").is_visible()
     assert len(mail.outbox) == 1
+
+
+def test_blank_extra_rows_never_block_publishing(journey, teacher, facets):
+    """With the page's script, rows added and left empty (each numbered by the script) are skipped."""
+    page = journey.page
+    journey.sign_in("teacher", TEST_PASSWORD)
+    journey.goto("/practices/new/")
+    page.get_by_label("Title").fill("Warm-up routines")
+    page.get_by_label("Summary").fill("Five minutes to settle in.")
+    page.get_by_label("Intent").fill("Start every lesson calmly.")
+    page.get_by_label("The practice (needed to publish)").fill("A question on the board.")
+    page.locator("#id_iterations-0-tried").fill("A question on the board")
+    page.get_by_role("button", name="Add another iteration").click()
+    page.get_by_role("button", name="Add another iteration").click()
+    page.get_by_role("button", name="Add another failure").click()
+    page.get_by_role("button", name="Publish").click()
+    journey.check()
+    assert "Published" in page.get_by_role("status").inner_text()
+    practice = Practice.objects.get()
+    assert [row.tried for row in practice.iterations.all()] == ["A question on the board"]
+    assert practice.failures.count() == 0
+
+
+class ScriptlessJourney(Journey):
+    """A journey in a browser with scripts off. axe-core cannot run there (timers are off too),
+    so each page, as that browser shows it, is scanned in a second page with scripts on: the
+    same markup without its scripts, at the same address, so styles load as they do."""
+
+    def __init__(self, page, base_url: str, scanner) -> None:
+        super().__init__(page, base_url)
+        self.scanner = scanner
+
+    def check(self) -> None:
+        self.page.wait_for_load_state("domcontentloaded")
+        markup = re.sub(r"<script\b[^>]*>.*?</script>", "", self.page.content(), flags=re.S | re.I)
+        self.scanner.goto(self.base_url + "/healthz")
+        self.scanner.set_content(markup)
+        self.scanner.add_script_tag(path=str(AXE_SCRIPT))
+        result = self.scanner.evaluate(
+            "async (tags) => await axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+        )
+        problems = [f"{violation['id']}: {violation['help']}" for violation in result["violations"]]
+        assert not problems, f"Accessibility problems on {self.page.url}:\n" + "\n".join(problems)
+        self.scanned.append(self.page.url)
+
+
+def test_blank_extra_rows_never_block_publishing_without_javascript(browser, live_server, teacher, facets):
+    """Without the script, "Add another" posts the form back with an empty row; left empty, it is skipped.
+    A row half written names itself in the summary of problems."""
+    context = browser.new_context(java_script_enabled=False, locale="en-US")
+    scanning = browser.new_context(bypass_csp=True, locale="en-US")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        journey = ScriptlessJourney(page, live_server.url, scanning.new_page())
+        journey.sign_in("teacher", TEST_PASSWORD)
+        journey.goto("/practices/new/")
+        page.get_by_label("Title").fill("Exit slips by table")
+        page.get_by_label("Summary").fill("One slip per table.")
+        page.get_by_label("Intent").fill("Hear from every group.")
+        page.get_by_label("The practice (needed to publish)").fill("Each table writes one slip.")
+        page.get_by_role("button", name="Add another iteration").click()
+        journey.check()
+        assert page.locator("#id_iterations-1-tried").count() == 1
+        page.locator("#id_iterations-1-observed").fill("Groups wrote the same thing")
+        page.get_by_role("button", name="Publish").click()
+        journey.check()
+        assert "Iteration 2: what we tried is missing." in page.get_by_role("alert").inner_text()
+        page.locator("#id_iterations-1-observed").fill("")
+        page.get_by_role("button", name="Publish").click()
+        journey.check()
+        assert "Published" in page.get_by_role("status").inner_text()
+        assert Practice.objects.get().iterations.count() == 0
+    finally:
+        context.close()
+        scanning.close()
