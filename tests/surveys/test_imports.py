@@ -130,4 +130,4 @@ def test_the_command_reports_rows_already_imported(cycle, tmp_path):
 
 @pytest.mark.parametrize("undo", ["²", "9" * 40, "-1", ""])
 def test_undoing_an_import_that_cannot_exist_is_a_404(as_user, staff, cycle, undo):
-    assert as_user(staff).post(f"/surveys/{cycle.slug}/import/", {"undo": undo}).status_code == 404
+    assert as_user(staff).post(f"/surveys/{cycle.slug}/imports/{undo}/undo/").status_code == 404
