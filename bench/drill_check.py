@@ -15,14 +15,14 @@ django.setup()
 from django.db.models import F, Sum
 
 from practices.models import Practice
-from showcases.models import VisitSlot
+from showcases.models import RequestStatus, VisitSlot
 
 
 def main(slot_id: str) -> int:
     problems = []
     overbooked = VisitSlot.objects.filter(seats_taken__gt=F("capacity")).count()
     slot = VisitSlot.objects.get(pk=slot_id)
-    approved = slot.requests.filter(status="approved").aggregate(n=Sum("seats"))["n"] or 0
+    approved = slot.requests.filter(status=RequestStatus.APPROVED).aggregate(n=Sum("seats"))["n"] or 0
     print(
         f"popular session: {approved} approved seats of {slot.capacity}; {slot.requests.count()} requests; sessions overbooked anywhere: {overbooked}"
     )
