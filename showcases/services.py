@@ -468,6 +468,11 @@ def showcase_save(
     values someone else has changed. What only the lock can tell (a capacity below the
     seats taken by now, a session cancelled meanwhile) is added to the forms as errors and
     ValidationError is raised, with nothing saved.
+
+    Every visitor of a session whose details change is told (_write_slot). A session the host
+    removed is deleted if it never had a request, and cancelled with notices if it had; the
+    approved parties the host chose to move to the waiting list, when cutting seats below
+    those approved, are locked and counted again under the same locks.
     """
     with transaction.atomic():
         if form.instance.pk is None:

@@ -169,7 +169,9 @@ def test_the_debrief_is_the_meetings_shared_notes_for_the_cohort(as_user, leader
     response = as_user(leader).post(f"/showcases/sessions/{slot.pk}/debrief/", {"debrief_notes": notes})
     assert response.status_code == 302
     for principal in cohort:
-        assert notes in as_user(principal).get(f"/showcases/sessions/{slot.pk}/debrief/").content.decode()
+        page = as_user(principal).get(f"/showcases/sessions/{slot.pk}/debrief/").content.decode()
+        assert notes in page and "Principals' meeting: shared notes" in page
+        assert all(f"({member.school.name})" in page for member in cohort)
     assert as_user(other_teacher).get(f"/showcases/sessions/{slot.pk}/debrief/").status_code == 404
 
 
