@@ -10,9 +10,6 @@ from surveys.models import DEDICATED, Answer, AnswerValues, Priority, Tension, Y
 
 SKIP = ""
 ANSWER_PARTS = ("position", "resources", "priority")
-SKIPPED_WITH_COMMENT = (
-    "Every part of this tension is skipped: answer at least one part above to keep this comment, or clear it."
-)
 
 
 @dataclass(frozen=True)
@@ -89,20 +86,6 @@ class ResponseForm(forms.Form):
                 initial=answer.comment if answer else "",
                 help_text=comment_help_text(),
             )
-
-    def clean(self) -> dict[str, Any]:
-        """A skipped tension and its comment agree: a comment needs at least one part of its
-        tension answered (a comment typed, then every part skipped, is a slip to point out,
-        not something to save or drop without a word)."""
-        cleaned = super().clean() or {}
-        for tension in self.tensions:
-            names = [f"q{tension.number}_{part}" for part in ANSWER_PARTS]
-            comment = f"q{tension.number}_comment"
-            if any(self.has_error(name) for name in [*names, comment]):
-                continue
-            if cleaned.get(comment, "").strip() and not any(cleaned.get(name) for name in names):
-                self.add_error(comment, SKIPPED_WITH_COMMENT)
-        return cleaned
 
     def sections(self) -> list[Section]:
         count = len(self.tensions)

@@ -1,6 +1,7 @@
-// The leadership survey on a phone: one tension at a time, with "Previous" and "Next" and
-// where the respondent is ("Tension 3 of 7"). Without this file, or on a wider screen,
-// every tension is on the one page. Nothing is sent until "Save my answers".
+// The leadership survey on a phone: one tension at a time, with "Previous" and "Next", where
+// the respondent is and whether the tension is answered or skipped ("Tension 3 of 7:
+// skipped; your comment on it is kept"). Without this file, or on a wider screen, every
+// tension is on the one page. Nothing is sent until "Save my answers".
 (function () {
   "use strict";
 
@@ -31,10 +32,25 @@
   nav.appendChild(status);
   nav.appendChild(next);
 
+  // Where the tension stands: answered, or skipped (its comment, if any, is kept with it).
+  function state(step) {
+    var answered = Array.prototype.some.call(
+      step.querySelectorAll("input[type=radio]:checked"),
+      function (radio) { return radio.value !== ""; }
+    );
+    if (answered) { return "answered"; }
+    var comment = step.querySelector("textarea");
+    return comment && comment.value.trim() ? "skipped; your comment on it is kept" : "skipped";
+  }
+
+  function describe() {
+    status.textContent = "Tension " + (current + 1) + " of " + steps.length + ": " + state(steps[current]);
+  }
+
   function show(index, moveFocus) {
     current = Math.min(Math.max(index, 0), steps.length - 1);
     steps.forEach(function (step, position) { step.hidden = position !== current; });
-    status.textContent = "Tension " + (current + 1) + " of " + steps.length;
+    describe();
     previous.disabled = current === 0;
     next.disabled = current === steps.length - 1;
     if (moveFocus) {
@@ -43,6 +59,7 @@
     }
   }
 
+  form.addEventListener("change", function () { if (form.classList.contains("stepping")) { describe(); } });
   previous.addEventListener("click", function () { show(current - 1, true); });
   next.addEventListener("click", function () { show(current + 1, true); });
 

@@ -120,7 +120,11 @@ def test_a_principal_answers_one_tension_at_a_time_on_a_phone(browser, live_serv
     first.get_by_role("radio", name="2 — leaning Centralized implementation").check()
     for _ in range(6):
         page.get_by_role("button", name="Next tension").click()
-    assert page.get_by_role("status").filter(has_text="Tension 7 of 7").is_visible()
+    assert page.get_by_role("status").filter(has_text="Tension 7 of 7: skipped").is_visible()
+    last_comment = page.get_by_role("region", name="7. What should we catalogue and share?").get_by_label("Comment")
+    last_comment.fill("We are starting to share what did not work.")
+    last_comment.blur()
+    assert page.get_by_role("status").filter(has_text="skipped; your comment on it is kept").is_visible()
     last = page.get_by_role("region", name="7. What should we catalogue and share?")
     last.get_by_role("radio", name="4 — leaning Share process and failures").check()
     journey.check()
