@@ -212,7 +212,7 @@ def test_host_adds_three_sessions_and_moves_one(journey, principal, other_teache
     assert starts == [first, first + timedelta(days=1), first + timedelta(days=8)]
 
     # A visitor has a seat in the first session; the host moves it an hour later, to another room.
-    slot = showcase.slots.order_by("starts_at").first()
+    slot = showcase.slots.earliest("starts_at")
     visit = VisitRequest.objects.create(
         slot=slot, requester=other_teacher, seats=1, status=RequestStatus.APPROVED, sequence=1
     )
