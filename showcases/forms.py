@@ -319,13 +319,17 @@ def session_rows_change(data: QueryDict, action: str) -> tuple[QueryDict, str] |
             return None
         if total == 1:
             return changed, "A showcase needs at least one session."
+        # Every row from the one removed on is taken out, then those after it put back one place up.
+        moved: dict[str, list[str]] = {}
         for key in list(changed):
             match = _ROW_KEY.match(key)
             if match is None or int(match[2]) < index:
                 continue
             values = changed.pop(key)
             if int(match[2]) > index:
-                changed.setlist(f"{match[1] or ''}slots-{int(match[2]) - 1}-{match[3]}", values)
+                moved[f"{match[1] or ''}slots-{int(match[2]) - 1}-{match[3]}"] = values
+        for key, values in moved.items():
+            changed.setlist(key, values)
         changed["slots-TOTAL_FORMS"] = str(total - 1)
         return changed, f"Session {index + 1} removed."
     return None

@@ -97,6 +97,14 @@ def test_removing_a_new_session_moves_the_later_ones_up(as_user, principal):
     assert "slots-2-location" not in data
 
 
+def test_removing_a_session_does_not_depend_on_the_order_fields_are_sent_in(as_user, principal):
+    typed = {f"slots-{n}-location": f"Room {n}" for n in reversed(range(3))}
+    data = _new_showcase(**typed) | {"action": "remove_session:0"}
+    response = as_user(principal).post("/showcases/new/", dict(reversed(list(data.items()))))
+    fields = _page_form(response)
+    assert (fields["slots-0-location"], fields["slots-1-location"]) == (["Room 1"], ["Room 2"])
+
+
 def test_the_last_session_is_not_removed(as_user, principal):
     response = as_user(principal).post("/showcases/new/", _new_showcase() | {"action": "remove_session:0"})
     assert response.status_code == 200
