@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format bench clean
+.PHONY: run test test-fast lint format bench drill clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test-fast: $(STAMP)
 ## Time the main pages at small and large scale on PostgreSQL (builds the data once).
 bench: $(STAMP)
 	bash bench/run.sh
+
+## Load and fault drill on loopback (PostgreSQL, Redis): `make drill SERVERS=2` runs two app servers behind nginx and kills one mid-load.
+drill: $(STAMP)
+	bash bench/drill.sh
 
 ## Ruff (lint and format), migrations check, bandit, mypy and the layers' import contract.
 lint: $(STAMP)
