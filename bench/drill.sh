@@ -40,7 +40,7 @@ export EMAIL_BACKEND=django.core.mail.backends.dummy.EmailBackend
 mkdir -p load-results
 .venv/bin/python -c "import locust" 2>/dev/null || .venv/bin/pip install --quiet -r requirements-load.txt
 rm -f load-results/{acked,probe,sessions,fault,worker-mail}.txt load-results/{worker,s3,nginx-access,nginx-error}.log \
-  load-results/server*.log load-results/locust_*.csv load-results/nginx.conf
+  load-results/server*.log load-results/locust_* load-results/nginx.conf
 
 # Everything the drill starts is stopped on the way out, by its process id. Each app server runs
 # in a process group of its own (gunicorn and its workers), named by the file app<N>.pgid.

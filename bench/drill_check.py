@@ -7,7 +7,6 @@ time of the run); exits 1 when something was lost, doubled or refused that must 
 """
 
 import argparse
-import csv
 import email
 import email.policy
 import json
@@ -100,32 +99,16 @@ def writes(uploads: bool, problems: list[str]) -> dict[str, Any]:
 
 
 def load() -> dict[str, Any]:
-    stats = RESULTS / "locust_stats.csv"
-    if not stats.exists():
+    """Locust's final figures (bench/locustfile.py writes them once the load has stopped)."""
+    final = RESULTS / "locust_final.json"
+    if not final.exists():
         return {}
-    rows = {row["Name"]: row for row in csv.DictReader(stats.open())}
-    total = rows.get("Aggregated")
-    if not total:
-        return {}
-    figures: dict[str, Any] = {
-        "requests": int(total["Request Count"]),
-        "errors": int(total["Failure Count"]),
-        "requests_per_s": round(float(total["Requests/s"]), 1),
-        "p50_ms": float(total["50%"]),
-        "p95_ms": float(total["95%"]),
-        "p99_ms": float(total["99%"]),
-    }
-    failures = RESULTS / "locust_failures.csv"
-    if failures.exists():
-        figures["errors_by_kind"] = [
-            {"request": f"{row['Method']} {row['Name']}", "error": row["Error"], "count": int(row["Occurrences"])}
-            for row in csv.DictReader(failures.open())
-        ]
+    figures: dict[str, Any] = json.loads(final.read_text())
     print(
         f"requests: {figures['requests']}, failures: {figures['errors']}, req/s: {figures['requests_per_s']:.1f}, "
-        f"p50: {total['50%']} ms, p95: {total['95%']} ms, p99: {total['99%']} ms"
+        f"p50: {figures['p50_ms']} ms, p95: {figures['p95_ms']} ms, p99: {figures['p99_ms']} ms"
     )
-    for kind in figures.get("errors_by_kind", []):
+    for kind in figures["errors_by_kind"]:
         print(f"  {kind['count']} × {kind['request']}: {kind['error']}")
     return figures
 

@@ -16,6 +16,7 @@ list and back all through the run (and e-mails about it keep the job queue busy)
 
 import io
 import itertools
+import json
 import os
 import random
 import re
@@ -24,8 +25,10 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from locust import HttpUser, between, task
+from locust import HttpUser, between, events, task
 from locust.clients import ResponseContextManager
+from locust.env import Environment
+from locust.stats import StatsError
 from PIL import Image
 
 PASSWORD = os.environ.get("DRILL_PASSWORD", "demo-portal-2026")
@@ -33,6 +36,8 @@ SHOWCASE_ID = os.environ.get("DRILL_SHOWCASE_ID", "")
 SLOT_ID = os.environ.get("DRILL_SLOT_ID", "")
 ACKED_FILE = os.environ.get("DRILL_ACKED_FILE", "load-results/acked.txt")
 SESSIONS_FILE = os.environ.get("DRILL_SESSIONS_FILE", "load-results/sessions.txt")
+# The final figures, as Locust prints them at the end (its CSV files lag by up to a second).
+FINAL_FILE = os.environ.get("DRILL_FINAL_FILE", "load-results/locust_final.json")
 UPLOADS = os.environ.get("DRILL_UPLOADS") == "1"
 CHURN = os.environ.get("DRILL_CHURN") == "1"
 # With DRILL_CHURN, the share of a principal's visits that cancel the request they hold.
@@ -68,6 +73,45 @@ def _record(path: str, line: str) -> None:
 
 def _to_sign_in(location: str) -> bool:
     return urlsplit(location).path == SIGN_IN_PATH
+
+
+_RUN: dict[str, Environment] = {}
+
+
+@events.init.add_listener
+def _keep_environment(environment: Environment, **_kwargs: Any) -> None:
+    _RUN["environment"] = environment
+
+
+@events.quit.add_listener
+def _write_final_figures(**_kwargs: Any) -> None:
+    """Once every simulated person has stopped: the totals, per request and overall."""
+    stats = _RUN["environment"].stats
+
+    def figures(entry: Any) -> dict[str, Any]:
+        return {
+            "requests": entry.num_requests,
+            "errors": entry.num_failures,
+            "requests_per_s": round(entry.total_rps, 1),
+            "p50_ms": entry.get_response_time_percentile(0.5),
+            "p95_ms": entry.get_response_time_percentile(0.95),
+            "p99_ms": entry.get_response_time_percentile(0.99),
+        }
+
+    final = {
+        **figures(stats.total),
+        "by_request": {f"{entry.method} {entry.name}": figures(entry) for entry in stats.entries.values()},
+        "errors_by_kind": [
+            {
+                "request": f"{error.method} {error.name}",
+                "error": StatsError.parse_error(error.error),
+                "count": error.occurrences,
+            }
+            for error in stats.errors.values()
+        ],
+    }
+    with open(FINAL_FILE, "w") as out:
+        json.dump(final, out, indent=2)
 
 
 class SignedIn(HttpUser):
