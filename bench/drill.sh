@@ -98,6 +98,8 @@ export DRILL_SHOWCASE_ID=$SHOWCASE_ID DRILL_SLOT_ID=$SLOT_ID DRILL_PRINCIPALS=$P
 CHECK_ARGS=()
 
 if [ "$SERVERS" = 2 ]; then
+  # Only nginx's program is used: where systemd runs, installing the package also starts
+  # Debian's own nginx service on port 80, which the drill leaves alone.
   NGINX=$(command -v nginx || echo /usr/sbin/nginx)
   if [ ! -x "$NGINX" ]; then
     [ "$(id -u)" = 0 ] || { echo "nginx is missing: apt-get install -y nginx (as root)" >&2; exit 1; }
