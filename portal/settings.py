@@ -115,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
                 "insights.navigation.navigation",
+                "insights.context_processors.hosting",
             ],
         },
     },
