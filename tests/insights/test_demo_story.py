@@ -20,11 +20,12 @@ def seeded():
 
 def test_openness_varies_by_school_and_some_share_nothing(seeded):
     data = build_district_dashboard(Scope())
-    shares = {row.school.slug: row.failures_pct for row in data.schools if row.published}
-    assert min(shares.values()) <= 25 and max(shares.values()) >= 60
+    shares = [row.failures_pct for row in data.schools if row.failures_pct is not None]
+    assert min(shares) <= 25 and max(shares) >= 60
     assert {school.slug for school in data.silent_schools} == SILENT
     # Months of history, and practices travel between many schools.
     assert len(data.months) >= 12
+    assert data.exchange is not None
     assert len(data.exchange.schools) == 12 and data.exchange.schools_in_all > 12
 
 
