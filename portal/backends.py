@@ -239,9 +239,12 @@ class SignInThrottle(AxesDatabaseHandler):
     def seconds_to_wait(self, key: str, at: datetime) -> int:
         recent = AccessAttempt.objects.filter(username=key, attempt_time__gte=at - settings.AXES_COOLOFF_TIME)
         totals = recent.aggregate(failures=Sum("failures_since_start"), last=Max("attempt_time"))
-        if not totals["failures"]:
+        pause = pause_after(totals["failures"] or 0)
+        if not pause:
+            # Below the limit nothing waits, even when another attempt was counted a moment
+            # after this one began (simultaneous sign-ins to one account).
             return 0
-        remaining = (totals["last"] + pause_after(totals["failures"]) - at).total_seconds()
+        remaining = (totals["last"] + pause - at).total_seconds()
         return max(0, math.ceil(remaining))
 
     def is_locked(self, request: HttpRequest, credentials: dict | None = None) -> bool:

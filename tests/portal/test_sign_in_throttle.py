@@ -15,8 +15,9 @@ from axes.models import AccessAttempt
 from django.db import connection, connections
 from django.db.models import F, Sum
 from django.test import Client, RequestFactory
+from django.utils import timezone
 
-from portal.backends import client_ip, pause_after
+from portal.backends import SignInThrottle, client_ip, pause_after
 from tests.factories import TEST_PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -225,3 +226,24 @@ def test_a_burst_of_simultaneous_attempts_past_the_limit_gets_one_guess(teacher,
         thread.join(timeout=60)
     assert sorted(statuses) == [200] + [429] * 7
     assert _failures() == settings.AXES_FAILURE_LIMIT + 1
+
+
+def test_below_the_limit_an_attempt_never_waits_for_a_simultaneous_one(teacher, settings):
+    """Two sign-ins to one account at once: the one counted a moment after the other began
+    must not make the other wait (it answered 429 with Retry-After: 1)."""
+    settings.AXES_FAILURE_LIMIT = 5
+    now = timezone.now()
+    AccessAttempt.objects.create(
+        username="teacher",
+        ip_address="127.0.0.1",
+        user_agent="a",
+        attempt_time=now + timedelta(milliseconds=300),
+        failures_since_start=1,
+        get_data="",
+        post_data="",
+        http_accept="",
+        path_info="/accounts/login/",
+    )
+    assert SignInThrottle().seconds_to_wait("teacher", now) == 0
+    AccessAttempt.objects.filter(username="teacher").update(failures_since_start=5)
+    assert SignInThrottle().seconds_to_wait("teacher", now) > 0
