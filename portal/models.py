@@ -407,3 +407,8 @@ class MailDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} to {self.to or self.person}: {self.get_status_display()}"
+
+
+# Notifications keep their models beside their services (portal/notifications); importing them
+# here registers them with the app.
+from portal.notifications.models import Notification, NotificationSettings  # noqa: E402, F401

@@ -114,6 +114,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "portal.notifications.context.unread_notifications",
                 "insights.navigation.navigation",
                 "insights.context_processors.hosting",
             ],

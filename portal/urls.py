@@ -18,6 +18,7 @@ urlpatterns = [
     path("practices/", include("practices.urls")),
     path("showcases/", include("showcases.urls")),
     path("surveys/", include("surveys.urls")),
+    path("notifications/", include("portal.notifications.urls")),
     path(
         "accounts/login/",
         sso_views.SignInView.as_view(),

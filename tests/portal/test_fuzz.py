@@ -41,6 +41,8 @@ from django.utils.datastructures import MultiValueDict
 from reversion.models import Version
 
 from portal.models import School, User
+from portal.notifications.models import NotificationKind
+from portal.notifications.services import notify, unsubscribe_token
 from practices.models import Adoption, Practice
 from showcases.models import CalendarFeed, VisitorReflection, VisitRequest, VisitSlot
 from surveys.models import Cycle
@@ -601,6 +603,7 @@ def district(teacher, principal, leader, staff, other_teacher, settings, tmp_pat
     answered = ",".join({"role": "principal", "q1_position": "3"}.get(column, "") for column in columns)
     earlier = responses_import(cycle=cycle, text=f"{SURVEY_HEADER}\n{answered}\n")
     CalendarFeed.objects.create(user=teacher)
+    notice = notify(recipient=teacher, kind=NotificationKind.ADOPTION, text="Trying it", url="/practices/")
     return {
         "import_batch": earlier.batch,
         "practice": practice,
@@ -612,6 +615,8 @@ def district(teacher, principal, leader, staff, other_teacher, settings, tmp_pat
         "pending": pending,
         "attended": attended,
         "cycle": cycle,
+        "notice": notice,
+        "unsubscribe": unsubscribe_token(teacher, NotificationKind.ADOPTION),
         "users": {
             "teacher": teacher,
             "other_teacher": other_teacher,
@@ -646,6 +651,7 @@ PORTAL_PARAMETERS: dict[str, dict[str, Callable[[dict], object]]] = {
     "showcases:message": {"pk": lambda d: d["future_slot"].pk},
     "surveys:import_undo": {"pk": lambda d: d["import_batch"].pk},
     "surveys:": {"slug": lambda d: d["cycle"].slug},
+    "notifications:": {"pk": lambda d: d["notice"].pk, "token": lambda d: d["unsubscribe"]},
     "school": {"slug": lambda d: d["practice"].school.slug},
     "password_reset_confirm": {"uidb64": lambda d: "MQ", "token": lambda d: "set-password"},
     "openid_connect_": {"provider_id": lambda d: "district"},

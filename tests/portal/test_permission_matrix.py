@@ -35,6 +35,8 @@ from django.utils import timezone
 from reversion.models import Version
 
 from portal.models import RosterImport, School, User
+from portal.notifications.models import Notification, NotificationKind, NotificationSettings
+from portal.notifications.services import notify, unsubscribe_token
 from practices.models import Adoption, AdoptionStatus, Practice, Status, Visibility
 from showcases.models import (
     Attendance,
@@ -578,6 +580,52 @@ MATRIX: list[Route] = [
             lambda o: _count(Response),
         ),
     ),
+    # -- Notifications: the teacher has one, about the entry.
+    Route("notifications:list", "/notifications/", ALL_200),
+    Route(
+        "notifications:read_all",
+        "/notifications/read/",
+        POST_ONLY,
+        Post(
+            signed_in_all(302),
+            lambda o: {},
+            lambda o: _count(Notification, read_at__isnull=True),
+            changed_by=frozenset({"teacher"}),
+        ),
+    ),
+    Route(
+        "notifications:open",
+        "/notifications/{notice}/open/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 302, 404, 404, 404, 404),
+            lambda o: {},
+            lambda o: _count(Notification, read_at__isnull=True),
+        ),
+    ),
+    Route(
+        "notifications:settings",
+        "/notifications/settings/",
+        ALL_200,
+        Post(
+            signed_in_all(302),
+            lambda o: {"topics": [NotificationKind.QUESTION]},
+            lambda o: sorted((s.user_id, tuple(s.email_off)) for s in NotificationSettings.objects.all()),
+        ),
+    ),
+    # The teacher's link to stop one kind of e-mail works for whoever holds it, signed in or not
+    # (a mail program posts it without cookies); opened in a browser it only asks.
+    Route(
+        "notifications:unsubscribe",
+        "/notifications/unsubscribe/{unsubscribe}/",
+        row(200, 200, 200, 200, 200, 200),
+        Post(
+            row(200, 200, 200, 200, 200, 200),
+            lambda o: {"List-Unsubscribe": "One-Click"},
+            lambda o: sorted((s.user_id, tuple(s.email_off)) for s in NotificationSettings.objects.all()),
+            changed_by=frozenset(PERSONAS),
+        ),
+    ),
     # -- Accounts
     Route("login", "/accounts/login/", row(200, 302, 302, 302, 302, 302)),
     Route(
@@ -693,6 +741,10 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
     quiet = VisitSlotFactory(showcase__host=principal, showcase__title="Family maths night")
     strangers = VisitRequest.objects.create(slot=pending_slot, requester=TeacherFactory(school=other_school), seats=1)
 
+    notice = notify(
+        recipient=teacher, kind=NotificationKind.ADOPTION, text="Trying it", url="/practices/", about=practice
+    )
+    assert notice is not None
     today = timezone.localdate()
     cycle = Cycle.objects.create(
         name="Now", slug="now", opens_on=today - timedelta(days=1), closes_on=today + timedelta(days=1)
@@ -716,6 +768,8 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
         "strangers": strangers.pk,
         "quiet_showcase": quiet.showcase.pk,
         "cycle": cycle.slug,
+        "notice": notice.pk,
+        "unsubscribe": unsubscribe_token(teacher, NotificationKind.ADOPTION),
     }
 
 
