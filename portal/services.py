@@ -339,7 +339,7 @@ def _rights_errors(by: User, user: User | None, person: _Person, filename: str) 
     return errors
 
 
-def password_setup_url(user: User) -> str:
+def password_setup_url(*, user: User) -> str:
     uid = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
     return settings.PORTAL_BASE_URL + reverse("password_reset_confirm", kwargs={"uidb64": uid, "token": token})
@@ -394,7 +394,7 @@ def _invitation(user: User) -> EmailMessage:
     context = {
         "user": user,
         "portal_name": settings.PORTAL_NAME,
-        "setup_url": password_setup_url(user),
+        "setup_url": password_setup_url(user=user),
         "login_url": settings.PORTAL_BASE_URL + reverse("login"),
         "reset_url": settings.PORTAL_BASE_URL + reverse("password_reset"),
         "valid_days": settings.PASSWORD_RESET_TIMEOUT // (24 * 3600),

@@ -327,7 +327,7 @@ def import_undo(*, batch: ImportBatch, user: User | None) -> int:
 # --------------------------------------------------------------------------- releasing
 
 
-def frozen_rows(cycle: Cycle) -> list[Row]:
+def frozen_rows(*, cycle: Cycle) -> list[Row]:
     """The cycle's answers as they are now, one row per response (two queries)."""
     rows: dict[int, Row] = {
         pk: {"id": pk, **dict(zip(SEGMENTS, segments, strict=True)), "items": {}}
@@ -374,7 +374,7 @@ def figures_release(*, cycle: Cycle) -> Release | None:
         moved = len(live_ids - released_ids) + len(released_ids - live_ids)
         closed = cycle.is_closed()
         if moved >= MIN_GROUP or (latest is None and closed and live_ids):
-            rows = frozen_rows(cycle)
+            rows = frozen_rows(cycle=cycle)
         elif closed and latest is not None and not latest.closing:
             rows = Release.objects.values_list("rows", flat=True).get(pk=latest.pk) or []
         else:

@@ -94,10 +94,10 @@ def test_password_reset_mail_goes_through_the_portal_and_survives_a_broken_mail_
 def test_an_invitation_that_fails_to_build_is_logged_and_the_others_still_go(teacher, principal, monkeypatch, caplog):
     real = portal_services.password_setup_url
 
-    def failing_for_teacher(user: User) -> str:
+    def failing_for_teacher(*, user: User) -> str:
         if user == teacher:
             raise RuntimeError("token generator broke")
-        return real(user)
+        return real(user=user)
 
     monkeypatch.setattr(portal_services, "password_setup_url", failing_for_teacher)
     with caplog.at_level("ERROR", logger="portal.lib.mail"):
