@@ -75,7 +75,8 @@ def test_undoing_an_import_removes_its_responses_and_nothing_else(as_user, staff
     client.post(f"/surveys/{cycle.slug}/imports/{first.pk}/undo/")
     assert Response.objects.filter(cycle=cycle).count() == 2
     assert client.post(f"/surveys/{cycle.slug}/imports/99999/undo/").status_code == 404
-    elsewhere = Cycle.objects.create(name="Other", slug="other", opens_on=cycle.opens_on, closes_on=cycle.opens_on)
+    earlier = cycle.opens_on.replace(year=cycle.opens_on.year - 1)
+    elsewhere = Cycle.objects.create(name="Last year", slug="last-year", opens_on=earlier, closes_on=earlier)
     assert client.post(f"/surveys/{elsewhere.slug}/imports/{first.pk}/undo/").status_code == 404
     # Once undone, the same file can be imported again.
     assert responses_import(cycle=cycle, text=FILE).responses == 3
