@@ -26,18 +26,20 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model
 from django.http import HttpResponseBase
 from django.test import Client
-from django.urls import URLPattern, URLResolver, get_resolver
+from django.test.utils import CaptureQueriesContext
+from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 from reversion.models import Version
 
 from portal.models import RosterImport, School, User
 from portal.notifications.models import Notification, NotificationKind, NotificationSettings
 from portal.notifications.services import notify, unsubscribe_token
-from practices.models import Adoption, AdoptionStatus, Practice, Status, Visibility
+from practices.models import Adoption, AdoptionStatus, Failure, Practice, Status, Visibility
+from practices.services import adoption_record
 from showcases.models import (
     Attendance,
     CalendarFeed,
@@ -49,8 +51,8 @@ from showcases.models import (
     VisitRequest,
     VisitSlot,
 )
-from surveys.models import Cycle, Response
-from surveys.services import IMPORT_COLUMNS
+from surveys.models import Cycle, ImportBatch, Response
+from surveys.services import IMPORT_COLUMNS, responses_import
 from tests.factories import TEST_PASSWORD, PracticeFactory, PrincipalFactory, TeacherFactory, VisitSlotFactory
 from tests.portal.helpers import assert_security_headers
 from tests.practices.helpers import practice_post
@@ -96,6 +98,12 @@ class Route:
     path: str
     get: dict[str, Expected]
     post: Post | None = None
+
+
+def _unconfigured_provider(name: str, path: str) -> Route:
+    """A single sign-on address of a provider that is not configured: not found, whatever is sent."""
+    not_found = dict.fromkeys(PERSONAS, 404)
+    return Route(name, path, not_found, Post(not_found, lambda o: {}, lambda o: Session.objects.count()))
 
 
 def _count(model: type[Model], **filters: Any) -> int:
@@ -148,10 +156,13 @@ def _quiet_showcase_form(o: Objects, **fields: str) -> dict[str, str]:
     }
 
 
+def _survey_text(position: str = "3") -> str:
+    cells = dict.fromkeys(IMPORT_COLUMNS, "") | {"role": "principal", "q1_position": position}
+    return ",".join(IMPORT_COLUMNS) + "\n" + ",".join(cells[column] for column in IMPORT_COLUMNS) + "\n"
+
+
 def _survey_file() -> SimpleUploadedFile:
-    cells = dict.fromkeys(IMPORT_COLUMNS, "") | {"role": "principal", "q1_position": "3"}
-    text = ",".join(IMPORT_COLUMNS) + "\n" + ",".join(cells[column] for column in IMPORT_COLUMNS) + "\n"
-    return SimpleUploadedFile("old.csv", text.encode())
+    return SimpleUploadedFile("old.csv", _survey_text("4").encode())
 
 
 def _roster_files() -> dict[str, SimpleUploadedFile]:
@@ -303,10 +314,30 @@ MATRIX: list[Route] = [
         ),
     ),
     Route("practices:attachment", "/practices/{practice}/attachments/{attachment}/", ALL_200),
+    # The other teacher stopped trying the entry: only they turn that report into what did not
+    # work on their adaptation; nobody else finds the report.
     # An entry shared with its school only is not found outside it.
     Route("practices:detail", "/practices/{school_practice}/", row(SIGN_IN, 200, 200, 404, 200, 404)),
-    Route("practices:edit", "/practices/{school_practice}/edit/", row(SIGN_IN, 200, 403, 404, 403, 404)),
-    Route("practices:adapt", "/practices/{school_practice}/adapt/", row(SIGN_IN, 403, 200, 404, 403, 404)),
+    Route(
+        "practices:edit",
+        "/practices/{school_practice}/edit/",
+        row(SIGN_IN, 200, 403, 404, 403, 404),
+        Post(
+            row(SIGN_IN, 302, 403, 404, 403, 404),
+            lambda o: practice_post(title="Edited by someone", visibility=Visibility.SCHOOL),
+            lambda o: _count(Practice, pk=o["school_practice"], title="Edited by someone"),
+        ),
+    ),
+    Route(
+        "practices:adapt",
+        "/practices/{school_practice}/adapt/",
+        row(SIGN_IN, 403, 200, 404, 403, 404),
+        Post(
+            row(SIGN_IN, 403, 302, 404, 403, 404),
+            lambda o: practice_post(title="An adaptation", adaptation_changes="Shorter.", visibility=Visibility.SCHOOL),
+            lambda o: _count(Practice, title="An adaptation", adapted_from=o["school_practice"]),
+        ),
+    ),
     Route("practices:history", "/practices/{school_practice}/history/", row(SIGN_IN, 200, 200, 404, 200, 404)),
     Route(
         "practices:attachment",
@@ -458,7 +489,18 @@ MATRIX: list[Route] = [
         ),
     ),
     # Before the session: its visitors read what the host will write after it.
-    Route("showcases:debrief", "/showcases/sessions/{slot}/debrief/", row(SIGN_IN, 404, 200, 404, 200, 200)),
+    Route(
+        "showcases:debrief",
+        "/showcases/sessions/{slot}/debrief/",
+        row(SIGN_IN, 404, 200, 404, 200, 200),
+        # Notes are written once the session has started: before, the host is sent back.
+        Post(
+            row(SIGN_IN, 404, 302, 404, 302, 403),
+            lambda o: {"debrief_notes": "Students led well."},
+            lambda o: _count(VisitSlot, pk=o["slot"], debrief_notes="Students led well."),
+            changed_by=frozenset(),
+        ),
+    ),
     Route(
         "showcases:debrief",
         "/showcases/sessions/{past_slot}/debrief/",
@@ -470,7 +512,17 @@ MATRIX: list[Route] = [
         ),
     ),
     # Before the visit, the visitor is sent back to it; after it, they write what they noticed.
-    Route("showcases:reflect", "/showcases/requests/{visit}/reflect/", row(SIGN_IN, 404, 403, 404, 403, 302)),
+    Route(
+        "showcases:reflect",
+        "/showcases/requests/{visit}/reflect/",
+        row(SIGN_IN, 404, 403, 404, 403, 302),
+        Post(
+            row(SIGN_IN, 404, 403, 404, 403, 302),
+            lambda o: {"noticed": "Goal cards.", "will_try": "Them."},
+            lambda o: _count(VisitorReflection, visit_request=o["visit"]),
+            changed_by=frozenset(),
+        ),
+    ),
     Route(
         "showcases:reflect",
         "/showcases/requests/{attended}/reflect/",
@@ -567,6 +619,16 @@ MATRIX: list[Route] = [
         ),
     ),
     Route("surveys:dashboard", "/surveys/{cycle}/dashboard/", row(SIGN_IN, 403, 200, 200, 200, 403)),
+    Route(
+        "surveys:import_undo",
+        "/surveys/{cycle}/imports/{import_batch}/undo/",
+        row(SIGN_IN, 403, 403, 403, 405, 403),
+        Post(
+            row(SIGN_IN, 403, 403, 403, 302, 403),
+            lambda o: {},
+            lambda o: _count(ImportBatch, pk=o["import_batch"], undone_at__isnull=False),
+        ),
+    ),
     Route("surveys:summary_csv", "/surveys/{cycle}/summary.csv", row(SIGN_IN, 403, 403, 200, 200, 403)),
     Route("surveys:report", "/surveys/{cycle}/report.pdf", row(SIGN_IN, 403, 200, 200, 200, 403)),
     Route("surveys:export_csv", "/surveys/{cycle}/export.csv", row(SIGN_IN, 403, 403, 200, 200, 403)),
@@ -627,7 +689,18 @@ MATRIX: list[Route] = [
         ),
     ),
     # -- Accounts
-    Route("login", "/accounts/login/", row(200, 302, 302, 302, 302, 302)),
+    Route(
+        "login",
+        "/accounts/login/",
+        row(200, 302, 302, 302, 302, 302),
+        # Someone signed in is sent on; a visitor who signs in starts a session.
+        Post(
+            row(302, 302, 302, 302, 302, 302),
+            lambda o: {"username": "teacher", "password": TEST_PASSWORD},
+            lambda o: Session.objects.count(),
+            changed_by=frozenset({"anonymous"}),
+        ),
+    ),
     Route(
         "logout",
         "/accounts/logout/",
@@ -654,22 +727,53 @@ MATRIX: list[Route] = [
         ),
     ),
     Route("password_change_done", "/accounts/password_change/done/", ALL_200),
-    Route("password_reset", "/accounts/password_reset/", row(200, 200, 200, 200, 200, 200)),
+    Route(
+        "password_reset",
+        "/accounts/password_reset/",
+        row(200, 200, 200, 200, 200, 200),
+        # Anyone may ask; the answer never says whether the address has an account.
+        Post(
+            row(302, 302, 302, 302, 302, 302),
+            lambda o: {"email": "nobody@schools.example.org"},
+            lambda o: User.objects.count(),
+            changed_by=frozenset(),
+        ),
+    ),
     Route("password_reset_done", "/accounts/password_reset/done/", row(200, 200, 200, 200, 200, 200)),
-    Route("password_reset_confirm", "/accounts/reset/MQ/bad-token/", row(200, 200, 200, 200, 200, 200)),
+    Route(
+        "password_reset_confirm",
+        "/accounts/reset/MQ/bad-token/",
+        row(200, 200, 200, 200, 200, 200),
+        # A link that is not valid sets no password, whatever is sent.
+        Post(
+            row(200, 200, 200, 200, 200, 200),
+            lambda o: {"new_password1": "a-new-pass-9876", "new_password2": "a-new-pass-9876"},
+            lambda o: sorted(User.objects.values_list("password", flat=True)),
+        ),
+    ),
     Route("password_reset_complete", "/accounts/reset/done/", row(200, 200, 200, 200, 200, 200)),
     # -- Single sign-on: no provider is configured here, so their addresses are not found
     # (tests/portal/test_sso.py signs in through a real provider).
-    Route("google_login", "/accounts/google/login/", row(404, 404, 404, 404, 404, 404)),
-    Route("google_callback", "/accounts/google/login/callback/", row(404, 404, 404, 404, 404, 404)),
-    Route("microsoft_login", "/accounts/microsoft/login/", row(404, 404, 404, 404, 404, 404)),
-    Route("microsoft_callback", "/accounts/microsoft/login/callback/", row(404, 404, 404, 404, 404, 404)),
-    Route("clever_login", "/accounts/clever/login/", row(404, 404, 404, 404, 404, 404)),
-    Route("clever_callback", "/accounts/clever/login/callback/", row(404, 404, 404, 404, 404, 404)),
-    Route("openid_connect_login", "/accounts/oidc/district/login/", row(404, 404, 404, 404, 404, 404)),
-    Route("openid_connect_callback", "/accounts/oidc/district/login/callback/", row(404, 404, 404, 404, 404, 404)),
+    _unconfigured_provider("google_login", "/accounts/google/login/"),
+    _unconfigured_provider("google_callback", "/accounts/google/login/callback/"),
+    _unconfigured_provider("microsoft_login", "/accounts/microsoft/login/"),
+    _unconfigured_provider("microsoft_callback", "/accounts/microsoft/login/callback/"),
+    _unconfigured_provider("clever_login", "/accounts/clever/login/"),
+    _unconfigured_provider("clever_callback", "/accounts/clever/login/callback/"),
+    _unconfigured_provider("openid_connect_login", "/accounts/oidc/district/login/"),
+    _unconfigured_provider("openid_connect_callback", "/accounts/oidc/district/login/callback/"),
     # The admin's own sign-in while passwords are on; district staff are sent on to the admin.
-    Route("admin_sign_in", "/admin/login/", row(200, 200, 200, 200, 302, 200)),
+    Route(
+        "admin_sign_in",
+        "/admin/login/",
+        row(200, 200, 200, 200, 302, 200),
+        # A wrong password is the form again, and signs nobody in.
+        Post(
+            row(200, 200, 200, 200, 200, 200),
+            lambda o: {"username": "nobody", "password": "not-the-password"},
+            lambda o: Session.objects.count(),
+        ),
+    ),
 ]
 
 
@@ -687,18 +791,51 @@ def test_every_url_is_in_the_matrix():
     assert {route.name for route in MATRIX} - names == set()
 
 
-def test_every_post_address_has_its_post_row():
-    """Addresses that answer only POST, and pages whose form posts back to them."""
-    forms = {"practices:create", "practices:edit", "practices:adapt", "showcases:create", "showcases:edit"}
-    forms |= {"showcases:debrief", "showcases:reflect", "surveys:respond", "surveys:import", "roster_import"}
-    forms |= {"roster_import_oneroster"}
-    forms |= {"showcases:attendance", "showcases:message"}
-    forms |= {"password_change"}
+def test_every_post_only_address_has_its_post_row():
+    """Addresses that answer only POST. (Pages whose form posts back to them are found while
+    the matrix is walked: their GET answer holds such a form.)"""
     post_only = {route.name for route in MATRIX if set(route.get.values()) - {SIGN_IN} == {405}}
-    assert (post_only | forms) - {route.name for route in MATRIX if route.post} == set(), "add its POST row"
     for route in MATRIX:
         if route.name in post_only:
             assert route.post is not None, f"{route.path}: add its POST row"
+
+
+_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+# Writes a page may make when shown: the session (a signed-in visit refreshes it).
+_READ_ONLY_EXCEPTIONS = ("django_session",)
+
+
+def _writes(queries: CaptureQueriesContext) -> bool:
+    """Whether showing a page wrote to the database (beyond the session)."""
+    return any(
+        _WRITE.match(query["sql"]) and not any(table in query["sql"] for table in _READ_ONLY_EXCEPTIONS)
+        for query in queries.captured_queries
+    )
+
+
+_POST_FORM = re.compile(r"<form\b[^>]*\bmethod=\"post\"[^>]*>", re.IGNORECASE)
+_ACTION = re.compile(r"\baction=\"([^\"]*)\"", re.IGNORECASE)
+
+
+def _posts_back(response: HttpResponseBase, path: str) -> bool:
+    """Whether the page holds a form that posts to the page's own address."""
+    if response.status_code != 200 or not response.get("Content-Type", "").startswith("text/html"):
+        return False
+    for form in _POST_FORM.findall(response.content.decode()):
+        action = _ACTION.search(form)
+        if action is None or action.group(1) in ("", path) or action.group(1).split("?")[0] == path:
+            return True
+    return False
+
+
+def _post_to_a_page(path: str, get_answer: Expected, persona: User | None) -> Expected:
+    """What a POST to an address that takes none gets: an anonymous visitor is sent to sign
+    in; a role the view does not let in is refused first (`role_required`); anyone else is
+    told the method is not allowed, before any object is fetched."""
+    if get_answer == SIGN_IN:
+        return SIGN_IN
+    roles = getattr(resolve(path).func, "required_roles", None)
+    return 403 if roles is not None and (persona is None or persona.role not in roles) else 405
 
 
 @pytest.fixture
@@ -745,13 +882,18 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
         recipient=teacher, kind=NotificationKind.ADOPTION, text="Trying it", url="/practices/", about=practice
     )
     assert notice is not None
+    stopped = adoption_record(practice=practice, user=other_teacher, status=AdoptionStatus.STOPPED, notes="Long.")
+    adaptation = PracticeFactory(author=other_teacher, adapted_from=practice, lineage_root=practice)
     today = timezone.localdate()
     cycle = Cycle.objects.create(
         name="Now", slug="now", opens_on=today - timedelta(days=1), closes_on=today + timedelta(days=1)
     )
+    import_batch = responses_import(cycle=cycle, text=_survey_text(), filename="earlier.csv").batch
+    assert import_batch is not None
     version = Version.objects.get_for_object(practice).first()
     assert version is not None
     return {
+        "import_batch": import_batch.pk,
         "practice": practice.pk,
         "version": version.pk,
         "attachment": attachment.pk,
@@ -769,6 +911,8 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
         "quiet_showcase": quiet.showcase.pk,
         "cycle": cycle.slug,
         "notice": notice.pk,
+        "stopped_report": stopped.reports.get().pk,
+        "adaptation": adaptation.pk,
         "unsubscribe": unsubscribe_token(teacher, NotificationKind.ADOPTION),
     }
 
@@ -784,18 +928,25 @@ def _answer(response: HttpResponseBase) -> Expected:
 def test_every_address_answers_each_persona_as_the_matrix_says(request, objects, name, method):
     """Each request runs in a savepoint that is rolled back: every row meets the same objects."""
     client = Client()
-    if name != "anonymous":
-        client.force_login(request.getfixturevalue(name))
+    persona = None if name == "anonymous" else request.getfixturevalue(name)
+    if persona is not None:
+        client.force_login(persona)
     unexpected = []
     for route in MATRIX:
-        if method == "POST" and route.post is None:
-            continue
         path = route.path.format(**objects)
         session = client.cookies.get("sessionid")
         with transaction.atomic():
-            if route.post is None or method == "GET":
+            if method == "GET":
                 expected, should_change = route.get[name], False
-                response, changed = client.get(path), False
+                with CaptureQueriesContext(connection) as queries:
+                    response = client.get(path)
+                changed = _writes(queries)
+                if route.post is None and _posts_back(response, path):
+                    unexpected.append(f"GET {path} ({route.name}): its page posts back; add its POST row")
+            elif route.post is None:
+                # A page that only shows something refuses a POST and changes nothing.
+                expected, should_change = _post_to_a_page(path, route.get[name], persona), False
+                response, changed = client.post(path, {}), False
             else:
                 expected = route.post.expected[name]
                 changed_by = route.post.changed_by
@@ -845,8 +996,17 @@ def test_the_walk_found_the_admin_pages():
     assert {"admin:index", "admin:portal_user_changelist"} <= {name for name, _path in ADMIN_URLS}
 
 
-@pytest.mark.parametrize(("name", "path"), ADMIN_URLS)
-def test_anonymous_visitor_is_sent_to_the_admin_sign_in(client, name, path):
-    response = client.get(path)
-    assert response.status_code == 302, f"{name} {path} answered {response.status_code}"
-    assert response.url.startswith(("/admin/login/", "/accounts/login/")), f"{name} {path} redirected to {response.url}"
+@pytest.mark.parametrize("persona", ["anonymous", "teacher", "principal", "leader", "other_teacher"])
+def test_only_district_staff_reach_the_admin(request, persona):
+    """Every admin page sends an anonymous visitor, and anyone who does not run the admin,
+    to sign in (the admin's own sign-in, or the portal's)."""
+    client = Client()
+    if persona != "anonymous":
+        client.force_login(request.getfixturevalue(persona))
+    unexpected = []
+    # Signing out of the admin gives access to nothing: it sends anyone back to the admin's door.
+    for name, path in [(name, path) for name, path in ADMIN_URLS if name != "admin:logout"]:
+        response = client.get(path)
+        if response.status_code != 302 or not response.url.startswith(("/admin/login/", "/accounts/login/")):
+            unexpected.append(f"{name} {path}: {response.status_code} {response.get('Location', '')}")
+    assert unexpected == []
