@@ -34,7 +34,7 @@ bench: $(STAMP)
 drill: $(STAMP)
 	bash bench/drill.sh
 
-## Ruff (lint and format), migrations check, bandit, mypy and the layers' import contract.
+## Ruff (lint and format), migrations check, bandit, mypy, the layers' import contract and template indentation.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -42,6 +42,7 @@ lint: $(STAMP)
 	$(BIN)/bandit -q -r portal practices showcases surveys insights -x '*/migrations/*'
 	DJANGO_DEBUG=true $(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/djhtml --check templates
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
