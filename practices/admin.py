@@ -8,7 +8,7 @@ from reversion.admin import VersionAdmin
 
 from portal.http import AuthenticatedHttpRequest
 from practices import services
-from practices.models import Adoption, Attachment, Facet, Failure, Iteration, Practice, Status
+from practices.models import Adoption, AdoptionReport, Attachment, Facet, Failure, Iteration, Practice, Status
 
 
 class IterationInline(admin.StackedInline):
@@ -81,8 +81,16 @@ class PracticeAdmin(VersionAdmin):
         return request.user.is_active and request.user.is_district_staff
 
 
+class AdoptionReportInline(admin.TabularInline):
+    model = AdoptionReport
+    extra = 0
+    fields = ["created_at", "status", "notes", "failure"]
+    readonly_fields = ["created_at", "failure"]
+
+
 @admin.register(Adoption)
 class AdoptionAdmin(admin.ModelAdmin):
+    inlines = [AdoptionReportInline]
     list_display = ["practice", "user", "school", "status", "updated_at"]
     list_filter = ["status", "school__level"]
     list_select_related = ["practice", "user", "school"]

@@ -9,13 +9,14 @@ import filetype
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
+from django.db.models import QuerySet
 from django.forms import inlineformset_factory
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.utils import ErrorDict
 from django.template.defaultfilters import filesizeformat
 from taggit.forms import TagWidget
 
-from portal.forms import IdMultipleChoiceField
+from portal.forms import IdChoiceField, IdMultipleChoiceField
 from portal.lib.uploads import UnreadableUpload, strip_metadata
 from practices.models import (
     TAG_NAMES_MAX_LENGTH,
@@ -415,6 +416,21 @@ class AdoptionForm(forms.ModelForm):
         status = cast(forms.ChoiceField, self.fields["status"])
         status.choices = AdoptionStatus.choices
         status.label = "Where you are with it"
+        self.fields["notes"].help_text = (
+            "How it is going: what you kept, what you changed, what you noticed. If you stopped, say what did "
+            "not work and why: that is what colleagues learn most from, and it can become a “What did not work” "
+            "entry on your adaptation. Each report is kept with its date; the author hears of each one."
+        )
+
+
+class ReportToFailureForm(forms.Form):
+    """Which of the reporter's own adaptations of a practice a report of stopping goes to."""
+
+    adaptation = IdChoiceField(queryset=Practice.objects.none(), label="Your adaptation", empty_label=None)
+
+    def __init__(self, *args: Any, adaptations: QuerySet[Practice], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(IdChoiceField, self.fields["adaptation"]).queryset = adaptations
 
 
 class ReasonForm(forms.Form):
@@ -433,3 +449,7 @@ class FeatureForm(forms.Form):
         max_length=1000,
         help_text="Shown with the badge: celebrate what this practice does well.",
     )
+
+
+def _names_in(text: str) -> list[str]:
+    return [name for name in (part.strip() for part in text.replace("\n", ",").replace(";", ",").split(",")) if name]

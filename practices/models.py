@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from pathlib import PurePath
+from typing import Any, cast
 
 import reversion
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -312,6 +313,10 @@ class Practice(models.Model):
         """Anyone but its author reports trying a published entry."""
         return self.is_published and self.author_id != user.pk
 
+    def adaptations_by(self, user: User) -> PracticeQuerySet:
+        """`user`'s own adaptations of this entry they may still add to (not archived)."""
+        return Practice.objects.filter(adapted_from=self, author=user).exclude(status=Status.ARCHIVED)
+
     def can_adapt(self, user: User) -> bool:
         """Anyone who writes practices shares their adaptation of someone else's published entry."""
         return self.is_published and self.author_id != user.pk and can_write_practices(user)
@@ -401,7 +406,44 @@ class AdoptionStatus(models.TextChoices):
     STOPPED = "stopped", "Stopped"
 
 
+class AdoptionQuerySet(models.QuerySet["Adoption"]):
+    def with_timelines(self) -> list[Adoption]:
+        """The adoptions, each with its `timeline` of reports (oldest first), in one query: a row
+        per report, joined to its adoption, person and school, then grouped here."""
+        rows = self.select_related("user", "school").annotate(
+            report_id=F("reports__id"),
+            report_status=F("reports__status"),
+            report_notes=F("reports__notes"),
+            report_at=F("reports__created_at"),
+            report_failure=F("reports__failure_id"),
+        )
+        ordering: list[str] = [str(key) for key in self.query.order_by] or ["-updated_at"]
+        ordering += ["pk", "reports__created_at", "reports__id"]
+        adoptions: dict[int, Adoption] = {}
+        for row in rows.order_by(*ordering):
+            adoption = adoptions.setdefault(row.pk, row)
+            if not hasattr(adoption, "timeline"):
+                adoption.timeline = []
+            # The report's columns, annotated on the row (the stubs cannot know their names).
+            report = cast(Any, row)
+            if report.report_id is not None:
+                adoption.timeline.append(
+                    AdoptionReport(
+                        pk=report.report_id,
+                        adoption=adoption,
+                        status=report.report_status,
+                        notes=report.report_notes,
+                        created_at=report.report_at,
+                        failure_id=report.report_failure,
+                    )
+                )
+        return list(adoptions.values())
+
+
 class Adoption(models.Model):
+    # Filled by AdoptionQuerySet.with_timelines: every report, oldest first.
+    timeline: list[AdoptionReport]
+
     practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="adoptions")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="adoptions")
     school = models.ForeignKey(
@@ -414,6 +456,8 @@ class Adoption(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = AdoptionQuerySet.as_manager()
+
     class Meta:
         ordering = ["-updated_at"]
         constraints = [
@@ -423,6 +467,42 @@ class Adoption(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.practice} ({self.get_status_display()})"
+
+    @property
+    def is_stopped(self) -> bool:
+        return self.status == AdoptionStatus.STOPPED
+
+
+class AdoptionReport(models.Model):
+    """One step of someone's story with a practice they tried (trying, adopted, stopped), kept
+    as they reported it: a later report adds to the timeline, never overwrites it."""
+
+    adoption = models.ForeignKey(Adoption, on_delete=models.CASCADE, related_name="reports")
+    status = models.CharField(max_length=10, choices=AdoptionStatus.choices)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The "what did not work" entry a report of stopping became, on the reporter's adaptation.
+    failure = models.OneToOneField(
+        "Failure", on_delete=models.SET_NULL, null=True, blank=True, related_name="from_report", editable=False
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["adoption", "created_at"], name="adoption_report_timeline_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=AdoptionStatus.values), name="adoption_report_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} on {self.created_at:%Y-%m-%d}"
+
+    @property
+    def is_stopped(self) -> bool:
+        return self.status == AdoptionStatus.STOPPED
+
+    def can_become_failure(self, user: User) -> bool:
+        """The reporter turns their report of stopping into a "what did not work" entry, once."""
+        return self.is_stopped and self.failure_id is None and self.adoption.user_id == user.pk
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:

@@ -6,20 +6,27 @@ from collections.abc import Iterable
 from functools import partial
 
 import reversion
-from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.mail import EmailMessage
 from django.db import transaction
-from django.template.loader import render_to_string
 from django.utils import timezone
 from reversion.models import Version
 
-from portal.lib.mail import portal_email, send_quietly
 from portal.lib.uploads import carries_metadata, strip_metadata
 from portal.models import User
 from portal.naming import person_label
+from portal.notifications.models import NotificationKind
+from portal.notifications.services import notify
 from practices.forms import CleanedUpload, OrderedInlineFormSet, PracticeForm
-from practices.models import Adoption, Attachment, Practice, Status, tag_names_text
+from practices.models import (
+    Adoption,
+    AdoptionReport,
+    AdoptionStatus,
+    Attachment,
+    Failure,
+    Practice,
+    Status,
+    tag_names_text,
+)
 
 # Set by district staff beside the author's edits (archive, feature), never from the author's form.
 MODERATION_FIELDS = [
@@ -129,7 +136,7 @@ def practice_save(
             # Published before but kept where the original's author could not open it, and now shared with them.
             widened = not first_publication and previously_published
             if reaches and (first_publication or widened):
-                transaction.on_commit(lambda: _notify_author(original, "adapted", practice, user))
+                _notify_adaptation(original, practice, user)
     return practice
 
 
@@ -165,50 +172,102 @@ def attachment_strip_metadata(*, attachment: Attachment) -> bool:
     return True
 
 
-def _notify_author(original: Practice, event: str, source: Practice | Adoption, actor: User) -> None:
-    """Tell the author of a practice that someone adopted or adapted it (after the change is
-    saved: whatever fails is logged by portal.lib.mail, never raised)."""
-    send_quietly(lambda: _author_notice(original, event, source, actor))
+def _at_school(person: User) -> str:
+    return f" at {person.school}" if person.school is not None else ""
 
 
-def _author_notice(original: Practice, event: str, source: Practice | Adoption, actor: User) -> EmailMessage | None:
-    """The e-mail to the author, naming the actor as the author may see them (an anonymous
-    adaptation stays anonymous; its school is shown); None when there is no one to tell."""
+def _notify_adaptation(original: Practice, adaptation: Practice, actor: User) -> None:
+    """Tell the original's author an adaptation is shared with them, naming the adapter as they
+    may see them (an anonymous adaptation stays anonymous; its school is shown)."""
     author = original.author
-    if not author.is_active or author.pk == actor.pk or not author.email:
-        return None
-    anonymous = isinstance(source, Practice) and source.anonymous
-    context = {
-        "author": author,
-        "practice": original,
-        "event": event,
-        "source": source,
-        "actor_label": person_label(actor, reader=author, anonymous=anonymous),
-        "actor_school": actor.school,
-        "practice_url": settings.PORTAL_BASE_URL + original.get_absolute_url(),
-        "source_url": settings.PORTAL_BASE_URL
-        + (source.get_absolute_url() if isinstance(source, Practice) else original.get_absolute_url()),
-        "portal_name": settings.PORTAL_NAME,
-    }
-    subject = (
-        f"Your practice “{original.title}” was adapted at {actor.school or 'another school'}"
-        if event == "adapted"
-        else f"Someone is trying your practice “{original.title}”"
+    if author.pk == actor.pk:
+        return
+    label = person_label(actor, reader=author, anonymous=adaptation.anonymous)
+    school = actor.school or "another school"
+    notify(
+        recipient=author,
+        kind=NotificationKind.ADAPTATION,
+        text=f"{label} at {school} has shared an adaptation of your practice “{original.title}”: “{adaptation.title}”",
+        url=adaptation.get_absolute_url(),
+        about=adaptation,
     )
-    return portal_email(subject, render_to_string("practices/email_author_notice.txt", context), to=[author.email])
+
+
+REPORT_WORDS = {
+    AdoptionStatus.TRYING: "is trying your practice",
+    AdoptionStatus.ADOPTED: "has adopted your practice",
+    AdoptionStatus.STOPPED: "stopped trying your practice",
+}
+# How much of a report's notes a notice quotes (the practice's page has them all).
+NOTICE_NOTES_CHARS = 200
+
+
+def adoption_notice_text(*, practice: Practice, status: str, notes: str, actor: User, reader: User) -> str:
+    """One step of someone's story with a practice, as its author reads it in a notice."""
+    text = f"{person_label(actor, reader=reader)}{_at_school(actor)} {REPORT_WORDS[AdoptionStatus(status)]} “{practice.title}”"
+    notes = " ".join(notes.split())
+    if notes:
+        if len(notes) > NOTICE_NOTES_CHARS:
+            notes = notes[: NOTICE_NOTES_CHARS - 1].rstrip() + "…"
+        text += f": “{notes}”"
+    return text
 
 
 def adoption_record(*, practice: Practice, user: User, status: str, notes: str) -> Adoption:
-    """Record or update that `user` is trying, has adopted or has stopped a practice."""
+    """Add a step to `user`'s story with a practice (trying, adopted or stopped, with notes):
+    the adoption shows the latest step, its timeline keeps every one, and the author hears of
+    each. The same step sent again (a form posted twice) adds nothing."""
     with transaction.atomic():
-        adoption, created = Adoption.objects.update_or_create(
-            practice=practice,
-            user=user,
-            defaults={"status": status, "notes": notes, "school": user.school},
+        adoption, created = Adoption.objects.select_for_update().get_or_create(
+            practice=practice, user=user, defaults={"status": status, "notes": notes, "school": user.school}
         )
-    if created:
-        transaction.on_commit(lambda: _notify_author(practice, "adopted", adoption, user))
+        if not created and (adoption.status, adoption.notes) == (status, notes):
+            return adoption
+        adoption.status, adoption.notes, adoption.school = status, notes, user.school
+        adoption.save(update_fields=["status", "notes", "school", "updated_at"])
+        AdoptionReport.objects.create(adoption=adoption, status=status, notes=notes)
+        if practice.author_id != user.pk:
+            notify(
+                recipient=practice.author,
+                kind=NotificationKind.ADOPTION,
+                text=adoption_notice_text(
+                    practice=practice, status=status, notes=notes, actor=user, reader=practice.author
+                ),
+                url=practice.get_absolute_url(),
+                about=practice,
+            )
     return adoption
+
+
+def adoption_report_to_failure(*, report: AdoptionReport, adaptation: Practice, user: User) -> Failure:
+    """Add a report of stopping to the reporter's own adaptation as what did not work, as a new
+    version of the adaptation (its history shows it; restoring an earlier version takes it out)."""
+    original = report.adoption.practice
+    if not report.can_become_failure(user) or adaptation.author_id != user.pk:
+        raise ValueError("Only the reporter turns their report of stopping into a failure, once.")
+    with transaction.atomic(), reversion.create_revision():
+        locked = Practice.objects.select_for_update(no_key=True, of=("self",)).get(pk=adaptation.pk)
+        failure = Failure.objects.create(
+            practice=locked,
+            position=locked.failures.count() + 1,
+            tried=f"“{original.title}” as it was first shared",
+            what_happened=f"We stopped on {timezone.localtime(report.created_at):%b %-d, %Y}.",
+            why=report.notes,
+        )
+        report.failure = failure
+        report.save(update_fields=["failure"])
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["updated_at"])
+        practice_refresh_derived(locked)
+        reversion.add_to_revision(locked)
+        reversion.set_user(user)
+        reversion.set_comment("Added what did not work, from a report on the original")
+    return failure
+
+
+def _excerpt(text: str, limit: int = NOTICE_NOTES_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def practice_archive(*, practice: Practice, by: User, reason: str) -> Practice:

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/history/", views.practice_history_view, name="history"),
     path("<int:pk>/history/<int:version_id>/restore/", views.practice_restore, name="restore"),
     path("<int:pk>/adopt/", views.practice_adopt, name="adopt"),
+    path("<int:pk>/reports/<int:report_id>/to-failure/", views.adoption_report_failure, name="report_failure"),
     path("<int:pk>/archive/", views.practice_archive, name="archive"),
     path("<int:pk>/unarchive/", views.practice_unarchive, name="unarchive"),
     path("<int:pk>/feature/", views.practice_feature, name="feature"),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, cast
 
@@ -27,10 +28,20 @@ from practices.forms import (
     IterationFormSet,
     PracticeForm,
     ReasonForm,
+    ReportToFailureForm,
 )
 from practices.history import practice_history
 from practices.lineage import lineage_tree
-from practices.models import TAGS, Adoption, Attachment, Practice, PracticeQuerySet, can_write_practices
+from practices.models import (
+    TAGS,
+    Adoption,
+    AdoptionReport,
+    Attachment,
+    Practice,
+    PracticeQuerySet,
+    Status,
+    can_write_practices,
+)
 
 PAGE_SIZE = 20
 
@@ -116,12 +127,38 @@ def practice_mine(request: AuthenticatedHttpRequest) -> HttpResponse:
         Adoption.objects.filter(user=user, practice__in=Practice.objects.visible_to(user))
         .select_related("practice", "practice__school")
         .order_by("-updated_at")
+        .with_timelines()
     )
+    # A report of stopping can go to one of the reporter's adaptations of that practice.
+    adaptations: dict[int, list[Practice]] = {}
+    for adaptation in (
+        Practice.objects.filter(author=user, adapted_from__in=[adoption.practice_id for adoption in adoptions])
+        .exclude(status=Status.ARCHIVED)
+        .order_by("title", "pk")
+    ):
+        adaptations.setdefault(cast(int, adaptation.adapted_from_id), []).append(adaptation)
+    stories = [
+        AdoptionStory(
+            adoption=adoption,
+            adaptations=adaptations.get(adoption.practice_id, []),
+            may_adapt=adoption.practice.can_adapt(user),
+        )
+        for adoption in adoptions
+    ]
     return render(
         request,
         "practices/mine.html",
-        {"mine": mine, "adoptions": adoptions, "can_write": can_write_practices(user)},
+        {"mine": mine, "stories": stories, "can_write": can_write_practices(user)},
     )
+
+
+@dataclass(frozen=True)
+class AdoptionStory:
+    """A practice the reader tried, its timeline, and where a report of stopping can go."""
+
+    adoption: Adoption
+    adaptations: list[Practice]
+    may_adapt: bool
 
 
 def _detail_queryset() -> PracticeQuerySet:
@@ -133,7 +170,6 @@ def _detail_queryset() -> PracticeQuerySet:
         "iterations",
         "failures",
         Prefetch("attachments", queryset=Attachment.objects.filter(removed_at__isnull=True)),
-        Prefetch("adoptions", queryset=Adoption.objects.select_related("user", "school")),
     )
 
 
@@ -141,7 +177,7 @@ def _detail_queryset() -> PracticeQuerySet:
 def practice_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     practice = _get_practice_for_user(request, pk, queryset=_detail_queryset())
-    adoptions = list(practice.adoptions.all())
+    adoptions = practice.adoptions.with_timelines()
     my_adoption = next((adoption for adoption in adoptions if adoption.user_id == user.pk), None)
     lineage = lineage_tree(practice, user)
     original = practice.adapted_from
@@ -177,6 +213,7 @@ def _practice_form_page(
     practice: Practice | None,
     adapted_from: Practice | None = None,
     initial: dict[str, Any] | None = None,
+    failures_initial: list[dict[str, str]] | None = None,
 ) -> HttpResponse:
     """The one form for writing, editing and adapting an entry, with its iterations and failures."""
     user = request.user
@@ -190,7 +227,7 @@ def _practice_form_page(
     if data is None:
         form = PracticeForm(initial=initial, instance=instance, adapting=adapting)
         iterations = IterationFormSet(instance=instance, prefix="iterations")
-        failures = FailureFormSet(instance=instance, prefix="failures")
+        failures = FailureFormSet(instance=instance, prefix="failures", initial=failures_initial)
     else:
         data = data.copy()
         # Without JavaScript, "add another" buttons come back here and add an empty row.
@@ -275,7 +312,28 @@ def practice_adapt(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         "subjects": [f.pk for f in original.subjects],
         "grade_bands": [f.pk for f in original.grade_bands],
     }
-    return _practice_form_page(request, practice=None, adapted_from=original, initial=initial)
+    # Adapting after stopping: the report of why it stopped starts "What did not work".
+    stopped = _stopped_report(request, original, request.GET.get("from_report"))
+    failures_initial = [_failure_from(stopped)] if stopped is not None else None
+    return _practice_form_page(
+        request, practice=None, adapted_from=original, initial=initial, failures_initial=failures_initial
+    )
+
+
+def _stopped_report(
+    request: AuthenticatedHttpRequest, practice: Practice, report_id: str | None
+) -> AdoptionReport | None:
+    """The signed-in person's own report of stopping `practice`, named by `report_id`, if any."""
+    if not report_id or not report_id.isascii() or not report_id.isdigit() or len(report_id) > 18:
+        return None
+    report = AdoptionReport.objects.filter(
+        pk=int(report_id), adoption__practice=practice, adoption__user=request.user
+    ).first()
+    return report if report is not None and report.is_stopped else None
+
+
+def _failure_from(report: AdoptionReport) -> dict[str, str]:
+    return {"tried": "The practice as it was first shared", "why": report.notes}
 
 
 @require_http_methods(["GET", "HEAD"])
@@ -313,8 +371,30 @@ def practice_adopt(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     services.adoption_record(
         practice=practice, user=request.user, status=form.cleaned_data["status"], notes=form.cleaned_data["notes"]
     )
-    messages.success(request, "Thanks for reporting back. The author can see who is trying their practice.")
+    messages.success(request, "Thanks for reporting back. It is added to your timeline, and the author hears of it.")
     return redirect(practice)
+
+
+@require_POST
+def adoption_report_failure(request: AuthenticatedHttpRequest, pk: int, report_id: int) -> HttpResponse:
+    """Turn the signed-in person's report of stopping into "what did not work" on their adaptation."""
+    practice = _get_practice_for_user(request, pk)
+    report = get_object_or_404(
+        AdoptionReport.objects.select_related("adoption"),
+        pk=report_id,
+        adoption__practice=practice,
+        adoption__user=request.user,
+    )
+    if not report.can_become_failure(request.user):
+        raise PermissionDenied
+    form = ReportToFailureForm(request.POST, adaptations=practice.adaptations_by(request.user))
+    if not form.is_valid():
+        messages.error(request, "Choose one of your adaptations of this practice.")
+        return redirect("practices:mine")
+    adaptation = form.cleaned_data["adaptation"]
+    services.adoption_report_to_failure(report=report, adaptation=adaptation, user=request.user)
+    messages.success(request, "Added to “What did not work” on your adaptation. Edit it to say more.")
+    return redirect(adaptation)
 
 
 @require_POST

@@ -117,13 +117,15 @@ def test_try_and_report_back(journey, teacher, other_teacher, facets):
     assert Adoption.objects.get().status == "trying"
     page.get_by_role("radio", name="Adopted").check()
     page.get_by_label("Notes").fill("Now in all my classes.")
-    page.get_by_role("button", name="Update").click()
+    page.get_by_role("button", name="Report back").click()
     journey.check()
     assert Adoption.objects.get().status == "adopted"
     page.get_by_role("link", name="My practices").click()
     journey.check()
     assert page.get_by_text("Now in all my classes.").is_visible()
-    assert len(mail.outbox) == 1
+    assert page.get_by_text("Starting with my second period.").is_visible()
+    # The author heard of each step.
+    assert len(mail.outbox) == 2
 
 
 def test_blank_extra_rows_never_block_publishing(journey, teacher, facets):

@@ -43,7 +43,7 @@ from reversion.models import Version
 from portal.models import School, User
 from portal.notifications.models import NotificationKind
 from portal.notifications.services import notify, unsubscribe_token
-from practices.models import Adoption, Practice
+from practices.models import Adoption, AdoptionReport, Practice
 from showcases.models import CalendarFeed, VisitorReflection, VisitRequest, VisitSlot
 from surveys.models import Cycle
 from surveys.services import responses_import
@@ -585,7 +585,10 @@ def district(teacher, principal, leader, staff, other_teacher, settings, tmp_pat
         size=8,
         uploaded_by=teacher,
     )
-    Adoption.objects.create(practice=practice, user=other_teacher, school=other_teacher.school, status="trying")
+    adoption = Adoption.objects.create(
+        practice=practice, user=other_teacher, school=other_teacher.school, status="stopped"
+    )
+    report = AdoptionReport.objects.create(adoption=adoption, status="stopped", notes="Too long.")
     now = timezone.now()
     future = VisitSlotFactory(showcase__host=principal)
     future.showcase.practices.add(practice)
@@ -616,6 +619,7 @@ def district(teacher, principal, leader, staff, other_teacher, settings, tmp_pat
         "attended": attended,
         "cycle": cycle,
         "notice": notice,
+        "report": report,
         "unsubscribe": unsubscribe_token(teacher, NotificationKind.ADOPTION),
         "users": {
             "teacher": teacher,
@@ -633,6 +637,7 @@ PORTAL_PARAMETERS: dict[str, dict[str, Callable[[dict], object]]] = {
         "pk": lambda d: d["practice"].pk,
         "version_id": lambda d: d["version"].pk,
         "attachment_id": lambda d: d["attachment"].pk,
+        "report_id": lambda d: d["report"].pk,
     },
     "showcases:detail": {"pk": lambda d: d["showcase"].pk},
     "showcases:edit": {"pk": lambda d: d["showcase"].pk},

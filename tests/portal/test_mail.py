@@ -12,7 +12,7 @@ from portal import services as portal_services
 from portal.forms import PortalPasswordResetForm
 from portal.lib.mail import SUBJECT_MAX_LENGTH, send_quietly
 from portal.models import User
-from practices import services as practice_services
+from portal.notifications import services as notification_services
 from practices.models import Adoption
 from showcases.models import VisitRequest
 from tests.factories import PracticeFactory, ShowcaseFactory, VisitSlotFactory
@@ -112,7 +112,7 @@ def test_a_notice_to_an_author_that_fails_to_build_does_not_break_the_saved_adop
     def broken_template(*args: object, **kwargs: object) -> str:
         raise RuntimeError("template broke")
 
-    monkeypatch.setattr(practice_services, "render_to_string", broken_template)
+    monkeypatch.setattr(notification_services, "render_to_string", broken_template)
     practice = PracticeFactory(author=teacher)
     with django_capture_on_commit_callbacks(execute=True):
         response = as_user(other_teacher).post(f"/practices/{practice.pk}/adopt/", {"adoption-status": "trying"})

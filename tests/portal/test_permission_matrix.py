@@ -38,7 +38,8 @@ from reversion.models import Version
 from portal.models import RosterImport, School, User
 from portal.notifications.models import Notification, NotificationKind, NotificationSettings
 from portal.notifications.services import notify, unsubscribe_token
-from practices.models import Adoption, AdoptionStatus, Practice, Status, Visibility
+from practices.models import Adoption, AdoptionStatus, Failure, Practice, Status, Visibility
+from practices.services import adoption_record
 from showcases.models import (
     Attendance,
     CalendarFeed,
@@ -313,6 +314,18 @@ MATRIX: list[Route] = [
         ),
     ),
     Route("practices:attachment", "/practices/{practice}/attachments/{attachment}/", ALL_200),
+    # The other teacher stopped trying the entry: only they turn that report into what did not
+    # work on their adaptation; nobody else finds the report.
+    Route(
+        "practices:report_failure",
+        "/practices/{practice}/reports/{stopped_report}/to-failure/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 404, 404, 404, 404, 302),
+            lambda o: {"adaptation": o["adaptation"]},
+            lambda o: _count(Failure, practice=o["adaptation"]),
+        ),
+    ),
     # An entry shared with its school only is not found outside it.
     Route("practices:detail", "/practices/{school_practice}/", row(SIGN_IN, 200, 200, 404, 200, 404)),
     Route(
@@ -881,6 +894,8 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
         recipient=teacher, kind=NotificationKind.ADOPTION, text="Trying it", url="/practices/", about=practice
     )
     assert notice is not None
+    stopped = adoption_record(practice=practice, user=other_teacher, status=AdoptionStatus.STOPPED, notes="Long.")
+    adaptation = PracticeFactory(author=other_teacher, adapted_from=practice, lineage_root=practice)
     today = timezone.localdate()
     cycle = Cycle.objects.create(
         name="Now", slug="now", opens_on=today - timedelta(days=1), closes_on=today + timedelta(days=1)
@@ -908,6 +923,8 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
         "quiet_showcase": quiet.showcase.pk,
         "cycle": cycle.slug,
         "notice": notice.pk,
+        "stopped_report": stopped.reports.get().pk,
+        "adaptation": adaptation.pk,
         "unsubscribe": unsubscribe_token(teacher, NotificationKind.ADOPTION),
     }
 

@@ -34,7 +34,7 @@ def test_trying_a_practice_records_an_adoption_and_emails_the_author(
     assert "Kenji Yamamoto at Riverside Middle School is trying your practice" in mail.outbox[0].body
 
 
-def test_reporting_back_updates_the_same_adoption_without_a_second_email(
+def test_reporting_back_updates_the_same_adoption_and_tells_the_author_of_each_step(
     as_user, other_teacher, published, django_capture_on_commit_callbacks
 ):
     client = as_user(other_teacher)
@@ -44,7 +44,7 @@ def test_reporting_back_updates_the_same_adoption_without_a_second_email(
             f"/practices/{published.pk}/adopt/", {"adoption-status": "adopted", "adoption-notes": "All classes now."}
         )
     assert Adoption.objects.get().status == AdoptionStatus.ADOPTED
-    assert len(mail.outbox) == 1
+    assert len(mail.outbox) == 2
     page = client.get(f"/practices/{published.pk}/").content.decode()
     assert "All classes now." in page and "adopted" in page
     assert "All classes now." in client.get("/practices/mine/").content.decode()
