@@ -28,6 +28,7 @@ from practices.models import (
     Failure,
     Iteration,
     Practice,
+    Question,
     Visibility,
 )
 
@@ -62,6 +63,7 @@ class FormAction(StrEnum):
     PUBLISH = "publish"
     DRAFT = "draft"
     UNFEATURE = "unfeature"
+    UNHIDE = "unhide"
 
 
 MAX_ATTACHMENTS_PER_SAVE = 10
@@ -449,6 +451,26 @@ class FeatureForm(forms.Form):
         max_length=1000,
         help_text="Shown with the badge: celebrate what this practice does well.",
     )
+
+
+class QuestionForm(forms.ModelForm):
+    class Meta:
+        model = Question
+        fields = ["text"]
+        widgets = {"text": forms.Textarea(attrs={"rows": 3, "maxlength": 2000})}
+        help_texts = {
+            "text": "The author is told and answers here. Answered questions show on the practice, with your name."
+        }
+
+    def clean_text(self) -> str:
+        text = self.cleaned_data["text"].strip()
+        if len(text) > 2000:
+            raise forms.ValidationError(f"Keep a question to 2,000 characters; this one has {len(text):,}.")
+        return text
+
+
+class AnswerForm(forms.Form):
+    answer = forms.CharField(label="Your answer", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
 
 
 def _names_in(text: str) -> list[str]:

@@ -317,6 +317,14 @@ class Practice(models.Model):
         """`user`'s own adaptations of this entry they may still add to (not archived)."""
         return Practice.objects.filter(adapted_from=self, author=user).exclude(status=Status.ARCHIVED)
 
+    def can_ask(self, user: User) -> bool:
+        """Anyone who reads a published entry, but its author, asks its author a question."""
+        return self.is_published and user.is_active and self.author_id != user.pk
+
+    def can_hide_questions(self, user: User) -> bool:
+        """Its author and district staff hide a question about it, and show it again."""
+        return user.is_active and (self.author_id == user.pk or user.is_district_staff)
+
     def can_adapt(self, user: User) -> bool:
         """Anyone who writes practices shares their adaptation of someone else's published entry."""
         return self.is_published and self.author_id != user.pk and can_write_practices(user)
@@ -503,6 +511,68 @@ class AdoptionReport(models.Model):
     def can_become_failure(self, user: User) -> bool:
         """The reporter turns their report of stopping into a "what did not work" entry, once."""
         return self.is_stopped and self.failure_id is None and self.adoption.user_id == user.pk
+
+
+class QuestionQuerySet(models.QuerySet["Question"]):
+    def visible_to(self, user: User) -> QuestionQuerySet:
+        """The one access rule for questions: those on entries the reader may see; a hidden one
+        only for its asker, the entry's author and district staff (who moderate)."""
+        on_seen_entries = self.filter(practice__in=Practice.objects.visible_to(user))
+        if user.is_district_staff:
+            return on_seen_entries
+        return on_seen_entries.filter(Q(hidden_at__isnull=True) | Q(asker=user) | Q(practice__author=user))
+
+    def answered(self) -> QuestionQuerySet:
+        return self.filter(answered_at__isnull=False)
+
+
+class Question(models.Model):
+    """A question to an entry's author. The portal relays it: the author of an anonymous entry
+    answers as "the author", and nobody learns their name or address from it."""
+
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="questions")
+    asker = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="questions_asked")
+    text = models.TextField("your question")
+    asked_at = models.DateTimeField(default=timezone.now, editable=False)
+    answer = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True, editable=False)
+    hidden_at = models.DateTimeField(null=True, blank=True, editable=False)
+    hidden_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+
+    objects = QuestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["asked_at", "pk"]
+        indexes = [models.Index(fields=["practice", "asked_at"], name="question_practice_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(answer="", answered_at__isnull=True) | (~Q(answer="") & Q(answered_at__isnull=False)),
+                name="question_answer_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:80]
+
+    def get_absolute_url(self) -> str:
+        return f"{reverse('practices:questions', args=[self.practice_id])}#question-{self.pk}"
+
+    @property
+    def is_answered(self) -> bool:
+        return self.answered_at is not None
+
+    @property
+    def is_hidden(self) -> bool:
+        return self.hidden_at is not None
+
+    def can_answer(self, user: User) -> bool:
+        """The entry's author answers (and may improve their answer)."""
+        return self.practice.can_edit(user)
+
+    def can_hide(self, user: User) -> bool:
+        return self.practice.can_hide_questions(user)
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:

@@ -13,7 +13,7 @@ from reversion.models import Version
 
 from portal.lib.uploads import carries_metadata, strip_metadata
 from portal.models import User
-from portal.naming import person_label
+from portal.naming import may_name, person_label
 from portal.notifications.models import NotificationKind
 from portal.notifications.services import notify
 from practices.forms import CleanedUpload, OrderedInlineFormSet, PracticeForm
@@ -24,6 +24,7 @@ from practices.models import (
     Attachment,
     Failure,
     Practice,
+    Question,
     Status,
     tag_names_text,
 )
@@ -268,6 +269,59 @@ def adoption_report_to_failure(*, report: AdoptionReport, adaptation: Practice, 
 def _excerpt(text: str, limit: int = NOTICE_NOTES_CHARS) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def author_as_answerer(practice: Practice, reader: User) -> str:
+    """How the author of `practice` is named to `reader` where they answer a question: "the
+    author" when the entry is anonymous to that reader, their name otherwise."""
+    author = practice.author
+    if practice.anonymous and not may_name(author, reader=reader, anonymous=True):
+        return "the author"
+    return f"{person_label(author, reader=reader, anonymous=practice.anonymous)}, the author"
+
+
+def question_ask(*, practice: Practice, asker: User, text: str) -> Question:
+    """Ask the author; they are told, by name of the asker (who is never anonymous)."""
+    with transaction.atomic():
+        question = Question.objects.create(practice=practice, asker=asker, text=text)
+        notify(
+            recipient=practice.author,
+            kind=NotificationKind.QUESTION,
+            text=f"{person_label(asker, reader=practice.author)}{_at_school(asker)} asked about your practice "
+            f"“{practice.title}”: “{_excerpt(text)}”",
+            url=question.get_absolute_url(),
+            about=practice,
+        )
+    return question
+
+
+def question_answer(*, question: Question, answer: str) -> Question:
+    """The author answers (or improves their answer); the asker is told of the first answer,
+    with the author named as the asker may see them."""
+    practice = question.practice
+    with transaction.atomic():
+        first = not question.is_answered
+        question.answer = answer
+        question.answered_at = question.answered_at or timezone.now()
+        question.save(update_fields=["answer", "answered_at"])
+        if first and question.asker_id != practice.author_id:
+            answerer = author_as_answerer(practice, question.asker)
+            notify(
+                recipient=question.asker,
+                kind=NotificationKind.ANSWER,
+                text=f"{answerer[:1].upper()}{answerer[1:]} answered your question about “{practice.title}”",
+                url=question.get_absolute_url(),
+                about=practice,
+            )
+    return question
+
+
+def question_hide(*, question: Question, by: User, hidden: bool) -> Question:
+    """Hide a question from everyone but its asker, the author and district staff, or show it again."""
+    question.hidden_at = timezone.now() if hidden else None
+    question.hidden_by = by if hidden else None
+    question.save(update_fields=["hidden_at", "hidden_by"])
+    return question
 
 
 def practice_archive(*, practice: Practice, by: User, reason: str) -> Practice:

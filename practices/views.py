@@ -22,11 +22,13 @@ from practices import services
 from practices.filters import PracticeFilter, tag_suggestions
 from practices.forms import (
     AdoptionForm,
+    AnswerForm,
     FailureFormSet,
     FeatureForm,
     FormAction,
     IterationFormSet,
     PracticeForm,
+    QuestionForm,
     ReasonForm,
     ReportToFailureForm,
 )
@@ -39,11 +41,14 @@ from practices.models import (
     Attachment,
     Practice,
     PracticeQuerySet,
+    Question,
     Status,
     can_write_practices,
 )
 
 PAGE_SIZE = 20
+# The latest answered questions a practice's page shows (its questions page has them all).
+QUESTIONS_ON_PRACTICE = 10
 
 P = ParamSpec("P")
 # A rule of Practice (`Practice.can_edit`, ...): may this person do that to this entry?
@@ -201,6 +206,12 @@ def practice_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
             "can_feature": practice.can_feature(user),
             "can_adopt": practice.can_adopt(user),
             "can_adapt": practice.can_adapt(user),
+            "can_ask": practice.can_ask(user),
+            "answered_questions": practice.questions.answered()
+            .filter(hidden_at__isnull=True)
+            .select_related("asker")
+            .order_by("-answered_at", "-pk")[:QUESTIONS_ON_PRACTICE],
+            "answerer": services.author_as_answerer(practice, user),
             "reason_form": ReasonForm(),
             "feature_form": FeatureForm(),
         },
@@ -446,3 +457,75 @@ def attachment_download(request: AuthenticatedHttpRequest, pk: int, attachment_i
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+def _get_question_for_user(request: AuthenticatedHttpRequest, practice: Practice, question_id: int) -> Question:
+    """A question on `practice` the reader may see (404 otherwise)."""
+    queryset = Question.objects.visible_to(request.user).filter(practice=practice).select_related("asker")
+    question = get_object_or_404(queryset, pk=question_id)
+    question.practice = practice
+    return question
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def practice_questions(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Questions to the author and their answers; readers ask here, the author answers here."""
+    user = request.user
+    practice = _get_practice_for_user(request, pk)
+    can_ask = practice.can_ask(user)
+    form = QuestionForm(request.POST if request.method == "POST" else None, prefix="question")
+    if request.method == "POST":
+        if not can_ask:
+            raise PermissionDenied
+        if form.is_valid():
+            services.question_ask(practice=practice, asker=user, text=form.cleaned_data["text"])
+            messages.success(request, "Sent to the author. You will be told when they answer.")
+            return redirect("practices:questions", pk=practice.pk)
+    questions = list(
+        Question.objects.visible_to(user).filter(practice=practice).select_related("asker", "asker__school")
+    )
+    for question in questions:
+        question.practice = practice
+    return render(
+        request,
+        "practices/questions.html",
+        {
+            "practice": practice,
+            "questions": questions,
+            "form": form,
+            "can_ask": can_ask,
+            "can_answer": practice.can_edit(user),
+            "can_hide": practice.can_hide_questions(user),
+            "answerer": services.author_as_answerer(practice, user),
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_POST
+def question_answer(request: AuthenticatedHttpRequest, pk: int, question_id: int) -> HttpResponse:
+    practice = _get_practice_for_user(request, pk)
+    question = _get_question_for_user(request, practice, question_id)
+    if not question.can_answer(request.user):
+        raise PermissionDenied
+    form = AnswerForm(request.POST, prefix=f"answer-{question.pk}")
+    if not form.is_valid():
+        messages.error(request, "Write an answer (at most 4,000 characters) before sending it.")
+        return redirect(question)
+    services.question_answer(question=question, answer=form.cleaned_data["answer"].strip())
+    messages.success(request, "Answered. The colleague who asked is told, and the answer shows on the practice.")
+    return redirect(question)
+
+
+@require_POST
+def question_hide(request: AuthenticatedHttpRequest, pk: int, question_id: int) -> HttpResponse:
+    practice = _get_practice_for_user(request, pk)
+    question = _get_question_for_user(request, practice, question_id)
+    if not question.can_hide(request.user):
+        raise PermissionDenied
+    hide = request.POST.get("action") != FormAction.UNHIDE
+    services.question_hide(question=question, by=request.user, hidden=hide)
+    messages.success(
+        request, "Hidden: only its asker, the author and district staff see it." if hide else "Shown again."
+    )
+    return redirect(question)

@@ -43,7 +43,7 @@ from reversion.models import Version
 from portal.models import School, User
 from portal.notifications.models import NotificationKind
 from portal.notifications.services import notify, unsubscribe_token
-from practices.models import Adoption, AdoptionReport, Practice
+from practices.models import Adoption, AdoptionReport, Practice, Question
 from showcases.models import CalendarFeed, VisitorReflection, VisitRequest, VisitSlot
 from surveys.models import Cycle
 from surveys.services import responses_import
@@ -606,6 +606,7 @@ def district(teacher, principal, leader, staff, other_teacher, settings, tmp_pat
     answered = ",".join({"role": "principal", "q1_position": "3"}.get(column, "") for column in columns)
     earlier = responses_import(cycle=cycle, text=f"{SURVEY_HEADER}\n{answered}\n")
     CalendarFeed.objects.create(user=teacher)
+    question = Question.objects.create(practice=practice, asker=other_teacher, text="How long?")
     notice = notify(recipient=teacher, kind=NotificationKind.ADOPTION, text="Trying it", url="/practices/")
     return {
         "import_batch": earlier.batch,
@@ -619,6 +620,7 @@ def district(teacher, principal, leader, staff, other_teacher, settings, tmp_pat
         "attended": attended,
         "cycle": cycle,
         "notice": notice,
+        "question": question,
         "report": report,
         "unsubscribe": unsubscribe_token(teacher, NotificationKind.ADOPTION),
         "users": {
@@ -638,6 +640,7 @@ PORTAL_PARAMETERS: dict[str, dict[str, Callable[[dict], object]]] = {
         "version_id": lambda d: d["version"].pk,
         "attachment_id": lambda d: d["attachment"].pk,
         "report_id": lambda d: d["report"].pk,
+        "question_id": lambda d: d["question"].pk,
     },
     "showcases:detail": {"pk": lambda d: d["showcase"].pk},
     "showcases:edit": {"pk": lambda d: d["showcase"].pk},

@@ -38,7 +38,7 @@ from reversion.models import Version
 from portal.models import RosterImport, School, User
 from portal.notifications.models import Notification, NotificationKind, NotificationSettings
 from portal.notifications.services import notify, unsubscribe_token
-from practices.models import Adoption, AdoptionStatus, Failure, Practice, Status, Visibility
+from practices.models import Adoption, AdoptionStatus, Failure, Practice, Question, Status, Visibility
 from practices.services import adoption_record
 from showcases.models import (
     Attendance,
@@ -382,6 +382,47 @@ MATRIX: list[Route] = [
             row(SIGN_IN, 403, 403, 404, 302, 404),
             lambda o: {"note": "Great"},
             lambda o: _count(Practice, pk=o["school_practice"], featured_at__isnull=False),
+        ),
+    ),
+    # Questions to the teacher (the author); the other teacher asked one.
+    Route(
+        "practices:questions",
+        "/practices/{practice}/questions/",
+        ALL_200,
+        Post(
+            row(SIGN_IN, 403, 302, 302, 302, 302),
+            lambda o: {"question-text": "How long does it take?"},
+            lambda o: _count(Question, practice=o["practice"]),
+        ),
+    ),
+    Route(
+        "practices:questions",
+        "/practices/{school_practice}/questions/",
+        row(SIGN_IN, 200, 200, 404, 200, 404),
+        Post(
+            row(SIGN_IN, 403, 302, 404, 302, 404),
+            lambda o: {"question-text": "Why?"},
+            lambda o: _count(Question, practice=o["school_practice"]),
+        ),
+    ),
+    Route(
+        "practices:question_answer",
+        "/practices/{practice}/questions/{question}/answer/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 302, 403, 403, 403, 403),
+            lambda o: {f"answer-{o['question']}-answer": "Five minutes."},
+            lambda o: _count(Question, pk=o["question"], answered_at__isnull=False),
+        ),
+    ),
+    Route(
+        "practices:question_hide",
+        "/practices/{practice}/questions/{question}/hide/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 302, 403, 403, 302, 403),
+            lambda o: {},
+            lambda o: _count(Question, pk=o["question"], hidden_at__isnull=False),
         ),
     ),
     # -- Showcases
@@ -896,6 +937,7 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
     assert notice is not None
     stopped = adoption_record(practice=practice, user=other_teacher, status=AdoptionStatus.STOPPED, notes="Long.")
     adaptation = PracticeFactory(author=other_teacher, adapted_from=practice, lineage_root=practice)
+    question = Question.objects.create(practice=practice, asker=other_teacher, text="How long?")
     today = timezone.localdate()
     cycle = Cycle.objects.create(
         name="Now", slug="now", opens_on=today - timedelta(days=1), closes_on=today + timedelta(days=1)
@@ -923,6 +965,7 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
         "quiet_showcase": quiet.showcase.pk,
         "cycle": cycle.slug,
         "notice": notice.pk,
+        "question": question.pk,
         "stopped_report": stopped.reports.get().pk,
         "adaptation": adaptation.pk,
         "unsubscribe": unsubscribe_token(teacher, NotificationKind.ADOPTION),
