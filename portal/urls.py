@@ -19,6 +19,7 @@ urlpatterns = [
     path("showcases/", include("showcases.urls")),
     path("surveys/", include("surveys.urls")),
     path("notifications/", include("portal.notifications.urls")),
+    path("collections/", include("practices.collection_urls")),
     path(
         "accounts/login/",
         sso_views.SignInView.as_view(),

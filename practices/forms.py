@@ -9,7 +9,8 @@ import filetype
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.db.models.functions import Lower
 from django.forms import inlineformset_factory
 from django.forms.formsets import DELETION_FIELD_NAME
 from django.forms.utils import ErrorDict
@@ -18,11 +19,14 @@ from taggit.forms import TagWidget
 
 from portal.forms import IdChoiceField, IdMultipleChoiceField
 from portal.lib.uploads import UnreadableUpload, strip_metadata
+from portal.models import User
 from practices.models import (
     TAG_NAMES_MAX_LENGTH,
     Adoption,
     AdoptionStatus,
     Attachment,
+    Collection,
+    CollectionSharing,
     Facet,
     FacetKind,
     Failure,
@@ -64,6 +68,7 @@ class FormAction(StrEnum):
     DRAFT = "draft"
     UNFEATURE = "unfeature"
     UNHIDE = "unhide"
+    REMOVE = "remove"
 
 
 MAX_ATTACHMENTS_PER_SAVE = 10
@@ -473,5 +478,102 @@ class AnswerForm(forms.Form):
     answer = forms.CharField(label="Your answer", widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
 
 
+# How many colleagues a team collection names at most.
+MAX_TEAM = 100
+
+
 def _names_in(text: str) -> list[str]:
     return [name for name in (part.strip() for part in text.replace("\n", ",").replace(";", ",").split(",")) if name]
+
+
+class CollectionForm(forms.ModelForm):
+    team = forms.CharField(
+        label="Team members",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For a team collection: colleagues' e-mail addresses or usernames, separated by commas.",
+    )
+
+    class Meta:
+        model = Collection
+        fields = ["name", "description", "sharing"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2}), "sharing": forms.RadioSelect}
+
+    def __init__(self, *args: Any, owner: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+        sharing = cast(forms.ChoiceField, self.fields["sharing"])
+        sharing.choices = [
+            (value, label)
+            for value, label in CollectionSharing.choices
+            if value != CollectionSharing.SCHOOL or owner.school_id is not None
+        ]
+        if self.instance.pk and not self.is_bound:
+            self.initial["team"] = ", ".join(
+                member.email or member.username for member in self.instance.members.order_by("email", "username")
+            )
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        others = Collection.objects.filter(owner=self.owner, name__iexact=name).exclude(pk=self.instance.pk)
+        if name and others.exists():
+            raise forms.ValidationError(f"You already have a collection named “{name}”.")
+        return name
+
+    def clean_team(self) -> list[User]:
+        names = _names_in(self.cleaned_data.get("team") or "")
+        if len(names) > MAX_TEAM:
+            raise forms.ValidationError(f"Name at most {MAX_TEAM} colleagues; this names {len(names)}.")
+        lowered = {name.lower() for name in names if len(name) <= 254}
+        found = list(
+            User.objects.active()
+            .annotate(email_lower=Lower("email"), username_lower=Lower("username"))
+            .filter(Q(email_lower__in=lowered) | Q(username_lower__in=lowered))
+        )
+        known = {person.email.lower() for person in found} | {person.username.lower() for person in found}
+        unknown = [name for name in names if name.lower() not in known]
+        if unknown:
+            raise forms.ValidationError(f"Nobody active in the portal is known as: {', '.join(unknown)}.")
+        return [person for person in found if person.pk != self.owner.pk]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("sharing") == CollectionSharing.TEAM and not cleaned.get("team") and "team" not in self.errors:
+            self.add_error("team", "Name at least one colleague, or choose who else can see it.")
+        return cleaned
+
+
+class SaveToCollectionForm(forms.Form):
+    collection = IdChoiceField(
+        queryset=Collection.objects.none(), required=False, label="Save to", empty_label="A new collection"
+    )
+    new_name = forms.CharField(label="Name of the new collection", max_length=120, required=False)
+    note = forms.CharField(
+        label="Note",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why you saved it: what to try, what to ask, who it suits.",
+    )
+
+    def __init__(self, *args: Any, user: User, collections: QuerySet[Collection], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        cast(IdChoiceField, self.fields["collection"]).queryset = collections
+
+    def clean_new_name(self) -> str:
+        return " ".join(self.cleaned_data["new_name"].split())
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        name = cleaned.get("new_name")
+        if cleaned.get("collection") is None and "collection" not in self.errors:
+            if not name:
+                self.add_error("new_name", "Choose one of your collections, or name a new one.")
+            elif Collection.objects.filter(owner=self.user, name__iexact=name).exists():
+                self.add_error("new_name", f"You already have a collection named “{name}”: choose it above.")
+        return cleaned
+
+
+class CollectionItemForm(forms.Form):
+    note = forms.CharField(label="Note", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -8,8 +8,8 @@ from typing import Any, cast
 import reversion
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, F, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
 from taggit.managers import TaggableManager
@@ -573,6 +573,114 @@ class Question(models.Model):
 
     def can_hide(self, user: User) -> bool:
         return self.practice.can_hide_questions(user)
+
+
+class CollectionSharing(models.TextChoices):
+    PRIVATE = "private", "Only me"
+    SCHOOL = "school", "Everyone at my school"
+    TEAM = "team", "A team I name (a PLC, a department)"
+
+
+class CollectionQuerySet(models.QuerySet["Collection"]):
+    def visible_to(self, user: User) -> CollectionQuerySet:
+        """The one access rule for collections: your own, those shared with your school, and
+        those whose team you are in. (What each holds is shown only as far as you may see it.)"""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        member = Collection.members.through._default_manager.filter(collection_id=OuterRef("pk"), user_id=user.pk)
+        shared = Q(owner=user) | (Q(sharing=CollectionSharing.TEAM) & Q(Exists(member)))
+        if user.school_id is not None:
+            shared |= Q(sharing=CollectionSharing.SCHOOL, school_id=user.school_id)
+        return self.filter(shared)
+
+    def open_to_additions_by(self, user: User) -> CollectionQuerySet:
+        """Collections `user` may add practices to: their own, and their teams'."""
+        member = Collection.members.through._default_manager.filter(collection_id=OuterRef("pk"), user_id=user.pk)
+        return self.filter(Q(owner=user) | (Q(sharing=CollectionSharing.TEAM) & Q(Exists(member))))
+
+    def with_item_counts(self, reader: User) -> CollectionQuerySet:
+        """How many of its practices `reader` may open, as `item_count`."""
+        items = (
+            CollectionItem.objects.filter(collection=OuterRef("pk"), practice__in=Practice.objects.visible_to(reader))
+            .order_by()
+            .values("collection")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(item_count=Coalesce(Subquery(items, output_field=models.IntegerField()), 0))
+
+
+class Collection(models.Model):
+    """Practices saved together, each with a note: private, or shared with the owner's school or
+    a team they name. Its own page shows each reader only the practices they may open."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="collections")
+    name = models.CharField(max_length=120)
+    description = models.TextField("what it is for", blank=True)
+    sharing = models.CharField(
+        "who can see it", max_length=10, choices=CollectionSharing.choices, default=CollectionSharing.PRIVATE
+    )
+    # The owner's school when shared with a school (kept if the owner moves, so nobody new sees it).
+    school = models.ForeignKey(
+        "portal.School", on_delete=models.CASCADE, null=True, blank=True, related_name="+", editable=False
+    )
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="team_collections")
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = CollectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(sharing__in=CollectionSharing.values), name="collection_sharing_valid"),
+            models.CheckConstraint(
+                condition=~Q(sharing=CollectionSharing.SCHOOL) | Q(school__isnull=False),
+                name="collection_school_sharing_has_school",
+            ),
+            models.UniqueConstraint("owner", Lower("name"), name="collection_name_unique_per_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("collections:detail", args=[self.pk])
+
+    @property
+    def is_private(self) -> bool:
+        return self.sharing == CollectionSharing.PRIVATE
+
+    @property
+    def is_team(self) -> bool:
+        return self.sharing == CollectionSharing.TEAM
+
+    def can_edit(self, user: User) -> bool:
+        """Its owner renames it, shares it, names its team and deletes it."""
+        return user.is_active and self.owner_id == user.pk
+
+    def can_add(self, user: User, member_ids: Iterable[int]) -> bool:
+        """Its owner, and a team collection's members, add practices, write notes and take them out."""
+        return self.can_edit(user) or (user.is_active and self.is_team and user.pk in set(member_ids))
+
+
+class CollectionItem(models.Model):
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="items")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="collection_items")
+    note = models.TextField(blank=True, help_text="Why it is here: what to try, what to ask, who it suits.")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-added_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["collection", "practice"], name="collection_item_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practice} in {self.collection}"
 
 
 def attachment_path(instance: Attachment, filename: str) -> str:

@@ -16,12 +16,15 @@ from portal.models import User
 from portal.naming import may_name, person_label
 from portal.notifications.models import NotificationKind
 from portal.notifications.services import notify
-from practices.forms import CleanedUpload, OrderedInlineFormSet, PracticeForm
+from practices.forms import CleanedUpload, CollectionForm, OrderedInlineFormSet, PracticeForm
 from practices.models import (
     Adoption,
     AdoptionReport,
     AdoptionStatus,
     Attachment,
+    Collection,
+    CollectionItem,
+    CollectionSharing,
     Failure,
     Practice,
     Question,
@@ -322,6 +325,49 @@ def question_hide(*, question: Question, by: User, hidden: bool) -> Question:
     question.hidden_by = by if hidden else None
     question.save(update_fields=["hidden_at", "hidden_by"])
     return question
+
+
+def collection_save(*, form: CollectionForm, owner: User) -> Collection:
+    """Create or change a collection: who sees it and, for a team, who is in it."""
+    with transaction.atomic():
+        collection: Collection = form.save(commit=False)
+        if collection.pk is None:
+            collection.owner = owner
+        # Shared with a school: the owner's school when they save it (a move does not take it along).
+        collection.school = owner.school if collection.sharing == CollectionSharing.SCHOOL else None
+        collection.updated_at = timezone.now()
+        collection.save()
+        collection.members.set(form.cleaned_data["team"] if collection.is_team else [])
+    return collection
+
+
+def collection_add(
+    *, practice: Practice, user: User, note: str, collection: Collection | None = None, new_name: str = ""
+) -> CollectionItem:
+    """Save a practice into a collection (a new private one when `new_name` is given), with a
+    note; saving it again into the same collection keeps one entry and its newest note."""
+    with transaction.atomic():
+        if collection is None:
+            collection = Collection.objects.create(owner=user, name=new_name)
+        item, created = CollectionItem.objects.get_or_create(
+            collection=collection, practice=practice, defaults={"note": note, "added_by": user}
+        )
+        if not created and note:
+            item.note = note
+            item.save(update_fields=["note"])
+        Collection.objects.filter(pk=collection.pk).update(updated_at=timezone.now())
+    return item
+
+
+def collection_item_change(*, item: CollectionItem, note: str | None) -> CollectionItem | None:
+    """Change an item's note, or take it out of its collection (`note` None)."""
+    with transaction.atomic():
+        if note is None:
+            item.delete()
+            return None
+        item.note = note
+        item.save(update_fields=["note"])
+    return item
 
 
 def practice_archive(*, practice: Practice, by: User, reason: str) -> Practice:

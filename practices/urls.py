@@ -15,6 +15,7 @@ urlpatterns = [
     path("<int:pk>/history/<int:version_id>/restore/", views.practice_restore, name="restore"),
     path("<int:pk>/adopt/", views.practice_adopt, name="adopt"),
     path("<int:pk>/reports/<int:report_id>/to-failure/", views.adoption_report_failure, name="report_failure"),
+    path("<int:pk>/save/", views.practice_save_to_collection, name="save"),
     path("<int:pk>/questions/", views.practice_questions, name="questions"),
     path("<int:pk>/questions/<int:question_id>/answer/", views.question_answer, name="question_answer"),
     path("<int:pk>/questions/<int:question_id>/hide/", views.question_hide, name="question_hide"),

@@ -8,7 +8,7 @@ from typing import Any, Concatenate, ParamSpec, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -23,6 +23,8 @@ from practices.filters import PracticeFilter, tag_suggestions
 from practices.forms import (
     AdoptionForm,
     AnswerForm,
+    CollectionForm,
+    CollectionItemForm,
     FailureFormSet,
     FeatureForm,
     FormAction,
@@ -31,6 +33,7 @@ from practices.forms import (
     QuestionForm,
     ReasonForm,
     ReportToFailureForm,
+    SaveToCollectionForm,
 )
 from practices.history import practice_history
 from practices.lineage import lineage_tree
@@ -39,6 +42,8 @@ from practices.models import (
     Adoption,
     AdoptionReport,
     Attachment,
+    Collection,
+    CollectionItem,
     Practice,
     PracticeQuerySet,
     Question,
@@ -529,3 +534,147 @@ def question_hide(request: AuthenticatedHttpRequest, pk: int, question_id: int) 
         request, "Hidden: only its asker, the author and district staff see it." if hide else "Shown again."
     )
     return redirect(question)
+
+
+# -- Collections --------------------------------------------------------------------------------------
+
+CollectionRule = Callable[[Collection, User], bool]
+
+
+def _get_collection_for_user(
+    request: AuthenticatedHttpRequest, pk: int, *, may: CollectionRule | None = None
+) -> Collection:
+    """The collection if this person may see it (404 otherwise), and do what `may` asks (403 otherwise)."""
+    collection = get_object_or_404(Collection.objects.visible_to(request.user).select_related("owner", "school"), pk=pk)
+    if may is not None and not may(collection, request.user):
+        raise PermissionDenied
+    return collection
+
+
+@require_http_methods(["GET", "HEAD"])
+def collection_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    user = request.user
+    collections = list(
+        Collection.objects.visible_to(user)
+        .with_item_counts(user)
+        .select_related("owner", "school")
+        .order_by("-updated_at", "pk")
+    )
+    return render(
+        request,
+        "practices/collections.html",
+        {
+            "mine": [collection for collection in collections if collection.owner_id == user.pk],
+            "shared": [collection for collection in collections if collection.owner_id != user.pk],
+        },
+    )
+
+
+def _collection_form_page(request: AuthenticatedHttpRequest, collection: Collection | None) -> HttpResponse:
+    form = CollectionForm(request.POST if request.method == "POST" else None, instance=collection, owner=request.user)
+    if request.method == "POST" and form.is_valid():
+        saved = services.collection_save(form=form, owner=request.user)
+        messages.success(request, "Saved.")
+        return redirect(saved)
+    return render(
+        request,
+        "practices/collection_form.html",
+        {"form": form, "collection": collection},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@_signed_in_or_stashed
+def collection_create(request: AuthenticatedHttpRequest) -> HttpResponse:
+    return _collection_form_page(request, None)
+
+
+@require_http_methods(["GET", "POST"])
+@_signed_in_or_stashed
+def collection_edit(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    return _collection_form_page(request, _get_collection_for_user(request, pk, may=Collection.can_edit))
+
+
+@require_http_methods(["GET", "HEAD"])
+def collection_detail(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """A collection's own page: each practice the reader may open in it, with its note."""
+    user = request.user
+    collection = _get_collection_for_user(request, pk)
+    members = list(collection.members.order_by("last_name", "first_name", "username"))
+    items = (
+        collection.items.filter(practice__in=Practice.objects.visible_to(user))
+        .select_related("practice", "practice__school", "practice__author", "added_by")
+        .order_by("-added_at", "-pk")
+    )
+    return render(
+        request,
+        "practices/collection_detail.html",
+        {
+            "collection": collection,
+            "items": items,
+            "members": members,
+            "can_edit": collection.can_edit(user),
+            "can_add": collection.can_add(user, (member.pk for member in members)),
+        },
+    )
+
+
+@require_POST
+def collection_delete(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    collection = _get_collection_for_user(request, pk, may=Collection.can_edit)
+    collection.delete()
+    messages.success(request, f"“{collection.name}” is deleted. The practices in it are not affected.")
+    return redirect("collections:list")
+
+
+@require_POST
+def collection_item(request: AuthenticatedHttpRequest, pk: int, item_id: int) -> HttpResponse:
+    """Change a saved practice's note, or take it out (`action=remove`)."""
+    collection = _get_collection_for_user(request, pk)
+    if not collection.can_add(request.user, collection.members.values_list("pk", flat=True)):
+        raise PermissionDenied
+    item = get_object_or_404(
+        collection.items.filter(practice__in=Practice.objects.visible_to(request.user)), pk=item_id
+    )
+    if request.POST.get("action") == FormAction.REMOVE:
+        services.collection_item_change(item=item, note=None)
+        messages.success(request, "Taken out of the collection.")
+        return redirect(collection)
+    form = CollectionItemForm(request.POST, prefix=f"item-{item.pk}")
+    if not form.is_valid():
+        messages.error(request, "Keep a note to 2,000 characters.")
+        return redirect(collection)
+    services.collection_item_change(item=item, note=form.cleaned_data["note"])
+    messages.success(request, "Note saved.")
+    return redirect(collection)
+
+
+@require_http_methods(["GET", "POST"])
+def practice_save_to_collection(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Save a practice into one of my collections (or my teams'), or into a new one, with a note."""
+    user = request.user
+    practice = _get_practice_for_user(request, pk)
+    choices = (
+        Collection.objects.open_to_additions_by(user)
+        .annotate(has_it=Exists(CollectionItem.objects.filter(collection=OuterRef("pk"), practice=practice)))
+        .select_related("owner")
+        .order_by("name", "pk")
+    )
+    form = SaveToCollectionForm(request.POST if request.method == "POST" else None, user=user, collections=choices)
+    if request.method == "POST" and form.is_valid():
+        item = services.collection_add(
+            practice=practice,
+            user=user,
+            note=form.cleaned_data["note"],
+            collection=form.cleaned_data["collection"],
+            new_name=form.cleaned_data["new_name"],
+        )
+        messages.success(request, f"Saved to “{item.collection.name}”.")
+        return redirect(practice)
+    return render(
+        request,
+        "practices/save.html",
+        {"practice": practice, "form": form, "collections": list(choices)},
+        status=400 if request.method == "POST" else 200,
+    )

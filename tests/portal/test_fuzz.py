@@ -43,7 +43,7 @@ from reversion.models import Version
 from portal.models import School, User
 from portal.notifications.models import NotificationKind
 from portal.notifications.services import notify, unsubscribe_token
-from practices.models import Adoption, AdoptionReport, Practice, Question
+from practices.models import Adoption, AdoptionReport, Collection, CollectionItem, Practice, Question
 from showcases.models import CalendarFeed, VisitorReflection, VisitRequest, VisitSlot
 from surveys.models import Cycle
 from surveys.services import responses_import
@@ -607,6 +607,9 @@ def district(teacher, principal, leader, staff, other_teacher, settings, tmp_pat
     earlier = responses_import(cycle=cycle, text=f"{SURVEY_HEADER}\n{answered}\n")
     CalendarFeed.objects.create(user=teacher)
     question = Question.objects.create(practice=practice, asker=other_teacher, text="How long?")
+    collection = Collection.objects.create(owner=teacher, name="Team", sharing="team")
+    collection.members.add(other_teacher)
+    item = CollectionItem.objects.create(collection=collection, practice=practice, note="Try it")
     notice = notify(recipient=teacher, kind=NotificationKind.ADOPTION, text="Trying it", url="/practices/")
     return {
         "import_batch": earlier.batch,
@@ -620,6 +623,8 @@ def district(teacher, principal, leader, staff, other_teacher, settings, tmp_pat
         "attended": attended,
         "cycle": cycle,
         "notice": notice,
+        "collection": collection,
+        "item": item,
         "question": question,
         "report": report,
         "unsubscribe": unsubscribe_token(teacher, NotificationKind.ADOPTION),
@@ -659,6 +664,7 @@ PORTAL_PARAMETERS: dict[str, dict[str, Callable[[dict], object]]] = {
     "showcases:message": {"pk": lambda d: d["future_slot"].pk},
     "surveys:import_undo": {"pk": lambda d: d["import_batch"].pk},
     "surveys:": {"slug": lambda d: d["cycle"].slug},
+    "collections:": {"pk": lambda d: d["collection"].pk, "item_id": lambda d: d["item"].pk},
     "notifications:": {"pk": lambda d: d["notice"].pk, "token": lambda d: d["unsubscribe"]},
     "school": {"slug": lambda d: d["practice"].school.slug},
     "password_reset_confirm": {"uidb64": lambda d: "MQ", "token": lambda d: "set-password"},

@@ -38,7 +38,18 @@ from reversion.models import Version
 from portal.models import RosterImport, School, User
 from portal.notifications.models import Notification, NotificationKind, NotificationSettings
 from portal.notifications.services import notify, unsubscribe_token
-from practices.models import Adoption, AdoptionStatus, Failure, Practice, Question, Status, Visibility
+from practices.models import (
+    Adoption,
+    AdoptionStatus,
+    Collection,
+    CollectionItem,
+    CollectionSharing,
+    Failure,
+    Practice,
+    Question,
+    Status,
+    Visibility,
+)
 from practices.services import adoption_record
 from showcases.models import (
     Attendance,
@@ -423,6 +434,69 @@ MATRIX: list[Route] = [
             row(SIGN_IN, 302, 403, 403, 302, 403),
             lambda o: {},
             lambda o: _count(Question, pk=o["question"], hidden_at__isnull=False),
+        ),
+    ),
+    # Saving the entry into a collection: anyone who may see it, into a new collection of their own.
+    Route(
+        "practices:save",
+        "/practices/{practice}/save/",
+        ALL_200,
+        Post(
+            signed_in_all(302),
+            lambda o: {"collection": "", "new_name": "Matrix picks"},
+            lambda o: _count(Collection, name="Matrix picks"),
+        ),
+    ),
+    Route(
+        "practices:save",
+        "/practices/{school_practice}/save/",
+        row(SIGN_IN, 200, 200, 404, 200, 404),
+        Post(
+            row(SIGN_IN, 302, 302, 404, 302, 404),
+            lambda o: {"collection": "", "new_name": "Matrix picks"},
+            lambda o: _count(Collection, name="Matrix picks"),
+        ),
+    ),
+    # -- Collections: the teacher's private one, and the teacher's team one with the other teacher in it.
+    Route("collections:list", "/collections/", ALL_200),
+    Route(
+        "collections:create",
+        "/collections/new/",
+        ALL_200,
+        Post(
+            signed_in_all(302),
+            lambda o: {"name": "Matrix collection", "sharing": "private"},
+            lambda o: _count(Collection, name="Matrix collection"),
+        ),
+    ),
+    Route("collections:detail", "/collections/{collection}/", row(SIGN_IN, 200, 404, 404, 404, 404)),
+    Route("collections:detail", "/collections/{team_collection}/", row(SIGN_IN, 200, 404, 404, 404, 200)),
+    Route(
+        "collections:edit",
+        "/collections/{team_collection}/edit/",
+        row(SIGN_IN, 200, 404, 404, 404, 403),
+        Post(
+            row(SIGN_IN, 302, 404, 404, 404, 403),
+            lambda o: {"name": "Renamed", "sharing": "private"},
+            lambda o: _count(Collection, name="Renamed"),
+        ),
+    ),
+    Route(
+        "collections:delete",
+        "/collections/{team_collection}/delete/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 302, 404, 404, 404, 403), lambda o: {}, lambda o: _count(Collection, pk=o["team_collection"])
+        ),
+    ),
+    Route(
+        "collections:item",
+        "/collections/{team_collection}/items/{team_item}/",
+        POST_ONLY,
+        Post(
+            row(SIGN_IN, 302, 404, 404, 404, 302),
+            lambda o: {f"item-{o['team_item']}-note": "Changed"},
+            lambda o: _count(CollectionItem, note="Changed"),
         ),
     ),
     # -- Showcases
@@ -938,6 +1012,11 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
     stopped = adoption_record(practice=practice, user=other_teacher, status=AdoptionStatus.STOPPED, notes="Long.")
     adaptation = PracticeFactory(author=other_teacher, adapted_from=practice, lineage_root=practice)
     question = Question.objects.create(practice=practice, asker=other_teacher, text="How long?")
+    collection = Collection.objects.create(owner=teacher, name="Mine")
+    CollectionItem.objects.create(collection=collection, practice=practice)
+    team_collection = Collection.objects.create(owner=teacher, name="Team", sharing=CollectionSharing.TEAM)
+    team_collection.members.add(other_teacher)
+    team_item = CollectionItem.objects.create(collection=team_collection, practice=practice)
     today = timezone.localdate()
     cycle = Cycle.objects.create(
         name="Now", slug="now", opens_on=today - timedelta(days=1), closes_on=today + timedelta(days=1)
@@ -965,6 +1044,9 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
         "quiet_showcase": quiet.showcase.pk,
         "cycle": cycle.slug,
         "notice": notice.pk,
+        "collection": collection.pk,
+        "team_collection": team_collection.pk,
+        "team_item": team_item.pk,
         "question": question.pk,
         "stopped_report": stopped.reports.get().pk,
         "adaptation": adaptation.pk,
