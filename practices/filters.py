@@ -64,6 +64,25 @@ def tag_suggestions(user: User) -> list[str]:
     return names[:TAG_SUGGESTIONS]
 
 
+def shared_traits(mine: School, theirs: School) -> list[str]:
+    """What another school has in common with mine, in the words lists show ("same level,
+    similar size"): the four traits `school_similarity` counts, each said once."""
+    traits = []
+    if mine.level == theirs.level:
+        traits.append("same level")
+    if mine.enrollment_band == theirs.enrollment_band:
+        traits.append("similar size")
+    if mine.frl_band == theirs.frl_band:
+        traits.append("similar share on free or reduced lunch")
+    if mine.locale == theirs.locale:
+        traits.append(f"also {theirs.get_locale_display().lower()}")
+    return traits
+
+
+def like_mine_reasons(mine: School, theirs: School) -> str:
+    return ", ".join(shared_traits(mine, theirs)) or "nothing in common in level, size, lunch share or locale"
+
+
 SORTS = [
     ("relevance", "Best match"),
     ("newest", "Newest"),

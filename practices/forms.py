@@ -69,6 +69,7 @@ class FormAction(StrEnum):
     UNFEATURE = "unfeature"
     UNHIDE = "unhide"
     REMOVE = "remove"
+    UNFOLLOW = "unfollow"
 
 
 MAX_ATTACHMENTS_PER_SAVE = 10

@@ -683,6 +683,57 @@ class CollectionItem(models.Model):
         return f"{self.practice} in {self.collection}"
 
 
+class FollowQuerySet(models.QuerySet["Follow"]):
+    def of(self, user: User) -> FollowQuerySet:
+        return self.filter(user=user)
+
+
+class Follow(models.Model):
+    """Someone follows a tag, a school, a practice (its adaptations and changes) or a person (the
+    entries they share under their name, never their anonymous ones). What is new from what they
+    follow comes in their weekly digest."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="follows")
+    tag = models.ForeignKey("taggit.Tag", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    school = models.ForeignKey("portal.School", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, null=True, blank=True, related_name="follows")
+    person = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, blank=True, related_name="followers"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = FollowQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            # Exactly one thing is followed.
+            models.CheckConstraint(
+                condition=(
+                    Q(tag__isnull=False, school__isnull=True, practice__isnull=True, person__isnull=True)
+                    | Q(tag__isnull=True, school__isnull=False, practice__isnull=True, person__isnull=True)
+                    | Q(tag__isnull=True, school__isnull=True, practice__isnull=False, person__isnull=True)
+                    | Q(tag__isnull=True, school__isnull=True, practice__isnull=True, person__isnull=False)
+                ),
+                name="follow_one_thing",
+            ),
+            models.CheckConstraint(condition=~Q(person=F("user")), name="follow_not_oneself"),
+            models.UniqueConstraint(fields=["user", "tag"], condition=Q(tag__isnull=False), name="follow_tag_once"),
+            models.UniqueConstraint(
+                fields=["user", "school"], condition=Q(school__isnull=False), name="follow_school_once"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "practice"], condition=Q(practice__isnull=False), name="follow_practice_once"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "person"], condition=Q(person__isnull=False), name="follow_person_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} follows {self.tag or self.school or self.practice or self.person}"
+
+
 def attachment_path(instance: Attachment, filename: str) -> str:
     """Stored under a generated name; the original name is kept only in the database."""
     suffix = PurePath(filename).suffix.lower()[:10]

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from functools import partial
+from typing import Any
 
 import reversion
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from reversion.models import Version
+from taggit.models import Tag
 
 from portal.lib.uploads import carries_metadata, strip_metadata
-from portal.models import User
+from portal.models import School, User
 from portal.naming import may_name, person_label
-from portal.notifications.models import NotificationKind
+from portal.notifications.models import Notification, NotificationKind
 from portal.notifications.services import notify
 from practices.forms import CleanedUpload, CollectionForm, OrderedInlineFormSet, PracticeForm
 from practices.models import (
@@ -26,6 +29,7 @@ from practices.models import (
     CollectionItem,
     CollectionSharing,
     Failure,
+    Follow,
     Practice,
     Question,
     Status,
@@ -135,6 +139,8 @@ def practice_save(
         practice_refresh_derived(practice)
         reversion.set_user(user)
         reversion.set_comment("Created" if creating else ("Published" if first_publication else "Edited"))
+        if previously_published and practice.status == Status.PUBLISHED:
+            _notify_original_changed(practice, user)
         if original is not None and not shown_before:
             reaches = Practice.objects.visible_to(original.author).published().filter(pk=practice.pk).exists()
             # Published before but kept where the original's author could not open it, and now shared with them.
@@ -368,6 +374,55 @@ def collection_item_change(*, item: CollectionItem, note: str | None) -> Collect
         item.note = note
         item.save(update_fields=["note"])
     return item
+
+
+def follow_set(
+    *,
+    user: User,
+    on: bool,
+    tag: Tag | None = None,
+    school: School | None = None,
+    practice: Practice | None = None,
+    person: User | None = None,
+) -> Follow | None:
+    """Follow one thing (`on`), or stop following it; following twice keeps one follow."""
+    target: dict[str, Any] = {"tag": tag, "school": school, "practice": practice, "person": person}
+    chosen = {name: value for name, value in target.items() if value is not None}
+    if len(chosen) != 1 or person == user:
+        raise ValueError("Follow exactly one thing, never oneself.")
+    if not on:
+        Follow.objects.filter(user=user, **chosen).delete()
+        return None
+    follow, _created = Follow.objects.get_or_create(user=user, **chosen)
+    return follow
+
+
+def _notify_original_changed(original: Practice, editor: User) -> None:
+    """Tell the authors of adaptations of `original` that it changed (once until they read it)."""
+    adapters = (
+        User.objects.active()
+        .filter(practices__adapted_from=original, practices__status=Status.PUBLISHED)
+        .exclude(pk=editor.pk)
+        .distinct()
+    )
+    already_told = set(
+        Notification.objects.filter(
+            kind=NotificationKind.ORIGINAL_CHANGED,
+            about_type=Practice._meta.label_lower,
+            about_id=original.pk,
+            read_at__isnull=True,
+        ).values_list("recipient_id", flat=True)
+    )
+    for adapter in adapters:
+        if adapter.pk in already_told:
+            continue
+        notify(
+            recipient=adapter,
+            kind=NotificationKind.ORIGINAL_CHANGED,
+            text=f"“{original.title}”, which you adapted, has changed: see what is new",
+            url=reverse("practices:history", args=[original.pk]),
+            about=original,
+        )
 
 
 def practice_archive(*, practice: Practice, by: User, reason: str) -> Practice:

@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import wraps
 from typing import Any, Concatenate, ParamSpec, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
@@ -18,6 +19,7 @@ from portal.http import AuthenticatedHttpRequest
 from portal.lib.pagination import CappedPaginator
 from portal.lib.stash import pop_stashed_post, stash_post_and_sign_in
 from portal.models import User
+from portal.naming import display_name
 from practices import services
 from practices.filters import PracticeFilter, tag_suggestions
 from practices.forms import (
@@ -44,6 +46,7 @@ from practices.models import (
     Attachment,
     Collection,
     CollectionItem,
+    Follow,
     Practice,
     PracticeQuerySet,
     Question,
@@ -155,10 +158,16 @@ def practice_mine(request: AuthenticatedHttpRequest) -> HttpResponse:
         )
         for adoption in adoptions
     ]
+    # What I follow; an entry no longer shared with me is left out (its follow stays, unused).
+    follows = (
+        Follow.objects.of(user)
+        .filter(Q(practice__isnull=True) | Q(practice__in=Practice.objects.visible_to(user)))
+        .select_related("tag", "school", "practice", "person")
+    )
     return render(
         request,
         "practices/mine.html",
-        {"mine": mine, "stories": stories, "can_write": can_write_practices(user)},
+        {"mine": mine, "stories": stories, "follows": follows, "can_write": can_write_practices(user)},
     )
 
 
@@ -678,3 +687,96 @@ def practice_save_to_collection(request: AuthenticatedHttpRequest, pk: int) -> H
         {"practice": practice, "form": form, "collections": list(choices)},
         status=400 if request.method == "POST" else 200,
     )
+
+
+# -- Following ----------------------------------------------------------------------------------------
+
+
+class FollowWhat(StrEnum):
+    """What the follow page offers to follow, from one practice."""
+
+    PRACTICE = "practice"
+    SCHOOL = "school"
+    AUTHOR = "author"
+    TAG = "tag"
+
+
+@dataclass(frozen=True)
+class FollowOption:
+    what: FollowWhat
+    label: str
+    following: bool
+    tag_slug: str = ""
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def practice_follow(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Follow this practice, its school, its author (unless it is anonymous) or one of its tags:
+    what is new from them comes in the weekly digest."""
+    user = request.user
+    practice = _get_practice_for_user(request, pk, queryset=Practice.objects.select_related("school", "author"))
+    tags = list(practice.tags.order_by("name"))
+    may_follow_author = not practice.anonymous and practice.author_id != user.pk
+    if request.method == "POST":
+        what = request.POST.get("what", "")
+        on = request.POST.get("action") != FormAction.UNFOLLOW
+        target: dict[str, Any] = {}
+        if what == FollowWhat.PRACTICE:
+            target = {"practice": practice}
+        elif what == FollowWhat.SCHOOL:
+            target = {"school": practice.school}
+        elif what == FollowWhat.AUTHOR and may_follow_author:
+            target = {"person": practice.author}
+        elif what == FollowWhat.TAG:
+            chosen = next((tag for tag in tags if tag.slug == request.POST.get("tag")), None)
+            target = {"tag": chosen} if chosen is not None else {}
+        if not target:
+            messages.error(request, "Choose something on this page to follow.")
+            return redirect("practices:follow", pk=practice.pk)
+        services.follow_set(user=user, on=on, **target)
+        messages.success(
+            request,
+            "Followed: what is new comes in your weekly digest." if on else "You no longer follow it.",
+        )
+        return redirect("practices:follow", pk=practice.pk)
+    mine = Follow.objects.of(user).filter(
+        Q(practice=practice)
+        | Q(school_id=practice.school_id)
+        | Q(person_id=practice.author_id)
+        | Q(tag__in=[tag.pk for tag in tags])
+    )
+    followed = {(f.practice_id, f.school_id, f.person_id, f.tag_id) for f in mine}
+    options = [
+        FollowOption(
+            FollowWhat.PRACTICE,
+            "This practice: its adaptations and changes",
+            (practice.pk, None, None, None) in followed,
+        ),
+        FollowOption(
+            FollowWhat.SCHOOL,
+            f"{practice.school.name}: what it shares",
+            (None, practice.school_id, None, None) in followed,
+        ),
+    ]
+    if may_follow_author:
+        options.append(
+            FollowOption(
+                FollowWhat.AUTHOR,
+                f"{display_name(practice.author)}: what they share under their name",
+                (None, None, practice.author_id, None) in followed,
+            )
+        )
+    options += [
+        FollowOption(FollowWhat.TAG, f"The tag “{tag.name}”", (None, None, None, tag.pk) in followed, tag.slug)
+        for tag in tags
+    ]
+    return render(request, "practices/follow.html", {"practice": practice, "options": options})
+
+
+@require_POST
+def follow_delete(request: AuthenticatedHttpRequest, follow_id: int) -> HttpResponse:
+    """Stop following something, from the list on My practices."""
+    follow = get_object_or_404(Follow.objects.of(request.user), pk=follow_id)
+    follow.delete()
+    messages.success(request, "You no longer follow it.")
+    return redirect("practices:mine")

@@ -43,7 +43,7 @@ from reversion.models import Version
 from portal.models import School, User
 from portal.notifications.models import NotificationKind
 from portal.notifications.services import notify, unsubscribe_token
-from practices.models import Adoption, AdoptionReport, Collection, CollectionItem, Practice, Question
+from practices.models import Adoption, AdoptionReport, Collection, CollectionItem, Follow, Practice, Question
 from showcases.models import CalendarFeed, VisitorReflection, VisitRequest, VisitSlot
 from surveys.models import Cycle
 from surveys.services import responses_import
@@ -610,6 +610,7 @@ def district(teacher, principal, leader, staff, other_teacher, settings, tmp_pat
     collection = Collection.objects.create(owner=teacher, name="Team", sharing="team")
     collection.members.add(other_teacher)
     item = CollectionItem.objects.create(collection=collection, practice=practice, note="Try it")
+    follow = Follow.objects.create(user=teacher, school=teacher.school)
     notice = notify(recipient=teacher, kind=NotificationKind.ADOPTION, text="Trying it", url="/practices/")
     return {
         "import_batch": earlier.batch,
@@ -623,6 +624,7 @@ def district(teacher, principal, leader, staff, other_teacher, settings, tmp_pat
         "attended": attended,
         "cycle": cycle,
         "notice": notice,
+        "follow": follow,
         "collection": collection,
         "item": item,
         "question": question,
@@ -645,6 +647,7 @@ PORTAL_PARAMETERS: dict[str, dict[str, Callable[[dict], object]]] = {
         "version_id": lambda d: d["version"].pk,
         "attachment_id": lambda d: d["attachment"].pk,
         "report_id": lambda d: d["report"].pk,
+        "follow_id": lambda d: d["follow"].pk,
         "question_id": lambda d: d["question"].pk,
     },
     "showcases:detail": {"pk": lambda d: d["showcase"].pk},

@@ -45,6 +45,7 @@ from practices.models import (
     CollectionItem,
     CollectionSharing,
     Failure,
+    Follow,
     Practice,
     Question,
     Status,
@@ -498,6 +499,33 @@ MATRIX: list[Route] = [
             lambda o: {f"item-{o['team_item']}-note": "Changed"},
             lambda o: _count(CollectionItem, note="Changed"),
         ),
+    ),
+    # Following from an entry: anyone who may see it; the teacher's own follow is theirs to stop.
+    Route(
+        "practices:follow",
+        "/practices/{practice}/follow/",
+        ALL_200,
+        Post(
+            signed_in_all(302),
+            lambda o: {"what": "practice"},
+            lambda o: _count(Follow, practice=o["practice"]),
+        ),
+    ),
+    Route(
+        "practices:follow",
+        "/practices/{school_practice}/follow/",
+        row(SIGN_IN, 200, 200, 404, 200, 404),
+        Post(
+            row(SIGN_IN, 302, 302, 404, 302, 404),
+            lambda o: {"what": "practice"},
+            lambda o: _count(Follow, practice=o["school_practice"]),
+        ),
+    ),
+    Route(
+        "practices:unfollow",
+        "/practices/follows/{follow}/delete/",
+        POST_ONLY,
+        Post(row(SIGN_IN, 302, 404, 404, 404, 404), lambda o: {}, lambda o: _count(Follow, pk=o["follow"])),
     ),
     # -- Showcases
     Route("showcases:list", "/showcases/", ALL_200),
@@ -1017,6 +1045,7 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
     team_collection = Collection.objects.create(owner=teacher, name="Team", sharing=CollectionSharing.TEAM)
     team_collection.members.add(other_teacher)
     team_item = CollectionItem.objects.create(collection=team_collection, practice=practice)
+    follow = Follow.objects.create(user=teacher, school=teacher.school)
     today = timezone.localdate()
     cycle = Cycle.objects.create(
         name="Now", slug="now", opens_on=today - timedelta(days=1), closes_on=today + timedelta(days=1)
@@ -1044,6 +1073,7 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
         "quiet_showcase": quiet.showcase.pk,
         "cycle": cycle.slug,
         "notice": notice.pk,
+        "follow": follow.pk,
         "collection": collection.pk,
         "team_collection": team_collection.pk,
         "team_item": team_item.pk,
