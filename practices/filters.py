@@ -210,8 +210,17 @@ class PracticeFilter(django_filters.FilterSet):
         if sort == "most_adapted":
             return queryset.order_by("-adaptation_count", "-adoption_count", "-published_at", "-pk")
         if sort == "like_mine":
+            if self.leaves_out_own_school:
+                queryset = queryset.exclude(school_id=self.user.school_id)
             return self.with_likeness(queryset).order_by(F("likeness").desc(), "-published_at", "-pk")
         return queryset.order_by("-published_at", "-pk")
+
+    @property
+    def leaves_out_own_school(self) -> bool:
+        """ "Schools like mine" means other schools: the reader's own school's entries are left out
+        (they are one filter away), unless that filter is chosen."""
+        chosen_school = self.form.cleaned_data.get("school") if self.is_bound and self.form.is_valid() else None
+        return self.sort_key == "like_mine" and chosen_school is None
 
     def with_likeness(self, queryset: QuerySet[Practice]) -> QuerySet[Practice]:
         """How many traits each entry's school shares with the reader's, when sorting by it."""

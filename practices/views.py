@@ -127,6 +127,7 @@ def practice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             "page": page,
             "practices": page.object_list,
             "show_likeness": practice_filter.sort_key == "like_mine",
+            "own_school_left_out": practice_filter.leaves_out_own_school,
             "can_write": can_write_practices(user),
         },
     )

@@ -119,7 +119,9 @@ def test_schools_like_mine_ranks_similar_schools_first(as_user, teacher):
     PracticeFactory(author=TeacherFactory(school=twin), title="From a twin school")
     response = as_user(teacher).get("/practices/", {"sort": "like_mine"})
     assert _titles(response) == ["From a twin school", "From an unlike school"]
-    assert "Shares 4 of 4 traits with your school" in response.content.decode()
+    assert "Like yours: same level, similar size, similar share on free or reduced lunch, also city" in (
+        response.content.decode()
+    )
 
 
 def test_most_adapted_sort(as_user, teacher, other_teacher):
