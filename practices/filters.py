@@ -64,6 +64,19 @@ def tag_suggestions(user: User) -> list[str]:
     return names[:TAG_SUGGESTIONS]
 
 
+FACETS_CACHE_KEY = "practices:facet-vocabulary"
+
+
+def facet_vocabulary() -> list[tuple[str, str, str]]:
+    """(kind, slug, name) of every subject, grade band and kind of evidence: one query, kept for
+    a few minutes (the vocabulary changes only in the admin)."""
+    facets = cache.get(FACETS_CACHE_KEY)
+    if facets is None:
+        facets = list(Facet.objects.values_list("kind", "slug", "name"))
+        cache.set(FACETS_CACHE_KEY, facets, POPULAR_TAGS_SECONDS)
+    return facets
+
+
 def shared_traits(mine: School, theirs: School) -> list[str]:
     """What another school has in common with mine, in the words lists show ("same level,
     similar size"): the four traits `school_similarity` counts, each said once."""
@@ -133,8 +146,7 @@ class PracticeFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.user = user
         self.filters["tag"].extra["choices"] = self._tag_choices()
-        # One query for the three vocabularies.
-        facets = list(Facet.objects.values_list("kind", "slug", "name"))
+        facets = facet_vocabulary()
         for name in ("subject", "grade", "evidence"):
             kind = self.filters[name].kind
             self.filters[name].extra["choices"] = [(slug, label) for k, slug, label in facets if k == kind]
@@ -198,14 +210,30 @@ class PracticeFilter(django_filters.FilterSet):
     @property
     def qs(self) -> QuerySet[Practice]:
         queryset = super().qs
-        if self.searching:
+        return self._ranked(queryset, self.form.cleaned_data["q"] if self.searching else "")
+
+    def results_for(self, text: str) -> QuerySet[Practice]:
+        """The same filters and order, searching for `text` instead of what was typed (a
+        corrected spelling). Only for a search that was valid."""
+        data = self.form.cleaned_data
+        typed = data.get("q")
+        data["q"] = text
+        try:
+            queryset = self.filter_queryset(self.queryset.all())
+        finally:
+            data["q"] = typed
+        return self._ranked(queryset, text)
+
+    def _ranked(self, queryset: QuerySet[Any], text: str) -> QuerySet[Practice]:
+        """Order the filtered entries (annotated with their counts and, searching, their rank)."""
+        if text:
             # Rank only the most recent matches: past COUNT_LIMIT the list says "more than
             # 1,000" anyway, and ranking then costs the same in a district of any size.
             # The pool is chosen by every filter; the page is then sorted within it.
             pool = queryset.order_by("-published_at", "-pk").values("pk")[: pagination.COUNT_LIMIT + 1]
-            queryset = with_search_rank(self.queryset.filter(pk__in=pool), self.form.cleaned_data["q"])
+            queryset = with_search_rank(self.queryset.filter(pk__in=pool), text)
         sort = self.sort_key
-        if sort == "relevance" and self.searching:
+        if sort == "relevance" and text:
             return queryset.order_by("-search_rank", "-published_at", "-pk")
         if sort == "most_adapted":
             return queryset.order_by("-adaptation_count", "-adoption_count", "-published_at", "-pk")

@@ -734,6 +734,20 @@ class Follow(models.Model):
         return f"{self.user} follows {self.tag or self.school or self.practice or self.person}"
 
 
+class SearchWord(models.Model):
+    """A word people wrote in some entry (its title, tags, text, iterations or failures): the
+    list "Did you mean …?" and typo-forgiving search pick near spellings from. A word here is
+    only ever suggested when searching with it finds entries the reader may open."""
+
+    word = models.CharField(max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["word"]
+
+    def __str__(self) -> str:
+        return self.word
+
+
 def attachment_path(instance: Attachment, filename: str) -> str:
     """Stored under a generated name; the original name is kept only in the database."""
     suffix = PurePath(filename).suffix.lower()[:10]

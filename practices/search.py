@@ -1,17 +1,26 @@
 """Full-text search over practices: PostgreSQL full-text search with ranking, and a
-correct (if slower) word-matching path on SQLite."""
+correct (if slower) word-matching path on SQLite. Typos are forgiven through a word list
+(pg_trgm on PostgreSQL, difflib elsewhere), and each result shows the passage it matched in."""
 
 from __future__ import annotations
 
+import difflib
 import re
+from dataclasses import dataclass
+from typing import Any
 
+from django.contrib.postgres.aggregates import StringAgg
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, TrigramSimilarity
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, Case, FloatField, QuerySet, Value, When
+from django.db.models import BooleanField, Case, F, FloatField, OuterRef, QuerySet, Subquery, TextField, Value, When
 from django.db.models.expressions import Combinable, Expression
+from django.db.models.functions import Coalesce, Concat, Length
 from django.db.models.sql.compiler import SQLCompiler
+from django.utils.html import escape
+from django.utils.safestring import SafeString
 
-from practices.models import Practice
+from practices.models import Failure, Iteration, Practice, SearchWord
 
 
 class SearchVectorSQL(Expression):
@@ -72,3 +81,231 @@ def with_search_rank(queryset: QuerySet[Practice], text: str) -> QuerySet[Practi
     if text and connections[queryset.db].vendor == "postgresql":
         return queryset.alias(search_rank=SearchVectorSQL("rank", text) + bonus)
     return queryset.alias(search_rank=bonus)
+
+
+# -- Forgiving typos: the word list and "Did you mean …?" ------------------------------------------
+
+# The words kept for near spellings: letters only, 4 to 30 of them (shorter ones are too easily
+# mistaken for one another), at most this many new ones from one entry.
+WORD = re.compile(r"[^\W\d_]{4,30}")
+WORDS_PER_ENTRY = 2000
+# Only this many unknown words of one search are corrected (each costs a query): the cost of a
+# search does not grow with what is typed.
+CORRECTED_TERMS = 3
+# How close a word must be to count as a near spelling: pg_trgm's similarity on PostgreSQL,
+# difflib's ratio elsewhere (both 0 to 1).
+TRIGRAM_SIMILARITY = 0.3
+SEQUENCE_SIMILARITY = 0.75
+
+
+def words_of(document: str) -> list[str]:
+    """The distinct words of a search document worth keeping for near spellings, in order."""
+    seen: dict[str, None] = {}
+    for match in WORD.finditer(document):
+        seen.setdefault(match.group().lower(), None)
+        if len(seen) >= WORDS_PER_ENTRY:
+            break
+    return list(seen)
+
+
+def remember_words(document: str) -> None:
+    """Add an entry's words to the word list (words are never taken out: a word no entry uses
+    any more is simply never suggested, as a suggestion must find something)."""
+    SearchWord.objects.bulk_create(
+        [SearchWord(word=word) for word in words_of(document)], batch_size=1000, ignore_conflicts=True
+    )
+
+
+class TrigramMatch(Expression):
+    """`word % text`: pg_trgm's similarity above its threshold, which the trigram index answers."""
+
+    output_field = BooleanField()
+
+    def __init__(self, column: str, text: str) -> None:
+        super().__init__()
+        self.column, self.text = column, text
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[str]]:
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f"{table}.{connection.ops.quote_name(self.column)} %% %s", (self.text,)
+
+
+def closest_word(term: str, using: str = "default") -> str | None:
+    """The known word nearest to `term`, if one is near enough."""
+    words = SearchWord.objects.using(using)
+    if connections[using].vendor == "postgresql":
+        nearest = (
+            words.alias(near=TrigramMatch("word", term))
+            .filter(near=True)
+            .annotate(similarity=TrigramSimilarity("word", term))
+            .filter(similarity__gte=TRIGRAM_SIMILARITY)
+            .order_by("-similarity", "word")
+            .values_list("word", flat=True)
+            .first()
+        )
+        return nearest
+    # SQLite: compare in Python with the words of about the same length and first letter.
+    candidates = list(
+        words.annotate(size=Length("word"))
+        .filter(word__startswith=term[0], size__gte=len(term) - 2, size__lte=len(term) + 2)
+        .values_list("word", flat=True)[:5000]
+    )
+    found = difflib.get_close_matches(term, candidates, n=1, cutoff=SEQUENCE_SIMILARITY)
+    return found[0] if found else None
+
+
+def corrected_query(text: str, using: str = "default") -> str | None:
+    """The search with its unknown words replaced by the nearest known ones ("exit tikets" ->
+    "exit tickets"), or None when every word is known or nothing near is found."""
+    terms = search_terms(searched_text(text))
+    candidates = [term for term in terms if WORD.fullmatch(term)]
+    if not candidates:
+        return None
+    known = set(SearchWord.objects.using(using).filter(word__in=candidates).values_list("word", flat=True))
+    corrected, changed = [], False
+    unknown_seen = 0
+    for term in terms:
+        replacement = None
+        if term in candidates and term not in known and unknown_seen < CORRECTED_TERMS:
+            unknown_seen += 1
+            replacement = closest_word(term, using)
+        corrected.append(replacement or term)
+        changed = changed or (replacement is not None and replacement != term)
+    return " ".join(corrected) if changed else None
+
+
+# -- Explaining a match: the passage that matched, with the words marked ---------------------------
+
+MARK_OPEN, MARK_CLOSE = "\u27e6", "\u27e7"
+# The parts of an entry a passage is taken from, in reading order (the title is shown anyway).
+PASSAGE_PARTS: list[tuple[str, str]] = [
+    ("summary", "Summary"),
+    ("description", "The practice"),
+    ("intent", "Intent"),
+    ("context", "Setting"),
+    ("depends_on", "What it depends on"),
+    ("core_elements", "What must stay"),
+    ("adaptable_elements", "What others may change"),
+    ("impact", "Impact on student learning"),
+    ("adaptation_changes", "What changed from the original"),
+    ("iterations", "How it evolved"),
+    ("failures", "What did not work"),
+]
+PASSAGE_WORDS = 24
+
+
+@dataclass(frozen=True)
+class Passage:
+    part: str
+    html: SafeString
+
+
+def _marked(text: str) -> SafeString:
+    """`text` escaped, with the sentinels around matched words turned into <mark>."""
+    return SafeString(escape(text).replace(MARK_OPEN, "<mark>").replace(MARK_CLOSE, "</mark>"))
+
+
+def _rows_text(model: type[Iteration | Failure], fields: list[str]) -> Subquery:
+    """All of an entry's iterations (or failures) as one text, for a headline."""
+    parts: list[Combinable] = []
+    for name in fields:
+        parts += [Coalesce(F(name), Value(""), output_field=TextField()), Value(" ", output_field=TextField())]
+    rows = (
+        model._default_manager.filter(practice=OuterRef("pk"))
+        .order_by()
+        .values("practice")
+        .annotate(text=StringAgg(Concat(*parts, output_field=TextField()), delimiter="\n"))
+        .values("text")
+    )
+    return Subquery(rows, output_field=TextField())
+
+
+def _postgresql_passages(ids: list[int], text: str, using: str) -> dict[int, Passage]:
+    """ts_headline for the page's entries only (at most a page of rows, a few fragments each),
+    one headline per part, in one query; the first part with a marked word is the passage."""
+    query = SearchQuery(text, search_type="websearch", config="english")
+    options: dict[str, Any] = {
+        "config": "english",
+        "start_sel": MARK_OPEN,
+        "stop_sel": MARK_CLOSE,
+        "max_fragments": 2,
+        "max_words": PASSAGE_WORDS,
+        "min_words": 8,
+        "fragment_delimiter": " … ",
+    }
+    sources: dict[str, Any] = {name: F(name) for name, _label in PASSAGE_PARTS}
+    sources["iterations"] = _rows_text(Iteration, ["when", "tried", "observed", "changed"])
+    sources["failures"] = _rows_text(Failure, ["tried", "what_happened", "why", "lesson"])
+    headlines = {f"passage_{name}": SearchHeadline(source, query, **options) for name, source in sources.items()}
+    found: dict[int, Passage] = {}
+    rows = Practice.objects.using(using).filter(pk__in=ids).annotate(**headlines).values("pk", *headlines)
+    for row in rows:
+        for name, label in PASSAGE_PARTS:
+            headline = row[f"passage_{name}"] or ""
+            if MARK_OPEN in headline:
+                found[row["pk"]] = Passage(label, _marked(headline))
+                break
+    return found
+
+
+def _window(text: str, terms: list[str]) -> str | None:
+    """About PASSAGE_WORDS words of `text` around the first of `terms`, the terms between the
+    sentinels; None when no term is in it."""
+    pattern = re.compile("|".join(re.escape(term) for term in sorted(terms, key=len, reverse=True)), re.IGNORECASE)
+    first = pattern.search(text)
+    if first is None:
+        return None
+    words = text.split()
+    position = len(text[: first.start()].split())
+    start = max(position - PASSAGE_WORDS // 3, 0)
+    piece = " ".join(words[start : start + PASSAGE_WORDS])
+    marked = pattern.sub(lambda match: f"{MARK_OPEN}{match.group()}{MARK_CLOSE}", piece)
+    return ("… " if start else "") + marked + (" …" if start + PASSAGE_WORDS < len(words) else "")
+
+
+def _python_passages(practices: list[Practice], text: str, using: str) -> dict[int, Passage]:
+    """The same on SQLite: the first part holding a searched word, cut around it, in Python
+    (the entries are those the page shows; their iterations and failures come in one query)."""
+    terms = search_terms(searched_text(text))
+    if not terms:
+        return {}
+    ids = [practice.pk for practice in practices]
+    iterations = (
+        Iteration.objects.using(using)
+        .filter(practice_id__in=ids)
+        .order_by()
+        .annotate(part=Value("iterations"), a=F("when"), b=F("tried"), c=F("observed"), d=F("changed"))
+        .values_list("practice_id", "part", "position", "pk", "a", "b", "c", "d")
+    )
+    failures = (
+        Failure.objects.using(using)
+        .filter(practice_id__in=ids)
+        .order_by()
+        .annotate(part=Value("failures"), a=F("tried"), b=F("what_happened"), c=F("why"), d=F("lesson"))
+        .values_list("practice_id", "part", "position", "pk", "a", "b", "c", "d")
+    )
+    rows: dict[tuple[str, int], list[str]] = {}
+    for practice_id, part, _position, _pk, *texts in sorted(iterations.union(failures, all=True)):
+        rows.setdefault((part, practice_id), []).extend(texts)
+    found: dict[int, Passage] = {}
+    for practice in practices:
+        for name, label in PASSAGE_PARTS:
+            if name in ("iterations", "failures"):
+                part_text = " ".join(value for value in rows.get((name, practice.pk), []) if value)
+            else:
+                part_text = getattr(practice, name)
+            window = _window(part_text, terms) if part_text else None
+            if window is not None:
+                found[practice.pk] = Passage(label, _marked(window))
+                break
+    return found
+
+
+def matched_passages(practices: list[Practice], text: str, using: str = "default") -> dict[int, Passage]:
+    """For each of a page's entries, the passage the search matched in and the part it is from."""
+    text = searched_text(text)
+    if not practices or not text:
+        return {}
+    if connections[using].vendor == "postgresql":
+        return _postgresql_passages([practice.pk for practice in practices], text, using)
+    return _python_passages(practices, text, using)

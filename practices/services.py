@@ -35,6 +35,7 @@ from practices.models import (
     Status,
     tag_names_text,
 )
+from practices.search import remember_words
 
 # Set by district staff beside the author's edits (archive, feature), never from the author's form.
 MODERATION_FIELDS = [
@@ -80,6 +81,7 @@ def practice_refresh_derived(practice: Practice) -> None:
     practice.search_document = practice.build_search_document()
     practice.refresh_counts()
     practice.save(update_fields=["tag_names", "search_document", "iteration_count", "failure_count"])
+    remember_words(practice.search_document)
 
 
 def practice_save(

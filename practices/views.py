@@ -53,6 +53,7 @@ from practices.models import (
     Status,
     can_write_practices,
 )
+from practices.search import Passage, corrected_query, matched_passages
 
 PAGE_SIZE = 20
 # The latest answered questions a practice's page shows (its questions page has them all).
@@ -107,16 +108,31 @@ def practice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         .published()
         .with_counts(user)
         .select_related("school", "author")
-        .prefetch_related(TAGS, "facets")
+        .prefetch_related(TAGS)
     )
     practice_filter = PracticeFilter(request.GET or None, queryset=base, user=user, request=request)
     results = base.none() if practice_filter.is_bound and not practice_filter.is_valid() else practice_filter.qs
+    suggestion: str | None = None
+    searched_instead = ""
+    passages: dict[int, Passage] = {}
     if practice_filter.searching:
         # A search ranks a bounded pool of matches once: their ids in order (which also
         # count them), then the page's entries by id.
-        page = CappedPaginator(list(results.values_list("pk", flat=True)), PAGE_SIZE).get_page(request.GET.get("page"))
+        typed = practice_filter.form.cleaned_data["q"]
+        ids = list(results.values_list("pk", flat=True))
+        # Near spellings of unknown words: suggested only when they find entries this reader
+        # may open, and searched for instead when what was typed finds nothing.
+        suggestion = corrected_query(typed)
+        if suggestion is not None:
+            corrected = list(practice_filter.results_for(suggestion).values_list("pk", flat=True))
+            if not corrected:
+                suggestion = None
+            elif not ids:
+                ids, searched_instead = corrected, suggestion
+        page = CappedPaginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
         entries = practice_filter.with_likeness(base.filter(pk__in=page.object_list)).in_bulk()
         page.object_list = [entries[pk] for pk in page.object_list]
+        passages = matched_passages(page.object_list, searched_instead or typed)
     else:
         page = CappedPaginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
@@ -128,6 +144,9 @@ def practice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             "practices": page.object_list,
             "show_likeness": practice_filter.sort_key == "like_mine",
             "own_school_left_out": practice_filter.leaves_out_own_school,
+            "suggestion": suggestion,
+            "searched_instead": searched_instead,
+            "passages": passages,
             "can_write": can_write_practices(user),
         },
     )

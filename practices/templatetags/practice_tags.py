@@ -4,6 +4,7 @@ from portal.models import User
 from portal.naming import person_label
 from practices.filters import like_mine_reasons
 from practices.models import Practice
+from practices.search import Passage
 
 register = template.Library()
 
@@ -22,3 +23,10 @@ def like_mine(context: template.Context, practice: Practice) -> str:
     if not isinstance(reader, User) or reader.school is None:
         return ""
     return like_mine_reasons(reader.school, practice.school)
+
+
+@register.simple_tag(takes_context=True)
+def matched_passage(context: template.Context, practice: Practice) -> Passage | None:
+    """The passage a search matched in `practice`, when the page is a search."""
+    passages: dict[int, Passage] = context.get("passages") or {}
+    return passages.get(practice.pk)
