@@ -2,11 +2,15 @@ import re
 
 import pytest
 from django.core import mail
+from django.test import Client
 
-from practices.models import Adoption, Facet, Practice
-from practices.services import practice_refresh_derived
+from portal.notifications.models import NotificationKind
+from portal.notifications.services import notify
+from practices.models import Adoption, Collection, CollectionItem, Facet, Practice, Question
+from practices.services import adoption_record, practice_refresh_derived
 from tests.browser.conftest import AXE_SCRIPT, WCAG_TAGS, Journey
 from tests.factories import TEST_PASSWORD, FailureFactory, IterationFactory, PracticeFactory
+from tests.practices.helpers import practice_post
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -202,3 +206,116 @@ def test_blank_extra_rows_never_block_publishing_without_javascript(browser, liv
     finally:
         context.close()
         scanning.close()
+
+
+def _written(author, **fields) -> Practice:
+    """An entry written through the form, as people do (its words join the search's word list)."""
+    client = Client()
+    client.force_login(author)
+    client.post("/practices/new/", practice_post(**fields))
+    return Practice.objects.filter(author=author).latest("pk")
+
+
+def test_find_with_a_typo_save_try_report_back_and_ask_the_author(journey, teacher, other_teacher, facets):
+    _written(teacher, title="Exit tickets", summary="Three questions at the end of class.")
+    page = journey.page
+    journey.sign_in("teacher2", TEST_PASSWORD)
+    journey.goto("/practices/")
+    page.get_by_role("searchbox", name="Search").fill("exit tikets")
+    page.get_by_role("button", name="Apply").click()
+    journey.check()
+    assert "matching “exit tickets”" in page.get_by_role("heading", name=re.compile("practice")).inner_text()
+    page.get_by_role("link", name="Exit tickets").click()
+    journey.check()
+    page.get_by_role("link", name="Save to a collection").click()
+    journey.check()
+    page.get_by_label("Name of the new collection").fill("Try this spring")
+    page.get_by_label("Note").fill("For my second period.")
+    page.get_by_role("button", name="Save").click()
+    journey.check()
+    assert "Saved to “Try this spring”." in page.get_by_role("status").inner_text()
+    page.get_by_role("radio", name="Trying it").check()
+    page.get_by_label("Notes").fill("Starting with my second period.")
+    page.get_by_role("button", name="Tell the author").click()
+    journey.check()
+    page.get_by_role("radio", name="Adopted").check()
+    page.get_by_label("Notes").fill("Now in all my classes.")
+    page.get_by_role("button", name="Report back").click()
+    journey.check()
+    page.get_by_role("radio", name="Stopped").check()
+    page.get_by_label("Notes").fill("Too long for our 45-minute periods.")
+    page.get_by_role("button", name="Report back").click()
+    journey.check()
+    timeline = page.get_by_role("list", name="Reports, oldest first").inner_text()
+    assert timeline.index("Starting with") < timeline.index("Now in all") < timeline.index("Too long")
+    page.get_by_role("link", name="Ask the author a question").click()
+    journey.check()
+    page.get_by_label("Your question").fill("How do you sort them so fast?")
+    page.get_by_role("button", name="Send the question").click()
+    journey.check()
+    journey.goto("/collections/")
+    page.get_by_role("link", name="Try this spring").click()
+    journey.check()
+    assert "For my second period." in page.locator("p.note").inner_text()
+    journey.sign_out()
+
+    journey.sign_in("teacher", TEST_PASSWORD)
+    page.get_by_role("link", name=re.compile("^Notifications")).click()
+    journey.check()
+    assert "4 unread." in page.get_by_role("main").inner_text()
+    page.get_by_role("button", name=re.compile("asked about your practice")).click()
+    journey.check()
+    page.get_by_label("Your answer").fill("Three piles, sorted while they pack up.")
+    page.get_by_role("button", name="Send the answer").click()
+    journey.check()
+    journey.sign_out()
+
+    journey.sign_in("teacher2", TEST_PASSWORD)
+    journey.goto("/notifications/")
+    page.get_by_role("button", name=re.compile("answered your question")).click()
+    journey.check()
+    assert page.get_by_text("Three piles, sorted while they pack up.").is_visible()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_teachers_pages_fit_a_phone(browser, live_server, teacher, other_teacher, facets):
+    """At 390 px every list and page of practices, questions, collections and notifications reads
+    without sideways scrolling."""
+    practice = _written(
+        other_teacher,
+        title="Exit tickets with a rather long title about formative assessment in mathematics",
+        iterations=[{"when": "September", "tried": "Five questions", "ORDER": "1"}],
+    )
+    own = _written(teacher, title="Reading conferences", visibility="school")
+    collection = Collection.objects.create(owner=teacher, name="Spring ideas")
+    CollectionItem.objects.create(collection=collection, practice=practice, note="Try with period 2.")
+    Question.objects.create(practice=own, asker=other_teacher, text="How long does a conference take?")
+    adoption_record(practice=practice, user=teacher, status="trying", notes="Week one.")
+    notify(recipient=teacher, kind=NotificationKind.ANSWER, text="The author answered your question", url="/")
+    context = browser.new_context(viewport=PHONE, bypass_csp=True, locale="en-US")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        journey = Journey(page, live_server.url)
+        journey.sign_in("teacher", TEST_PASSWORD)
+        for path in [
+            "/practices/",
+            "/practices/?q=exit+tickets",
+            "/practices/?sort=like_mine",
+            "/practices/mine/",
+            f"/practices/{practice.pk}/",
+            f"/practices/{own.pk}/questions/",
+            f"/practices/{practice.pk}/save/",
+            f"/practices/{practice.pk}/follow/",
+            "/collections/",
+            f"/collections/{collection.pk}/",
+            "/notifications/",
+            "/notifications/settings/",
+        ]:
+            journey.goto(path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{path} is {width} px wide"
+    finally:
+        context.close()
