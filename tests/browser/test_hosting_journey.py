@@ -12,6 +12,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 from icalendar import Calendar
+from playwright.sync_api import expect
 
 from showcases.models import Attendance, CalendarFeed, RequestStatus, Showcase, VisitRequest, VisitSlot
 from tests.factories import TEST_PASSWORD, PrincipalFactory, SchoolFactory, TeacherFactory, VisitSlotFactory
@@ -144,7 +145,8 @@ def test_the_feed_address_is_copied_with_the_button(journey, browser, principal)
     journey.goto("/showcases/visits/")
     page = journey.page
     page.get_by_role("button", name="Copy the calendar address").click()
-    assert page.get_by_role("status").filter(has_text="Copied.").is_visible()
+    # The copy is asynchronous: wait for the status to say so.
+    expect(page.get_by_role("status").filter(has_text="Copied.")).to_be_visible()
     address = page.get_by_label("Calendar address").input_value()
     assert "/showcases/calendar.ics?token=" in address
     assert page.get_by_role("link", name="Subscribe with your calendar app (webcal)").get_attribute("href") == (
