@@ -141,8 +141,20 @@ class DemoLogin:
     school: str
 
 
-def _name(rng: random.Random) -> tuple[str, str]:
-    return rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+def _name(rng: random.Random, taken: set[tuple[str, str]]) -> tuple[str, str]:
+    """A name no other demo person has (it is taken here): a random pair of the lists, and once
+    the pairs run out (district scale), a middle initial."""
+    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    for _attempt in range(100):
+        if (first, last) not in taken:
+            break
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+    given, initial = first, 0
+    while (first, last) in taken:
+        first = f"{given} {chr(ord('A') + initial % 26) * (initial // 26 + 1)}."
+        initial += 1
+    taken.add((first, last))
+    return first, last
 
 
 def _large_schools(rng: random.Random) -> list[tuple[str, str, str, int, int, str]]:
@@ -200,14 +212,18 @@ def seed_people(*, scale: str, password: str, rng: random.Random) -> list[DemoLo
         )
 
     wanted: list[User] = []
+    # No two demo people share a name, so every page and notice names one person.
+    taken = {(first, last) for _username, first, last, _role, _slug in DEMO_LOGINS}
+    taken |= set(User.objects.values_list("first_name", "last_name"))
     for slug, school in schools.items():
-        wanted.append(_person(f"principal.{slug}", Role.PRINCIPAL, school, password_hash, rng))
+        wanted.append(_person(f"principal.{slug}", Role.PRINCIPAL, school, password_hash, rng, taken))
         teachers = max(3, min(8, school.enrollment // 90)) if scale == "small" else 0
         wanted.extend(
-            _person(f"teacher{n}.{slug}", Role.TEACHER, school, password_hash, rng) for n in range(1, teachers + 1)
+            _person(f"teacher{n}.{slug}", Role.TEACHER, school, password_hash, rng, taken)
+            for n in range(1, teachers + 1)
         )
-    wanted.extend(_person(f"leader{n}", Role.DISTRICT_LEADER, None, password_hash, rng) for n in range(1, 5))
-    wanted.append(_person("staff2", Role.DISTRICT_STAFF, None, password_hash, rng))
+    wanted.extend(_person(f"leader{n}", Role.DISTRICT_LEADER, None, password_hash, rng, taken) for n in range(1, 5))
+    wanted.append(_person("staff2", Role.DISTRICT_STAFF, None, password_hash, rng, taken))
     if scale == "large":
         school_list = list(schools.values())
         target = LARGE_USER_COUNT - len(wanted) - len(DEMO_LOGINS)
@@ -218,6 +234,7 @@ def seed_people(*, scale: str, password: str, rng: random.Random) -> list[DemoLo
                 school_list[n % len(school_list)],
                 password_hash,
                 rng,
+                taken,
             )
             for n in range(1, target + 1)
         )
@@ -226,8 +243,15 @@ def seed_people(*, scale: str, password: str, rng: random.Random) -> list[DemoLo
     return logins
 
 
-def _person(username: str, role: str, school: School | None, password_hash: str, rng: random.Random) -> User:
-    first, last = _name(rng)
+def _person(
+    username: str,
+    role: str,
+    school: School | None,
+    password_hash: str,
+    rng: random.Random,
+    taken: set[tuple[str, str]],
+) -> User:
+    first, last = _name(rng, taken)
     return User(
         username=username,
         first_name=first,

@@ -9,22 +9,31 @@ from typing import Any, TypedDict
 import reversion
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from taggit.models import Tag, TaggedItem
 
 from portal.models import Role, SchoolLevel, User
+from portal.naming import display_name
+from portal.notifications.models import Notification, NotificationKind
 from practices.models import (
     Adoption,
+    AdoptionReport,
     AdoptionStatus,
+    Collection,
+    CollectionItem,
+    CollectionSharing,
     Facet,
     Failure,
+    Follow,
     Iteration,
     Practice,
+    Question,
     Status,
     Visibility,
     tag_names_text,
 )
-from practices.services import practice_refresh_derived
+from practices.services import adoption_notice_text, practice_refresh_derived
 
 # (when, tried, observed, changed)
 IterationRow = tuple[str, str, str, str]
@@ -536,19 +545,18 @@ def seed_practices(*, rng: random.Random) -> int:
         AdoptionStatus.STOPPED,
         AdoptionStatus.ADOPTED,
     ]
-    for index, (practice, _published_at) in enumerate(created):
+    for index, (practice, published_at) in enumerate(created):
         others = [t for t in teachers if t.school_id != practice.school_id]
         for n in range(index % 4 + 1):
             adopter = others[(index * 5 + n * 3) % len(others)]
-            Adoption.objects.get_or_create(
-                practice=practice,
-                user=adopter,
-                defaults={
-                    "school": adopter.school,
-                    "status": statuses[(index + n) % len(statuses)],
-                    "notes": "Started with one class.",
-                },
+            _adoption_story(
+                practice,
+                adopter,
+                statuses[(index + n) % len(statuses)],
+                started=published_at + timedelta(days=14 + n * 5),
+                rng=rng,
             )
+    _conversations(created=[practice for practice, _published_at in created], named=named, now=now)
     leader = named.get("leader")
     for (practice, _published_at), note in (
         (created[1], "Cut chronic absence among ninth graders by a third, and documented what did not work."),
@@ -561,6 +569,154 @@ def seed_practices(*, rng: random.Random) -> int:
     return Practice.objects.count()
 
 
+# What colleagues report back, step by step: (status, notes).
+STORY_STEPS: dict[str, list[tuple[str, str]]] = {
+    AdoptionStatus.TRYING: [(AdoptionStatus.TRYING, "Started with one class to see how students take to it.")],
+    AdoptionStatus.ADOPTED: [
+        (AdoptionStatus.TRYING, "Started with one class to see how students take to it."),
+        (AdoptionStatus.TRYING, "Week three: shortened it to fit our periods; students ask for it now."),
+        (AdoptionStatus.ADOPTED, "Now in all my classes. Kept the core, changed the timing."),
+    ],
+    AdoptionStatus.STOPPED: [
+        (AdoptionStatus.TRYING, "Started with one class to see how students take to it."),
+        (
+            AdoptionStatus.STOPPED,
+            "Stopped after four weeks: our 45-minute periods left no time to regroup the next day, and "
+            "students stopped taking the tickets seriously once nothing came of them.",
+        ),
+    ],
+}
+
+
+def _adoption_story(practice: Practice, adopter: User, status: str, *, started: datetime, rng: random.Random) -> None:
+    """An adoption with its dated timeline of reports, as a colleague reported back over weeks."""
+    steps = STORY_STEPS[status]
+    adoption, created = Adoption.objects.get_or_create(
+        practice=practice,
+        user=adopter,
+        defaults={"school": adopter.school, "status": steps[-1][0], "notes": steps[-1][1]},
+    )
+    if not created:
+        return
+    AdoptionReport.objects.bulk_create(
+        AdoptionReport(
+            adoption=adoption, status=step, notes=notes, created_at=started + timedelta(days=n * rng.randint(8, 20))
+        )
+        for n, (step, notes) in enumerate(steps)
+    )
+    Adoption.objects.filter(pk=adoption.pk).update(updated_at=started + timedelta(days=len(steps) * 10))
+
+
+def _conversations(*, created: list[Practice], named: dict[str, User], now: datetime) -> None:
+    """Questions and answers (one to an anonymous author, answered as "the author"), collections
+    private and shared, follows, and the notices people would have had. Written directly: a demo
+    sends nobody an e-mail."""
+    teacher, teacher2, principal = named.get("teacher"), named.get("teacher2"), named.get("principal")
+    if teacher is None or teacher2 is None or principal is None:
+        return
+    exit_tickets, anonymous_entry, conferences = created[0], created[4], created[2]
+    asked = [
+        (
+            exit_tickets,
+            teacher2,
+            "How long does the sorting take you once the tickets are in?",
+            "About five minutes: I sort while they pack up, and only into three piles.",
+        ),
+        (
+            anonymous_entry,
+            teacher,
+            "Did you tell families about the change before you started?",
+            "Yes, a short note home the week before, and we answered questions at the open house.",
+        ),
+        (conferences, teacher2, "What do the other students do while you confer?", ""),
+    ]
+    for practice, asker, text, answer in asked:
+        Question.objects.get_or_create(
+            practice=practice,
+            asker=asker,
+            text=text,
+            defaults={
+                "asked_at": now - timedelta(days=6),
+                "answer": answer,
+                "answered_at": now - timedelta(days=4) if answer else None,
+            },
+        )
+    private, _created = Collection.objects.get_or_create(
+        owner=teacher, name="Try next semester", defaults={"description": "Ideas for the spring term."}
+    )
+    team, _created = Collection.objects.get_or_create(
+        owner=teacher,
+        name="Grade 4 math PLC",
+        defaults={"description": "What our PLC is trying this year.", "sharing": CollectionSharing.TEAM},
+    )
+    team.members.add(teacher2, principal)
+    school_wide, _created = Collection.objects.get_or_create(
+        owner=principal,
+        name="Our school's starting points",
+        defaults={"sharing": CollectionSharing.SCHOOL, "school": principal.school},
+    )
+    for collection, practice, note in [
+        (private, created[5], "Ask about the reflection prompts."),
+        (private, created[3], ""),
+        (team, exit_tickets, "Our starting point: compare with the Riverside version."),
+        (team, created[1], "Could work for our attendance goal."),
+        (school_wide, created[2], "Read before the staff meeting."),
+    ]:
+        CollectionItem.objects.get_or_create(
+            collection=collection, practice=practice, defaults={"note": note, "added_by": collection.owner}
+        )
+    tag = Tag.objects.filter(name="formative assessment").first()
+    for target in (
+        {"tag": tag} if tag is not None else None,
+        {"school": teacher2.school},
+        {"person": teacher2},
+        {"practice": created[2]},
+    ):
+        if target is not None:
+            Follow.objects.get_or_create(user=teacher, **target)
+    notices = [
+        Notification(
+            recipient=exit_tickets.author,
+            kind=NotificationKind.QUESTION,
+            text=f"{display_name(teacher2)} at {teacher2.school} asked about your practice “{exit_tickets.title}”",
+            url=reverse("practices:questions", args=[exit_tickets.pk]),
+            about_type=Practice._meta.label_lower,
+            about_id=exit_tickets.pk,
+            created_at=now - timedelta(days=6),
+            read_at=now - timedelta(days=5),
+        ),
+        Notification(
+            recipient=teacher,
+            kind=NotificationKind.ANSWER,
+            text=f"The author answered your question about “{anonymous_entry.title}”",
+            url=reverse("practices:questions", args=[anonymous_entry.pk]),
+            about_type=Practice._meta.label_lower,
+            about_id=anonymous_entry.pk,
+            created_at=now - timedelta(days=4),
+        ),
+    ]
+    for adoption in Adoption.objects.filter(practice=exit_tickets).select_related("user", "user__school"):
+        notices.append(
+            Notification(
+                recipient=exit_tickets.author,
+                kind=NotificationKind.ADOPTION,
+                text=adoption_notice_text(
+                    practice=exit_tickets,
+                    status=adoption.status,
+                    notes=adoption.notes,
+                    actor=adoption.user,
+                    reader=exit_tickets.author,
+                ),
+                url=exit_tickets.get_absolute_url(),
+                about_type=Practice._meta.label_lower,
+                about_id=exit_tickets.pk,
+                created_at=adoption.updated_at,
+            )
+        )
+    if not Notification.objects.filter(recipient__in=[teacher, exit_tickets.author]).exists():
+        Notification.objects.bulk_create(notices)
+
+
 LARGE_PRACTICE_COUNT = 50_000
 LARGE_ITERATION_COUNT = 150_000
 LARGE_FAILURE_COUNT = 60_000
@@ -569,7 +725,8 @@ LARGE_FAILURE_COUNT = 60_000
 def seed_practices_large(*, rng: random.Random) -> int:
     """District scale for benchmarks, with bulk inserts. Each entry carries what the portal
     would store for it: its search document, tags as text and counts are built as a save
-    builds them, from the rows inserted with it."""
+    builds them, from the rows inserted with it. (Their words are the small demo's, already in
+    the search's word list.)"""
     practices, iterations, failures = LARGE_PRACTICE_COUNT, LARGE_ITERATION_COUNT, LARGE_FAILURE_COUNT
     existing = Practice.objects.count()
     if existing >= practices:

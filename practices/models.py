@@ -445,6 +445,15 @@ class AdoptionQuerySet(models.QuerySet["Adoption"]):
                         failure_id=report.report_failure,
                     )
                 )
+        for adoption in adoptions.values():
+            if not adoption.timeline:
+                # Recorded without a report (imported, or from before reports were kept): its
+                # latest step stands for the timeline.
+                adoption.timeline = [
+                    AdoptionReport(
+                        adoption=adoption, status=adoption.status, notes=adoption.notes, created_at=adoption.updated_at
+                    )
+                ]
         return list(adoptions.values())
 
 
@@ -510,7 +519,7 @@ class AdoptionReport(models.Model):
 
     def can_become_failure(self, user: User) -> bool:
         """The reporter turns their report of stopping into a "what did not work" entry, once."""
-        return self.is_stopped and self.failure_id is None and self.adoption.user_id == user.pk
+        return self.is_stopped and self.pk is not None and self.failure_id is None and self.adoption.user_id == user.pk
 
 
 class QuestionQuerySet(models.QuerySet["Question"]):

@@ -161,3 +161,16 @@ def test_my_practices_runs_a_fixed_number_of_queries(as_user, other_teacher, sch
     few = count()
     tried(6)
     assert count() == few <= 7
+
+
+def test_an_adoption_recorded_without_reports_shows_its_latest_step(as_user, teacher, other_teacher, published):
+    """Adoptions kept before timelines (or imported) show their one known step, which cannot be
+    turned into a failure (there is no report to point at)."""
+    Adoption.objects.create(
+        practice=published, user=other_teacher, school=other_teacher.school, status="stopped", notes="Too long."
+    )
+    page = as_user(teacher).get(f"/practices/{published.pk}/").content.decode()
+    assert "Stopped" in page and "Too long." in page
+    PracticeFactory(author=other_teacher, adapted_from=published, lineage_root=published)
+    mine = as_user(other_teacher).get("/practices/mine/").content.decode()
+    assert "Too long." in mine and "Add as what did not work" not in mine
