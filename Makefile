@@ -26,9 +26,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	DJANGO_DEBUG=true $(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
 
-## Time the main pages at small and large scale on PostgreSQL (builds the data once).
+## Time the main pages at small and large scale on PostgreSQL (builds the data once), then the
+## throughput of gunicorn under wrk on the larger one. `make bench SCALE=xl`: small and xl.
 bench: $(STAMP)
-	bash bench/run.sh
+	SCALE="$(SCALE)" bash bench/run.sh
 
 ## Load and fault drill on loopback (PostgreSQL, Redis): `make drill SERVERS=2` runs two app servers behind nginx and kills one mid-load.
 drill: $(STAMP)
