@@ -119,10 +119,9 @@ def fetch_once(url: str, path: str, cookie: str) -> tuple[int, float, int]:
 
 
 def check_pages(url: str, mix: list[dict[str, str]]) -> list[dict[str, Any]]:
-    """Each page of the first round asked for once (after one warm-up request each)."""
+    """Each page of the first round asked for once, one after the other."""
     rows = []
     for entry in mix[: len(MIX)]:
-        fetch_once(url, entry["path"], entry["cookie"])
         status, ms, size = fetch_once(url, entry["path"], entry["cookie"])
         rows.append({"page": entry["page"], "path": entry["path"], "status": status, "ms": round(ms, 1), "kb": round(size / 1024, 1)})  # fmt: skip
     return rows
@@ -167,13 +166,14 @@ def run_wrk(
 def measure(
     args: argparse.Namespace, mix: list[dict[str, str]], mix_file: Path, health_file: Path, threads: int
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
-    """The pages of the mix once each, then the mix under load, then /healthz alone."""
+    """A warm-up (every worker loads its templates and fills its caches), the pages of the mix
+    once each, then the mix under load, then /healthz alone."""
+    if args.warmup:
+        run_wrk(args.url, mix_file, args.warmup, args.connections, threads, args.timeout)
     pages = check_pages(args.url, mix)
     print(f"\n{'page of the mix (one request each)':36} {'status':>6} {'ms':>8} {'kB':>7}")
     for row in pages:
         print(f"{row['page']:36} {row['status']:>6} {row['ms']:>8.1f} {row['kb']:>7.1f}")
-    if args.warmup:
-        run_wrk(args.url, mix_file, args.warmup, args.connections, threads, args.timeout)
     loads = {
         "mix": run_wrk(args.url, mix_file, args.seconds, args.connections, threads, args.timeout),
         "healthz": run_wrk(args.url, health_file, args.seconds, args.connections, threads, args.timeout),
@@ -186,7 +186,7 @@ def main() -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--scale", required=True)
     parser.add_argument("--seconds", type=int, default=30)
-    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=10)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2, help="wrk's threads")
     parser.add_argument("--timeout", type=int, default=10, help="seconds before wrk counts a request as timed out")
@@ -195,6 +195,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
     args = parser.parse_args()
     threads = min(args.threads, args.connections)
+    # The machine's load when the run starts: the ratio to /healthz evens out a busy machine only in part.
+    load_before = os.getloadavg()
 
     args.out.mkdir(parents=True, exist_ok=True)
     mix = build_mix(args.people)
@@ -226,8 +228,12 @@ def main() -> int:
             f"{load['p99_ms']:>8.1f} {load['non_2xx']:>8} {load['socket_errors']:>10}"
         )
     errors = loads["mix"]["errors"] + loads["healthz"]["errors"]
+    load_after = os.getloadavg()
     print(
-        f"\nmix / healthz: {ratio:.3f} (goal >= {GOAL_RATIO}); mix p95 {loads['mix']['p95_ms']:.0f} ms "
+        f"\nmachine: {os.cpu_count()} CPUs, load average {load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end"
+    )
+    print(
+        f"mix / healthz: {ratio:.3f} (goal >= {GOAL_RATIO}); mix p95 {loads['mix']['p95_ms']:.0f} ms "
         f"(goal < {GOAL_P95_MS}); errors {errors} (goal 0)"
     )
     if loads["mix"]["non_2xx_by_status"]:
@@ -250,6 +256,8 @@ def main() -> int:
             "timeout_seconds": args.timeout,
         },
         "people_per_role": args.people,
+        "cpus": os.cpu_count(),
+        "load_average": {"start": round(load_before[0], 2), "end": round(load_after[0], 2)},
         "pages": pages,
         "mix": loads["mix"],
         "healthz": loads["healthz"],

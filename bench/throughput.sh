@@ -4,7 +4,7 @@
 # closed-loop mix of signed-in pages, then /healthz alone on the same server (bench/throughput.py
 # and bench/mix.lua). Run by bench/run.sh after the in-process table, on the largest scale built;
 # by hand: `bash bench/throughput.sh large` (the database portal_bench_large must exist).
-# Variables: BENCH_SECONDS (30, per load), BENCH_WARMUP (5), BENCH_CONNECTIONS (8),
+# Variables: BENCH_SECONDS (30, per load), BENCH_WARMUP (10), BENCH_CONNECTIONS (8),
 # BENCH_PORT (8130), BENCH_REDIS_URL (redis://127.0.0.1:6379/3), BENCH_PG, BENCH_WORKERS,
 # BENCH_THREADS, BENCH_PEOPLE (4 readers of each role).
 set -euo pipefail
@@ -54,5 +54,5 @@ done
 curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" || { echo "no answer from gunicorn on port $PORT; see $LOG" >&2; exit 1; }
 
 .venv/bin/python bench/throughput.py --url "http://127.0.0.1:$PORT" --scale "$SCALE_NAME" \
-  --seconds "${BENCH_SECONDS:-30}" --warmup "${BENCH_WARMUP:-5}" --connections "${BENCH_CONNECTIONS:-8}" \
+  --seconds "${BENCH_SECONDS:-30}" --warmup "${BENCH_WARMUP:-10}" --connections "${BENCH_CONNECTIONS:-8}" \
   --people "${BENCH_PEOPLE:-4}" --server "$SERVER, DJANGO_DEBUG=false, PostgreSQL, REDIS_URL=$REDIS_URL"
