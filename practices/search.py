@@ -89,8 +89,8 @@ def with_search_rank(queryset: QuerySet[Practice], text: str) -> QuerySet[Practi
 # mistaken for one another), at most this many new ones from one entry.
 WORD = re.compile(r"[^\W\d_]{4,30}")
 WORDS_PER_ENTRY = 2000
-# Only this many unknown words of one search are corrected (each costs a query): the cost of a
-# search does not grow with what is typed.
+# Only this many unknown words of one search are corrected (each costs a query, and one more to
+# check a reader may see the near word): the cost of a search does not grow with what is typed.
 CORRECTED_TERMS = 3
 # How close a word must be to count as a near spelling: pg_trgm's similarity on PostgreSQL,
 # difflib's ratio elsewhere (both 0 to 1).
@@ -154,9 +154,14 @@ def closest_word(term: str, using: str = "default") -> str | None:
     return found[0] if found else None
 
 
-def corrected_query(text: str, using: str = "default") -> str | None:
+def corrected_query(text: str, *, seen: QuerySet[Practice]) -> str | None:
     """The search with its unknown words replaced by the nearest known ones ("exit tikets" ->
-    "exit tickets"), or None when every word is known or nothing near is found."""
+    "exit tickets"), or None when every word is known or nothing near is found.
+
+    The word list holds words from every entry, drafts and entries kept inside a school too, so a
+    near word is used only when an entry in `seen` (what the reader may open) holds it: checking
+    the corrected search as a whole is not enough, as "tickets or secrt" finds "tickets" alone."""
+    using = seen.db
     terms = search_terms(searched_text(text))
     candidates = [term for term in terms if WORD.fullmatch(term)]
     if not candidates:
@@ -169,6 +174,8 @@ def corrected_query(text: str, using: str = "default") -> str | None:
         if term in candidates and term not in known and unknown_seen < CORRECTED_TERMS:
             unknown_seen += 1
             replacement = closest_word(term, using)
+            if replacement is not None and not practice_matches(seen, replacement).exists():
+                replacement = None
         corrected.append(replacement or term)
         changed = changed or (replacement is not None and replacement != term)
     return " ".join(corrected) if changed else None

@@ -122,7 +122,7 @@ def practice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         ids = list(results.values_list("pk", flat=True))
         # Near spellings of unknown words: suggested only when they find entries this reader
         # may open, and searched for instead when what was typed finds nothing.
-        suggestion = corrected_query(typed)
+        suggestion = corrected_query(typed, seen=Practice.objects.visible_to(user).published())
         if suggestion is not None:
             corrected = list(practice_filter.results_for(suggestion).values_list("pk", flat=True))
             if not corrected:

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from practices.models import SearchWord, Visibility
+from practices.models import Practice, SearchWord, Visibility
 from practices.search import corrected_query
 from tests.factories import FailureFactory, PracticeFactory, TeacherFactory
 from tests.practices.helpers import practice_post
@@ -67,10 +67,31 @@ def test_a_word_found_only_where_the_reader_may_not_look_is_never_suggested(as_u
     assert "zebrafish" not in page.lower()
 
 
+@pytest.mark.parametrize("typed", ["exit tickets or zebrafsh", "exit tickets OR zebrafsh", "zebrafsh or exit tickets"])
+def test_no_near_word_from_an_entry_the_reader_may_not_open_even_beside_or(
+    as_user, teacher, other_teacher, exit_tickets, typed
+):
+    """ "or" lets the corrected search find the visible entries alone: each near word must be in an
+    entry the reader may open, or a school-only (or draft) entry's words could be read out one by one."""
+    as_user(other_teacher).post(
+        "/practices/new/", practice_post(title="Zebrafish lab", summary="Zebrafish embryos.", visibility="school")
+    )
+    as_user(other_teacher).post("/practices/new/", practice_post(title="Draft", summary="Axolotls.", action="draft"))
+    assert SearchWord.objects.filter(word__in=["zebrafish", "axolotls"]).count() == 2
+    for query in (typed, "exit tickets or axolotts"):
+        page = as_user(teacher).get("/practices/", {"q": query}).content.decode().lower()
+        assert "zebrafish" not in page
+        assert "axolotls" not in page
+    seen = Practice.objects.visible_to(teacher).published()
+    assert corrected_query("zebrafsh", seen=seen) is None
+    assert corrected_query("zebrafsh", seen=Practice.objects.visible_to(other_teacher).published()) == "zebrafish"
+
+
 def test_known_words_are_left_alone(exit_tickets):
-    assert corrected_query("exit tickets") is None
-    assert corrected_query("exit tikets") == "exit tickets"
-    assert corrected_query("") is None
+    seen = Practice.objects.published()
+    assert corrected_query("exit tickets", seen=seen) is None
+    assert corrected_query("exit tikets", seen=seen) == "exit tickets"
+    assert corrected_query("", seen=seen) is None
 
 
 def test_each_result_shows_the_passage_it_matched_in_with_the_words_marked(as_user, other_teacher, exit_tickets):
