@@ -101,8 +101,9 @@ def retry_later(job: Task[P, T], *args: P.args, **kwargs: P.kwargs) -> bool:
 # period. The commands are safe to run twice (reminders are claimed before they are sent), and
 # a command that does not exist in this release is skipped (the weekly digest, until it does).
 PERIODIC_JOBS: dict[str, tuple[str, ...]] = {
-    # Reminders the day before a visit, and invitations to reflect after it.
-    "daily": ("send_visit_reminders",),
+    # Reminders the day before a visit, and invitations to reflect after it; the survey's
+    # opening and closing notices.
+    "daily": ("send_visit_reminders", "send_survey_notices"),
     # The digest of what each person follows.
     "weekly": ("send_digests",),
 }

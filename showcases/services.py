@@ -30,6 +30,8 @@ from django.utils.formats import date_format
 from portal.lib.mail import portal_email, send_quietly
 from portal.models import User
 from portal.naming import display_name
+from portal.notifications.models import NotificationKind
+from portal.notifications.services import notify
 from practices.models import AdoptionStatus, Practice
 from practices.services import adoption_record
 from showcases.calendar import visit_ics
@@ -152,10 +154,35 @@ def _with_people(visits: QuerySet[VisitRequest]) -> QuerySet[VisitRequest]:
     )
 
 
+# The visit e-mails that are also notices in the visitor's list at /notifications/ (their
+# e-mail is the visit e-mail itself, with its calendar file, so the notice sends none).
+IN_APP_NOTICES: dict[Notice, NotificationKind] = {
+    Notice.APPROVED: NotificationKind.REQUEST_DECISION,
+    Notice.WAITLISTED: NotificationKind.REQUEST_DECISION,
+    Notice.DECLINED: NotificationKind.REQUEST_DECISION,
+    Notice.CANCELLED_BY_HOST: NotificationKind.REQUEST_DECISION,
+    Notice.MOVED_TO_WAITLIST: NotificationKind.REQUEST_DECISION,
+    Notice.SESSION_CHANGED: NotificationKind.REQUEST_DECISION,
+    Notice.SESSION_CHANGED_WAITING: NotificationKind.REQUEST_DECISION,
+    Notice.MEETING_INVITATION: NotificationKind.REQUEST_DECISION,
+    Notice.PROMOTED: NotificationKind.WAITLIST_PROMOTION,
+}
+
+
 def _notify(visit: VisitRequest, notice: Notice, **extra: object) -> None:
     """Queue `notice` about `visit`, sent once the transaction commits; `extra` goes into the
-    e-mail's context."""
+    e-mail's context. A decision or change for the visitor is also a notice in their list."""
     visit = _with_people(VisitRequest.objects.filter(pk=visit.pk)).get()
+    kind = IN_APP_NOTICES.get(notice)
+    if kind is not None:
+        notify(
+            recipient=visit.requester,
+            kind=kind,
+            text=notice.subject.format(title=visit.slot.showcase.title),
+            url=reverse("showcases:my_visits"),
+            about=visit,
+            email=False,
+        )
     transaction.on_commit(lambda: _send(visit, notice, extra))
 
 

@@ -7,16 +7,23 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Literal
 
 from django.db import transaction
+from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from portal.lib.csvfile import BOM, CsvError, CsvRow, RowError, read_rows
 from portal.models import ENROLLMENT_BANDS, FRL_BANDS, Locale, Role, SchoolLevel, User
+from portal.notifications.models import Notification, NotificationKind, about_key
+from portal.notifications.services import notify
 from surveys.models import (
     DEDICATED,
     MIN_GROUP,
+    SURVEY_ROLES,
     Answer,
     AnswerValues,
     Cycle,
@@ -425,3 +432,49 @@ def _release(cycle: Cycle, rows: list[Row], latest: Release | None, *, closing: 
     keep = {number, *released.shown.values()}
     cycle.releases.exclude(number__in=keep).filter(rows__isnull=False).update(rows=None)
     return release
+
+
+# --------------------------------------------------------------------------- notices
+
+# How many days before a cycle closes those who have not answered are reminded (once).
+CLOSING_NOTICE_DAYS = 3
+
+
+def survey_notices_send(*, today: date | None = None) -> tuple[int, int]:
+    """Tell each person asked to answer that the open cycle is open, once, and remind those
+    who have not answered once it closes within CLOSING_NOTICE_DAYS, once. A notice already
+    sent is never sent again (safe to run twice, and by a daily job). Returns (opened, closing)."""
+    today = today or timezone.localdate()
+    cycle = Cycle.objects.open_on(today).first()
+    if cycle is None:
+        return 0, 0
+    asked = User.objects.filter(is_active=True, role__in=SURVEY_ROLES).order_by("pk")
+    url = reverse("surveys:respond", args=[cycle.slug])
+    closes = date_format(cycle.closes_on, "F j")
+    opened = _notify_once(
+        asked,
+        cycle,
+        NotificationKind.SURVEY_OPEN,
+        f"The leadership survey “{cycle.name}” is open until {closes}: seven questions on where you stand.",
+        url,
+    )
+    closing = 0
+    if (cycle.closes_on - today).days < CLOSING_NOTICE_DAYS:
+        closing = _notify_once(
+            asked.exclude(survey_responses__cycle=cycle),
+            cycle,
+            NotificationKind.SURVEY_CLOSING,
+            f"The leadership survey “{cycle.name}” closes on {closes}, and your answers are not in yet.",
+            url,
+        )
+    return opened, closing
+
+
+def _notify_once(people: QuerySet[User], cycle: Cycle, kind: NotificationKind, text: str, url: str) -> int:
+    told = Notification.objects.filter(kind=kind, about_type=about_key(cycle)[0], about_id=cycle.pk)
+    sent = 0
+    for person in people.exclude(pk__in=told.values("recipient_id")).iterator():
+        with transaction.atomic():
+            if notify(recipient=person, kind=kind, text=text, url=url, about=cycle) is not None:
+                sent += 1
+    return sent
