@@ -100,6 +100,12 @@ def _shared_with(school_id: int | None) -> Q:
 
 
 class PracticeQuerySet(models.QuerySet["Practice"]):
+    def open_to_reports_by(self, user: User) -> PracticeQuerySet:
+        """`user`'s own entries a report of theirs may be added to: not archived, and not
+        anonymous (the report shows with their name on the original's page, so the same words
+        on an anonymous entry would tell who wrote it)."""
+        return self.filter(author=user, anonymous=False).exclude(status=Status.ARCHIVED)
+
     def visible_to(self, user: User) -> PracticeQuerySet:
         """The one access rule for practices.
 
@@ -314,8 +320,8 @@ class Practice(models.Model):
         return self.is_published and self.author_id != user.pk
 
     def adaptations_by(self, user: User) -> PracticeQuerySet:
-        """`user`'s own adaptations of this entry they may still add to (not archived)."""
-        return Practice.objects.filter(adapted_from=self, author=user).exclude(status=Status.ARCHIVED)
+        """`user`'s own adaptations of this entry their reports may go to."""
+        return Practice.objects.filter(adapted_from=self).open_to_reports_by(user)
 
     def can_ask(self, user: User) -> bool:
         """Anyone who reads a published entry, but its author, asks its author a question."""

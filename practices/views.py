@@ -50,7 +50,6 @@ from practices.models import (
     Practice,
     PracticeQuerySet,
     Question,
-    Status,
     can_write_practices,
 )
 from practices.search import Passage, corrected_query, matched_passages
@@ -165,8 +164,8 @@ def practice_mine(request: AuthenticatedHttpRequest) -> HttpResponse:
     # A report of stopping can go to one of the reporter's adaptations of that practice.
     adaptations: dict[int, list[Practice]] = {}
     for adaptation in (
-        Practice.objects.filter(author=user, adapted_from__in=[adoption.practice_id for adoption in adoptions])
-        .exclude(status=Status.ARCHIVED)
+        Practice.objects.open_to_reports_by(user)
+        .filter(adapted_from__in=[adoption.practice_id for adoption in adoptions])
         .order_by("title", "pk")
     ):
         adaptations.setdefault(cast(int, adaptation.adapted_from_id), []).append(adaptation)
@@ -360,6 +359,12 @@ def practice_adapt(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     # Adapting after stopping: the report of why it stopped starts "What did not work".
     stopped = _stopped_report(request, original, request.GET.get("from_report"))
     failures_initial = [_failure_from(stopped)] if stopped is not None else None
+    if stopped is not None and request.method == "GET":
+        messages.info(
+            request,
+            "Why you stopped shows under your name on the original's page: shared anonymously, "
+            "the same words would tell readers this adaptation is yours. Reword it, or share it under your name.",
+        )
     return _practice_form_page(
         request, practice=None, adapted_from=original, initial=initial, failures_initial=failures_initial
     )

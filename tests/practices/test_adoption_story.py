@@ -174,3 +174,22 @@ def test_an_adoption_recorded_without_reports_shows_its_latest_step(as_user, tea
     PracticeFactory(author=other_teacher, adapted_from=published, lineage_root=published)
     mine = as_user(other_teacher).get("/practices/mine/").content.decode()
     assert "Too long." in mine and "Add as what did not work" not in mine
+
+
+def test_a_report_under_my_name_never_goes_to_my_anonymous_adaptation(as_user, other_teacher, published):
+    """The report shows with the reporter's name on the original's page: the same words on an
+    anonymous adaptation would tell its readers who wrote it."""
+    client = as_user(other_teacher)
+    _report(client, published, "stopped", "Ten minutes we did not have.")
+    anonymous = PracticeFactory(
+        author=other_teacher, adapted_from=published, lineage_root=published, anonymous=True, title="Quiet tickets"
+    )
+    report = AdoptionReport.objects.get()
+    page = client.get("/practices/mine/").content.decode()
+    assert "Add as what did not work" not in page and f'<option value="{anonymous.pk}"' not in page
+    response = client.post(f"/practices/{published.pk}/reports/{report.pk}/to-failure/", {"adaptation": anonymous.pk})
+    assert response.status_code == 302 and response["Location"] == "/practices/mine/"
+    assert not Failure.objects.exists()
+    # Starting a new adaptation with it filled in says so before the writer chooses to be anonymous.
+    form = client.get(f"/practices/{published.pk}/adapt/?from_report={report.pk}").content.decode()
+    assert "under your name" in form
