@@ -24,6 +24,7 @@ from django_tasks import TaskResultStatus, task
 from portal.jobs import enqueue_on_commit
 from portal.lib.csvfile import CsvError, CsvRow, RowError, read_rows
 from portal.lib.mail import portal_email, send_quietly
+from portal.lib.names import NamePool
 from portal.models import (
     DISTRICT_ROLES,
     DeliveryStatus,
@@ -201,14 +202,9 @@ def _parse_users(
     return parsed
 
 
-def _unique_username(base: str, taken: set[str]) -> str:
-    stem = re.sub(r"[^\w.@+-]", "", base)[:140] or "user"
-    candidate, suffix = stem, 1
-    while candidate.lower() in taken:
-        suffix += 1
-        candidate = f"{stem}{suffix}"
-    taken.add(candidate.lower())
-    return candidate
+def _unique_username(base: str, taken: NamePool) -> str:
+    """A username nobody has, made from `base` (the part of an address before the @)."""
+    return taken.claim(re.sub(r"[^\w.@+-]", "", base)[:140] or "user")
 
 
 def roster_import(
@@ -281,9 +277,13 @@ def roster_import(
                 school.save()
                 result.schools_updated += 1
 
-        taken_usernames = {name.lower() for name in User.objects.values_list("username", flat=True)}
         # Names given in the file are spoken for, even by rows further down.
-        taken_usernames |= {person.username.lower() for person in people.values() if person.username}
+        taken_usernames = NamePool(
+            [
+                *User.objects.values_list("username", flat=True),
+                *(person.username for person in people.values() if person.username),
+            ]
+        )
         invited: list[User] = []
         for email, person in people.items():
             user = existing_users.get(email)

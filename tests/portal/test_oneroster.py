@@ -498,6 +498,38 @@ def test_a_teacher_needs_a_name_and_an_email_but_a_student_does_not():
     ]
 
 
+def test_teachers_without_an_email_are_each_named_once_not_as_sharing_one():
+    with pytest.raises(CsvError) as failure:
+        run(files([{**ADA, "email": ""}, {**ALAN, "email": ""}]))
+    assert [str(error) for error in failure.value.errors] == [
+        "users.csv row 2, column email: is required for a teacher or an administrator",
+        "users.csv row 3, column email: is required for a teacher or an administrator",
+    ]
+
+
+def test_many_people_and_schools_with_the_same_name_get_numbered_usernames_and_slugs():
+    """Thousands of one stem (a blank username and the same e-mail name, the same school name)
+    are numbered in turn, within the length of a slug."""
+    orgs = [
+        *ORGS,
+        *({"sourcedId": f"school-{n}", "name": "Lincoln " + "x" * 90, "type": "school"} for n in range(1200)),
+    ]
+    people = [
+        person(f"t-{n}", "teacher", "school-oak", "Ann", "Lee", f"teacher@school{n}.example.org") for n in range(1200)
+    ]
+    for row in people:
+        row["username"] = ""
+    run(files(people, orgs))
+    usernames = set(User.objects.filter(sourced_id__startswith="t-").values_list("username", flat=True))
+    assert len(usernames) == 1200 and {"teacher", "teacher2", "teacher1200"} <= usernames
+    slugs = set(
+        School.objects.filter(sourced_id__startswith="school-")
+        .exclude(sourced_id__in=["school-oak", "school-pine"])
+        .values_list("slug", flat=True)
+    )
+    assert len(slugs) == 1200 and max(len(slug) for slug in slugs) <= oneroster.SLUG_MAX_LENGTH
+
+
 def test_the_same_sourced_id_twice_is_an_error():
     with pytest.raises(
         CsvError, match=re.escape("users.csv row 3, column sourcedId: 't-ada' appears twice in this file")
