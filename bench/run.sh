@@ -27,7 +27,13 @@ for scale in small large xl; do
   done
 done
 LARGEST=${ORDERED[-1]}
-echo "scales: ${ORDERED[*]} (throughput on ${LARGEST})"
+if [ "${BENCH_THROUGHPUT:-1}" != 0 ]; then
+  # shellcheck source=bench/need-wrk.sh
+  source bench/need-wrk.sh  # before the long part, not after it
+  echo "scales: ${ORDERED[*]} (throughput on ${LARGEST})"
+else
+  echo "scales: ${ORDERED[*]}"
+fi
 
 mkdir -p bench-results
 .venv/bin/python manage.py collectstatic --no-input -v0

@@ -22,12 +22,8 @@ export DATABASE_URL="${PG}/portal_bench_${SCALE_NAME}"
 export REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379/3}
 export EMAIL_BACKEND=django.core.mail.backends.dummy.EmailBackend
 
-if ! command -v wrk > /dev/null; then
-  if [ "$(id -u)" = 0 ]; then
-    apt-get install -y wrk > /dev/null 2>&1 || { apt-get update > /dev/null 2>&1 && apt-get install -y wrk > /dev/null 2>&1; } || true
-  fi
-  command -v wrk > /dev/null || { echo "wrk is missing: apt-get install -y wrk (as root), then run make bench again" >&2; exit 1; }
-fi
+# shellcheck source=bench/need-wrk.sh
+source bench/need-wrk.sh
 .venv/bin/python -c "
 import redis, sys
 try:
