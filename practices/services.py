@@ -8,7 +8,7 @@ from typing import Any
 
 import reversion
 from django.core.files.base import ContentFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from reversion.models import Version
@@ -255,8 +255,10 @@ def adoption_report_to_failure(*, report: AdoptionReport, adaptation: Practice, 
     """Add a report of stopping to the reporter's own adaptation as what did not work, as a new
     version of the adaptation (its history shows it; restoring an earlier version takes it out)."""
     original = report.adoption.practice
-    if not report.can_become_failure(user) or adaptation.author_id != user.pk:
-        raise ValueError("Only the reporter turns their report of stopping into a failure, once.")
+    if not report.can_become_failure(user) or not Practice.objects.open_to_reports_by(user).contains(adaptation):
+        raise ValueError(
+            "Only the reporter turns their report of stopping into a failure, once, on an entry under their name."
+        )
     with transaction.atomic(), reversion.create_revision():
         locked = Practice.objects.select_for_update(no_key=True, of=("self",)).get(pk=adaptation.pk)
         failure = Failure.objects.create(
@@ -292,8 +294,14 @@ def author_as_answerer(practice: Practice, reader: User) -> str:
 
 
 def question_ask(*, practice: Practice, asker: User, text: str) -> Question:
-    """Ask the author; they are told, by name of the asker (who is never anonymous)."""
+    """Ask the author; they are told, by name of the asker (who is never anonymous). The same
+    question sent again (a form posted twice) is the one already asked: nobody is told twice."""
     with transaction.atomic():
+        # One person's questions are asked one at a time, so a second copy finds the first.
+        list(User.objects.select_for_update().filter(pk=asker.pk).values_list("pk", flat=True))
+        asked = Question.objects.filter(practice=practice, asker=asker, text=text).first()
+        if asked is not None:
+            return asked
         question = Question.objects.create(practice=practice, asker=asker, text=text)
         notify(
             recipient=practice.author,
@@ -311,6 +319,10 @@ def question_answer(*, question: Question, answer: str) -> Question:
     with the author named as the asker may see them."""
     practice = question.practice
     with transaction.atomic():
+        # Read under a lock: of two first answers sent at once, one is first.
+        question.answered_at = (
+            Question.objects.select_for_update().values_list("answered_at", flat=True).get(pk=question.pk)
+        )
         first = not question.is_answered
         question.answer = answer
         question.answered_at = question.answered_at or timezone.now()
@@ -339,12 +351,20 @@ def collection_save(*, form: CollectionForm, owner: User) -> Collection:
     """Create or change a collection: who sees it and, for a team, who is in it."""
     with transaction.atomic():
         collection: Collection = form.save(commit=False)
-        if collection.pk is None:
+        creating = collection.pk is None
+        if creating:
             collection.owner = owner
         # Shared with a school: the owner's school when they save it (a move does not take it along).
         collection.school = owner.school if collection.sharing == CollectionSharing.SCHOOL else None
         collection.updated_at = timezone.now()
-        collection.save()
+        try:
+            with transaction.atomic():
+                collection.save()
+        except IntegrityError:
+            if not creating:
+                raise
+            # The same new collection sent twice at once: the first one made is the one.
+            return Collection.objects.get(owner=owner, name__iexact=collection.name)
         collection.members.set(form.cleaned_data["team"] if collection.is_team else [])
     return collection
 
@@ -356,7 +376,12 @@ def collection_add(
     note; saving it again into the same collection keeps one entry and its newest note."""
     with transaction.atomic():
         if collection is None:
-            collection = Collection.objects.create(owner=user, name=new_name)
+            try:
+                with transaction.atomic():
+                    collection = Collection.objects.create(owner=user, name=new_name)
+            except IntegrityError:
+                # Made a moment ago by the same form sent twice: save into that one.
+                collection = Collection.objects.get(owner=user, name__iexact=new_name)
         item, created = CollectionItem.objects.get_or_create(
             collection=collection, practice=practice, defaults={"note": note, "added_by": user}
         )
