@@ -54,7 +54,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.text import slugify
 
 from portal.lib.csvfile import BOM, NOT_UTF8, CsvError, CsvRow, RowError, decode_upload, read_rows, sniff_delimiter
@@ -331,6 +331,21 @@ class OneRosterResult:
             or self.people_linked
             or self.people_deactivated
         )
+
+    def fingerprint(self) -> str:
+        """What the import does, as a digest: a confirmation imports only if it does what its
+        preview showed."""
+        done = (
+            self.users_mode,
+            self.schools_added,
+            self.schools_renamed,
+            self.schools_linked,
+            self.people_added,
+            self.people_changed,
+            self.people_linked,
+            self.people_deactivated,
+        )
+        return hashlib.sha256(repr(done).encode()).hexdigest()
 
     def skipped_text(self) -> str:
         if not self.skipped_by_role:
@@ -638,8 +653,12 @@ def oneroster_import(
     by: User | None = None,
     district_role: str = Role.DISTRICT_LEADER,
     dry_run: bool = False,
+    expected: str | None = None,
 ) -> OneRosterResult:
     """Check every row of the export, then apply all of them, or none (a dry run: none, ever).
+
+    `expected` is the fingerprint of the preview being confirmed (`OneRosterResult.fingerprint`):
+    when the import would now do anything else, it raises PreviewOutdated and writes nothing.
 
     `by` is the person importing (None: an operator on the command line). Like the roster
     import, they may change only accounts they may manage (`User.can_manage`) and give only
@@ -676,15 +695,26 @@ def oneroster_import(
     role_of = _roles_from_roles_file(role_rows, errors) if with_roles_file else _roles_from_users(user_rows, errors)
 
     result = OneRosterResult(file_name=export.name, version=version, users_mode=modes[USERS] or BULK, dry_run=dry_run)
-    plan = _Plan(result=result, orgs=orgs, by=by, district_role=district_role, errors=errors)
-    plan.plan_schools()
-    plan.plan_people(people, role_of, full_export=modes[USERS] == BULK)
-    if errors:
-        raise CsvError(sorted(errors, key=lambda error: (error.file, error.row, error.column)))
+
+    def planned() -> _Plan:
+        plan = _Plan(result=result, orgs=orgs, by=by, district_role=district_role, errors=errors)
+        plan.plan_schools()
+        plan.plan_people(people, role_of, full_export=modes[USERS] == BULK)
+        if errors:
+            raise CsvError(sorted(errors, key=lambda error: (error.file, error.row, error.column)))
+        return plan
+
     if dry_run:
+        planned()
         return result
     try:
         with transaction.atomic():
+            # Worked out and written while no other import runs, so that each sees what the one
+            # before it wrote, and a confirmation does what its preview showed or nothing.
+            _hold_import_lock()
+            plan = planned()
+            if expected is not None and result.fingerprint() != expected:
+                raise PreviewOutdated(result)
             plan.write(export)
     except IntegrityError:
         # Checked above against what the portal held: someone changed it meanwhile.
@@ -692,6 +722,26 @@ def oneroster_import(
             export.name, "the roster changed while this import ran (another import?); nothing was imported: try again"
         ) from None
     return result
+
+
+class PreviewOutdated(Exception):
+    """The roster changed since the preview being confirmed: `result` is what the import does now."""
+
+    def __init__(self, result: OneRosterResult) -> None:
+        super().__init__("the roster changed since the preview")
+        self.result = result
+
+
+# Any number, the same for every import: the PostgreSQL advisory lock imports take turns by.
+_IMPORT_LOCK = 0x0E_2057E2
+
+
+def _hold_import_lock() -> None:
+    """Until the transaction ends, make any other import wait."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_IMPORT_LOCK])
+    # SQLite: transactions begin IMMEDIATE (settings), so they take turns already.
 
 
 class _Plan:
@@ -1038,17 +1088,34 @@ def _pending_salt(by: User) -> str:
     return f"portal.oneroster.pending:{by.pk}"
 
 
-def pending_export_keep(*, by: User, data: bytes, export: Export, district_role: str) -> str:
-    """Keep an uploaded export until its preview is confirmed; the token names it to `by` only."""
+@dataclass(frozen=True)
+class PendingExport:
+    """An upload waiting for its preview to be confirmed, as its confirmation names it."""
+
+    export: Export
+    data: bytes
+    district_role: str
+    fingerprint: str  # of the preview shown (OneRosterResult.fingerprint)
+    stored: str  # where it is kept
+
+
+def pending_export_keep(*, by: User, data: bytes, export: Export, district_role: str, result: OneRosterResult) -> str:
+    """Keep an uploaded export until its preview (`result`) is confirmed; the token names it to `by` only."""
     _pending_sweep()
     stored = default_storage.save(f"{PENDING_FOLDER}/{int(time.time())}-{secrets.token_hex(16)}.zip", ContentFile(data))
-    payload = {"stored": stored, "sha256": export.sha256, "name": export.name, "district_role": district_role}
+    payload = {
+        "stored": stored,
+        "sha256": export.sha256,
+        "name": export.name,
+        "district_role": district_role,
+        "fingerprint": result.fingerprint(),
+    }
     return signing.dumps(payload, salt=_pending_salt(by), compress=True)
 
 
-def pending_export_take(*, by: User, token: str) -> tuple[Export, str, str]:
-    """The export a confirmation names, the district role chosen with it, and where it is kept.
-    Raises PendingExportGone, or CsvError when the kept file no longer reads."""
+def pending_export_take(*, by: User, token: str) -> PendingExport:
+    """The upload a confirmation names. Raises PendingExportGone, or CsvError when the kept
+    file no longer reads."""
     try:
         payload = signing.loads(token, salt=_pending_salt(by), max_age=PENDING_MAX_AGE)
     except signing.BadSignature:  # tampered with, someone else's, or expired
@@ -1064,7 +1131,7 @@ def pending_export_take(*, by: User, token: str) -> tuple[Export, str, str]:
     export = export_from_zip(data, payload["name"])
     if export.sha256 != payload["sha256"]:
         raise PendingExportGone
-    return export, payload["district_role"], stored
+    return PendingExport(export, data, payload["district_role"], payload.get("fingerprint", ""), stored)
 
 
 def pending_export_forget(stored: str) -> None:

@@ -23,7 +23,10 @@ from portal.models import ROSTER_ROLES, RosterImport
 from portal.oneroster import (
     BULK,
     PENDING_MAX_AGE,
+    Export,
+    OneRosterResult,
     PendingExportGone,
+    PreviewOutdated,
     export_from_zip,
     oneroster_import,
     pending_export_forget,
@@ -169,10 +172,24 @@ def oneroster_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     except CsvError as failure:
         form.add_csv_error(failure)
         return _oneroster_page(request, form, status=400)
-    token = pending_export_keep(by=request.user, data=upload.data, export=export, district_role=district_role)
+    return _preview_page(request, data=upload.data, export=export, district_role=district_role, result=result)
+
+
+def _preview_page(
+    request: AuthenticatedHttpRequest,
+    *,
+    data: bytes,
+    export: Export,
+    district_role: str,
+    result: OneRosterResult,
+    outdated: bool = False,
+) -> HttpResponse:
+    """What importing the export would do, and the form that confirms it (the upload is kept until then)."""
+    token = pending_export_keep(by=request.user, data=data, export=export, district_role=district_role, result=result)
     context = {
         "result": result,
         "token": token,
+        "outdated": outdated,
         "full_export": result.users_mode == BULK,
         "valid_minutes": PENDING_MAX_AGE // 60,
         "skipped": sorted(result.skipped_by_role.items()),
@@ -182,7 +199,7 @@ def oneroster_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
         "deactivated": _preview_part(result.people_deactivated),
         "not_added": _preview_part(result.people_not_added),
     }
-    return render(request, "portal/oneroster_preview.html", context)
+    return render(request, "portal/oneroster_preview.html", context, status=409 if outdated else 200)
 
 
 def _preview_part(items: Sequence[object]) -> dict[str, object]:
@@ -195,15 +212,32 @@ def oneroster_confirm_view(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Import the export whose preview the person confirms, kept since they uploaded it."""
     form = OneRosterImportForm(by=request.user)
     try:
-        export, district_role, stored = pending_export_take(by=request.user, token=request.POST.get("token", ""))
-        result = oneroster_import(export=export, by=request.user, district_role=district_role)
+        pending = pending_export_take(by=request.user, token=request.POST.get("token", ""))
     except PendingExportGone:
         problem = "This preview has expired or was confirmed already. Upload the export again."
         return _oneroster_page(request, form, status=400, problem=problem)
+    except CsvError as failure:
+        form.add_csv_error(failure)
+        return _oneroster_page(request, form, status=400)
+    try:
+        result = oneroster_import(
+            export=pending.export, by=request.user, district_role=pending.district_role, expected=pending.fingerprint
+        )
+    except PreviewOutdated as outdated:
+        # Another import or an edit came first: show what importing does now, to confirm again.
+        pending_export_forget(pending.stored)
+        return _preview_page(
+            request,
+            data=pending.data,
+            export=pending.export,
+            district_role=pending.district_role,
+            result=outdated.result,
+            outdated=True,
+        )
     except CsvError as failure:  # the portal changed since the preview
         form.add_csv_error(failure)
         return _oneroster_page(request, form, status=400)
-    pending_export_forget(stored)
+    pending_export_forget(pending.stored)
     messages.success(request, f"OneRoster export imported. {result.summary()}")
     return redirect("roster_import_oneroster")
 

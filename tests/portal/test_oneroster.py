@@ -4,6 +4,7 @@ and confirmation. Exports are built here, as a district's information system wri
 import csv
 import io
 import re
+import threading
 import time
 import zipfile
 from collections.abc import Mapping
@@ -721,6 +722,75 @@ def test_a_preview_is_confirmed_only_by_whoever_uploaded_it_and_only_for_a_while
     assert expired.status_code == 400
     assert "This preview has expired" in expired.content.decode()
     assert counts() == (0, 2, 2, 0, 0)
+
+
+def test_a_confirmation_imports_only_what_its_preview_showed(staff, as_user, uploads):
+    """Someone else's import (or an edit in the admin) between the preview and its confirmation
+    would make the import do what nobody saw: the new preview is shown instead, to confirm again."""
+    run(files([ADA, ALAN]))
+    client = as_user(staff)
+    preview = _upload(client, files([ADA, ALAN, GRACE]))
+    assert "Grace Hopper" in preview.content.decode()
+    # Meanwhile another import deactivates Alan; confirming the old preview would bring him back unseen.
+    run(files([ADA]))
+    outdated = client.post("/roster/import/oneroster/confirm/", {"token": _token(preview.content.decode())})
+    assert outdated.status_code == 409
+    text = outdated.content.decode()
+    assert "The roster changed since your preview" in text
+    assert not User.objects.get(sourced_id="t-alan").is_active, "nothing was imported"
+    assert not User.objects.filter(sourced_id="a-grace").exists()
+    assert RosterImport.objects.count() == 2
+    # The new preview says what importing does now, and its own confirmation does it.
+    assert "Alan Turing" in text and "Active" in text
+    done = client.post("/roster/import/oneroster/confirm/", {"token": _token(text)})
+    assert done.status_code == 302
+    assert User.objects.get(sourced_id="t-alan").is_active and User.objects.filter(sourced_id="a-grace").exists()
+    assert list((uploads / oneroster.PENDING_FOLDER).iterdir()) == []
+
+
+def test_a_confirmation_sent_twice_imports_once(staff, as_user, uploads):
+    """A double click sends the confirmation twice: the second, having read the kept upload before
+    the first was done, finds the roster changed since its preview and writes nothing."""
+    client = as_user(staff)
+    token = _token(_upload(client, files([ADA, GRACE])).content.decode())
+    pending = oneroster.pending_export_take(by=staff, token=token)
+    assert client.post("/roster/import/oneroster/confirm/", {"token": token}).status_code == 302
+    with pytest.raises(oneroster.PreviewOutdated):
+        oneroster_import(
+            export=pending.export, by=staff, district_role=pending.district_role, expected=pending.fingerprint
+        )
+    assert RosterImport.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+def test_two_confirmations_at_once_import_one_and_find_the_other_outdated():
+    """Two staff confirm previews of different exports at the same moment: imports take turns,
+    so the second sees what the first wrote, and does not write what its preview did not show."""
+    run(files([ADA]))
+    exports = [files([ADA, GRACE]), files([ADA, ALAN])]
+    previews = [run(texts, dry_run=True).fingerprint() for texts in exports]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def confirm(texts, fingerprint):
+        try:
+            barrier.wait()
+            run(texts, expected=fingerprint)
+            outcomes.append("imported")
+        except oneroster.PreviewOutdated:
+            outcomes.append("outdated")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=confirm, args=pair) for pair in zip(exports, previews, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["imported", "outdated"]
+    assert RosterImport.objects.count() == 2
+    assert User.objects.filter(sourced_id__in=["a-grace", "t-alan"]).count() == 1
 
 
 def test_an_export_with_problems_is_listed_by_file_row_and_column(staff, as_user, uploads):
