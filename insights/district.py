@@ -1,16 +1,20 @@
 """The district dashboard: is the district learning from itself?
 
-Everything is counted by the database in a fixed number of queries: one for the
-schools' sharing figures, one for openness over time, one UNION ALL for every flow
-between schools (adoptions, adaptations, visits, sessions hosted), one for the most
-adopted and adapted practices, one for featured practices, and the survey's tension 7.
+Everything is counted by the database in a fixed number of queries: one UNION ALL for the
+schools' sharing figures and openness over time (read from the practice summaries that
+insights.summaries keeps as practices change, so no count goes over every practice), one
+UNION ALL for every flow between schools (adoptions, adaptations, visits, sessions hosted),
+one for the most adopted and adapted practices, one for featured practices, and the
+survey's tension 7.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import reduce
 from typing import Any
 
 from django.db.models import (
@@ -30,7 +34,10 @@ from django.db.models.functions import Cast, Coalesce, TruncMonth
 from django.http import Http404, HttpResponse, QueryDict
 from django.utils import timezone
 
+from insights import summaries
 from insights.forms import DashboardFilterForm
+from insights.models import PracticeDay, PracticeMonth
+from insights.summaries import summaries_ensure
 from portal.lib.csvfile import csv_response
 from portal.models import Role, School, SchoolLevel, User
 from practices.models import Adoption, Practice, Status
@@ -301,52 +308,119 @@ def _practice_figures(
     scope: Scope, period: Period
 ) -> tuple[dict[int, Mapping[str, Any]], list[dict[str, Any]], dict[str, Mapping[str, Any]]]:
     """Published practices per school, per month, and in the period and the days before it,
-    with how many document failures and evolution: one query (UNION ALL of the groupings)."""
-    recent_since = timezone.now() - timedelta(days=90)
-    counts = {
-        "published": Count("pk"),
-        "recent": Count("pk", filter=Q(published_at__gte=recent_since)),
-        "with_failures": Count("pk", filter=Q(failure_count__gt=0)),
-        "with_evolution": Count("pk", filter=Q(iteration_count__gte=2)),
-    }
-    base = published_practices(scope).order_by()
-    by_school = (
-        base.annotate(arm=Value("school", output_field=CharField()), key=Cast("school_id", CharField()))
-        .values("arm", "key")
-        .annotate(**counts)
-    )
-    by_month = (
-        base.annotate(arm=Value("month", output_field=CharField()), key=Cast(TruncMonth("published_at"), CharField()))
-        .values("arm", "key")
-        .annotate(**counts)
-    )
-    by_window = (
-        published_practices(scope, in_range=False)
-        .filter(period.both("published_at"))
-        .order_by()
-        .annotate(arm=Value("window", output_field=CharField()), key=period.window("published_at"))
-        .values("arm", "key")
-        .annotate(**counts)
-    )
-    schools: dict[int, Mapping[str, Any]] = {}
-    months: list[dict[str, Any]] = []
-    windows: dict[str, Mapping[str, Any]] = {}
-    rows: Iterable[Mapping[str, Any]] = by_school.union(by_month, by_window, all=True)
+    with how many document failures and evolution: one query (UNION ALL of the groupings).
+
+    Read from the summaries (insights.summaries): whole months from the months' rows, the days
+    of a month cut by a date from the days' rows, and only the hours of the one day cut by
+    "the last 90 days" from the practices themselves."""
+    summaries_ensure()
+    recent_since = timezone.now() - timedelta(days=PERIOD_DAYS)
+    first, end = scope.start, scope.end + timedelta(days=1) if scope.end else None
+    school_key = _summary_key(Cast("school_id", CharField()))
+    month_key = _summary_key(Cast("month", CharField()), Cast(TruncMonth("day"), CharField()))
+    arms = [
+        *_summary_arms(scope, "school", school_key, first, end),
+        *_summary_arms(scope, "month", month_key, first, end),
+        *_summary_arms(scope, "window", _summary_key(Value(PREVIOUS)), period.previous_start, period.start),
+        *_summary_arms(scope, "window", _summary_key(Value(CURRENT)), period.start, period.end + timedelta(days=1)),
+    ]
+    # The last 90 days, within the chosen dates: whole days from the summaries, and the hours of
+    # the first day from the practices.
+    partial_end = summaries.day_start(summaries.local_day(recent_since) + timedelta(days=1))
+    if first is not None and summaries.day_start(first) >= recent_since:
+        arms += _summary_arms(scope, "recent", school_key, first, end)
+    else:
+        upper = min(partial_end, summaries.day_start(end)) if end else partial_end
+        arms.append(
+            published_practices(scope, in_range=False)
+            .filter(published_at__gte=recent_since, published_at__lt=upper)
+            .order_by()
+            .annotate(arm=Value("recent", output_field=CharField()), key=Cast("school_id", CharField()))
+            .values("arm", "key")
+            .annotate(**summaries.PRACTICE_COUNTS)
+        )
+        if end is None or partial_end < summaries.day_start(end):
+            arms += _summary_arms(scope, "recent", school_key, partial_end.date(), end)
+
+    def add(into: dict[str, int], row: Mapping[str, Any]) -> None:
+        for name in summaries.COUNT_NAMES:
+            into[name] = into.get(name, 0) + int(row[name] or 0)
+
+    schools: dict[int, dict[str, int]] = {}
+    by_month: dict[str, dict[str, int]] = {}
+    windows: dict[str, dict[str, int]] = {}
+    recent: dict[int, int] = {}
+    rows: Iterable[Mapping[str, Any]] = arms[0].union(*arms[1:], all=True)
     for row in rows:
+        if not row["published"]:
+            continue  # an arm grouped by a constant answers one empty row when nothing matched
         if row["arm"] == "school":
-            schools[int(row["key"])] = row
+            add(schools.setdefault(int(row["key"]), {}), row)
+        elif row["arm"] == "recent":
+            recent[int(row["key"])] = recent.get(int(row["key"]), 0) + int(row["published"])
         elif row["arm"] == "window":
-            windows[row["key"]] = row
+            add(windows.setdefault(row["key"], {}), row)
         else:
-            months.append(
-                {
-                    "month": date.fromisoformat(row["key"][:10]),
-                    "published": row["published"],
-                    "failures_pct": percent(row["with_failures"], row["published"]),
-                    "evolution_pct": percent(row["with_evolution"], row["published"]),
-                }
-            )
-    return schools, _every_month(months), windows
+            add(by_month.setdefault(row["key"][:10], {}), row)
+    for school_id, counts in schools.items():
+        counts["recent"] = recent.get(school_id, 0)
+    months = [
+        {
+            "month": date.fromisoformat(key),
+            "published": counts["published"],
+            "failures_pct": percent(counts["with_failures"], counts["published"]),
+            "evolution_pct": percent(counts["with_evolution"], counts["published"]),
+        }
+        for key, counts in by_month.items()
+    ]
+    return dict(schools), _every_month(months), dict(windows)
+
+
+SummaryKey = Callable[[type[PracticeDay] | type[PracticeMonth]], Combinable]
+
+
+def _summary_key(for_months: Combinable, for_days: Combinable | None = None) -> SummaryKey:
+    """What a summary row is grouped by, for the months' rows and for the days' rows."""
+    return lambda model: for_months if model is PracticeMonth or for_days is None else for_days
+
+
+def _summary_arms(scope: Scope, arm: str, key: SummaryKey, start: date | None, end: date | None) -> list[QuerySet]:
+    """The summary rows of the days from `start` up to (not including) `end` (None: no bound),
+    for the scope's school or level, summed per `key`: whole months from the months' rows,
+    the days before the first whole month and after the last from the days' rows."""
+    first_month = None if start is None else start if start.day == 1 else summaries.next_month(start)
+    last_month = None if end is None else summaries.month_of(end)
+    parts: list[tuple[type[PracticeDay] | type[PracticeMonth], Q]] = []
+    if first_month is None or last_month is None or first_month < last_month:
+        months = Q()
+        days: list[Q] = []
+        if first_month is not None:
+            months &= Q(month__gte=first_month)
+            if start is not None and start < first_month:
+                days.append(Q(day__gte=start, day__lt=first_month))
+        if last_month is not None:
+            months &= Q(month__lt=last_month)
+            if end is not None and last_month < end:
+                days.append(Q(day__gte=last_month, day__lt=end))
+        parts.append((PracticeMonth, months))
+        if days:
+            parts.append((PracticeDay, reduce(operator.or_, days)))
+    elif start is not None and end is not None and start < end:
+        parts.append((PracticeDay, Q(day__gte=start, day__lt=end)))
+    arms = []
+    for model, condition in parts:
+        rows = model.objects.filter(condition)
+        if scope.school_id is not None:
+            rows = rows.filter(school_id=scope.school_id)
+        if scope.level:
+            rows = rows.filter(school__level=scope.level)
+        arms.append(
+            rows.order_by()
+            .annotate(arm=Value(arm, output_field=CharField()), key=key(model))
+            .values("arm", "key")
+            .annotate(**{name: Sum(name) for name in summaries.COUNT_NAMES})
+        )
+    return arms
 
 
 def _every_month(months: list[dict[str, Any]]) -> list[dict[str, Any]]:
