@@ -102,8 +102,9 @@ def retry_later(job: Task[P, T], *args: P.args, **kwargs: P.kwargs) -> bool:
 # a command that does not exist in this release is skipped (the weekly digest, until it does).
 PERIODIC_JOBS: dict[str, tuple[str, ...]] = {
     # Reminders the day before a visit, and invitations to reflect after it; the survey's
-    # opening and closing notices.
-    "daily": ("send_visit_reminders", "send_survey_notices"),
+    # opening and closing notices; the dashboard's summaries counted again from scratch, in
+    # case a write went around them (a bulk load).
+    "daily": ("send_visit_reminders", "send_survey_notices", "rebuild_summaries"),
     # The digest of what each person follows.
     "weekly": ("send_digests",),
 }

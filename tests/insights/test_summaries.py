@@ -306,3 +306,10 @@ def test_the_count_takes_the_same_queries_however_many_months_and_whatever_the_d
         figures_changed("district")
         with django_assert_max_num_queries(few):
             client.get("/dashboard/", query)
+
+
+def test_the_daily_schedule_counts_the_summaries_again(teacher):
+    PracticeFactory(author=teacher)
+    PracticeDay.objects.all().delete()
+    call_command("run_periodic_jobs", "daily")
+    assert summary_rows(PracticeDay) == [(teacher.school_id, timezone.localdate(), 1, 0, 0)]
