@@ -697,6 +697,14 @@ class CollectionItem(models.Model):
     def __str__(self) -> str:
         return f"{self.practice} in {self.collection}"
 
+    @property
+    def names_saver(self) -> bool:
+        """Whether the collection's page says who saved it: never when its author saved an entry
+        they shared anonymously (their name beside it would tell who wrote it)."""
+        return self.added_by_id is not None and not (
+            self.practice.anonymous and self.added_by_id == self.practice.author_id
+        )
+
 
 class FollowQuerySet(models.QuerySet["Follow"]):
     def of(self, user: User) -> FollowQuerySet:

@@ -709,7 +709,12 @@ def practice_save_to_collection(request: AuthenticatedHttpRequest, pk: int) -> H
     return render(
         request,
         "practices/save.html",
-        {"practice": practice, "form": form, "collections": list(choices)},
+        {
+            "practice": practice,
+            "form": form,
+            "collections": list(choices),
+            "own_anonymous": practice.anonymous and practice.can_edit(user),
+        },
         status=400 if request.method == "POST" else 200,
     )
 

@@ -4,7 +4,7 @@ import pytest
 import reversion
 from django.core import mail
 
-from practices.models import AdoptionStatus
+from practices.models import AdoptionStatus, Collection, CollectionSharing
 from practices.services import adoption_record
 from tests.factories import PracticeFactory, TeacherFactory
 from tests.practices.helpers import practice_post
@@ -145,3 +145,20 @@ def test_searching_for_the_authors_name_does_not_find_an_anonymous_entry(as_user
     page = as_user(teacher).get("/practices/", {"q": "Quartermaine"}).content.decode()
     assert "Failing forward with labs" not in page
     assert "Quartermaine" not in anonymous_practice.search_document
+
+
+def test_a_shared_collection_does_not_say_who_saved_an_anonymous_entry_its_author_saved(
+    as_user, teacher, secret_author, anonymous_practice
+):
+    team = Collection.objects.create(owner=teacher, name="Fall PLC", sharing=CollectionSharing.TEAM)
+    team.members.set([secret_author])
+    save_page = as_user(secret_author).get(f"/practices/{anonymous_practice.pk}/save/").content.decode()
+    assert "you shared anonymously" in save_page and "only you see" in save_page
+    response = as_user(secret_author).post(
+        f"/practices/{anonymous_practice.pk}/save/", {"collection": str(team.pk), "note": "Mine, try it."}
+    )
+    assert response.status_code == 302
+    page = as_user(teacher).get(f"/collections/{team.pk}/").content.decode()
+    assert "Failing forward with labs" in page and "saved by" not in page
+    # The team's list still names its members (what it was shared with), never beside the entry.
+    assert "Anonymous colleague" in page
