@@ -113,6 +113,18 @@ class CsvError(Exception):
         self.errors = list(errors)
         super().__init__("\n".join(str(error) for error in self.errors))
 
+    # Problems a page lists: a file whose every row has the same problem has thousands, and
+    # the first ones say what to fix. The command-line imports list them all.
+    SHOWN = 200
+
+    @property
+    def shown(self) -> list[RowError]:
+        return self.errors[: self.SHOWN]
+
+    @property
+    def more(self) -> int:
+        return max(0, len(self.errors) - self.SHOWN)
+
     @property
     def summary(self) -> str:
         count = len(self.errors)

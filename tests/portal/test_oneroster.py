@@ -800,6 +800,21 @@ def test_an_export_with_problems_is_listed_by_file_row_and_column(staff, as_user
     assert not (uploads / oneroster.PENDING_FOLDER).exists()
 
 
+def test_an_export_with_thousands_of_problems_lists_the_first_and_counts_the_rest(staff, as_user, uploads):
+    """An export whose every row has the same problem (no e-mail addresses at all) made a page of
+    megabytes; the page lists the first problems and says how many more (the command lists all)."""
+    people = [
+        {**person(f"t-{n}", "teacher", "school-oak", "Ann", "Lee", ""), "username": f"ann{n}"} for n in range(600)
+    ]
+    response = _upload(as_user(staff), files(people))
+    text = response.content.decode()
+    assert response.status_code == 400
+    assert "Nothing was imported: 600 problems found." in text
+    assert "users.csv row 2, column email: is required" in text
+    assert text.count("column email: is required") == CsvError.SHOWN
+    assert f"… and {600 - CsvError.SHOWN} more problems" in text
+
+
 def test_an_unsafe_zip_is_refused_in_the_browser(staff, as_user, uploads):
     response = _upload(as_user(staff), {**files(), "../escape.csv": "x"})
     assert response.status_code == 400
