@@ -57,7 +57,18 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
 from django.utils.text import slugify
 
-from portal.lib.csvfile import BOM, NOT_UTF8, CsvError, CsvRow, RowError, decode_upload, read_rows, sniff_delimiter
+from portal.lib.csvfile import (
+    BOM,
+    CONTROL_CHARACTER,
+    NOT_UTF8,
+    CsvError,
+    CsvRow,
+    RowError,
+    decode_upload,
+    has_control_character,
+    read_rows,
+    sniff_delimiter,
+)
 from portal.lib.names import NamePool
 from portal.models import (
     DISTRICT_ROLES,
@@ -489,6 +500,8 @@ def _parse_orgs(rows: list[CsvRow], errors: list[RowError]) -> dict[str, _Org]:
         if org_type.lower() == "school" and status == ACTIVE:
             if not name:
                 errors.append(RowError(ORGS, number, "name", "is required"))
+            elif has_control_character(name):
+                errors.append(RowError(ORGS, number, "name", CONTROL_CHARACTER))
             elif len(name) > SCHOOL_NAME_MAX_LENGTH:
                 errors.append(RowError(ORGS, number, "name", f"is longer than {SCHOOL_NAME_MAX_LENGTH} characters"))
         orgs.setdefault(sourced_id, _Org(sourced_id, name, org_type.lower(), status))
@@ -580,6 +593,8 @@ def _check_person(person: _UserRow, errors: list[RowError]) -> None:
     for column, value in (("givenName", person.first_name), ("familyName", person.last_name)):
         if not value:
             errors.append(RowError(USERS, person.row, column, "is required"))
+        elif has_control_character(value):
+            errors.append(RowError(USERS, person.row, column, CONTROL_CHARACTER))
         elif len(value) > NAME_MAX_LENGTH:
             errors.append(RowError(USERS, person.row, column, f"is longer than {NAME_MAX_LENGTH} characters"))
     if not person.email:

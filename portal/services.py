@@ -22,7 +22,7 @@ from django.utils.http import urlsafe_base64_encode
 from django_tasks import TaskResultStatus, task
 
 from portal.jobs import enqueue_on_commit
-from portal.lib.csvfile import CsvError, CsvRow, RowError, read_rows
+from portal.lib.csvfile import CONTROL_CHARACTER, CsvError, CsvRow, RowError, has_control_character, read_rows
 from portal.lib.mail import portal_email, send_quietly
 from portal.lib.names import NamePool
 from portal.models import (
@@ -109,6 +109,8 @@ def _parse_schools(rows: list[CsvRow], filename: str, errors: list[RowError]) ->
         name = values.get("name", "")
         if not name:
             errors.append(RowError(filename, number, "name", "is required"))
+        elif has_control_character(name):
+            errors.append(RowError(filename, number, "name", CONTROL_CHARACTER))
         elif len(name) > 200:
             errors.append(RowError(filename, number, "name", "is longer than 200 characters"))
         school["name"] = name
@@ -156,6 +158,8 @@ def _parse_users(
             value = values.get(column, "")
             if not value:
                 errors.append(RowError(filename, number, column, "is required"))
+            elif has_control_character(value):
+                errors.append(RowError(filename, number, column, CONTROL_CHARACTER))
             elif len(value) > 150:
                 errors.append(RowError(filename, number, column, "is longer than 150 characters"))
         role = _normalise_choice(values.get("role", ""))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -129,6 +130,15 @@ class CsvError(Exception):
     def summary(self) -> str:
         count = len(self.errors)
         return f"Nothing was imported: {count} problem{'' if count == 1 else 's'} found."
+
+
+CONTROL_CHARACTER = "contains a line break or another control character"
+
+
+def has_control_character(value: str) -> bool:
+    """Whether text holds a line break, a tab, an escape or another control character: a name
+    never does, and one there would break an e-mail's header, a calendar file or a terminal."""
+    return any(unicodedata.category(char) == "Cc" for char in value)
 
 
 class CsvRow(NamedTuple):

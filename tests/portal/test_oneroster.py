@@ -499,6 +499,24 @@ def test_a_teacher_needs_a_name_and_an_email_but_a_student_does_not():
     ]
 
 
+def test_names_with_control_characters_are_refused():
+    """A line break or a terminal's escape in a name would break e-mails, calendar files and the
+    command's own output."""
+    orgs = [*ORGS, {"sourcedId": "school-elm", "name": "Elm\rSchool", "type": "school"}]
+    with pytest.raises(CsvError) as failure:
+        run(
+            files(
+                [{**ADA, "givenName": "Ada\x1b]8;;https://evil.example\x07"}, {**ALAN, "familyName": "Tu\nring"}], orgs
+            )
+        )
+    problem = "contains a line break or another control character"
+    assert [str(error) for error in failure.value.errors] == [
+        f"orgs.csv row 5, column name: {problem}",
+        f"users.csv row 2, column givenName: {problem}",
+        f"users.csv row 3, column familyName: {problem}",
+    ]
+
+
 def test_teachers_without_an_email_are_each_named_once_not_as_sharing_one():
     with pytest.raises(CsvError) as failure:
         run(files([{**ADA, "email": ""}, {**ALAN, "email": ""}]))

@@ -125,6 +125,16 @@ def test_one_bad_row_changes_nothing_and_names_row_and_column():
         (SCHOOLS.replace("locale", "locality"), USERS, "schools.csv row 1, column locale: required column is missing"),
         (SCHOOLS, USERS.replace("first_name", "firstname"), "users.csv row 1, column firstname: unknown column"),
         ("", USERS, "schools.csv row 1: the file is empty"),
+        (
+            SCHOOLS.replace("Oak Elementary", '"Oak\nElementary"'),
+            USERS,
+            "schools.csv row 2, column name: contains a line break or another control character",
+        ),
+        (
+            SCHOOLS,
+            USERS.replace("Ada,", "Ada\x1b[2J,"),
+            "users.csv row 2, column first_name: contains a line break or another control character",
+        ),
     ],
 )
 def test_each_kind_of_bad_value_is_reported_precisely(schools, users, expected):
