@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
+from portal.lib.bulkload import batched
 from portal.models import Role, School, User
 
 SMALL_SCHOOLS = [
@@ -132,6 +133,9 @@ DEFAULT_PASSWORD = "demo-portal-2026"  # noqa: S105  # nosec B105
 EMAIL_DOMAIN = "district.example.org"
 LARGE_SCHOOL_COUNT = 150
 LARGE_USER_COUNT = 12_000
+# The largest US district: its schools and staff.
+XL_SCHOOL_COUNT = 1_600
+XL_USER_COUNT = 75_000
 
 
 @dataclass(frozen=True)
@@ -141,27 +145,41 @@ class DemoLogin:
     school: str
 
 
-def _name(rng: random.Random, taken: set[tuple[str, str]]) -> tuple[str, str]:
+def _name(
+    rng: random.Random,
+    taken: set[tuple[str, str]],
+    *,
+    retries: int = 100,
+    initials: dict[tuple[str, str], int] | None = None,
+) -> tuple[str, str]:
     """A name no other demo person has (it is taken here): a random pair of the lists, and once
-    the pairs run out (district scale), a middle initial."""
+    the pairs run out (district scale), a middle initial.
+
+    `initials` remembers, per pair, how many initials are known to be taken, so tens of
+    thousands of names do not each try the initials from A again (names are only ever added,
+    so the answer is the same). The largest scale passes `retries=0`: most pairs are taken
+    long before its last person, and drawing a hundred times for each would take a minute."""
     first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    for _attempt in range(100):
+    for _attempt in range(retries):
         if (first, last) not in taken:
             break
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    given, initial = first, 0
+    given, surname = first, last
+    initial = initials.get((given, surname), 0) if initials is not None else 0
     while (first, last) in taken:
         first = f"{given} {chr(ord('A') + initial % 26) * (initial // 26 + 1)}."
         initial += 1
+    if initials is not None and first != given:
+        initials[(given, surname)] = initial
     taken.add((first, last))
     return first, last
 
 
-def _large_schools(rng: random.Random) -> list[tuple[str, str, str, int, int, str]]:
+def _large_schools(rng: random.Random, count: int) -> list[tuple[str, str, str, int, int, str]]:
     levels = ["elementary"] * 8 + ["middle"] * 3 + ["high"] * 3 + ["k8", "k12", "other"]
     places = ["Oak", "Pine", "Lakeview", "Hillcrest", "Fairview", "Meadow", "Granite", "Sunrise", "Westwood", "Bayside"]
     rows = []
-    for index in range(len(SMALL_SCHOOLS), LARGE_SCHOOL_COUNT):
+    for index in range(len(SMALL_SCHOOLS), count):
         level = levels[index % len(levels)]
         base = {"elementary": 450, "middle": 750, "high": 1400, "k8": 600, "k12": 500, "other": 200}[level]
         name = f"{places[index % len(places)]} {index} {level.title() if level not in ('k8', 'k12') else level.upper()}"
@@ -178,16 +196,26 @@ def _large_schools(rng: random.Random) -> list[tuple[str, str, str, int, int, st
     return rows
 
 
+def _counts(scale: str) -> tuple[int, int]:
+    """Schools and people of a scale beyond the small demo (0, 0 for the small one)."""
+    return {
+        "large": (LARGE_SCHOOL_COUNT, LARGE_USER_COUNT),
+        "xl": (XL_SCHOOL_COUNT, XL_USER_COUNT),
+    }.get(scale, (0, 0))
+
+
 @transaction.atomic
 def seed_people(*, scale: str, password: str, rng: random.Random) -> list[DemoLogin]:
-    school_rows = list(SMALL_SCHOOLS) + (_large_schools(rng) if scale == "large" else [])
+    school_count, user_count = _counts(scale)
+    school_rows = list(SMALL_SCHOOLS) + (_large_schools(rng, school_count) if school_count else [])
     existing_schools = set(School.objects.values_list("slug", flat=True))
     School.objects.bulk_create(
         [
             School(slug=slug, name=name, level=level, enrollment=enrollment, frl_percent=frl, locale=locale)
             for slug, name, level, enrollment, frl, locale in school_rows
             if slug not in existing_schools
-        ]
+        ],
+        batch_size=2000,
     )
     schools = {school.slug: school for school in School.objects.filter(slug__in=[row[0] for row in school_rows])}
     # One hash for everyone: hashing 12,000 passwords one by one would take minutes.
@@ -215,19 +243,25 @@ def seed_people(*, scale: str, password: str, rng: random.Random) -> list[DemoLo
     # No two demo people share a name, so every page and notice names one person.
     taken = {(first, last) for _username, first, last, _role, _slug in DEMO_LOGINS}
     taken |= set(User.objects.values_list("first_name", "last_name"))
+    initials: dict[tuple[str, str], int] = {}
     for slug, school in schools.items():
-        wanted.append(_person(f"principal.{slug}", Role.PRINCIPAL, school, password_hash, rng, taken))
+        wanted.append(_person(f"principal.{slug}", Role.PRINCIPAL, school, password_hash, rng, taken, initials))
         teachers = max(3, min(8, school.enrollment // 90)) if scale == "small" else 0
         wanted.extend(
-            _person(f"teacher{n}.{slug}", Role.TEACHER, school, password_hash, rng, taken)
+            _person(f"teacher{n}.{slug}", Role.TEACHER, school, password_hash, rng, taken, initials)
             for n in range(1, teachers + 1)
         )
-    wanted.extend(_person(f"leader{n}", Role.DISTRICT_LEADER, None, password_hash, rng, taken) for n in range(1, 5))
-    wanted.append(_person("staff2", Role.DISTRICT_STAFF, None, password_hash, rng, taken))
-    if scale == "large":
+    wanted.extend(
+        _person(f"leader{n}", Role.DISTRICT_LEADER, None, password_hash, rng, taken, initials) for n in range(1, 5)
+    )
+    wanted.append(_person("staff2", Role.DISTRICT_STAFF, None, password_hash, rng, taken, initials))
+    existing_users = set(User.objects.values_list("username", flat=True))
+    User.objects.bulk_create([user for user in wanted if user.username not in existing_users], batch_size=2000)
+    if user_count:
         school_list = list(schools.values())
-        target = LARGE_USER_COUNT - len(wanted) - len(DEMO_LOGINS)
-        wanted.extend(
+        target = user_count - len(wanted) - len(DEMO_LOGINS)
+        retries = 0 if scale == "xl" else 100
+        teachers_wanted = (
             _person(
                 f"teacher{n}.{school_list[n % len(school_list)].slug}",
                 Role.TEACHER,
@@ -235,11 +269,14 @@ def seed_people(*, scale: str, password: str, rng: random.Random) -> list[DemoLo
                 password_hash,
                 rng,
                 taken,
+                initials,
+                retries=retries,
             )
             for n in range(1, target + 1)
         )
-    existing_users = set(User.objects.values_list("username", flat=True))
-    User.objects.bulk_create([user for user in wanted if user.username not in existing_users], batch_size=2000)
+        # In batches: the largest scale's people are never all in memory at once.
+        for batch in batched(teachers_wanted, 2000):
+            User.objects.bulk_create([user for user in batch if user.username not in existing_users])
     return logins
 
 
@@ -250,8 +287,11 @@ def _person(
     password_hash: str,
     rng: random.Random,
     taken: set[tuple[str, str]],
+    initials: dict[tuple[str, str], int],
+    *,
+    retries: int = 100,
 ) -> User:
-    first, last = _name(rng, taken)
+    first, last = _name(rng, taken, retries=retries, initials=initials)
     return User(
         username=username,
         first_name=first,

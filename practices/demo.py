@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, TypedDict
 
 import reversion
@@ -13,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from taggit.models import Tag, TaggedItem
 
+from portal.lib.bulkload import BatchWriter, indexes_set_aside, insert_rows, next_id, reset_sequences
 from portal.models import Role, SchoolLevel, User
 from portal.naming import display_name
 from portal.notifications.models import Notification, NotificationKind
@@ -33,6 +35,7 @@ from practices.models import (
     Visibility,
     tag_names_text,
 )
+from practices.search import remember_words
 from practices.services import adoption_notice_text, practice_refresh_derived
 
 # (when, tried, observed, changed)
@@ -809,3 +812,138 @@ def seed_practices_large(*, rng: random.Random) -> int:
             )
         made += size
     return Practice.objects.count()
+
+
+# The largest US district, in the large scale's proportions (three iterations and 1.2
+# failures an entry).
+XL_PRACTICE_COUNT = 500_000
+XL_ITERATION_COUNT = 1_500_000
+XL_FAILURE_COUNT = 600_000
+XL_BATCH = 5_000
+# The full-text index of migration 0004, built again after a load (PostgreSQL).
+SEARCH_INDEX = "CREATE INDEX IF NOT EXISTS practice_search_vector_gin ON practices_practice USING GIN (search_vector)"
+
+PRACTICE_COLUMNS = (
+    "id",
+    "title",
+    *(name for name in Practice.TEXT_FIELDS if name not in ("title", "adaptation_changes")),
+    "school_id",
+    "author_id",
+    "status",
+    "visibility",
+    "anonymous",
+    "published_at",
+    "created_at",
+    "updated_at",
+    "tag_names",
+    "search_document",
+    "iteration_count",
+    "failure_count",
+)
+
+
+def seed_practices_xl(
+    *,
+    rng: random.Random,
+    practices: int | None = None,
+    iterations: int | None = None,
+    failures: int | None = None,
+) -> int:
+    """The largest scale, streamed: each batch of entries is drawn as plain rows, written with
+    its iterations, failures, terms and tags (COPY on PostgreSQL), and let go. Each entry
+    carries what a save would store for it: its search document (from which PostgreSQL
+    generates the search vector), tags as text and its counts; the words of the entries join
+    the search's word list. Adds entries up to `practices` in all, so a second run adds none."""
+    practices = XL_PRACTICE_COUNT if practices is None else practices
+    iterations = XL_ITERATION_COUNT if iterations is None else iterations
+    failures = XL_FAILURE_COUNT if failures is None else failures
+    existing = Practice.objects.count()
+    if existing >= practices:
+        return existing
+    facets = list(Facet.objects.all())
+    teachers = list(User.objects.filter(role=Role.TEACHER).values_list("pk", "school_id"))
+    tags = [
+        Tag.objects.get_or_create(name=name, defaults={"slug": name.replace(" ", "-")})[0]
+        for name in sorted({t for e in BANK for t in e["tags"]})
+    ]
+    content_type_id = ContentType.objects.get_for_model(Practice).pk
+    # One unsaved entry per bank entry builds the documents: only its title and tags change.
+    # The rows an entry may carry are built once too (the document reads only their text).
+    templates = [Practice(**_text_fields(entry)) for entry in BANK]
+    most_iterations = -(-iterations // practices)
+    most_failures = -(-failures // practices)
+    iteration_rows = [
+        _iterations(template, [entry["iterations"][i % len(entry["iterations"])] for i in range(most_iterations)])
+        for template, entry in zip(templates, BANK, strict=True)
+    ]
+    failure_rows = [
+        _failures(template, [entry["failures"][i % len(entry["failures"])] for i in range(most_failures)])
+        for template, entry in zip(templates, BANK, strict=True)
+    ]
+    for template, its, fails in zip(templates, iteration_rows, failure_rows, strict=True):
+        template.tag_names = tag_names_text(tag.name for tag in tags)
+        remember_words(template.build_search_document(facets=facets, iterations=its, failures=fails))
+
+    now = timezone.now()
+    per_iterations, per_failures = iterations / practices, failures / practices
+    first_id = next_id(Practice)
+    to_make = practices - existing
+    # The full-text index is built once at the end; PostgreSQL computes each entry's search
+    # vector (a generated column) from its document as the rows arrive.
+    with indexes_set_aside(Practice, {"practice_search_vector_gin": SEARCH_INDEX}), BatchWriter() as writer:
+        for start in range(0, to_make, XL_BATCH):
+            entries, iteration_copy, failure_copy, facet_links, tag_links = [], [], [], [], []
+            for offset in range(start, min(start + XL_BATCH, to_make)):
+                pk, number = first_id + offset, existing + offset
+                index = number % len(BANK)
+                template = templates[index]
+                author_id, school_id = teachers[rng.randrange(len(teachers))]
+                published = now - timedelta(days=rng.randint(0, 1000), minutes=rng.randint(0, 1440))
+                n_iter = int(per_iterations) + (1 if rng.random() < per_iterations % 1 else 0)
+                n_fail = int(per_failures) + (1 if rng.random() < per_failures % 1 else 0)
+                status = Status.PUBLISHED if rng.random() < 0.9 else rng.choice([Status.DRAFT, Status.ARCHIVED])
+                chosen_facets = rng.sample(facets, 3)
+                chosen_tags = rng.sample(tags, 2)
+                template.title = f"{BANK[index]['title']} ({number + 1})"
+                template.tag_names = tag_names_text(tag.name for tag in chosen_tags)
+                its, fails = iteration_rows[index][:n_iter], failure_rows[index][:n_fail]
+                entries.append(
+                    (
+                        pk,
+                        template.title,
+                        *(getattr(template, name) for name in PRACTICE_COLUMNS[2:10]),
+                        school_id,
+                        author_id,
+                        status,
+                        Visibility.DISTRICT if rng.random() < 0.8 else Visibility.SCHOOL,
+                        rng.random() < 0.1,
+                        published if status != Status.DRAFT else None,
+                        published - timedelta(days=2),
+                        published,
+                        template.tag_names,
+                        template.build_search_document(facets=chosen_facets, iterations=its, failures=fails),
+                        n_iter,
+                        n_fail,
+                    )
+                )
+                iteration_copy += [(pk, it.position, it.when, it.tried, it.observed, it.changed) for it in its]
+                failure_copy += [(pk, f.position, f.tried, f.what_happened, f.why, f.lesson) for f in fails]
+                facet_links += [(pk, facet.pk) for facet in chosen_facets]
+                tag_links += [(tag.pk, content_type_id, pk) for tag in chosen_tags]
+            writer.write(partial(_write_batch, entries, iteration_copy, failure_copy, facet_links, tag_links))
+    reset_sequences(Practice)
+    return Practice.objects.count()
+
+
+def _write_batch(
+    entries: list[tuple[Any, ...]],
+    iterations: list[tuple[Any, ...]],
+    failures: list[tuple[Any, ...]],
+    facet_links: list[tuple[int, int]],
+    tag_links: list[tuple[int, int, int]],
+) -> None:
+    insert_rows(Practice, PRACTICE_COLUMNS, entries)
+    insert_rows(Iteration, ("practice_id", "position", "when", "tried", "observed", "changed"), iterations)
+    insert_rows(Failure, ("practice_id", "position", "tried", "what_happened", "why", "lesson"), failures)
+    insert_rows(Practice.facets.through, ("practice_id", "facet_id"), facet_links)
+    insert_rows(TaggedItem, ("tag_id", "content_type_id", "object_id"), tag_links)

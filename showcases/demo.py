@@ -5,10 +5,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import partial
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from portal.lib.bulkload import BatchWriter, insert_rows, next_id, reset_sequences
 from portal.models import Role, User
 from practices.models import Practice, Status
 from showcases.models import RequestStatus, Showcase, ShowcaseStatus, VisitorReflection, VisitRequest, VisitSlot
@@ -295,3 +298,76 @@ def seed_showcases_large(*, rng: random.Random) -> int:
         ]
         VisitRequest.objects.bulk_create(requests, batch_size=2000)
     return Showcase.objects.count()
+
+
+# The largest US district, in the large scale's proportions: one session per showcase, ten
+# requests each.
+XL_SHOWCASE_COUNT = 20_000
+XL_REQUEST_COUNT = 200_000
+XL_BATCH = 2_000
+
+
+def seed_showcases_xl(*, rng: random.Random, showcases: int | None = None, requests: int | None = None) -> int:
+    """The largest scale, streamed like the large one is built: each showcase has one full
+    session (every seat but one approved, the last request waiting), in batches of plain
+    rows (COPY on PostgreSQL). Adds showcases up to `showcases` in all."""
+    showcases = XL_SHOWCASE_COUNT if showcases is None else showcases
+    requests = XL_REQUEST_COUNT if requests is None else requests
+    existing = Showcase.objects.count()
+    if existing >= showcases:
+        return existing
+    principals = list(User.objects.filter(role=Role.PRINCIPAL, school__isnull=False).values_list("pk", "school_id"))
+    visitors = list(User.objects.filter(role=Role.TEACHER).values_list("pk", flat=True))
+    to_make = showcases - existing
+    per_showcase = max((requests - VisitRequest.objects.count()) // to_make, 2)
+    first_showcase, first_slot = next_id(Showcase), next_id(VisitSlot)
+    with BatchWriter() as writer:
+        for start in range(0, to_make, XL_BATCH):
+            rows, slots, visits = [], [], []
+            for offset in range(start, min(start + XL_BATCH, to_make)):
+                host_id, school_id = rng.choice(principals)
+                topic = TOPICS[offset % len(TOPICS)]
+                showcase_id, slot_id = first_showcase + offset, first_slot + offset
+                rows.append(
+                    (
+                        showcase_id,
+                        host_id,
+                        school_id,
+                        f"{topic.title} ({existing + offset + 1})",
+                        "Visitors see the practice in classrooms.",
+                        "Measurable gains for students.",
+                        "Student work and data.",
+                        topic.question,
+                        ShowcaseStatus.PUBLISHED,
+                    )
+                )
+                starts = _at(rng.randint(-300, 120), rng.choice([8, 9, 13]))
+                slots.append(
+                    (slot_id, showcase_id, starts, starts + timedelta(hours=2), per_showcase - 1, per_showcase - 1)
+                )
+                visits += [
+                    (
+                        slot_id,
+                        user_id,
+                        1,
+                        RequestStatus.APPROVED if n < per_showcase - 1 else RequestStatus.WAITLISTED,
+                    )
+                    for n, user_id in enumerate(rng.sample(visitors, per_showcase))
+                ]
+            writer.write(partial(_write_batch, rows, slots, visits))
+    reset_sequences(Showcase, VisitSlot)
+    return Showcase.objects.count()
+
+
+def _write_batch(rows: list[tuple[Any, ...]], slots: list[tuple[Any, ...]], visits: list[tuple[Any, ...]]) -> None:
+    insert_rows(
+        Showcase,
+        ("id", "host_id", "host_school_id", "title", "description", "impact", "evidence", "focus_question", "status"),
+        rows,
+    )
+    insert_rows(
+        VisitSlot,
+        ("id", "showcase_id", "starts_at", "ends_at", "capacity", "seats_taken", "location"),
+        ((*slot, "Front office") for slot in slots),
+    )
+    insert_rows(VisitRequest, ("slot_id", "requester_id", "seats", "status"), visits)

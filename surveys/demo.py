@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from portal.lib.bulkload import batched
 from portal.models import Role, User
 from surveys.models import Answer, Cycle, Priority, Response, Tension
 from surveys.services import figures_release
@@ -31,6 +32,7 @@ COMMENTS = [
 ]
 
 LARGE_RESPONSES_PER_CYCLE = 600
+XL_RESPONSES_PER_CYCLE = 5_000
 RESPONSE_SHARE = 0.85
 # Lean per tension by free/reduced-lunch band (low FRL is the wealthier school).
 FRL_LEAN = {
@@ -105,17 +107,18 @@ def seed_surveys(*, rng: random.Random, per_cycle: int | None = None) -> int:
         if target <= 0 or not (respondents or existing):
             continue
         templates = respondents or people
-        answers: list[Answer] = []
-        for n in range(target):
-            person = respondents[n] if n < len(respondents) else None
-            response = Response(cycle=cycle, respondent=person, imported=person is None)
-            if person is not None:
-                response.snapshot(person)
-            else:
-                response.snapshot(templates[n % len(templates)])
-            response.save()
-            answers.extend(_answers(response, tensions, index, rng))
-        Answer.objects.bulk_create(answers, batch_size=5000)
+        # In batches of responses, each inserted at once and then given its answers: the
+        # largest scale has thousands a cycle.
+        for batch in batched(range(target), 1000):
+            responses = []
+            for n in batch:
+                person = respondents[n] if n < len(respondents) else None
+                response = Response(cycle=cycle, respondent=person, imported=person is None)
+                response.snapshot(person if person is not None else templates[n % len(templates)])
+                responses.append(response)
+            Response.objects.bulk_create(responses)
+            answers = [answer for response in responses for answer in _answers(response, tensions, index, rng)]
+            Answer.objects.bulk_create(answers, batch_size=5000)
     for cycle in cycles:
         figures_release(cycle=cycle)
     return Response.objects.count()

@@ -3,6 +3,8 @@ from django.core.management import call_command
 from django.db.models import F
 from django.utils import timezone
 
+from insights.models import PracticeDay
+from insights.summaries import summaries_rebuild, summary_rows
 from portal import demo
 from portal.models import Role, School, User
 from practices import demo as practices_demo
@@ -96,3 +98,62 @@ def test_small_demo_has_showcases_past_and_upcoming_with_waiting_lists():
     assert VisitRequest.objects.filter(status="waitlisted").exists()
     assert VisitorReflection.objects.exists()
     assert not VisitSlot.objects.filter(seats_taken__gt=F("capacity")).exists()
+
+
+def test_xl_scale_keeps_the_largest_districts_proportions_and_is_idempotent(monkeypatch, capsys):
+    # The largest district's shape at a tiny size: the full xl run is for `make bench`.
+    assert practices_demo.XL_ITERATION_COUNT == 3 * practices_demo.XL_PRACTICE_COUNT
+    assert practices_demo.XL_FAILURE_COUNT * 5 == 6 * practices_demo.XL_PRACTICE_COUNT
+    assert showcases_demo.XL_REQUEST_COUNT == 10 * showcases_demo.XL_SHOWCASE_COUNT
+    monkeypatch.setattr(demo, "XL_SCHOOL_COUNT", 40)
+    monkeypatch.setattr(demo, "XL_USER_COUNT", 1_900)
+    monkeypatch.setattr(practices_demo, "XL_PRACTICE_COUNT", 500)
+    monkeypatch.setattr(practices_demo, "XL_ITERATION_COUNT", 1_500)
+    monkeypatch.setattr(practices_demo, "XL_FAILURE_COUNT", 600)
+    monkeypatch.setattr(practices_demo, "XL_BATCH", 120)
+    monkeypatch.setattr(showcases_demo, "XL_SHOWCASE_COUNT", 20)
+    monkeypatch.setattr(showcases_demo, "XL_REQUEST_COUNT", 200)
+    monkeypatch.setattr(showcases_demo, "XL_BATCH", 7)
+    monkeypatch.setattr(surveys_demo, "XL_RESPONSES_PER_CYCLE", 60)
+    call_command("seed_demo", "--scale", "xl")
+    out = capsys.readouterr().out
+    assert out.startswith("Demo district ready (xl scale")
+    assert "  practices at scale: " in out
+
+    counts = (School.objects.count(), User.objects.count(), Practice.objects.count(), Showcase.objects.count())
+    assert counts == (40, 1_900, 500, 20)
+    # Every person has a name of their own, though the name lists give 1,080 pairs.
+    assert User.objects.values("first_name", "last_name").distinct().count() == 1_900
+    bulk = Practice.objects.filter(title__endswith=")")
+    assert Iteration.objects.filter(practice__in=bulk).count() == 3 * bulk.count()
+    assert 1.05 <= Failure.objects.filter(practice__in=bulk).count() / bulk.count() <= 1.35
+    for practice in bulk.order_by("pk")[:20]:
+        assert (practice.iteration_count, practice.failure_count) == (
+            practice.iterations.count(),
+            practice.failures.count(),
+        )
+        assert practice.tag_names == ", ".join(sorted(practice.tags.names()))
+    xl_showcases = Showcase.objects.filter(title__endswith=")")
+    assert VisitSlot.objects.filter(showcase__in=xl_showcases).count() == xl_showcases.count()
+    assert 190 <= VisitRequest.objects.count() <= 210
+    assert not VisitSlot.objects.filter(seats_taken__gt=F("capacity")).exists()
+    assert {cycle.slug: cycle.responses.count() for cycle in Cycle.objects.all()} == {
+        "fall-2025": 60,
+        "spring-2026": 60,
+        "current": 60,
+    }
+
+    # The dashboard's summaries count the entries loaded in bulk too.
+    seeded = summary_rows(PracticeDay)
+    assert sum(row[2] for row in seeded) == Practice.objects.filter(status="published").count()
+    summaries_rebuild()
+    assert summary_rows(PracticeDay) == seeded
+
+    call_command("seed_demo", "--scale", "xl")
+    assert (
+        School.objects.count(),
+        User.objects.count(),
+        Practice.objects.count(),
+        Showcase.objects.count(),
+    ) == counts
+    assert Response.objects.count() == 180

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from practices import demo
-from practices.models import TAGS, Practice
+from practices.models import TAGS, Practice, SearchWord
 from practices.services import practice_refresh_derived
 from tests.factories import TeacherFactory
 
@@ -29,3 +29,25 @@ def test_the_bulk_seeder_stores_the_search_document_a_save_builds(monkeypatch, s
         rebuilt = (practice.search_document, practice.tag_names, practice.iteration_count, practice.failure_count)
         assert seeded == rebuilt, practice.title
         assert practice.facets.all()[0].name in practice.search_document
+
+
+def test_the_streamed_seeder_stores_what_a_save_stores_and_remembers_the_words(monkeypatch, school, other_school):
+    TeacherFactory(school=school)
+    TeacherFactory(school=other_school)
+    monkeypatch.setattr(demo, "XL_BATCH", 7)
+    demo.seed_practices_xl(rng=random.Random(13), practices=24, iterations=72, failures=29)
+    practices = list(Practice.objects.prefetch_related("facets", "iterations", "failures", TAGS))
+    assert len(practices) == 24
+    assert {practice.iteration_count for practice in practices} == {3}
+    assert {practice.failure_count for practice in practices} <= {1, 2}
+    for practice in practices:
+        seeded = (practice.search_document, practice.tag_names, practice.iteration_count, practice.failure_count)
+        practice_refresh_derived(practice)
+        rebuilt = (practice.search_document, practice.tag_names, practice.iteration_count, practice.failure_count)
+        assert seeded == rebuilt, practice.title
+        assert len(practice.facets.all()) == 3 and len(practice.tags.all()) == 2
+    assert SearchWord.objects.filter(word="misconceptions").exists()
+    # Keys handed out later follow the ones the seeder gave.
+    later = Practice.objects.create(title="Later", school=school, author=practices[0].author)
+    assert later.pk > max(practice.pk for practice in practices)
+    assert demo.seed_practices_xl(rng=random.Random(13), practices=24, iterations=72, failures=29) == 25
