@@ -16,8 +16,8 @@ from taggit.models import Tag
 
 from portal.lib.uploads import carries_metadata, strip_metadata
 from portal.models import School, User
-from portal.naming import may_name, person_label
-from portal.notifications.models import Notification, NotificationKind
+from portal.naming import ANONYMOUS_LABEL, display_name, may_name, person_label
+from portal.notifications.models import Notification, NotificationKind, about_key
 from portal.notifications.services import notify
 from practices.forms import CleanedUpload, CollectionForm, OrderedInlineFormSet, PracticeForm
 from practices.models import (
@@ -97,12 +97,14 @@ def practice_save(
     with transaction.atomic(), reversion.create_revision():
         practice: Practice = form.save(commit=False)
         creating = practice.pk is None
+        became_anonymous = False
         if not creating:
             # Staff may archive or feature the entry while its author edits it: lock the row
             # and take what they set from it, so the author's save does not undo it.
             current = Practice.objects.select_for_update(no_key=True, of=("self",)).get(pk=practice.pk)
             for name in MODERATION_FIELDS:
                 setattr(practice, name, getattr(current, name))
+            became_anonymous = practice.anonymous and not current.anonymous
         now = timezone.now()
         previously_published = not creating and practice.status == Status.PUBLISHED
         original = adapted_from if creating else practice.adapted_from
@@ -141,6 +143,8 @@ def practice_save(
         practice_refresh_derived(practice)
         reversion.set_user(user)
         reversion.set_comment("Created" if creating else ("Published" if first_publication else "Edited"))
+        if became_anonymous:
+            _unname_author_in_notices(practice)
         if previously_published and practice.status == Status.PUBLISHED:
             _notify_original_changed(practice, user)
         if original is not None and not shown_before:
@@ -150,6 +154,26 @@ def practice_save(
             if reaches and (first_publication or widened):
                 _notify_adaptation(original, practice, user)
     return practice
+
+
+def _unname_author_in_notices(practice: Practice) -> None:
+    """An entry shared under its author's name has become anonymous: the notices about it that
+    named them (an adaptation announced, an answer to a question) no longer do, for every reader
+    who may not know who wrote it. (E-mails already sent cannot be called back.)"""
+    author = practice.author
+    about_type, about_id = about_key(practice)
+    name = display_name(author)
+    # How each kind of notice starts with the author's name, and how it starts without it.
+    named = {
+        NotificationKind.ADAPTATION: (f"{name} at ", f"{ANONYMOUS_LABEL} at "),
+        NotificationKind.ANSWER: (f"{name[:1].upper()}{name[1:]}, the author ", "The author "),
+    }
+    notices = Notification.objects.filter(about_type=about_type, about_id=about_id, kind__in=list(named))
+    for notice in notices.exclude(recipient=author).select_related("recipient"):
+        before, after = named[NotificationKind(notice.kind)]
+        if notice.text.startswith(before) and not may_name(author, reader=notice.recipient, anonymous=True):
+            notice.text = after + notice.text[len(before) :]
+            notice.save(update_fields=["text"])
 
 
 def _attach(practice: Practice, uploads: Iterable[CleanedUpload], user: User) -> None:

@@ -162,3 +162,34 @@ def test_a_shared_collection_does_not_say_who_saved_an_anonymous_entry_its_autho
     assert "Failing forward with labs" in page and "saved by" not in page
     # The team's list still names its members (what it was shared with), never beside the entry.
     assert "Anonymous colleague" in page
+
+
+def test_notices_that_named_an_author_stop_naming_them_once_their_entry_is_anonymous(
+    as_user, teacher, other_teacher, staff
+):
+    """Sent while the entry carried their name; the in-app notices are kept, so they are told
+    without it once the author makes the entry anonymous (district staff still see the name)."""
+    original = PracticeFactory(author=teacher, title="Exit tickets")
+    adapter = as_user(other_teacher)
+    adapter.post(
+        f"/practices/{original.pk}/adapt/", practice_post(title="Our exit tickets", adaptation_changes="Shorter.")
+    )
+    adaptation = other_teacher.practices.get()
+    asked = as_user(teacher).post(f"/practices/{adaptation.pk}/questions/", {"question-text": "How short?"})
+    assert asked.status_code == 302
+    question = adaptation.questions.get()
+    adapter.post(
+        f"/practices/{adaptation.pk}/questions/{question.pk}/answer/", {f"answer-{question.pk}-answer": "Ten minutes."}
+    )
+    before = as_user(teacher).get("/notifications/").content.decode()
+    assert before.count(other_teacher.last_name) == 2
+    response = adapter.post(
+        f"/practices/{adaptation.pk}/edit/",
+        practice_post(title="Our exit tickets", adaptation_changes="Shorter.", anonymous="on"),
+    )
+    assert response.status_code == 302
+    after = as_user(teacher).get("/notifications/").content.decode()
+    for secret in _identifying(other_teacher):
+        assert secret not in after
+    assert "Anonymous colleague at Riverside Middle School has shared an adaptation" in after
+    assert "The author answered your question about “Our exit tickets”" in after
