@@ -23,7 +23,8 @@ What becomes what:
   role in `roles.csv` (1.2).
 - People are keyed by `sourcedId`, so a changed e-mail updates the same person. The first
   import finds people already in the portal by e-mail, ignoring case, and records their
-  `sourcedId`.
+  `sourcedId`; so does a full export for someone whose old `sourcedId` it no longer holds (a
+  district that changed information systems exports everyone under new ones).
 - `status=tobedeleted` and `enabledUser=false` deactivate; in a full (bulk) export, as the
   manifest's `file.users` says (bulk when there is no manifest), anyone with a `sourcedId` who is
   missing, or is no longer a teacher or administrator, is deactivated too. A delta export
@@ -786,6 +787,8 @@ class _Plan:
         self.changed_people: list[User] = []
         self.by_email: dict[str, User] = {}
         self.linked: set[int] = set()
+        # People who take a new sourcedId: their old one, by account.
+        self.old_keys: dict[int, str] = {}
         # Keyed by id() of the account: the row that adds or changes it, for error messages.
         self.row_of: dict[int, _UserRow] = {}
         self.renamed_emails: set[int] = set()
@@ -873,9 +876,14 @@ class _Plan:
             linking = False
             if user is None and person.email:
                 match = self.by_email.get(person.email)
-                if match is not None and not match.sourced_id and match.pk not in self.linked:
+                # Someone without a key yet; or, in a full export, someone whose old key is gone
+                # (the district changed information systems): the address says who they are.
+                rekeyed = bool(match and match.sourced_id and full_export and match.sourced_id not in rows)
+                if match is not None and (not match.sourced_id or rekeyed) and match.pk not in self.linked:
                     user, linking = match, True
                     self.linked.add(match.pk)
+                    if rekeyed and match.sourced_id:
+                        self.old_keys[match.pk] = match.sourced_id
             found = role_of.get(sourced_id)
             leaving = person.status == TO_BE_DELETED or not person.enabled
             target = None if leaving or found is None else self._target(found)
@@ -981,6 +989,8 @@ class _Plan:
         _as_saved(user)
         after = self._shown(user)
         changes = [(label, before[name], after[name]) for name, label in _SHOWN if before[name] != after[name]]
+        if user.pk in self.old_keys:
+            changes.insert(0, ("sourcedId", self.old_keys[user.pk], person.sourced_id))
         if not changes and not linking:
             return
         if not may_change:

@@ -424,6 +424,31 @@ def test_two_people_may_trade_email_addresses():
     assert User.objects.get(sourced_id="t-alan").email == "ada@district.org"
 
 
+def test_a_full_export_under_new_sourced_ids_moves_each_person_to_their_new_key():
+    """A district that changes information systems exports everyone under new sourcedIds. In a
+    full export, someone whose old key is gone and whose address comes with a new key is the
+    same person: they keep their account and take the new key (listed with before and after),
+    instead of every row being an error nobody in the portal can fix."""
+    run(files([ADA, ALAN]))
+    ada = User.objects.get(sourced_id="t-ada")
+    result = run(files([{**ADA, "sourcedId": "ic-1001"}, ALAN]))
+    assert [(change.sourced_id, change.changes) for change in result.people_changed] == [
+        ("ic-1001", [("sourcedId", "t-ada", "ic-1001")])
+    ]
+    assert result.people_added == [] and result.people_deactivated == []
+    ada.refresh_from_db()
+    assert (ada.sourced_id, ada.is_active) == ("ic-1001", True)
+
+
+def test_an_export_of_changes_under_a_new_sourced_id_is_still_an_error():
+    """A delta does not say whether the old key is gone: the address's holder stays theirs."""
+    run(files([ADA, ALAN]))
+    with pytest.raises(CsvError, match=re.escape("'ada@district.org' belongs to 'ada'")):
+        run(files([{**ADA, "sourcedId": "ic-1001"}], users_mode="delta"))
+    with pytest.raises(CsvError, match=re.escape("'ada@district.org' belongs to 'ada'")):
+        run(files([{**ADA, "sourcedId": "ic-1001"}, ADA]))
+
+
 def test_an_email_someone_else_keeps_is_an_error():
     TeacherFactory(username="ada.old", email="ada@district.org", sourced_id="somebody-else")
     with pytest.raises(CsvError) as failure:
