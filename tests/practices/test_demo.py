@@ -4,9 +4,10 @@ benchmarks search the same document the portal builds."""
 import random
 
 import pytest
+from django.db import connection
 
 from practices import demo
-from practices.models import TAGS, Practice, SearchWord
+from practices.models import TAGS, Iteration, Practice, SearchWord
 from practices.services import practice_refresh_derived
 from tests.factories import TeacherFactory
 
@@ -51,3 +52,24 @@ def test_the_streamed_seeder_stores_what_a_save_stores_and_remembers_the_words(m
     later = Practice.objects.create(title="Later", school=school, author=practices[0].author)
     assert later.pk > max(practice.pk for practice in practices)
     assert demo.seed_practices_xl(rng=random.Random(13), practices=24, iterations=72, failures=29) == 25
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_streamed_seeder_outside_a_transaction_writes_every_batch_and_keeps_the_search_index(
+    monkeypatch, school, other_school
+):
+    """Outside a transaction PostgreSQL's batches are written by other connections and the
+    full-text index is set aside while they are: every batch arrives and the index is back."""
+    TeacherFactory(school=school)
+    TeacherFactory(school=other_school)
+    monkeypatch.setattr(demo, "XL_BATCH", 5)
+    assert demo.seed_practices_xl(rng=random.Random(5), practices=33, iterations=99, failures=40) == 33
+    assert Iteration.objects.count() == 99
+    assert Practice.objects.filter(search_document__contains="Exit tickets").exists()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'practice_search_vector_gin'")
+            assert cursor.fetchone() == (1,)
+    assert Practice.objects.create(title="Later", school=school, author=Practice.objects.first().author).pk > max(
+        Practice.objects.exclude(title="Later").values_list("pk", flat=True)
+    )
