@@ -21,6 +21,7 @@ from portal.lib.stash import pop_stashed_post, stash_post_and_sign_in
 from portal.models import User
 from portal.naming import display_name
 from practices import services
+from practices.cards import CARD_TAGS
 from practices.filters import PracticeFilter, tag_suggestions
 from practices.forms import (
     AdoptionForm,
@@ -107,7 +108,9 @@ def practice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         .published()
         .with_counts(user)
         .select_related("school", "author")
-        .prefetch_related(TAGS)
+        .prefetch_related(CARD_TAGS)
+        # Every word of the entry, for searching in SQL; never shown.
+        .defer("search_document")
     )
     practice_filter = PracticeFilter(request.GET or None, queryset=base, user=user, request=request)
     results = base.none() if practice_filter.is_bound and not practice_filter.is_valid() else practice_filter.qs

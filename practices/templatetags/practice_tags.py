@@ -1,8 +1,12 @@
+from collections.abc import Iterable, Mapping
+
 from django import template
+from django.utils.safestring import SafeString
 
 from portal.models import User
 from portal.naming import person_label
-from practices.filters import like_mine_reasons
+from practices.cards import render_cards, render_filter_panel
+from practices.filters import PracticeFilter
 from practices.models import Practice
 from practices.search import Passage
 
@@ -17,16 +21,19 @@ def byline(context: template.Context, practice: Practice) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def like_mine(context: template.Context, practice: Practice) -> str:
-    """What the entry's school has in common with the reader's ("same level, similar size")."""
-    reader = context["request"].user
-    if not isinstance(reader, User) or reader.school is None:
-        return ""
-    return like_mine_reasons(reader.school, practice.school)
+def practice_cards(
+    context: template.Context,
+    practices: Iterable[Practice],
+    likeness: bool = False,
+    passages: Mapping[int, Passage] | None = None,
+) -> SafeString:
+    """The cards of a list of practices as the page's reader sees them (`likeness`: with what
+    each entry's school has in common with the reader's; `passages`: what a search matched)."""
+    reader: User = context["request"].user
+    return render_cards(practices, reader=reader, likeness=likeness, passages=passages)
 
 
 @register.simple_tag(takes_context=True)
-def matched_passage(context: template.Context, practice: Practice) -> Passage | None:
-    """The passage a search matched in `practice`, when the page is a search."""
-    passages: dict[int, Passage] = context.get("passages") or {}
-    return passages.get(practice.pk)
+def filter_panel(context: template.Context, practice_filter: PracticeFilter) -> SafeString:
+    """The practice list's filters but its search box."""
+    return render_filter_panel(practice_filter, cleared=bool(context["request"].GET))
