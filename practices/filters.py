@@ -12,7 +12,7 @@ from taggit.models import Tag, TaggedItem
 from portal.lib import pagination
 from portal.models import School, SchoolLevel, User, school_similarity
 from practices.models import Facet, FacetKind, Practice
-from practices.search import practice_matches, with_search_rank
+from practices.search import best_matches, practice_matches, with_search_rank
 
 POPULAR_TAGS_CACHE_KEY = "practices:popular-tags:shared"
 POPULAR_TAGS_SECONDS = 300
@@ -212,17 +212,32 @@ class PracticeFilter(django_filters.FilterSet):
         queryset = super().qs
         return self._ranked(queryset, self.form.cleaned_data["q"] if self.searching else "")
 
-    def results_for(self, text: str) -> QuerySet[Practice]:
-        """The same filters and order, searching for `text` instead of what was typed (a
-        corrected spelling). Only for a search that was valid."""
+    def _matches(self, text: str) -> QuerySet[Practice]:
+        """The entries the same filters find with a search for `text` instead of what was typed
+        (a corrected spelling), unordered. Only for a search that was valid."""
         data = self.form.cleaned_data
         typed = data.get("q")
         data["q"] = text
         try:
-            queryset = self.filter_queryset(self.queryset.all())
+            return self.filter_queryset(self.queryset.all())
         finally:
             data["q"] = typed
-        return self._ranked(queryset, text)
+
+    def ranked_ids(self, text: str) -> list[int]:
+        """The ids of what a search for `text` finds under the same filters, in the list's order:
+        the pool of the most recent matches (see `_ranked`), sorted. Only for a search that was valid."""
+        matches = self._matches(text)
+        pool_size = pagination.COUNT_LIMIT + 1
+        sort = self.sort_key
+        if sort == "relevance":
+            return best_matches(matches, text, size=pool_size, within=self.queryset)
+        if sort == "newest":
+            return list(matches.order_by("-published_at", "-pk").values_list("pk", flat=True)[:pool_size])
+        return list(self._ranked(matches, text).values_list("pk", flat=True))
+
+    def finds(self, text: str) -> bool:
+        """Whether a search for `text` under the same filters lists anything (no ranking needed)."""
+        return self._ranked(self._matches(text), text).exists()
 
     def _ranked(self, queryset: QuerySet[Any], text: str) -> QuerySet[Practice]:
         """Order the filtered entries (annotated with their counts and, searching, their rank)."""

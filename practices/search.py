@@ -25,22 +25,30 @@ from practices.models import Failure, Iteration, Practice, SearchWord
 
 class SearchVectorSQL(Expression):
     """A match against, or the rank in, PostgreSQL's stored `search_vector` column
-    (generated and GIN-indexed by migration 0004; not a model field, as SQLite has none).
+    (generated and GIN-indexed by migration 0004; not a model field, as SQLite has none),
+    or the column itself ("column") for a query that ranks around it.
     The column is named through the query's own alias for the practice table, so the
     expression also holds inside a subquery. The SQL is constant; the searched text is a
     parameter."""
 
     QUERY = "websearch_to_tsquery('english'::regconfig, %s)"
 
-    def __init__(self, kind: str, text: str) -> None:
-        super().__init__(output_field=BooleanField() if kind == "@@" else FloatField())
+    def __init__(self, kind: str, text: str = "") -> None:
+        output_field: BooleanField[Any, Any] | FloatField[Any, Any] | TextField[Any, Any] = TextField()
+        if kind == "@@":
+            output_field = BooleanField()
+        elif kind == "rank":
+            output_field = FloatField()
+        super().__init__(output_field=output_field)
         self.kind, self.text = kind, text
 
-    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[str]]:
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[str, ...]]:
         column = f"{compiler.quote_name_unless_alias(compiler.query.get_initial_alias())}.search_vector"
         if self.kind == "@@":
             return f"{column} @@ {self.QUERY}", (self.text,)
-        return f"ts_rank({column}, {self.QUERY})", (self.text,)
+        if self.kind == "rank":
+            return f"ts_rank({column}, {self.QUERY})", (self.text,)
+        return column, ()
 
 
 def searched_text(text: str) -> str:
@@ -66,10 +74,8 @@ def practice_matches(queryset: QuerySet[Practice], text: str) -> QuerySet[Practi
     return queryset
 
 
-def with_search_rank(queryset: QuerySet[Practice], text: str) -> QuerySet[Practice]:
-    """A `search_rank` alias to order matches by: PostgreSQL's rank where there is one, and
-    on both databases extra weight for words in the title or summary."""
-    text = searched_text(text)
+def _title_and_summary_bonus(text: str) -> Combinable:
+    """Extra weight for the searched words in the title (1) or the summary (0.5)."""
     bonus: Combinable = Value(0.0, output_field=FloatField())
     for term in search_terms(text):
         bonus = bonus + Case(
@@ -78,9 +84,48 @@ def with_search_rank(queryset: QuerySet[Practice], text: str) -> QuerySet[Practi
         bonus = bonus + Case(
             When(summary__icontains=term, then=Value(0.5)), default=Value(0.0), output_field=FloatField()
         )
+    return bonus
+
+
+def with_search_rank(queryset: QuerySet[Practice], text: str) -> QuerySet[Practice]:
+    """A `search_rank` alias to order matches by: PostgreSQL's rank where there is one, and
+    on both databases extra weight for words in the title or summary."""
+    text = searched_text(text)
+    bonus = _title_and_summary_bonus(text)
     if text and connections[queryset.db].vendor == "postgresql":
         return queryset.alias(search_rank=SearchVectorSQL("rank", text) + bonus)
     return queryset.alias(search_rank=bonus)
+
+
+def best_matches(matches: QuerySet[Practice], text: str, *, size: int, within: QuerySet[Practice]) -> list[int]:
+    """The ids of the `size` most recent of `matches`, best match first (by `with_search_rank`,
+    then the most recent): the pool a search ranks, so ranking costs the same in a district of
+    any size. `within` is what `matches` were filtered from, to look the pool up in.
+
+    On PostgreSQL the pool is ranked in the query that picks it: the rank (ts_rank over each
+    entry's stored vector) is computed for the pool's rows only, after its limit, and no entry
+    is looked up again."""
+    text = searched_text(text)
+    recent = matches.order_by("-published_at", "-pk")
+    if not text or connections[matches.db].vendor != "postgresql":
+        pool = recent.values("pk")[:size]
+        # The rank is an alias the type checker cannot see.
+        ranked: QuerySet[Any] = with_search_rank(within.filter(pk__in=pool), text)
+        return list(ranked.order_by("-search_rank", "-published_at", "-pk").values_list("pk", flat=True))
+    picked = recent.annotate(
+        search_bonus=_title_and_summary_bonus(text), search_column=SearchVectorSQL("column")
+    ).values("pk", "published_at", "search_bonus", "search_column")[:size]
+    sql, params = picked.query.sql_with_params()
+    # The same order as with_search_rank's, over the picked rows. The SQL around the ORM's own is
+    # constant; the searched text is a parameter.
+    in_order = (
+        f"SELECT pool.pk FROM ({sql}) AS pool "  # noqa: S608  # nosec B608
+        f"ORDER BY ts_rank(pool.search_column, {SearchVectorSQL.QUERY}) + pool.search_bonus DESC, "
+        "pool.published_at DESC, pool.pk DESC"
+    )
+    with connections[matches.db].cursor() as cursor:
+        cursor.execute(in_order, (*params, text))
+        return [row[0] for row in cursor.fetchall()]
 
 
 # -- Forgiving typos: the word list and "Did you mean …?" ------------------------------------------

@@ -113,7 +113,6 @@ def practice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         .defer("search_document")
     )
     practice_filter = PracticeFilter(request.GET or None, queryset=base, user=user, request=request)
-    results = base.none() if practice_filter.is_bound and not practice_filter.is_valid() else practice_filter.qs
     suggestion: str | None = None
     searched_instead = ""
     passages: dict[int, Passage] = {}
@@ -121,21 +120,24 @@ def practice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         # A search ranks a bounded pool of matches once: their ids in order (which also
         # count them), then the page's entries by id.
         typed = practice_filter.form.cleaned_data["q"]
-        ids = list(results.values_list("pk", flat=True))
+        ids = practice_filter.ranked_ids(typed)
         # Near spellings of unknown words: suggested only when they find entries this reader
         # may open, and searched for instead when what was typed finds nothing.
         suggestion = corrected_query(typed, seen=Practice.objects.visible_to(user).published())
-        if suggestion is not None:
-            corrected = list(practice_filter.results_for(suggestion).values_list("pk", flat=True))
-            if not corrected:
+        if suggestion is not None and not ids:
+            ids = practice_filter.ranked_ids(suggestion)
+            if ids:
+                searched_instead = suggestion
+            else:
                 suggestion = None
-            elif not ids:
-                ids, searched_instead = corrected, suggestion
+        elif suggestion is not None and not practice_filter.finds(suggestion):
+            suggestion = None
         page = CappedPaginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
         entries = practice_filter.with_likeness(base.filter(pk__in=page.object_list)).in_bulk()
         page.object_list = [entries[pk] for pk in page.object_list]
         passages = matched_passages(page.object_list, searched_instead or typed)
     else:
+        results = base.none() if practice_filter.is_bound and not practice_filter.is_valid() else practice_filter.qs
         page = CappedPaginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
