@@ -3,11 +3,12 @@ import re
 import pytest
 from django.core import mail
 from django.test import Client
+from django.utils import timezone
 
 from portal.notifications.models import NotificationKind
 from portal.notifications.services import notify
 from practices.models import Adoption, Collection, CollectionItem, Facet, Practice, Question
-from practices.services import adoption_record, practice_refresh_derived
+from practices.services import adoption_record, practice_refresh_derived, question_answer
 from tests.browser.conftest import AXE_SCRIPT, WCAG_TAGS, Journey
 from tests.factories import TEST_PASSWORD, FailureFactory, IterationFactory, PracticeFactory
 from tests.practices.helpers import practice_post
@@ -313,6 +314,41 @@ def test_teachers_pages_fit_a_phone(browser, live_server, teacher, other_teacher
             f"/collections/{collection.pk}/",
             "/notifications/",
             "/notifications/settings/",
+        ]:
+            journey.goto(path)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"{path} is {width} px wide"
+    finally:
+        context.close()
+
+
+def test_long_unbroken_words_and_hidden_questions_still_fit_a_phone_and_read(
+    browser, live_server, teacher, other_teacher, facets
+):
+    """What people type is not always words: a pasted link or a long word in a question, an answer,
+    a collection's name or a notice must wrap at 390 px, and a hidden question must keep its contrast."""
+    long = "https://example.org/?q=" + "FormativeAssessment" * 12
+    own = _written(teacher, title="Reading conferences")
+    question = Question.objects.create(practice=own, asker=other_teacher, text=f"Is this it: {long}?")
+    question_answer(question=question, answer=f"Yes: {long}")
+    Question.objects.create(
+        practice=own, asker=other_teacher, text="Shown only to us", hidden_at=timezone.now(), hidden_by=teacher
+    )
+    collection = Collection.objects.create(owner=teacher, name=long[:120], description=long)
+    CollectionItem.objects.create(collection=collection, practice=own, note=long)
+    notify(recipient=teacher, kind=NotificationKind.QUESTION, text=f"A question: {long}", url=own.get_absolute_url())
+    context = browser.new_context(viewport=PHONE, bypass_csp=True, locale="en-US")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        journey = Journey(page, live_server.url)
+        journey.sign_in("teacher", TEST_PASSWORD)
+        for path in [
+            f"/practices/{own.pk}/",
+            f"/practices/{own.pk}/questions/",
+            f"/collections/{collection.pk}/",
+            "/collections/",
+            "/notifications/",
         ]:
             journey.goto(path)
             width = page.evaluate("document.documentElement.scrollWidth")
