@@ -222,10 +222,14 @@ def export_from_zip(data: bytes, name: str) -> Export:
             raise _refuse(name, "holds two files with the same name")
         texts: dict[str, str] = {}
         for member in members:
-            if member.filename not in FILES:
+            # Names are read in any case: a file renamed on Windows may be Users.csv.
+            filename = member.filename.lower()
+            if filename not in FILES:
                 continue  # other OneRoster files (classes, enrollments…) say nothing the portal keeps
-            texts[member.filename] = _read_member(archive, member, name)
-        nested = sorted({PurePosixPath(n).name for n in names} & {ORGS, USERS} - texts.keys())
+            if filename in texts:
+                raise _refuse(name, f"holds {filename} twice, in different capitals")
+            texts[filename] = _read_member(archive, member, name)
+        nested = sorted({PurePosixPath(n).name.lower() for n in names} & {ORGS, USERS} - texts.keys())
         if nested:
             raise _refuse(
                 name, f"holds {' and '.join(nested)} in a folder; OneRoster files belong at the top of the zip"
@@ -264,8 +268,9 @@ def export_from_path(path: Path) -> Export:
     if path.is_dir():
         texts: dict[str, str] = {}
         digest = hashlib.sha256()
+        in_any_case = {child.name.lower(): child for child in sorted(path.iterdir()) if child.name.lower() in FILES}
         for filename in FILES:
-            member = path / filename
+            member = in_any_case.get(filename, path / filename)
             if not member.is_file():
                 continue
             if member.stat().st_size > MAX_MEMBER_BYTES:

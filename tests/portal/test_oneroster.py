@@ -893,6 +893,15 @@ def test_the_admin_lists_imports_and_changes_none(staff, as_user):
     assert RosterImport.objects.count() == 1
 
 
+def test_file_names_in_capitals_are_read_as_the_export_names_them(tmp_path):
+    """Renamed on Windows, or written so by an information system: Users.csv is users.csv."""
+    texts = {"Orgs.csv": files()["orgs.csv"], "USERS.CSV": files()["users.csv"]}
+    assert export_from_zip(zipped(texts), "caps.zip").texts.keys() == {"orgs.csv", "users.csv"}
+    assert export_from_path(write_folder(tmp_path / "caps", texts)).texts.keys() == {"orgs.csv", "users.csv"}
+    with pytest.raises(CsvError, match="holds users.csv twice"):
+        export_from_zip(zipped({**texts, "users.csv": files()["users.csv"]}), "twice.zip")
+
+
 def test_files_in_a_folder_of_the_zip_are_named():
     data = zipped({f"lakeside/{name}": text for name, text in files().items()})
     with pytest.raises(CsvError, match=re.escape("holds orgs.csv and users.csv in a folder")):
