@@ -277,13 +277,18 @@ def adoption_record(*, practice: Practice, user: User, status: str, notes: str) 
 
 def adoption_report_to_failure(*, report: AdoptionReport, adaptation: Practice, user: User) -> Failure:
     """Add a report of stopping to the reporter's own adaptation as what did not work, as a new
-    version of the adaptation (its history shows it; restoring an earlier version takes it out)."""
+    version of the adaptation (its history shows it; restoring an earlier version takes it out).
+    Sent twice, it is added once (the failure it already became is returned)."""
     original = report.adoption.practice
     if not report.can_become_failure(user) or not Practice.objects.open_to_reports_by(user).contains(adaptation):
         raise ValueError(
             "Only the reporter turns their report of stopping into a failure, once, on an entry under their name."
         )
     with transaction.atomic(), reversion.create_revision():
+        # The report first: of the same form sent twice at once, the second finds it done.
+        done = AdoptionReport.objects.select_for_update().values_list("failure", flat=True).get(pk=report.pk)
+        if done is not None:
+            return Failure.objects.get(pk=done)
         locked = Practice.objects.select_for_update(no_key=True, of=("self",)).get(pk=adaptation.pk)
         failure = Failure.objects.create(
             practice=locked,

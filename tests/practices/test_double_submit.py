@@ -10,7 +10,16 @@ from django.db import connection, connections
 from django.test import Client
 
 from portal.notifications.models import Notification, NotificationKind
-from practices.models import Collection, CollectionItem, CollectionSharing, Question, Visibility
+from practices.models import (
+    AdoptionReport,
+    Collection,
+    CollectionItem,
+    CollectionSharing,
+    Failure,
+    Question,
+    Visibility,
+)
+from practices.services import adoption_record
 from tests.factories import PracticeFactory, SchoolFactory, TeacherFactory
 
 
@@ -126,3 +135,15 @@ def test_the_same_report_sent_twice_at_once_is_one_step(people):
     assert _at_once([(_client(reader), path, data), (_client(reader), path, data)]) == [302, 302]
     assert practice.adoptions.get().reports.count() == 1
     assert Notification.objects.filter(recipient=author, kind=NotificationKind.ADOPTION).count() == 1
+
+
+def test_a_report_turned_into_a_failure_twice_at_once_adds_one(people):
+    _author, reader, _colleague, practice = people
+    adoption_record(practice=practice, user=reader, status="stopped", notes="Ten minutes we did not have.")
+    adaptation = PracticeFactory(author=reader, adapted_from=practice, lineage_root=practice)
+    report = AdoptionReport.objects.get()
+    path = f"/practices/{practice.pk}/reports/{report.pk}/to-failure/"
+    data = {"adaptation": str(adaptation.pk)}
+    statuses = _at_once([(_client(reader), path, data), (_client(reader), path, data)])
+    assert sorted(statuses) in ([302, 302], [302, 403])
+    assert Failure.objects.filter(practice=adaptation).count() == 1
