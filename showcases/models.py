@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
@@ -58,12 +58,18 @@ def _run_by(user: User) -> Q:
 class ShowcaseQuerySet(models.QuerySet["Showcase"]):
     def visible_to(self, user: User) -> ShowcaseQuerySet:
         """The one access rule for showcases: published ones are open to everyone signed
-        in (that is their purpose); drafts and cancelled ones to those who manage them."""
+        in (that is their purpose); drafts and cancelled ones to those who manage them. A
+        cancelled one stays open to those who asked to visit it: their e-mails, notices and
+        My visits link to it, and a session held before it was cancelled has its reflections
+        and debrief."""
         if not user.is_authenticated or not user.is_active:
             return self.none()
         if _runs_every_showcase(user):
             return self.all()
-        return self.filter(Q(status=ShowcaseStatus.PUBLISHED) | _run_by(user))
+        asked = VisitRequest.objects.filter(slot__showcase=OuterRef("pk"), requester=user)
+        return self.filter(
+            Q(status=ShowcaseStatus.PUBLISHED) | _run_by(user) | Q(Exists(asked), status=ShowcaseStatus.CANCELLED)
+        )
 
     def run_by(self, user: User) -> ShowcaseQuerySet:
         """The showcases `user` hosts or runs as the host school's principal (Showcase.is_run_by)."""
