@@ -55,6 +55,27 @@ def cohort_refusal(*, needed: int, seats_left: int, capacity: int) -> str:
     )
 
 
+def party_refusal(*, seats: int, capacity: int) -> str | None:
+    """Why a party of `seats` may not ask for a session of `capacity` seats, or None if it may
+    (said by the form and the request alike)."""
+    if seats <= capacity:
+        return None
+    return f"This session has {capacity} seat{'' if capacity == 1 else 's'} in all; your party of {seats} is larger."
+
+
+def session_times_refusal(starts: datetime, ends: datetime) -> str | None:
+    """Why a session may not run from `starts` to `ends`, or None if it may (said by the form and
+    the save alike)."""
+    return "The session must end after it starts." if ends <= starts else None
+
+
+def start_refusal(starts: datetime) -> str | None:
+    """Why a session may not be set or moved to start at `starts`, or None if it may: never in the
+    past, where nobody could request it and check-in and debriefs would open at once (said by the
+    form and the save alike; a session that took place keeps its time)."""
+    return "Choose a time in the future." if starts <= timezone.now() else None
+
+
 def _remember_initial(form: forms.BaseForm) -> None:
     """Send each field's value as the page showed it along with what is typed, so an edit
     can tell (in `changed_data`) what this person changed from what others changed since."""
@@ -210,10 +231,12 @@ class VisitSlotForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         starts, ends = cleaned.get("starts_at"), cleaned.get("ends_at")
-        if starts and ends and ends <= starts:
-            self.add_error("ends_at", "The session must end after it starts.")
-        if starts and not self.instance.pk and starts <= timezone.now():
-            self.add_error("starts_at", "Choose a time in the future.")
+        refusal = session_times_refusal(starts, ends) if starts and ends else None
+        if refusal is not None:
+            self.add_error("ends_at", refusal)
+        too_early = start_refusal(starts) if starts and "starts_at" in self.changed_data else None
+        if too_early is not None:
+            self.add_error("starts_at", too_early)
         capacity = cleaned.get("capacity")
         if self.instance.pk is not None and capacity is not None and "capacity" not in self.errors:
             moving = cleaned.get("to_waitlist") or []
@@ -415,10 +438,9 @@ class VisitRequestForm(forms.ModelForm):
         seats = self.cleaned_data["seats"]
         if seats < 1:
             raise forms.ValidationError("A party is at least one person.")
-        if seats > self.slot.capacity:
-            raise forms.ValidationError(
-                f"This session has {self.slot.capacity} seats in all; your party of {seats} is larger."
-            )
+        refusal = party_refusal(seats=seats, capacity=self.slot.capacity)
+        if refusal is not None:
+            raise forms.ValidationError(refusal)
         return seats
 
 

@@ -41,7 +41,10 @@ from showcases.forms import (
     VisitSlotForm,
     capacity_refusal,
     cohort_refusal,
+    party_refusal,
     school_only_refusal,
+    session_times_refusal,
+    start_refusal,
 )
 from showcases.models import (
     ACTIVE_REQUEST_STATUSES,
@@ -221,8 +224,9 @@ def visit_request_create(*, slot: VisitSlot, requester: User, seats: int, messag
             errors["__all__"] = refusal
         elif slot.requests.filter(requester=requester, status__in=ACTIVE_REQUEST_STATUSES).exists():
             errors["__all__"] = "You already have a request for this session."
-        if seats > slot.capacity:
-            errors["seats"] = f"This session has {slot.capacity} seat{'s' if slot.capacity != 1 else ''} in all."
+        too_many = party_refusal(seats=seats, capacity=slot.capacity)
+        if too_many is not None:
+            errors["seats"] = too_many
         if errors:
             raise ValidationError(errors)
         visit = VisitRequest(slot=slot, requester=requester, seats=seats, message=message)
@@ -249,6 +253,10 @@ def visit_request_approve(*, visit: VisitRequest, note: str = "") -> VisitReques
         visit = _lock_visit(visit)
         if not visit.is_waiting:
             raise ValidationError("Only a waiting request can be approved.")
+        if not slot.showcase.is_published or slot.is_cancelled or slot.is_past:
+            raise ValidationError(
+                "This session is no longer open: it has started, or it or its showcase was cancelled."
+            )
         visit.host_note = note or visit.host_note
         if _take_seats(slot, visit):
             visit.status = RequestStatus.APPROVED
@@ -359,9 +367,12 @@ def _slot_problems(
         if refusal is not None:
             problems["capacity"] = refusal
     starts, ends = changes.get("starts_at", slot.starts_at), changes.get("ends_at", slot.ends_at)
-    if isinstance(starts, datetime) and isinstance(ends, datetime) and ends <= starts:
-        field = "ends_at" if "ends_at" in changes else "starts_at"
-        problems[field] = "The session must end after it starts."
+    too_early = start_refusal(starts) if "starts_at" in changes and isinstance(starts, datetime) else None
+    if too_early is not None:
+        problems["starts_at"] = too_early
+    times = session_times_refusal(starts, ends) if isinstance(starts, datetime) and isinstance(ends, datetime) else None
+    if times is not None:
+        problems["ends_at" if "ends_at" in changes else "starts_at"] = times
     return problems
 
 
@@ -668,9 +679,15 @@ def _name_with_school(person: User) -> str:
     return f"{display_name(person)}, {person.school.name}" if person.school else display_name(person)
 
 
+DEBRIEF_NOT_YET = "The debrief opens once the session has started."
+
+
 def slot_debrief(*, slot: VisitSlot, notes: str) -> VisitSlot:
+    """Write a session's debrief notes, from its start on."""
     with transaction.atomic():
         slot = _lock_session(slot.pk)
+        if not slot.is_past:
+            raise ValidationError(DEBRIEF_NOT_YET)
         slot.debrief_notes = notes
         slot.debriefed_at = timezone.now()
         slot.save(update_fields=["debrief_notes", "debriefed_at"])

@@ -761,14 +761,14 @@ def slot_debrief(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
     user = request.user
     slot, visits = _get_debrief_for_user(request, pk)
     form = DebriefForm(request.POST or None, instance=slot) if slot.can_debrief(user) else None
-    if form is not None and request.method == "POST":
-        if not slot.is_past:
-            messages.error(request, "The debrief opens once the session has started.")
-            return redirect("showcases:debrief", pk=slot.pk)
-        if form.is_valid():
+    if form is not None and request.method == "POST" and form.is_valid():
+        try:
             services.slot_debrief(slot=slot, notes=form.cleaned_data["debrief_notes"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
             messages.success(request, "Debrief notes saved. Visitors can read them here.")
-            return redirect("showcases:debrief", pk=slot.pk)
+        return redirect("showcases:debrief", pk=slot.pk)
     reflections = [visit.reflection for visit in visits if hasattr(visit, "reflection")]
     linked = [r.practice_id for r in reflections if r.practice_id is not None]
     readable = (

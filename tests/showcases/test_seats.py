@@ -82,7 +82,7 @@ def test_a_party_that_does_not_fit_is_skipped_for_one_that_does(slot, other_scho
         ("own", "This is your own school's showcase."),
         ("twice", "You already have a request for this session."),
         ("past", "This session has already started"),
-        ("too_big", "This session has 5 seats in all."),
+        ("too_big", "This session has 5 seats in all; your party of 6 is larger."),
     ],
 )
 def test_requests_that_cannot_be_taken_are_refused_with_a_reason(slot, other_teacher, teacher, case, message):
