@@ -102,7 +102,9 @@ def test_saving_into_a_new_collection_twice_at_once_makes_one(people):
     _author, reader, _colleague, practice = people
     path = f"/practices/{practice.pk}/save/"
     data = {"collection": "", "new_name": "Try in spring", "note": "Ask first."}
-    assert _at_once([(_client(reader), path, data), (_client(reader), path, data)]) == [302, 302]
+    statuses = _at_once([(_client(reader), path, data), (_client(reader), path, data)])
+    # The second finds the first made (saved into it), or, checked after it, says the name is taken.
+    assert sorted(statuses) in ([302, 302], [302, 400])
     collection = Collection.objects.get()
     assert collection.name == "Try in spring" and collection.items.count() == 1
 
@@ -111,7 +113,7 @@ def test_a_new_collection_sent_twice_at_once_is_made_once(people):
     _author, reader, _colleague, _practice = people
     data = {"name": "Fall PLC", "description": "", "sharing": CollectionSharing.PRIVATE}
     statuses = _at_once([(_client(reader), "/collections/new/", data), (_client(reader), "/collections/new/", data)])
-    assert statuses == [302, 302]
+    assert sorted(statuses) in ([302, 302], [302, 400])
     assert Collection.objects.filter(owner=reader).count() == 1
 
 
