@@ -10,7 +10,13 @@ from django.db import connection, connections
 from django.db.models import Sum
 
 from showcases.models import RequestStatus, VisitRequest, VisitSlot
-from showcases.services import visit_request_approve, visit_request_cancel, visit_request_create
+from showcases.services import (
+    slot_cancel,
+    visit_request_approve,
+    visit_request_cancel,
+    visit_request_create,
+    visit_request_decline,
+)
 from tests.factories import SchoolFactory, TeacherFactory, VisitSlotFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -80,3 +86,23 @@ def test_concurrent_cancellations_promote_without_overbooking():
     slot = VisitSlot.objects.get(pk=slot.pk)
     assert slot.seats_taken == 5
     assert slot.requests.filter(status=RequestStatus.APPROVED).count() == 5
+
+
+def test_a_session_cancelled_while_the_host_approves_and_visitors_withdraw_ends_with_no_seat_held():
+    host_school, visitor_school = SchoolFactory(), SchoolFactory()
+    visitors = [TeacherFactory(school=visitor_school) for _ in range(12)]
+    for round_number in range(5):
+        slot = VisitSlotFactory(showcase__host__school=host_school, capacity=4)
+        visits = [visit_request_create(slot=slot, requester=user, seats=1) for user in visitors]
+        for visit in visits[:3]:
+            visit_request_approve(visit=visit)
+        jobs: list[Callable[[], object]] = [partial(slot_cancel, slot=slot, reason="Closed")]
+        jobs += [partial(visit_request_approve, visit=visit) for visit in visits[3:9]]
+        jobs += [partial(visit_request_cancel, visit=visit) for visit in visits[:3]]
+        jobs += [partial(visit_request_decline, visit=visit, note="No") for visit in visits[9:]]
+        errors = _run_concurrently(jobs)
+        assert errors == [], f"round {round_number}: {errors[:3]}"
+        slot.refresh_from_db()
+        assert slot.is_cancelled and slot.seats_taken == 0, f"round {round_number}"
+        assert not slot.requests.filter(status__in=[RequestStatus.APPROVED, RequestStatus.PENDING]).exists()
+        assert not slot.requests.filter(status=RequestStatus.WAITLISTED).exists()
