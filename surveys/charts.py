@@ -280,7 +280,11 @@ class TrendChart:
     median: LineChart
     shares: LineChart
     width: int = TREND_WIDTH
-    shares_offset: int = TREND_PANEL
+
+    @property
+    def shares_offset(self) -> int:
+        """The lower panel starts where the upper one ends (below its cycles' names)."""
+        return self.median.height
 
     @property
     def height(self) -> int:

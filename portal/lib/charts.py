@@ -24,9 +24,10 @@ def text_width(text: str, size: float) -> float:
 
 
 def wrap(text: str, width: float, size: float) -> list[str]:
-    """`text` in lines that each fit `width` units at font size `size`; never cut short."""
+    """`text` in lines that each fit `width` units at font size `size`; never cut short: a word
+    longer than a line (a school named in one hyphenated word) is broken across lines."""
     chars = max(8, int(width / (size * GLYPH_EM)))
-    return textwrap.wrap(text, chars, break_long_words=False, break_on_hyphens=False) or [""]
+    return textwrap.wrap(text, chars, break_long_words=True, break_on_hyphens=False) or [""]
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ class LineChart:
     top: float
     bottom: float
     ticks: list[Tick]
-    labels: list[CategoryLabel]
+    labels: list[TextBlock]  # the categories' names, each wrapped to the room it has
     label_y: float
     series: list[Series]
     empty: list[CategoryLabel] = field(default_factory=list)  # categories where no line has a value
@@ -234,9 +235,20 @@ def line_chart(
         )
     _separate_values([point for line in drawn for point in line.points], font_size)
     every = max(1, math.ceil(count / max_labels))
-    labels = [CategoryLabel(x_at(i), text) for i, text in enumerate(categories) if i % every == 0 or i == count - 1]
-    if len(labels) > 1 and labels[-1].x - labels[-2].x < step * every * 0.75:
-        labels.pop(-2)  # the last label is always written; the one before it would touch it
+    written = [i for i in range(count) if i % every == 0 or i == count - 1]
+    if len(written) > 1 and x_at(written[-1]) - x_at(written[-2]) < step * every * 0.75:
+        written.pop(-2)  # the last label is always written; the one before it would touch it
+    label_y = round(bottom + font_size * 3, 1)
+    labels = []
+    for position, i in enumerate(written):
+        # A label wraps to the room it has: at most the gap to its nearer neighbour (less a
+        # space between them), and no further than the chart's edges.
+        x = x_at(i)
+        gaps = [abs(x_at(written[n]) - x) for n in (position - 1, position + 1) if 0 <= n < len(written)]
+        room = min([*(gap - font_size / 2 for gap in gaps), 2 * x, 2 * (width - x)])
+        labels.append(text_block(categories[i], x=x, y=label_y, width=room, size=font_size, anchor="middle"))
+    # Labels of more than one line make the chart taller, so that none is cut off.
+    extra = max((label.height - font_size * LINE_GAP for label in labels), default=0)
     empty = [
         CategoryLabel(x_at(i), empty_text)
         for i in range(count)
@@ -244,14 +256,14 @@ def line_chart(
     ]
     return LineChart(
         width=width,
-        height=height,
+        height=math.ceil(height + extra),
         left=left,
         right=right,
         top=top,
         bottom=bottom,
         ticks=[Tick(y_at(t), tick_text(t), round(y_at(t) + font_size * 0.35, 1)) for t in ticks],
         labels=labels,
-        label_y=round(bottom + font_size * 3, 1),
+        label_y=label_y,
         series=drawn,
         empty=empty,
         empty_y=round(bottom - font_size * 0.5, 1),

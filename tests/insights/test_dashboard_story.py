@@ -12,6 +12,7 @@ from pypdf import PdfReader
 
 from insights.charts import heat_map
 from insights.district import Change, Exchange, ExchangeSchool, Period, Scope
+from portal.lib.charts import text_width
 from portal.lib.figures import figures_changed
 from practices.models import Adoption
 from showcases.models import VisitRequest
@@ -130,6 +131,15 @@ def test_the_heat_maps_shades_follow_the_counts():
     assert [cell.same_school for cell in drawn.rows[1].cells] == [False, True, False]
     assert drawn.levels == [(0, "none"), (1, "1–2"), (2, "3–4"), (3, "5–6"), (4, "7–8")]
     assert Exchange(schools, [[0] * 3] * 3, schools_in_all=5).truncated
+
+
+def test_a_school_named_in_long_words_keeps_its_heat_map_label_inside_the_drawing():
+    long_name = "Pneumonoultramicroscopicsilicovolcanoconiosis-Interdisciplinary-Academy of the Valley"
+    schools = [ExchangeSchool(1, long_name, "s1"), ExchangeSchool(2, "School 2", "s2")]
+    drawn = heat_map(Exchange(schools, [[0, 1], [2, 0]], schools_in_all=2))
+    label = drawn.rows[0].label
+    assert all(label.x - text_width(line, label.size) >= 0 for line in label.lines)
+    assert "".join(label.lines).replace(" ", "") == "1." + long_name.replace(" ", "")
 
 
 def test_every_school_name_leads_to_its_page(as_user, leader, story, school, other_school):

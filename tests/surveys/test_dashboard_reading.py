@@ -4,6 +4,7 @@ report whose text carries the same figures."""
 
 import csv
 import io
+import itertools
 import re
 from datetime import timedelta
 
@@ -11,8 +12,9 @@ import pytest
 from django.utils import timezone
 from pypdf import PdfReader
 
+from portal.lib.charts import text_width
 from portal.models import Role
-from surveys.charts import CENTRE, PLOT_LEFT, PLOT_RIGHT, tension_chart, x_of
+from surveys.charts import CENTRE, PLOT_LEFT, PLOT_RIGHT, tension_chart, trend_chart, x_of
 from surveys.dashboard import ResponseRate, build_dashboard
 from surveys.models import Tension
 from surveys.stats import FIGURES, Figures
@@ -72,6 +74,36 @@ def test_labels_wrap_instead_of_being_cut():
     chart = tension_chart(Figures(tension, {}, dict.fromkeys(("position", "resources", "priority"), "few")))
     assert " ".join(chart.left_pole.lines).replace("\u00a0", " ") == "← A very long left pole label that cannot fit"
     assert len(chart.left_pole.lines) > 1
+
+
+def test_a_pole_named_in_one_long_word_wraps_within_its_half_of_the_chart():
+    """A word longer than a line is broken across lines: it neither runs into the other pole
+    nor is cut short."""
+    long_word = "Build-internally-through-our-own-leadership-academies"
+    tension = Tension(number=4, title="T", left_label=long_word, right_label="Buy externally")
+    chart = tension_chart(Figures(tension, {}, dict.fromkeys(("position", "resources", "priority"), "few")))
+    half = (PLOT_RIGHT - PLOT_LEFT) / 2 - 6
+    assert len(chart.left_pole.lines) > 1
+    assert all(text_width(line, chart.left_pole.size) <= half for line in chart.left_pole.lines)
+    assert "".join(chart.left_pole.lines).replace("\u00a0", " ") == f"← {long_word}"
+
+
+def test_long_cycle_names_under_the_trend_charts_wrap_inside_the_chart():
+    tension = Tension(number=1, title="T", left_label="A", right_label="B")
+    names = ["Fall 2025 leadership survey of principals and district leaders (paper and online)", "Spring 2026"]
+    figures = Figures(tension, {"n": 9, "median": 3, "lean_left_pct": 20, "lean_right_pct": 40}, {})
+    trend = trend_chart(tension, names, [figures, figures])
+    for panel in (trend.median, trend.shares):
+        assert [" ".join(label.lines) for label in panel.labels] == names
+        spans = []
+        for label in panel.labels:
+            widest = max(text_width(line, label.size) for line in label.lines)
+            spans.append((label.x - widest / 2, label.x + widest / 2))
+            assert all(line.y <= panel.height for line in label.placed)
+        assert all(start >= 0 and end <= panel.width for start, end in spans)
+        assert all(left[1] <= right[0] for left, right in itertools.pairwise(spans))
+    # The lower panel starts below the upper one's labels.
+    assert trend.shares_offset >= trend.median.height
 
 
 def test_the_studys_reference_is_labelled_as_the_studys(as_user, leader, cycle, known_answers):
