@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from practices.models import Adoption
-from surveys.models import Cycle
+from surveys.models import Cycle, Tension
 from surveys.services import figures_release
 from tests.browser.conftest import Journey
 from tests.factories import TEST_PASSWORD, FailureFactory, PracticeFactory, PrincipalFactory, SchoolFactory
@@ -102,6 +102,26 @@ def test_both_dashboards_fit_the_screen_and_pass_the_scan(browser, live_server, 
     # On a phone, tables become stacked rows that name each cell's column.
     label = journey.page.locator("table.stack td .cell-label").first
     assert label.is_visible() == (width < 640)
+    context.close()
+
+
+LONG_WORD = "Pneumonoultramicroscopicsilicovolcanoconiosis-Interdisciplinary-Academy"
+
+
+def test_names_in_long_words_wrap_on_a_phone(browser, live_server, leader, district, cycle, other_school):
+    """A school or a pole named in one long word breaks across lines inside its stacked row
+    instead of widening the page."""
+    other_school.name = f"{LONG_WORD} of the Valley"
+    other_school.save()
+    Tension.objects.filter(number=4).update(left_label=f"Build-internally-{LONG_WORD}")
+    context = browser.new_context(bypass_csp=True, locale="en-US", viewport={"width": 390, "height": 900})
+    journey = Journey(context.new_page(), live_server.url)
+    journey.page.set_default_timeout(10_000)
+    journey.sign_in("leader", TEST_PASSWORD)
+    for path in ("/dashboard/", f"/schools/{other_school.slug}/", f"/surveys/{cycle.slug}/dashboard/"):
+        journey.goto(path)
+        assert LONG_WORD in journey.page.content()
+        _no_sideways_scroll(journey)
     context.close()
 
 
