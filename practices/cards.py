@@ -15,7 +15,6 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache as once
 from typing import Any
 
 from django import forms
@@ -115,17 +114,18 @@ def _tags(practice: Practice) -> Iterable[Any]:
     return practice.tags.all() if prefetched is None else prefetched
 
 
-@once
-def _template_digest(name: str) -> str:
-    """A digest of a template's source, so a changed template is never served from an old key."""
-    return hashlib.sha256(Engine.get_default().get_template(name).source.encode()).hexdigest()[:16]
-
-
-def _key(kind: str, template: str, values: object) -> str:
-    # Dates are drawn in the active time zone and words in the active language.
-    context = (timezone.get_current_timezone_name(), translation.get_language())
-    digest = hashlib.sha256(repr((_template_digest(template), context, values)).encode()).hexdigest()
-    return f"practices:{kind}:{digest}"
+def _keys(kind: str, template: str, values: Iterable[object]) -> list[str]:
+    """The cache keys of what `template` draws from each of `values`. The template's source is
+    part of each key, so a changed template is never served from an old key (read each time: a
+    template edited while the server runs counts too); dates are drawn in the active time zone
+    and words in the active language."""
+    source = Engine.get_default().get_template(template).source
+    context = (
+        hashlib.sha256(source.encode()).hexdigest(),
+        timezone.get_current_timezone_name(),
+        translation.get_language(),
+    )
+    return [f"practices:{kind}:{hashlib.sha256(repr((context, value)).encode()).hexdigest()}" for value in values]
 
 
 def _passage_html(passage: Passage | None) -> str:
@@ -148,7 +148,7 @@ def render_cards(
     """The cards of `practices`, each from the cache when it was drawn before as it reads now."""
     practices = list(practices)
     cards = [card_of(practice, reader, likeness=likeness) for practice in practices]
-    keys = [_key("card", CARD_TEMPLATE, card) for card in cards]
+    keys = _keys("card", CARD_TEMPLATE, cards)
     kept: dict[str, tuple[str, str]] = cache.get_many(keys)
     drawn: dict[str, tuple[str, str]] = {}
     parts: list[str] = []
@@ -181,7 +181,7 @@ def render_filter_panel(practice_filter: PracticeFilter, *, cleared: bool) -> Sa
         widget = form.fields[name].widget
         choices = [(str(value), str(label)) for value, label in getattr(widget, "choices", ())]
         values.append((name, choices, form[name].value()))
-    key = _key("filters", PANEL_TEMPLATE, values)
+    [key] = _keys("filters", PANEL_TEMPLATE, [values])
     html: str | None = cache.get(key)
     if html is None:
         html = render_to_string(PANEL_TEMPLATE, {"filter": practice_filter, "cleared": cleared})
