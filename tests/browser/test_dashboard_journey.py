@@ -105,6 +105,26 @@ def test_both_dashboards_fit_the_screen_and_pass_the_scan(browser, live_server, 
     context.close()
 
 
+def test_on_a_phone_the_sort_buttons_show_when_the_keyboard_reaches_them(browser, live_server, leader, district):
+    """The stacked rows hide the column headings; a heading's sort button still shows while it
+    has the keyboard's focus, and sorts."""
+    context = browser.new_context(bypass_csp=True, locale="en-US", viewport={"width": 390, "height": 900})
+    journey = Journey(context.new_page(), live_server.url)
+    journey.page.set_default_timeout(10_000)
+    journey.sign_in("leader", TEST_PASSWORD)
+    journey.goto("/dashboard/")
+    table = journey.page.get_by_role("table", name="Published practices, openness and exchange per school")
+    button = table.get_by_role("button", name="Published")
+    button.focus()
+    box = button.bounding_box()
+    assert box is not None and box["width"] > 20 and box["height"] > 10
+    journey.page.keyboard.press("Enter")
+    assert table.get_by_role("columnheader", name="Published").get_attribute("aria-sort") == "ascending"
+    _no_sideways_scroll(journey)
+    journey.check()
+    context.close()
+
+
 LONG_WORD = "Pneumonoultramicroscopicsilicovolcanoconiosis-Interdisciplinary-Academy"
 
 
