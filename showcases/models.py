@@ -221,6 +221,11 @@ class VisitSlot(models.Model):
     def is_principals_meeting(self) -> bool:
         return self.meeting_convener_id is not None
 
+    @property
+    def takes_decisions(self) -> bool:
+        """Requests are approved while the session is to come, on and of a published showcase."""
+        return self.showcase.is_published and not self.is_cancelled and not self.is_past
+
     def can_convene(self, user: User) -> bool:
         """A district leader holds an upcoming session of a published showcase as a principals'
         meeting, or invites more principals to one."""

@@ -253,7 +253,7 @@ def visit_request_approve(*, visit: VisitRequest, note: str = "") -> VisitReques
         visit = _lock_visit(visit)
         if not visit.is_waiting:
             raise ValidationError("Only a waiting request can be approved.")
-        if not slot.showcase.is_published or slot.is_cancelled or slot.is_past:
+        if not slot.takes_decisions:
             raise ValidationError(
                 "This session is no longer open: it has started, or it or its showcase was cancelled."
             )

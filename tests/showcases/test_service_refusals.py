@@ -117,3 +117,14 @@ def test_a_session_that_took_place_keeps_its_time_while_its_notes_change(as_user
     form["slots-0-notes"] = ["Sign in at the front desk."]
     assert client.post(f"/showcases/{slot.showcase.pk}/edit/", form).status_code == 302
     assert VisitSlot.objects.get(pk=slot.pk).notes == "Sign in at the front desk."
+
+
+def test_the_showcase_page_offers_no_approval_once_the_session_has_started(as_user, principal, other_teacher):
+    slot = VisitSlotFactory(showcase__host=principal, capacity=3)
+    visit = visit_request_create(slot=slot, requester=other_teacher, seats=1)
+    approve = f"/showcases/requests/{visit.pk}/approve/"
+    assert approve in as_user(principal).get(slot.showcase.get_absolute_url()).content.decode()
+    slot.starts_at = timezone.now() - timedelta(hours=1)
+    slot.ends_at = timezone.now() + timedelta(hours=1)
+    slot.save()
+    assert approve not in as_user(principal).get(slot.showcase.get_absolute_url()).content.decode()
