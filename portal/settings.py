@@ -272,7 +272,8 @@ if _redis_url is not None:
         raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://; got {_redis_url!r}.")
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Room for the drawn practice cards of many pages (Django's default keeps 300 entries).
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 5000}}}
 
 # --- Jobs (the README's "Jobs") -------------------------------------------------------------
 # E-mail, invitations and periodic work run as jobs through Django's Tasks API (the django-tasks
