@@ -267,6 +267,7 @@ STORAGES = {
 }
 
 _redis_url = env_str("REDIS_URL")
+CACHES: dict[str, dict[str, Any]]
 if _redis_url is not None:
     if not _redis_url.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(f"REDIS_URL must start with redis://, rediss:// or unix://; got {_redis_url!r}.")
