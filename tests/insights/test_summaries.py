@@ -17,7 +17,7 @@ from insights.summaries import local_day, summaries_rebuild, summary_rows
 from portal.lib.figures import figures_changed
 from practices.models import Practice, Status, Visibility
 from practices.services import practice_archive, practice_unarchive
-from showcases.models import Attendance, RequestStatus, VisitRequest
+from showcases.models import Attendance, RequestStatus, VisitRequest, VisitSlot
 from showcases.services import slot_attendance_record, visit_request_approve
 from tests.factories import FailureFactory, IterationFactory, PracticeFactory, VisitSlotFactory
 from tests.practices.helpers import TWO_FAILURES, practice_post
@@ -114,12 +114,16 @@ def test_an_adaptation_at_another_school_counts_for_it_and_as_a_flow(
 
 
 def test_an_approved_visit_and_its_check_in_show_at_once(principal, other_teacher, django_capture_on_commit_callbacks):
-    past = timezone.now() - timedelta(days=1)
-    slot = VisitSlotFactory(showcase__host=principal, starts_at=past, ends_at=past + timedelta(hours=2), capacity=4)
+    soon = timezone.now() + timedelta(hours=1)
+    slot = VisitSlotFactory(showcase__host=principal, starts_at=soon, ends_at=soon + timedelta(hours=2), capacity=4)
     visit = VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=3)
     assert _figures().flows["visit"] == []
     with django_capture_on_commit_callbacks(execute=True):
         visit_request_approve(visit=visit)
+    # The session takes place (requests are decided before it starts; check-in comes after).
+    past = timezone.now() - timedelta(days=1)
+    VisitSlot.objects.filter(pk=slot.pk).update(starts_at=past, ends_at=past + timedelta(hours=2))
+    slot.refresh_from_db()
     data = _figures()
     assert [(f.source, f.target, f.count) for f in data.flows["visit"]] == [
         ("Maple Grove Elementary", "Riverside Middle School", 1)
