@@ -725,6 +725,18 @@ LARGE_ITERATION_COUNT = 150_000
 LARGE_FAILURE_COUNT = 60_000
 
 
+def _bulk_inputs() -> tuple[list[Facet], list[tuple[int, int]], list[Tag]]:
+    """What the bulk seeders draw from: the facets, each teacher with their school, and the
+    bank's tags (made when missing)."""
+    facets = list(Facet.objects.all())
+    teachers = list(User.objects.filter(role=Role.TEACHER).values_list("pk", "school_id"))
+    tags = [
+        Tag.objects.get_or_create(name=name, defaults={"slug": name.replace(" ", "-")})[0]
+        for name in sorted({t for e in BANK for t in e["tags"]})
+    ]
+    return facets, teachers, tags
+
+
 def seed_practices_large(*, rng: random.Random) -> int:
     """District scale for benchmarks, with bulk inserts. Each entry carries what the portal
     would store for it: its search document, tags as text and counts are built as a save
@@ -734,12 +746,7 @@ def seed_practices_large(*, rng: random.Random) -> int:
     existing = Practice.objects.count()
     if existing >= practices:
         return existing
-    facets = list(Facet.objects.all())
-    teachers = list(User.objects.filter(role=Role.TEACHER).values_list("pk", "school_id"))
-    tags = [
-        Tag.objects.get_or_create(name=name, defaults={"slug": name.replace(" ", "-")})[0]
-        for name in sorted({t for e in BANK for t in e["tags"]})
-    ]
+    facets, teachers, tags = _bulk_inputs()
     content_type = ContentType.objects.get_for_model(Practice)
     now = timezone.now()
     batch = 2000
@@ -860,12 +867,7 @@ def seed_practices_xl(
     existing = Practice.objects.count()
     if existing >= practices:
         return existing
-    facets = list(Facet.objects.all())
-    teachers = list(User.objects.filter(role=Role.TEACHER).values_list("pk", "school_id"))
-    tags = [
-        Tag.objects.get_or_create(name=name, defaults={"slug": name.replace(" ", "-")})[0]
-        for name in sorted({t for e in BANK for t in e["tags"]})
-    ]
+    facets, teachers, tags = _bulk_inputs()
     content_type_id = ContentType.objects.get_for_model(Practice).pk
     # One unsaved entry per bank entry builds the documents: only its title and tags change.
     # The rows an entry may carry are built once too (the document reads only their text).
