@@ -27,6 +27,7 @@ from typing import ParamSpec, TypeVar
 from django.core.cache import cache
 from django.core.management import call_command, get_commands
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from django_tasks import TaskResult, task
 from django_tasks.base import Task
@@ -79,6 +80,21 @@ def enqueue_on_commit(job: Task[P, T], *args: P.args, **kwargs: P.kwargs) -> Tas
         return job.enqueue(*args, **kwargs)
     transaction.on_commit(partial(job.enqueue, *args, **kwargs))
     return None
+
+
+def save_and_enqueue(record: Model, job: Task[P, T], *args: P.args, **kwargs: P.kwargs) -> TaskResult[T] | None:
+    """Save `record` and enqueue `job`, which acts on it, as one change.
+
+    With a database queue both are written in one commit, so a process stopped between the two
+    leaves neither a record whose job never runs nor a job without its record; with any other
+    backend the job follows the save as `enqueue_on_commit` says.
+    """
+    if _stored_with_the_change(job):
+        with transaction.atomic():
+            record.save()
+            return job.enqueue(*args, **kwargs)
+    record.save()
+    return enqueue_on_commit(job, *args, **kwargs)
 
 
 def retry_later(job: Task[P, T], *args: P.args, **kwargs: P.kwargs) -> bool:

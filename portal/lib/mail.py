@@ -28,7 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
-from portal.jobs import MAX_ATTEMPTS, enqueue_on_commit, retry_later
+from portal.jobs import MAX_ATTEMPTS, retry_later, save_and_enqueue
 from portal.models import DeliveryStatus, MailDelivery, MailKind, User
 
 logger = logging.getLogger("portal.lib.mail")
@@ -152,8 +152,7 @@ def send_quietly(
         return False
     delivery = delivery or MailDelivery(kind=kind, person=person)
     delivery.to, delivery.subject, delivery.message = recipients[:1000], subject[:255], data
-    delivery.save()
-    result = enqueue_on_commit(mail_send, str(delivery.key))
+    result = save_and_enqueue(delivery, mail_send, str(delivery.key))
     if result is not None and result.is_finished:
         delivery.refresh_from_db(fields=["status"])
         return delivery.status != DeliveryStatus.FAILED

@@ -203,6 +203,24 @@ def test_the_worker_sends_what_the_request_built(database_queue):
     ]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_delivery_and_its_job_are_stored_together_or_not_at_all(database_queue, monkeypatch):
+    """Outside any transaction (a command, a worker), a process stopped between saving the
+    delivery and storing its job must not leave a delivery that is never sent."""
+
+    def stopped(*args: object, **kwargs: object) -> None:
+        raise SystemExit("the process is stopped")
+
+    with monkeypatch.context() as patched, pytest.raises(SystemExit):
+        patched.setattr(type(mail_send), "enqueue", stopped)
+        send_quietly(EmailMessage("Visit confirmed", "Body", to=["a@example.org"]))
+    assert not MailDelivery.objects.exists()
+    send_quietly(EmailMessage("Visit confirmed", "Body", to=["a@example.org"]))
+    assert MailDelivery.objects.get().status == DeliveryStatus.QUEUED
+    database_queue()
+    assert [sent.subject for sent in mail.outbox] == ["Visit confirmed"]
+
+
 def test_a_send_that_fails_is_retried_with_growing_pauses_then_marked_failed(database_queue, settings, caplog):
     settings.EMAIL_BACKEND = "tests.portal.test_jobs.DownBackend"
     send_quietly(_message("Reminder"))
