@@ -26,6 +26,22 @@ from surveys.models import Cycle, SurveyAccess
 from surveys.stats import SUPPRESSED
 
 
+def _district_people() -> tuple[dict[str, int], list[tuple[str, int]]]:
+    """The district at a glance: schools, active people by role and those never signed in;
+    and the schools by level."""
+    levels = list(School.objects.values("level").annotate(count=Count("pk")).order_by("level"))
+    district = {
+        "schools": sum(row["count"] for row in levels),
+        **User.objects.active().aggregate(
+            teachers=Count("pk", filter=Q(role=Role.TEACHER)),
+            principals=Count("pk", filter=Q(role=Role.PRINCIPAL)),
+            leaders=Count("pk", filter=Q(role=Role.DISTRICT_LEADER)),
+            never_signed_in=Count("pk", filter=Q(last_login__isnull=True)),
+        ),
+    }
+    return district, [(str(SchoolLevel(row["level"]).label), row["count"]) for row in levels]
+
+
 @require_http_methods(["GET", "HEAD"])
 def home(request: AuthenticatedHttpRequest) -> HttpResponse:
     user = request.user
@@ -40,17 +56,10 @@ def home(request: AuthenticatedHttpRequest) -> HttpResponse:
             )
         )
     if user.is_district_office:
-        levels = list(School.objects.values("level").annotate(count=Count("pk")).order_by("level"))
-        context["district"] = {
-            "schools": sum(row["count"] for row in levels),
-            **User.objects.active().aggregate(
-                teachers=Count("pk", filter=Q(role=Role.TEACHER)),
-                principals=Count("pk", filter=Q(role=Role.PRINCIPAL)),
-                leaders=Count("pk", filter=Q(role=Role.DISTRICT_LEADER)),
-                never_signed_in=Count("pk", filter=Q(last_login__isnull=True)),
-            ),
-        }
-        context["schools_by_level"] = [(SchoolLevel(row["level"]).label, row["count"]) for row in levels]
+        # Counting every person of a large district costs more than the rest of the page: the
+        # counts are kept for a few minutes, and the page says when they were made.
+        (district, by_level), context["district_as_of"] = cached_figures("district-people", (), _district_people)
+        context["district"], context["schools_by_level"] = district, by_level
     visible = Practice.objects.visible_to(user).published().select_related("school", "author")
     context["featured"] = visible.filter(featured_at__isnull=False).order_by("-featured_at")[:3]
     context["recent"] = visible.order_by("-published_at")[:5]

@@ -1,7 +1,12 @@
+from datetime import timedelta
+
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from tests.factories import PracticeFactory
+from portal.lib.figures import FIGURES_SECONDS
+from tests.factories import PracticeFactory, TeacherFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +50,24 @@ def test_district_office_sees_the_district_at_a_glance(as_user, leader, teacher,
     assert "<dt>Schools</dt><dd>2</dd>" in page
     assert "<dt>Teachers</dt><dd>2</dd>" in page
     assert '<th scope="row">Middle</th><td class="num">1</td>' in page
+
+
+def test_the_district_at_a_glance_is_counted_once_every_few_minutes_and_says_when(
+    as_user, leader, teacher, monkeypatch
+):
+    client = as_user(leader)
+    first = client.get("/").content.decode()
+    TeacherFactory(school=teacher.school)
+    with CaptureQueriesContext(connection) as counted:
+        again = client.get("/").content.decode()
+    assert "<dt>Teachers</dt><dd>1</dd>" in first and "<dt>Teachers</dt><dd>1</dd>" in again
+    assert "Counted at " in again
+    counting = ('"never_signed_in"', 'COUNT("portal_school"."id")')
+    assert not [query for query in counted.captured_queries if any(part in query["sql"] for part in counting)]
+    moved = timezone.now() + timedelta(seconds=FIGURES_SECONDS + 1)
+    monkeypatch.setattr(timezone, "now", lambda: moved)
+    later = client.get("/").content.decode()
+    assert "<dt>Teachers</dt><dd>2</dd>" in later
 
 
 def test_staff_sees_links_to_their_tools(as_user, staff):
