@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db.models import BooleanField, Count, ExpressionWrapper, IntegerField, OuterRef, Q, Subquery
@@ -192,23 +193,29 @@ class ReferenceRow:
 
 @dataclass
 class Dashboard:
+    """What the survey pages show. The parts only some pages draw (the charts, the segment
+    tables, the study's table, the trend charts) are drawn when first read: a page that finds
+    them in its cached markup never draws them."""
+
     cycle: Cycle
     release: ReleaseInfo | None
     respondents: int
-    rate: ResponseRate
     tensions: list[Tension]
     district: dict[int, Figures]
-    charts: list[TensionChart]
-    reference: list[ReferenceRow]
-    breakdowns: list[Breakdown]
     trend: list[TrendRow]
-    trend_charts: list[TrendChart]
     comments: dict[int, list[str]]
     comments_shown: bool
     can_read_comments: bool
     own: dict[int, Answer]
+    # The release's groups per segment, as released (the segment tables are read from them).
+    groups: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     min_group: int = MIN_GROUP
     study: Study = STUDY
+
+    @property
+    def rate(self) -> ResponseRate:
+        """The response rate of this cycle's release."""
+        return self.trend[-1].rate
 
     @property
     def segment_columns(self) -> int:
@@ -219,6 +226,45 @@ class Dashboard:
     def trend_cycles(self) -> list[TrendRow]:
         """The cycles the trend charts draw (the table has every one)."""
         return self.trend[-TREND_CYCLES:]
+
+    @cached_property
+    def charts(self) -> list[TensionChart]:
+        return [tension_chart(figures) for figures in self.district.values()]
+
+    @cached_property
+    def reference(self) -> list[ReferenceRow]:
+        return [ReferenceRow(figures, STUDY.for_tension(number)) for number, figures in self.district.items()]
+
+    @cached_property
+    def breakdowns(self) -> list[Breakdown]:
+        tensions = {tension.number: tension for tension in self.tensions}
+        breakdowns = []
+        for segment, (label, choices) in SEGMENT_LABELS.items():
+            order = {key: index for index, key in enumerate(choices)}
+            entries = sorted(
+                self.groups.get(segment, []),
+                key=lambda entry: (entry["key"] == "", order.get(entry["key"], len(order)), entry["key"]),
+            )
+            breakdown = Breakdown(segment, label)
+            for entry in entries:
+                key = entry["key"]
+                name = choices.get(key, key) if key else "Not recorded"
+                breakdown.groups.append(
+                    Group(key, name, entry["size"], entry["hidden"], _cells(entry["cells"], tensions))
+                )
+            if self.release is not None:
+                present = {entry["key"] for entry in entries}
+                breakdown.nobody = [
+                    Group(key, name, 0, NOBODY, {}) for key, name in choices.items() if key not in present
+                ]
+            breakdowns.append(breakdown)
+        return breakdowns
+
+    @cached_property
+    def trend_charts(self) -> list[TrendChart]:
+        drawn = self.trend_cycles
+        names = [row.cycle.name for row in drawn]
+        return [trend_chart(tension, names, [row.cells[tension.number] for row in drawn]) for tension in self.tensions]
 
 
 def _cells(data: dict[str, Any] | None, tensions: dict[int, Tension]) -> dict[int, Figures]:
@@ -291,23 +337,6 @@ def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
     respondents = found.responses if found else 0
     district = _cells(figures.get("district"), tensions)
 
-    breakdowns = []
-    for segment, (label, choices) in SEGMENT_LABELS.items():
-        order = {key: index for index, key in enumerate(choices)}
-        entries = sorted(
-            figures.get("groups", {}).get(segment, []),
-            key=lambda entry: (entry["key"] == "", order.get(entry["key"], len(order)), entry["key"]),
-        )
-        breakdown = Breakdown(segment, label)
-        for entry in entries:
-            key = entry["key"]
-            name = choices.get(key, key) if key else "Not recorded"
-            breakdown.groups.append(Group(key, name, entry["size"], entry["hidden"], _cells(entry["cells"], tensions)))
-        if found is not None:
-            present = {entry["key"] for entry in entries}
-            breakdown.nobody = [Group(key, name, 0, NOBODY, {}) for key, name in choices.items() if key not in present]
-        breakdowns.append(breakdown)
-
     trend = []
     for past in cycles:
         release = releases.get(past.pk)
@@ -333,26 +362,18 @@ def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
             a.tension.number: a
             for a in Answer.objects.filter(response__cycle=cycle, response__respondent=viewer).select_related("tension")
         }
-    drawn = trend[-TREND_CYCLES:]
-    names = [row.cycle.name for row in drawn]
     return Dashboard(
         cycle=cycle,
         release=ReleaseInfo(found.number, found.responses, found.closing, found.exportable, found.pk)
         if found
         else None,
         respondents=respondents,
-        rate=trend[-1].rate,
         tensions=list(tensions.values()),
         district=district,
-        charts=[tension_chart(figures) for figures in district.values()],
-        reference=[ReferenceRow(figures, STUDY.for_tension(number)) for number, figures in district.items()],
-        breakdowns=breakdowns,
         trend=trend,
-        trend_charts=[
-            trend_chart(tension, names, [row.cells[number] for row in drawn]) for number, tension in tensions.items()
-        ],
         comments=comments,
         comments_shown=comments_shown,
         can_read_comments=can_read,
         own=own,
+        groups=figures.get("groups", {}),
     )
