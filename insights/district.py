@@ -36,12 +36,11 @@ from django.utils import timezone
 
 from insights import summaries
 from insights.forms import DashboardFilterForm
-from insights.models import PracticeDay, PracticeMonth
+from insights.models import FlowDay, FlowKind, PracticeDay, PracticeMonth
 from insights.summaries import summaries_ensure
 from portal.lib.csvfile import csv_response
 from portal.models import Role, School, SchoolLevel, User
 from practices.models import Adoption, Practice, Status
-from showcases.models import Attendance, RequestStatus, VisitRequest, VisitSlot
 from surveys.dashboard import released_district
 from surveys.models import Cycle, Tension
 from surveys.stats import SUPPRESSED, Figures, percent
@@ -110,6 +109,12 @@ class Scope:
         scope and read by all of them (portal.lib.figures), so a practice the dashboard names
         must be open to each: shared with the whole district, or with the one school."""
         return Practice.objects.visible_to_all_at(self.school_id)
+
+    def covers(self, school: School) -> bool:
+        """Whether the school is one of `schools()`."""
+        return (self.school_id is None or school.pk == self.school_id) and (
+            not self.level or school.level == self.level
+        )
 
     def schools(self) -> QuerySet[School]:
         schools = School.objects.all()
@@ -229,6 +234,12 @@ class SchoolRow:
         return percent(self.with_evolution, self.published)
 
     @property
+    def activity(self) -> int:
+        """How busy the school is, for choosing the schools a page shows: what it published,
+        and the adoptions of its practices by others and its own of others'."""
+        return self.published + self.adopted_out + self.adopted_in
+
+    @property
     def balance(self) -> str:
         if not self.adopted_out and not self.adopted_in:
             return "—"
@@ -277,6 +288,18 @@ class DistrictDashboard:
     period: Period | None = None
     changes: dict[str, Change] = field(default_factory=dict)
     exchange: Exchange | None = None
+    # How many schools the scope covers (`schools` may hold only the busiest, see SCHOOLS_SHOWN),
+    # and how many schools hosted sessions (`hosting` may hold only the busiest).
+    schools_in_all: int = 0
+    hosts_in_all: int = 0
+
+    @property
+    def schools_truncated(self) -> bool:
+        return self.schools_in_all > len(self.schools)
+
+    @property
+    def hosts_truncated(self) -> bool:
+        return self.hosts_in_all > len(self.hosting)
 
     @property
     def study(self) -> Study:
@@ -440,14 +463,19 @@ def _every_month(months: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return series
 
 
-def _school_rows(scope: Scope, figures: dict[int, Mapping[str, Any]], adoptions: list[Flow]) -> list[SchoolRow]:
+def _school_rows(
+    scope: Scope, schools: Mapping[int, School], figures: dict[int, Mapping[str, Any]], adoptions: list[Flow]
+) -> list[SchoolRow]:
+    """A row for each school of the scope (`schools`: every school, by name), with its figures."""
     out: dict[int, int] = {}
     into: dict[int, int] = {}
     for flow in adoptions:
         out[flow.source_id] = out.get(flow.source_id, 0) + flow.count
         into[flow.target_id] = into.get(flow.target_id, 0) + flow.count
     rows = []
-    for school in scope.schools().order_by("name"):
+    for school in schools.values():
+        if not scope.covers(school):
+            continue
         counts = figures.get(school.pk, {})
         rows.append(
             SchoolRow(
@@ -466,140 +494,142 @@ def _school_rows(scope: Scope, figures: dict[int, Mapping[str, Any]], adoptions:
 Windows = dict[str, dict[str, int]]
 
 
-def _flows(scope: Scope, period: Period) -> tuple[dict[str, list[Flow]], list[Flow], Windows]:
+def _flows(
+    scope: Scope, period: Period, schools: Mapping[int, School]
+) -> tuple[dict[str, list[Flow]], list[Flow], Windows]:
     """Adoptions, adaptations and visits from school to school, sessions hosted per school, and
-    adoptions between schools and sessions held in the period and the days before it: one query."""
+    adoptions between schools and sessions held in the period and the days before it: one query
+    (the schools' names from `schools`, every school).
 
-    def arm(
-        queryset: QuerySet,
-        kind: str | Combinable,
-        source: str,
-        target: str | None,
-        seats: str | None = None,
-        *,
-        checked: Q | None = None,
-    ) -> QuerySet:
-        """Rows of (kind, source school, target school, count, seats, checked, attended);
-        `source`/`target` are paths to a school. With `checked` (sessions), `seats` counts the
-        rows not checked in, `checked` the rows checked in and `attended` their seats attended."""
-        empty = Value("", output_field=CharField())
-        zero = Value(0, output_field=IntegerField())
-        return (
-            queryset.order_by()
-            .annotate(kind=Value(kind, output_field=CharField()) if isinstance(kind, str) else kind)
-            .values(
-                "kind",
-                source_id=Coalesce(f"{source}_id", Value(0)),
-                source_name=Coalesce(f"{source}__name", empty),
-                source_slug=Coalesce(f"{source}__slug", empty),
-                target_id=Coalesce(f"{target}_id", Value(0)) if target else Value(0, output_field=IntegerField()),
-                target_name=Coalesce(f"{target}__name", empty) if target else empty,
-                target_slug=Coalesce(f"{target}__slug", empty) if target else empty,
-            )
-            .annotate(
-                n=Count("pk"),
-                seats=Coalesce(Sum(seats, filter=~checked if checked else None), 0) if seats else zero,
-                checked=Count("pk", filter=checked) if checked else zero,
-                attended=Coalesce(Sum("seats_attended", filter=checked), 0) if checked else zero,
-            )
-        )
-
-    every_adoption = Adoption.objects.filter(practice__status=Status.PUBLISHED, school_id__isnull=False)
-    adoptions = every_adoption.filter(scope.in_range("created_at"))
-    # For the headline: adoptions by another school, and sessions held, in the period and before it.
-    adoptions_then = every_adoption.filter(period.both("created_at")).exclude(school_id=F("practice__school_id"))
-    adaptations = Practice.objects.filter(
-        scope.in_range("published_at"), status=Status.PUBLISHED, adapted_from__isnull=False
-    )
+    Read from the flows' summary (insights.summaries), which holds every day, sessions to come
+    included: a visit or a session counts once the session has started, so the summary gives
+    the days before today, and today's sessions that have started are read from the sessions."""
+    summaries_ensure()
     now = timezone.now()
-    visits = VisitRequest.objects.filter(
-        scope.in_range("slot__starts_at"),
-        status=RequestStatus.APPROVED,
-        slot__starts_at__lt=now,
-        slot__cancelled_at__isnull=True,
-        requester__school_id__isnull=False,
-    ).exclude(attendance=Attendance.NO_SHOW)
-    every_held = VisitSlot.objects.filter(starts_at__lt=now, cancelled_at__isnull=True)
-    held = every_held.filter(scope.in_range("starts_at"))
-    held_then = every_held.filter(period.both("starts_at"))
-    if scope.school_id is not None:
-        sid = scope.school_id
-        adoptions = adoptions.filter(Q(school_id=sid) | Q(practice__school_id=sid))
-        adoptions_then = adoptions_then.filter(Q(school_id=sid) | Q(practice__school_id=sid))
-        held_then = held_then.filter(showcase__host_school_id=sid)
-        adaptations = adaptations.filter(Q(school_id=sid) | Q(adapted_from__school_id=sid))
-        visits = visits.filter(Q(requester__school_id=sid) | Q(slot__showcase__host_school_id=sid))
-        held = held.filter(showcase__host_school_id=sid)
-    if scope.level:
-        adoptions = adoptions.filter(Q(school__level=scope.level) | Q(practice__school__level=scope.level))
-        adoptions_then = adoptions_then.filter(Q(school__level=scope.level) | Q(practice__school__level=scope.level))
-        held_then = held_then.filter(showcase__host_school__level=scope.level)
-        adaptations = adaptations.filter(Q(school__level=scope.level) | Q(adapted_from__school__level=scope.level))
-        visits = visits.filter(
-            Q(requester__school__level=scope.level) | Q(slot__showcase__host_school__level=scope.level)
-        )
-        held = held.filter(showcase__host_school__level=scope.level)
-    queries = [
-        arm(adoptions, "adoption", "practice__school", "school"),
-        arm(adaptations, "adaptation", "adapted_from__school", "school"),
-        arm(visits, "visit", "slot__showcase__host_school", "requester__school", seats="seats"),
-        # Seats filled: visitors who attended where the host checked them in, approved seats elsewhere.
-        arm(
-            held,
-            "hosted",
-            "showcase__host_school",
-            None,
-            seats="seats_taken",
-            checked=Q(attendance_taken_at__isnull=False),
-        ),
-        arm(adoptions_then, _window_kind("adoptions", period, "created_at"), "practice__school", "school"),
-        arm(
-            held_then,
-            _window_kind("held", period, "starts_at"),
-            "showcase__host_school",
-            None,
-            seats="seats_taken",
-            checked=Q(attendance_taken_at__isnull=False),
+    today = summaries.local_day(now)
+    first, end = scope.start, scope.end + timedelta(days=1) if scope.end else None
+    started = Q(kind__in=[FlowKind.ADOPTION, FlowKind.ADAPTATION]) | Q(day__lt=today)
+
+    def kept(condition: Q) -> QuerySet[FlowDay]:
+        rows = FlowDay.objects.filter(started, condition)
+        if scope.school_id is not None:
+            rows = rows.filter(Q(source_id=scope.school_id) | Q(target_id=scope.school_id))
+        if scope.level:
+            rows = rows.filter(Q(source__level=scope.level) | Q(target__level=scope.level))
+        return rows
+
+    def today_started(kind: str, until: datetime | None, since: datetime | None = None) -> QuerySet:
+        """Today's rows of this kind whose session has started (within `since` and `until`)."""
+        moment, source, target = summaries.FLOW_PATHS[kind]
+        lower = max(summaries.day_start(today), since) if since else summaries.day_start(today)
+        upper = min(now, until) if until else now
+        rows = summaries.flow_rows(kind).filter(**{f"{moment}__gte": lower, f"{moment}__lt": upper})
+        for name, value in (("id", scope.school_id), ("level", scope.level)):
+            if value:
+                condition = Q(**{f"{source}__{name}": value})
+                if target:
+                    condition |= Q(**{f"{target}__{name}": value})
+                rows = rows.filter(condition)
+        return rows
+
+    in_range = Q()
+    if first is not None:
+        in_range &= Q(day__gte=first)
+    if end is not None:
+        in_range &= Q(day__lt=end)
+    windowed = Case(
+        When(kind=FlowKind.ADOPTION, day__gte=period.start, then=Value(f"adoptions:{CURRENT}")),
+        When(kind=FlowKind.ADOPTION, then=Value(f"adoptions:{PREVIOUS}")),
+        When(day__gte=period.start, then=Value(f"held:{CURRENT}")),
+        default=Value(f"held:{PREVIOUS}"),
+        output_field=CharField(),
+    )
+    kept_sums = {f"flow_{name}": Sum(name) for name in summaries.FLOW_COUNT_NAMES}
+    arms = [
+        _flow_arm(kept(in_range), F("kind"), kept_sums, "source", "target"),
+        _flow_arm(
+            kept(Q(kind__in=[FlowKind.ADOPTION, FlowKind.HOSTED], day__gte=period.previous_start, day__lte=period.end)),
+            windowed,
+            kept_sums,
         ),
     ]
+    start_moment, end_moment = scope.bounds()
+    for kind in (FlowKind.VISIT, FlowKind.HOSTED):
+        if (first is None or first <= today) and (end is None or today < end):
+            _moment, source, target = summaries.FLOW_PATHS[kind]
+            arms.append(
+                _flow_arm(
+                    today_started(kind, end_moment, start_moment),
+                    Value(kind, output_field=CharField()),
+                    summaries.flow_counts(kind),
+                    source,
+                    target,
+                )
+            )
+    if period.previous_start <= today <= period.end:
+        held = f"held:{CURRENT if today >= period.start else PREVIOUS}"
+        arms.append(
+            _flow_arm(
+                today_started(FlowKind.HOSTED, summaries.day_start(period.end + timedelta(days=1))),
+                Value(held, output_field=CharField()),
+                summaries.flow_counts(FlowKind.HOSTED),
+            )
+        )
+
     flows: dict[str, list[Flow]] = {"adoption": [], "adaptation": [], "visit": []}
     hosting: list[Flow] = []
     windows: Windows = {}
-    for row in queries[0].union(*queries[1:], all=True):
-        if ":" in row["kind"]:
-            counts = windows.setdefault(row["kind"], {"count": 0, "seats": 0})
-            counts["count"] += row["n"]
-            counts["seats"] += row["seats"] + row["attended"]
+    merged: dict[tuple[str, int, int], Flow] = {}
+    rows: Iterable[tuple[Any, ...]] = arms[0].union(*arms[1:], all=True)
+    for kind, source_id, target_id, count, seats, checked_in, attended in rows:
+        if not count:
+            continue  # an arm grouped by constants answers one empty row when nothing matched
+        if ":" in kind:
+            window = windows.setdefault(kind, {"count": 0, "seats": 0})
+            window["count"] += count
+            window["seats"] += seats + attended
             continue
-        flow = Flow(
-            row["kind"],
-            row["source_name"],
-            row["target_name"],
-            row["n"],
-            row["seats"] + row["attended"],
-            row["source_id"],
-            row["target_id"],
-            row["source_slug"],
-            row["target_slug"],
-            checked_in=row["checked"],
-            attended=row["attended"],
-        )
-        if row["kind"] == "hosted":
-            hosting.append(flow)
-        elif row["source_id"] != row["target_id"]:
-            flows[row["kind"]].append(flow)
-    for rows in [*flows.values(), hosting]:
-        rows.sort(key=lambda f: (-f.count, f.source, f.target))
+        flow = merged.get((kind, source_id, target_id))
+        if flow is None:
+            giver, learner = schools.get(source_id), schools.get(target_id)
+            flow = merged[(kind, source_id, target_id)] = Flow(
+                kind,
+                giver.name if giver else "",
+                learner.name if learner else "",
+                0,
+                0,
+                source_id,
+                target_id,
+                giver.slug if giver else "",
+                learner.slug if learner else "",
+            )
+            (hosting if kind == FlowKind.HOSTED else flows[kind]).append(flow)
+        flow.count += count
+        flow.seats += seats + attended
+        flow.checked_in += checked_in
+        flow.attended += attended
+    for kept_rows in [*flows.values(), hosting]:
+        kept_rows.sort(key=lambda f: (-f.count, f.source, f.target))
     return flows, hosting, windows
 
 
-def _window_kind(name: str, period: Period, field: str) -> Case:
-    """A flow's kind that says which stretch of days it falls in ("held:current")."""
-    _before, start, _end = period.moments()
-    return Case(
-        When(**{f"{field}__gte": start}, then=Value(f"{name}:{CURRENT}")),
-        default=Value(f"{name}:{PREVIOUS}"),
-        output_field=CharField(),
+def _flow_arm(
+    rows: QuerySet, kind: Combinable, counts: Mapping[str, Any], source: str | None = None, target: str | None = None
+) -> QuerySet:
+    """Rows of (kind, source school, target school, and the counts named flow_<count>), one per
+    pair of schools, as plain rows (a large district has a row for each pair of schools);
+    `source` and `target` are paths to a school (none: no school, 0)."""
+    zero = Value(0, output_field=IntegerField())
+    return (
+        rows.order_by()
+        .annotate(flow_kind=kind)
+        .values(
+            "flow_kind",
+            from_id=Coalesce(f"{source}_id", zero) if source else zero,
+            to_id=Coalesce(f"{target}_id", zero) if target else zero,
+        )
+        .annotate(**counts)
+        .values_list("flow_kind", "from_id", "to_id", *(f"flow_{name}" for name in summaries.FLOW_COUNT_NAMES))
     )
 
 
@@ -647,9 +677,10 @@ def build_district_dashboard(scope: Scope, *, with_survey: bool = True) -> Distr
     """The dashboard's figures; without `with_survey`, leave out the survey's say-vs-do figure
     (the board report shows the whole survey instead)."""
     period = scope.period(timezone.localdate())
-    flows, hosting, flow_windows = _flows(scope, period)
+    every_school = {school.pk: school for school in School.objects.order_by("name")}
+    flows, hosting, flow_windows = _flows(scope, period, every_school)
     figures, months, windows = _practice_figures(scope, period)
-    schools = _school_rows(scope, figures, flows["adoption"])
+    schools = _school_rows(scope, every_school, figures, flows["adoption"])
     top_adopted, top_adapted = _top_practices(scope)
     featured_practices = (
         scope.shared_practices()
@@ -707,6 +738,8 @@ def build_district_dashboard(scope: Scope, *, with_survey: bool = True) -> Distr
         period=period,
         changes=_changes(period, windows, flow_windows),
         exchange=exchange_between_schools(flows),
+        schools_in_all=len(schools),
+        hosts_in_all=len(hosting),
     )
 
 
@@ -804,13 +837,18 @@ def filtered_scope(reader: User, query: QueryDict) -> tuple[Scope, DashboardFilt
 
 
 FLOWS_SHOWN = 15
+SCHOOLS_SHOWN = 50
 
 
 def district_dashboard_page(scope: Scope) -> DistrictDashboard:
-    """The dashboard as its page shows it: the busiest flows of each kind (every flow is in
-    the download), which keeps the copy the page reads back small in a large district."""
+    """The dashboard as its page shows it: the busiest flows of each kind and the busiest hosts,
+    and the most active schools, busiest first (every row is in the downloads), which keeps the
+    copy the page reads back, and the page, small in a large district. The figures over every
+    school (totals, levels, schools that have shared nothing) are counted before."""
     data = build_district_dashboard(scope)
     data.flows = {kind: rows[:FLOWS_SHOWN] for kind, rows in data.flows.items()}
+    data.hosting = data.hosting[:FLOWS_SHOWN]
+    data.schools = sorted(data.schools, key=lambda row: (-row.activity, row.school.name))[:SCHOOLS_SHOWN]
     return data
 
 

@@ -1,10 +1,11 @@
-"""Summaries the district dashboard reads instead of counting every practice.
+"""Summaries the district dashboard reads instead of counting every practice, adoption and visit.
 
 Each row holds what one school published on one day (PracticeDay) or in one month
-(PracticeMonth), days and months in the portal's time zone (settings.TIME_ZONE). They are
-kept by `insights.summaries`: recounted for the days a change touches, and rebuilt whole
-by `manage.py rebuild_summaries` (every night, and whenever they are missing). Only rows
-with something published are kept.
+(PracticeMonth), or what went from one school to another on one day (FlowDay), days and
+months in the portal's time zone (settings.TIME_ZONE). They are kept by
+`insights.summaries`: recounted for the days a change touches, and rebuilt whole by
+`manage.py rebuild_summaries` (every night, and whenever they are missing). Only rows with
+something counted are kept.
 """
 
 from django.db import models
@@ -43,3 +44,53 @@ class PracticeMonth(PracticeCounts):
 
     def __str__(self) -> str:
         return f"{self.school_id} {self.month:%Y-%m}: {self.published}"
+
+
+class FlowKind(models.TextChoices):
+    """What goes from one school to another: a practice adopted or adapted, a showcase visited
+    (from the host to the visitors' school); and a school's sessions hosted (no other school)."""
+
+    ADOPTION = "adoption"
+    ADAPTATION = "adaptation"
+    VISIT = "visit"
+    HOSTED = "hosted"
+
+
+class FlowDay(models.Model):
+    """What went from `source` to `target` on one day, as the dashboard counts it: adoptions of
+    `source`'s practices by `target` (on the day adopted), adaptations (on the day published),
+    visits to `source`'s showcases from `target` (on the day of the session, with the seats);
+    and the sessions `source` hosted (no target; seats approved where nobody checked visitors
+    in, and the sessions checked in with their seats attended). Kept by insights.summaries for
+    every day, sessions to come included: the dashboard counts a session once it has started."""
+
+    kind = models.CharField(max_length=10, choices=FlowKind.choices)
+    day = models.DateField()
+    source = models.ForeignKey("portal.School", on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey("portal.School", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    count = models.PositiveIntegerField(default=0)
+    seats = models.PositiveIntegerField(default=0)
+    checked_in = models.PositiveIntegerField(default=0)
+    attended = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "day", "source", "target"], name="flow_day_unique"),
+            models.UniqueConstraint(
+                fields=["kind", "day", "source"], condition=models.Q(target__isnull=True), name="flow_day_hosted_unique"
+            ),
+            models.CheckConstraint(condition=models.Q(kind__in=FlowKind.values), name="flow_day_kind_valid"),
+            models.CheckConstraint(
+                condition=models.Q(kind=FlowKind.HOSTED, target__isnull=True)
+                | (
+                    ~models.Q(kind=FlowKind.HOSTED)
+                    & models.Q(target__isnull=False)
+                    & ~models.Q(target=models.F("source"))
+                ),
+                name="flow_day_between_schools",
+            ),
+        ]
+        indexes = [models.Index(fields=["day"], name="flow_day_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.source_id}→{self.target_id} {self.day}: {self.count}"

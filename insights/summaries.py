@@ -1,13 +1,20 @@
-"""The practice summaries the district dashboard reads (insights.models), and how they are kept.
+"""The summaries the district dashboard reads (insights.models), and how they are kept.
 
 A change to a practice (published, archived, edited, moved to another day or school, a failure
 or an iteration added) enqueues a job with the change (portal.jobs.enqueue_on_commit) that
 recounts the days it touched, before and after, for their school, and their months from those
 days: a few rows, never the whole district. The feature apps know nothing of this (nothing
-below imports insights): the practice's own post_save and post_delete signals, connected in
-InsightsConfig.ready, tell this module what changed.
+below imports insights): the models' own post_save and post_delete signals, and the showcases'
+`session_changed` for the writes to sessions that send none, connected in InsightsConfig.ready,
+tell this module what changed.
 
-`summaries_rebuild` counts every practice again, for `manage.py rebuild_summaries`, which runs
+The flows between schools (FlowDay) are kept the same way, a day of one kind at a time: an
+adoption recounts its day's adoptions; a request or a session, its session's day of visits and
+sessions hosted (before and after a move); a practice, the days of its adoptions and
+adaptations; a showcase that changes host, or a person who changes school, the days of their
+sessions and visits. The job works out the days from what changed, so a write adds no query.
+
+`summaries_rebuild` counts everything again, for `manage.py rebuild_summaries`, which runs
 every night as a safety net (writes that bypass the signals, such as bulk loads) and when the
 dashboard finds no summary at all. Days and months are the portal's time zone's.
 """
@@ -20,15 +27,16 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import connection, transaction
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import TruncDate, TruncMonth
+from django.db.models import BigIntegerField, CharField, Count, F, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django_tasks import task
 
-from insights.models import PracticeDay, PracticeMonth
+from insights.models import FlowDay, FlowKind, PracticeDay, PracticeMonth
 from portal.jobs import enqueue_on_commit
-from portal.models import School
-from practices.models import Practice, Status
+from portal.models import School, User
+from practices.models import Adoption, Practice, Status
+from showcases.models import Attendance, RequestStatus, Showcase, VisitRequest, VisitSlot
 
 # What the dashboard counts of published practices, per school and day.
 PRACTICE_COUNTS = {
@@ -47,8 +55,8 @@ _BEFORE = "_summary_day_before"
 Bucket = tuple[int, date]
 
 # Set once the summaries are known to exist (or to have nothing to hold), so the dashboard
-# asks only once per cache lifetime.
-READY_KEY = "insights:summaries:v1:ready"
+# asks only once per cache lifetime. (v2: the flows between schools joined the summaries.)
+READY_KEY = "insights:summaries:v2:ready"
 
 
 def local_day(moment: datetime) -> date:
@@ -92,6 +100,10 @@ def practice_before_save(sender: type[Practice], instance: Practice, update_fiel
 def practice_after_save(sender: type[Practice], instance: Practice, update_fields: Any = None, **kwargs: Any) -> None:
     before: Bucket | None = getattr(instance, _BEFORE, None)
     setattr(instance, _BEFORE, None)
+    if update_fields is None or FLOW_PRACTICE_FIELDS & set(update_fields):
+        # Its adoptions and adaptations count only while it is published, from its school; as an
+        # adaptation it counts on its day, which it may have left.
+        flows_recount_later(practices=[instance.pk], days=[(FlowKind.ADAPTATION, before[1])] if before else [])
     if update_fields is not None and not COUNTED_FIELDS & set(update_fields):
         return
     summaries_recount_later([before, _bucket(instance.school_id, instance.published_at)])
@@ -99,6 +111,9 @@ def practice_after_save(sender: type[Practice], instance: Practice, update_field
 
 def practice_after_delete(sender: type[Practice], instance: Practice, **kwargs: Any) -> None:
     summaries_recount_later([_bucket(instance.school_id, instance.published_at)])
+    # Its adoptions go with it (each says so); an adaptation's own day loses it.
+    if instance.adapted_from_id is not None and instance.published_at is not None:
+        flows_recount_later(days=[(FlowKind.ADAPTATION, local_day(instance.published_at))])
 
 
 def summaries_recount_later(buckets: Iterable[Bucket | None]) -> None:
@@ -157,6 +172,235 @@ def summaries_recount(buckets: Iterable[Bucket]) -> None:
             _write(PracticeMonth, {"school_id": school_id, "month": month}, counts)
 
 
+# -- Keeping the flows between schools ---------------------------------------------------------------
+
+# A practice's save that writes one of these may change whether, on which day and from which
+# school its adoptions and adaptations count.
+FLOW_PRACTICE_FIELDS = frozenset({"status", "published_at", "school", "school_id", "adapted_from", "adapted_from_id"})
+# A session's save that writes none of these changes no flow.
+FLOW_SLOT_FIELDS = frozenset(
+    {"starts_at", "cancelled_at", "seats_taken", "attendance_taken_at", "seats_attended", "showcase", "showcase_id"}
+)
+_STARTS_BEFORE = "_flow_starts_before"
+
+# The counts of a flow, as FlowDay stores them.
+FLOW_COUNT_NAMES = ("count", "seats", "checked_in", "attended")
+# Each kind: the field whose day a row is counted on, and the paths to the schools it goes from
+# and to (sessions hosted go to no other school).
+FLOW_PATHS: dict[str, tuple[str, str, str | None]] = {
+    FlowKind.ADOPTION: ("created_at", "practice__school", "school"),
+    FlowKind.ADAPTATION: ("published_at", "adapted_from__school", "school"),
+    FlowKind.VISIT: ("slot__starts_at", "slot__showcase__host_school", "requester__school"),
+    FlowKind.HOSTED: ("starts_at", "showcase__host_school", None),
+}
+
+FlowBucket = tuple[str, date]
+
+
+def flow_rows(kind: str) -> QuerySet[Any]:
+    """Every row the dashboard counts as a flow of this kind, whatever its day (sessions to come
+    too; the dashboard counts a session once it has started): adoptions of published practices
+    by another school; published adaptations at another school; approved visits, not no-shows,
+    by staff of another school to sessions not cancelled; sessions not cancelled."""
+    if kind == FlowKind.ADOPTION:
+        return Adoption.objects.filter(practice__status=Status.PUBLISHED, school_id__isnull=False).exclude(
+            school_id=F("practice__school_id")
+        )
+    if kind == FlowKind.ADAPTATION:
+        return Practice.objects.filter(status=Status.PUBLISHED, adapted_from__isnull=False).exclude(
+            school_id=F("adapted_from__school_id")
+        )
+    if kind == FlowKind.VISIT:
+        return (
+            VisitRequest.objects.filter(
+                status=RequestStatus.APPROVED, slot__cancelled_at__isnull=True, requester__school_id__isnull=False
+            )
+            .exclude(attendance=Attendance.NO_SHOW)
+            .exclude(requester__school_id=F("slot__showcase__host_school_id"))
+        )
+    return VisitSlot.objects.filter(cancelled_at__isnull=True)
+
+
+def flow_counts(kind: str) -> dict[str, Any]:
+    """What a group of rows of this kind counts (named flow_<count name>): rows; seats for visits;
+    for sessions hosted, the seats approved at sessions nobody checked visitors in, and the
+    sessions checked in with the seats of the visitors who attended them."""
+    zero = Value(0, output_field=IntegerField())
+    if kind == FlowKind.HOSTED:
+        checked = Q(attendance_taken_at__isnull=False)
+        return {
+            "flow_count": Count("pk"),
+            "flow_seats": Coalesce(Sum("seats_taken", filter=~checked), 0, output_field=IntegerField()),
+            "flow_checked_in": Count("pk", filter=checked),
+            "flow_attended": Coalesce(Sum("seats_attended", filter=checked), 0, output_field=IntegerField()),
+        }
+    seats = Coalesce(Sum("seats"), 0, output_field=IntegerField()) if kind == FlowKind.VISIT else zero
+    return {"flow_count": Count("pk"), "flow_seats": seats, "flow_checked_in": zero, "flow_attended": zero}
+
+
+def _flow_days(kind: str, rows: QuerySet[Any]) -> QuerySet[Any]:
+    """The rows counted per day and pair of schools, as FlowDay's columns."""
+    moment, source, target = FLOW_PATHS[kind]
+    return (
+        rows.order_by()
+        .annotate(
+            flow_kind=Value(kind, output_field=CharField()),
+            flow_day=TruncDate(moment),
+            flow_source=F(f"{source}_id"),
+            flow_target=F(f"{target}_id") if target else Cast(Value(None), BigIntegerField()),
+        )
+        .values("flow_kind", "flow_day", "flow_source", "flow_target")
+        .annotate(**flow_counts(kind))
+        .values_list("flow_kind", "flow_day", "flow_source", "flow_target", *(f"flow_{n}" for n in FLOW_COUNT_NAMES))
+    )
+
+
+def _insert_flows(rows: QuerySet[Any]) -> None:
+    columns = ", ".join(
+        connection.ops.quote_name(name) for name in ("kind", "day", "source_id", "target_id", *FLOW_COUNT_NAMES)
+    )
+    select, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {connection.ops.quote_name(FlowDay._meta.db_table)} ({columns}) {select}", params)
+
+
+# PostgreSQL advisory lock keys: every recount holds the first shared (a rebuild holds it alone),
+# and the second, with its day, for its kind and day.
+_FLOWS_LOCK = 7_315_001
+_FLOW_KIND_LOCKS = {kind: 7_315_010 + n for n, kind in enumerate(FlowKind.values)}
+
+
+def _lock_flows(bucket: FlowBucket | None = None) -> None:
+    """Two counts of one kind and day follow each other, and a rebuild follows (or precedes)
+    every count, so the later one reads what the earlier wrote. (SQLite writes one at a time.)"""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        if bucket is None:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FLOWS_LOCK])
+            return
+        cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [_FLOWS_LOCK])
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_FLOW_KIND_LOCKS[bucket[0]], bucket[1].toordinal()])
+
+
+def flows_recount(buckets: Iterable[FlowBucket]) -> None:
+    """Count again the flows of these kinds on these days."""
+    for kind, day in sorted(set(buckets)):
+        moment = FLOW_PATHS[kind][0]
+        rows = flow_rows(kind).filter(
+            **{f"{moment}__gte": day_start(day), f"{moment}__lt": day_start(day + timedelta(days=1))}
+        )
+        with transaction.atomic():
+            _lock_flows((kind, day))
+            FlowDay.objects.filter(kind=kind, day=day).delete()
+            _insert_flows(_flow_days(kind, rows))
+
+
+def _session_days(starts: Iterable[datetime | None]) -> set[FlowBucket]:
+    days = {local_day(moment) for moment in starts if moment is not None}
+    return {(kind, day) for day in days for kind in (FlowKind.VISIT, FlowKind.HOSTED)}
+
+
+@task()
+def flow_summaries_recount(
+    days: list[list[str]],
+    slots: list[int] | None = None,
+    showcases: list[int] | None = None,
+    practices: list[int] | None = None,
+    users: list[int] | None = None,
+) -> None:
+    """Count again the flows of some days (pairs of kind and ISO date), and of the days these
+    sessions, showcases' sessions, practices' adoptions and adaptations, and people's visits
+    are on now."""
+    buckets: set[FlowBucket] = {(kind, date.fromisoformat(day)) for kind, day in days}
+    for sessions in (
+        Q(pk__in=slots) if slots else None,
+        Q(showcase_id__in=showcases) if showcases else None,
+        Q(requests__requester_id__in=users) if users else None,
+    ):
+        if sessions is not None:
+            buckets |= _session_days(VisitSlot.objects.filter(sessions).values_list("starts_at", flat=True).distinct())
+    if practices:
+        adopted = Adoption.objects.filter(practice_id__in=practices).values_list("created_at", flat=True)
+        adapted = Practice.objects.filter(
+            Q(adapted_from_id__in=practices) | Q(pk__in=practices, adapted_from__isnull=False),
+            published_at__isnull=False,
+        ).values_list("published_at", flat=True)
+        buckets |= {(FlowKind.ADOPTION, local_day(moment)) for moment in adopted}
+        buckets |= {(FlowKind.ADAPTATION, local_day(moment)) for moment in adapted if moment is not None}
+    flows_recount(buckets)
+
+
+def flows_recount_later(
+    *,
+    days: Iterable[tuple[str, date | None]] = (),
+    slots: Iterable[int | None] = (),
+    showcases: Iterable[int | None] = (),
+    practices: Iterable[int | None] = (),
+    users: Iterable[int | None] = (),
+) -> None:
+    """Recount these days' flows, and those of what these rows touch, once the change is saved."""
+    chosen = [[kind, day.isoformat()] for kind, day in sorted({(k, d) for k, d in days if d is not None})]
+    keys = [sorted({pk for pk in ids if pk is not None}) for ids in (slots, showcases, practices, users)]
+    if chosen or any(keys):
+        enqueue_on_commit(flow_summaries_recount, chosen, *keys)
+
+
+def adoption_after_write(sender: type[Adoption], instance: Adoption, **kwargs: Any) -> None:
+    flows_recount_later(days=[(FlowKind.ADOPTION, local_day(instance.created_at))])
+
+
+def visit_after_write(sender: type[VisitRequest], instance: VisitRequest, **kwargs: Any) -> None:
+    flows_recount_later(slots=[instance.slot_id])
+
+
+def slot_before_save(sender: type[VisitSlot], instance: VisitSlot, update_fields: Any = None, **kwargs: Any) -> None:
+    """Note when a session started before a save that may move it."""
+    setattr(instance, _STARTS_BEFORE, None)
+    if instance._state.adding or instance.pk is None:
+        return
+    if update_fields is not None and "starts_at" not in update_fields:
+        return
+    setattr(
+        instance, _STARTS_BEFORE, VisitSlot.objects.filter(pk=instance.pk).values_list("starts_at", flat=True).first()
+    )
+
+
+def slot_after_save(sender: type[VisitSlot], instance: VisitSlot, update_fields: Any = None, **kwargs: Any) -> None:
+    before: datetime | None = getattr(instance, _STARTS_BEFORE, None)
+    setattr(instance, _STARTS_BEFORE, None)
+    if update_fields is not None and not FLOW_SLOT_FIELDS & set(update_fields):
+        return
+    flows_recount_later(days=_session_days([before, instance.starts_at]))
+
+
+def slot_after_delete(sender: type[VisitSlot], instance: VisitSlot, **kwargs: Any) -> None:
+    flows_recount_later(days=_session_days([instance.starts_at]))
+
+
+def session_after_change(
+    sender: type[VisitSlot], slot: VisitSlot, starts_before: datetime | None, **kwargs: Any
+) -> None:
+    """A session written with update() (showcases.signals.session_changed)."""
+    flows_recount_later(days=_session_days([starts_before, slot.starts_at]))
+
+
+def showcase_after_save(
+    sender: type[Showcase], instance: Showcase, created: bool, update_fields: Any = None, **kwargs: Any
+) -> None:
+    """A showcase moved to another host school takes its sessions and visits with it."""
+    if not created and (update_fields is None or {"host_school", "host_school_id"} & set(update_fields)):
+        flows_recount_later(showcases=[instance.pk])
+
+
+def person_after_save(
+    sender: type[User], instance: User, created: bool, update_fields: Any = None, **kwargs: Any
+) -> None:
+    """A visitor counts for the school they are at now: a change of school moves their visits."""
+    if not created and (update_fields is None or {"school", "school_id"} & set(update_fields)):
+        flows_recount_later(users=[instance.pk])
+
+
 # -- Counting everything again ----------------------------------------------------------------------
 
 
@@ -169,7 +413,13 @@ def _insert_from(model: type[PracticeDay] | type[PracticeMonth], key: str, rows:
 
 
 def summaries_rebuild() -> int:
-    """Count every practice again into the summaries; returns how many days have practices."""
+    """Count every practice, adoption, adaptation and session again into the summaries;
+    returns how many days have practices."""
+    with transaction.atomic():
+        _lock_flows()
+        FlowDay.objects.all().delete()
+        for kind in FlowKind.values:
+            _insert_flows(_flow_days(kind, flow_rows(kind)))
     with transaction.atomic():
         _lock_schools()
         PracticeMonth.objects.all().delete()
@@ -197,11 +447,18 @@ def summaries_rebuild() -> int:
 
 
 def summaries_ensure() -> None:
-    """Build the summaries when there are none while there are practices to count (a new
+    """Build the summaries when there are none while there is something to count (a new
     database, or one loaded in bulk): the dashboard never reads an empty summary by mistake."""
     if cache.get(READY_KEY):
         return
-    if not PracticeMonth.objects.exists() and Practice.objects.filter(status=Status.PUBLISHED).exists():
+    if (not PracticeMonth.objects.exists() and Practice.objects.filter(status=Status.PUBLISHED).exists()) or (
+        not FlowDay.objects.exists()
+        and (
+            Adoption.objects.exists()
+            or VisitSlot.objects.exists()
+            or Practice.objects.filter(adapted_from__isnull=False).exists()
+        )
+    ):
         summaries_rebuild()
     cache.set(READY_KEY, True, None)
 
@@ -210,3 +467,12 @@ def summary_rows(model: type[PracticeDay] | type[PracticeMonth]) -> list[tuple[A
     """Every row of a summary, in order, to compare one way of keeping it with another."""
     key = "day" if model is PracticeDay else "month"
     return list(model.objects.order_by("school_id", key).values_list("school_id", key, *COUNT_NAMES))
+
+
+def flow_summary_rows() -> list[tuple[Any, ...]]:
+    """Every row of the flows' summary, in order, to compare one way of keeping it with another."""
+    return list(
+        FlowDay.objects.order_by("kind", "day", "source_id", "target_id").values_list(
+            "kind", "day", "source_id", "target_id", *FLOW_COUNT_NAMES
+        )
+    )

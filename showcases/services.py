@@ -57,6 +57,7 @@ from showcases.models import (
     VisitRequest,
     VisitSlot,
 )
+from showcases.signals import session_changed_send
 
 # What a host may change about a session; its seat count, cancellation, calendar sequence
 # and debrief belong to their own workflows and are never written by an edit.
@@ -194,6 +195,7 @@ def _take_seats(slot: VisitSlot, visit: VisitRequest) -> bool:
         return False
     VisitSlot.objects.filter(pk=slot.pk).update(seats_taken=F("seats_taken") + visit.seats, sequence=F("sequence") + 1)
     slot.seats_taken += visit.seats
+    session_changed_send(slot)
     return True
 
 
@@ -303,6 +305,7 @@ def visit_request_cancel(*, visit: VisitRequest, reason: str = "") -> VisitReque
                 seats_taken=F("seats_taken") - visit.seats, sequence=F("sequence") + 1
             )
             slot.seats_taken -= visit.seats
+            session_changed_send(slot)
             _promote_waitlist(slot)
         _notify(visit, Notice.CANCELLED_BY_VISITOR, reason=reason)
         _notify(
@@ -319,6 +322,7 @@ def _cancel_locked_slot(slot: VisitSlot, reason: str = "") -> None:
     is told, with the host's reason if they gave one."""
     affected = list(slot.requests.filter(status__in=ACTIVE_REQUEST_STATUSES).order_by("pk"))
     VisitSlot.objects.filter(pk=slot.pk).update(cancelled_at=timezone.now(), seats_taken=0, sequence=F("sequence") + 1)
+    session_changed_send(slot)
     for visit in affected:
         visit.status = RequestStatus.CANCELLED
         visit.sequence += 1
@@ -421,9 +425,11 @@ def _write_slot(slot: VisitSlot, changes: dict[str, object], moving: list[VisitR
     VisitSlot.objects.filter(pk=slot.pk).update(
         **changes, seats_taken=F("seats_taken") - freed, sequence=F("sequence") + 1
     )
+    starts_before = slot.starts_at
     for name, value in changes.items():
         setattr(slot, name, value)
     slot.seats_taken -= freed
+    session_changed_send(slot, starts_before=starts_before if slot.starts_at != starts_before else None)
     event_changed = bool(EVENT_DETAILS & changes.keys())
     if event_changed:
         slot.requests.filter(status=RequestStatus.APPROVED).update(sequence=F("sequence") + 1)
@@ -804,6 +810,7 @@ def slot_attendance_record(*, slot: VisitSlot, marks: Mapping[int, Attendance]) 
         taken_at = (slot.attendance_taken_at or timezone.now()) if recorded else None
         VisitSlot.objects.filter(pk=slot.pk).update(attendance_taken_at=taken_at, seats_attended=attended)
         slot.attendance_taken_at, slot.seats_attended = taken_at, attended
+        session_changed_send(slot)
     return slot
 
 

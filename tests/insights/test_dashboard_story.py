@@ -63,8 +63,12 @@ def story(school, other_school, teacher, other_teacher, principal):
     ]
     river = PracticeFactory(author=other_teacher, title="River practice", published_at=now - timedelta(days=200))
     adoption = Adoption.objects.create(practice=recent[0], user=other_teacher, school=other_school)
-    old = Adoption.objects.create(practice=earlier[0], user=TeacherFactory(school=other_school), school=other_school)
-    Adoption.objects.filter(pk=old.pk).update(created_at=now - timedelta(days=120))
+    Adoption.objects.create(
+        practice=earlier[0],
+        user=TeacherFactory(school=other_school),
+        school=other_school,
+        created_at=now - timedelta(days=120),
+    )
     Adoption.objects.create(practice=river, user=teacher, school=school)
     PracticeFactory(
         author=other_teacher, title="River adaptation", adapted_from=recent[1], lineage_root=recent[1],

@@ -11,7 +11,7 @@ from django.utils import timezone
 from insights.district import _every_month
 from portal.lib.figures import FIGURES_SECONDS, figures_changed
 from practices.models import Adoption
-from showcases.models import Attendance, RequestStatus, VisitRequest, VisitSlot
+from showcases.models import Attendance, RequestStatus, VisitRequest
 from showcases.services import slot_attendance_record
 from tests.factories import (
     FailureFactory,
@@ -109,20 +109,21 @@ def _held(principal, requesters, *, days_ago=2):
         VisitRequest.objects.create(slot=slot, requester=requester, seats=seats, status=RequestStatus.APPROVED)
         for requester, seats in requesters
     ]
-    VisitSlot.objects.filter(pk=slot.pk).update(seats_taken=sum(seats for _requester, seats in requesters))
-    slot.refresh_from_db()
+    slot.seats_taken = sum(seats for _requester, seats in requesters)
+    slot.save()
     return slot, visits
 
 
 def test_seats_filled_count_who_attended_once_the_host_checks_visitors_in(
-    as_user, leader, principal, district, other_school
+    as_user, leader, principal, district, other_school, django_capture_on_commit_callbacks
 ):
     """The fixture's session (2 approved seats) is not checked in; a second session has parties of
     3 and 1 approved, and the host checks in the party of 3 as attended and the other as no-show."""
     slot, (came, absent) = _held(
         principal, [(TeacherFactory(school=other_school), 3), (TeacherFactory(school=other_school), 1)]
     )
-    slot_attendance_record(slot=slot, marks={came.pk: Attendance.ATTENDED, absent.pk: Attendance.NO_SHOW})
+    with django_capture_on_commit_callbacks(execute=True):
+        slot_attendance_record(slot=slot, marks={came.pk: Attendance.ATTENDED, absent.pk: Attendance.NO_SHOW})
     response = as_user(leader).get("/dashboard/")
     d = response.context["d"]
     # Seats filled: 3 attended at the session checked in, and 2 approved at the one not checked in.
@@ -154,9 +155,12 @@ def test_seats_filled_count_who_attended_once_the_host_checks_visitors_in(
     ]
 
 
-def test_a_session_everyone_missed_fills_no_seats(as_user, leader, principal, other_school):
+def test_a_session_everyone_missed_fills_no_seats(
+    as_user, leader, principal, other_school, django_capture_on_commit_callbacks
+):
     slot, (visit,) = _held(principal, [(TeacherFactory(school=other_school), 2)])
-    slot_attendance_record(slot=slot, marks={visit.pk: Attendance.NO_SHOW})
+    with django_capture_on_commit_callbacks(execute=True):
+        slot_attendance_record(slot=slot, marks={visit.pk: Attendance.NO_SHOW})
     d = as_user(leader).get("/dashboard/").context["d"]
     assert [(f.count, f.seats, f.checked_in, f.attended) for f in d.hosting] == [(1, 0, 1, 0)]
     assert "approved seats: no host" not in as_user(leader).get("/dashboard/").content.decode()
@@ -358,3 +362,25 @@ def test_most_adapted_counts_only_adaptations_every_reader_may_open(as_user, lea
     PracticeFactory(author=other_teacher, adapted_from=original, lineage_root=original, visibility="school")
     data = as_user(leader).get("/dashboard/").context["d"]
     assert [(row["practice_title"], row["n"]) for row in data.top_adapted] == [("Shared original", 1)]
+
+
+def test_a_large_district_shows_its_most_active_schools_first_and_downloads_every_school(as_user, leader, district):
+    """The table draws the 50 most active schools (published, adopted by and from others),
+    busiest first, and says so; the figures over schools and the download cover every school."""
+    for n in range(50):
+        SchoolFactory(slug=f"quiet-{n:02d}", name=f"Quiet {n:02d}")
+    response = as_user(leader).get("/dashboard/")
+    d = response.context["d"]
+    assert (len(d.schools), d.schools_in_all) == (50, 53)
+    assert [row.school.slug for row in d.schools[:3]] == ["maple-grove", "riverside", "quiet-00"]
+    assert len(d.silent_schools) == 51 and d.by_level[0][1] == 51  # elementary: Maple Grove and the quiet ones
+    page = response.content.decode()
+    assert "Showing the 50 most active of 53 schools" in page
+    assert "per school: the 50 most active of 53</caption>" in page
+    download = as_user(leader).get("/dashboard/", {"download": "schools"}).content.decode("utf-8-sig")
+    assert len(list(csv.DictReader(io.StringIO(download)))) == 53
+
+
+def test_a_small_district_shows_every_school_without_a_note(as_user, leader, district):
+    page = as_user(leader).get("/dashboard/").content.decode()
+    assert "most active of" not in page and "Silent Springs High" in page

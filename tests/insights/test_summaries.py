@@ -17,7 +17,7 @@ from insights.summaries import local_day, summaries_rebuild, summary_rows
 from portal.lib.figures import figures_changed
 from practices.models import Practice, Status, Visibility
 from practices.services import practice_archive, practice_unarchive
-from showcases.models import Attendance, RequestStatus, VisitRequest, VisitSlot
+from showcases.models import Attendance, RequestStatus, VisitRequest
 from showcases.services import slot_attendance_record, visit_request_approve
 from tests.factories import FailureFactory, IterationFactory, PracticeFactory, VisitSlotFactory
 from tests.practices.helpers import TWO_FAILURES, practice_post
@@ -122,8 +122,9 @@ def test_an_approved_visit_and_its_check_in_show_at_once(principal, other_teache
         visit_request_approve(visit=visit)
     # The session takes place (requests are decided before it starts; check-in comes after).
     past = timezone.now() - timedelta(days=1)
-    VisitSlot.objects.filter(pk=slot.pk).update(starts_at=past, ends_at=past + timedelta(hours=2))
     slot.refresh_from_db()
+    slot.starts_at, slot.ends_at = past, past + timedelta(hours=2)
+    slot.save(update_fields=["starts_at", "ends_at"])
     data = _figures()
     assert [(f.source, f.target, f.count) for f in data.flows["visit"]] == [
         ("Maple Grove Elementary", "Riverside Middle School", 1)
