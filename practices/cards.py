@@ -11,7 +11,6 @@ the kept card's slot, never kept with it.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,12 +19,11 @@ from typing import Any
 from django import forms
 from django.core.cache import cache
 from django.db.models import Prefetch
-from django.template import Engine
 from django.template.loader import render_to_string
-from django.utils import timezone, translation
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from portal.lib.kept import kept_html, kept_keys
 from portal.models import School, User
 from portal.naming import person_label
 from practices.filters import PracticeFilter, like_mine_reasons
@@ -114,20 +112,6 @@ def _tags(practice: Practice) -> Iterable[Any]:
     return practice.tags.all() if prefetched is None else prefetched
 
 
-def _keys(kind: str, template: str, values: Iterable[object]) -> list[str]:
-    """The cache keys of what `template` draws from each of `values`. The template's source is
-    part of each key, so a changed template is never served from an old key (read each time: a
-    template edited while the server runs counts too); dates are drawn in the active time zone
-    and words in the active language."""
-    source = Engine.get_default().get_template(template).source
-    context = (
-        hashlib.sha256(source.encode()).hexdigest(),
-        timezone.get_current_timezone_name(),
-        translation.get_language(),
-    )
-    return [f"practices:{kind}:{hashlib.sha256(repr((context, value)).encode()).hexdigest()}" for value in values]
-
-
 def _passage_html(passage: Passage | None) -> str:
     if passage is None:
         return ""
@@ -148,7 +132,7 @@ def render_cards(
     """The cards of `practices`, each from the cache when it was drawn before as it reads now."""
     practices = list(practices)
     cards = [card_of(practice, reader, likeness=likeness) for practice in practices]
-    keys = _keys("card", CARD_TEMPLATE, cards)
+    keys = kept_keys("practices:card", CARD_TEMPLATE, cards)
     kept: dict[str, tuple[str, str]] = cache.get_many(keys)
     drawn: dict[str, tuple[str, str]] = {}
     parts: list[str] = []
@@ -171,20 +155,19 @@ def render_filter_panel(practice_filter: PracticeFilter, *, cleared: bool) -> Sa
     """The filter panel's fields (all but the search box), drawn once per set of choices and
     chosen values. `cleared`: whether the page offers to clear what was chosen."""
     form = practice_filter.form
-    school = form.fields["school"]
-    if isinstance(school, forms.ModelChoiceField):
-        # The schools as the select lists them (by name), read without making a model of each.
-        blank = [("", school.empty_label)] if school.empty_label is not None else []
-        school.widget.choices = [*blank, *School.objects.values_list("slug", "name")]
-    values: list[Any] = [cleared]
+    # The schools as the select lists them (by name), read without making a model of each; a
+    # district has many, so they are given to the select only when the panel is drawn.
+    schools = list(School.objects.values_list("slug", "name"))
+    values: list[Any] = [cleared, schools]
     for name in PANEL_FIELDS:
-        widget = form.fields[name].widget
-        choices = [(str(value), str(label)) for value, label in getattr(widget, "choices", ())]
-        values.append((name, choices, form[name].value()))
-    [key] = _keys("filters", PANEL_TEMPLATE, [values])
-    html: str | None = cache.get(key)
-    if html is None:
-        html = render_to_string(PANEL_TEMPLATE, {"filter": practice_filter, "cleared": cleared})
-        cache.set(key, html, PANEL_SECONDS)
-    # Drawn by the panel's template (autoescaped).
-    return SafeString(html)  # nosec B703
+        choices = [] if name == "school" else getattr(form.fields[name].widget, "choices", ())
+        values.append((name, [(str(value), str(label)) for value, label in choices], form[name].value()))
+
+    def draw() -> str:
+        school = form.fields["school"]
+        if isinstance(school, forms.ModelChoiceField):
+            blank = [("", school.empty_label)] if school.empty_label is not None else []
+            school.widget.choices = [*blank, *schools]
+        return render_to_string(PANEL_TEMPLATE, {"filter": practice_filter, "cleared": cleared})
+
+    return kept_html("practices:filters", PANEL_TEMPLATE, values, draw, PANEL_SECONDS)
