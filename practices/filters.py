@@ -12,7 +12,7 @@ from taggit.models import Tag, TaggedItem
 from portal.lib import pagination
 from portal.models import School, SchoolLevel, User, school_similarity
 from practices.models import Facet, FacetKind, Practice
-from practices.search import best_matches, practice_matches, with_search_rank
+from practices.search import best_matches, most_recent, practice_matches, with_search_rank
 
 POPULAR_TAGS_CACHE_KEY = "practices:popular-tags:shared"
 POPULAR_TAGS_SECONDS = 300
@@ -245,7 +245,7 @@ class PracticeFilter(django_filters.FilterSet):
             # Rank only the most recent matches: past COUNT_LIMIT the list says "more than
             # 1,000" anyway, and ranking then costs the same in a district of any size.
             # The pool is chosen by every filter; the page is then sorted within it.
-            pool = queryset.order_by("-published_at", "-pk").values("pk")[: pagination.COUNT_LIMIT + 1]
+            pool = most_recent(queryset, pagination.COUNT_LIMIT + 1)
             queryset = with_search_rank(self.queryset.filter(pk__in=pool), text)
         sort = self.sort_key
         if sort == "relevance" and text:

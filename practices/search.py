@@ -5,18 +5,35 @@ correct (if slower) word-matching path on SQLite. Typos are forgiven through a w
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from django.contrib.postgres.aggregates import StringAgg
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, TrigramSimilarity
+from django.core.cache import cache
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import BooleanField, Case, F, FloatField, OuterRef, QuerySet, Subquery, TextField, Value, When
-from django.db.models.expressions import Combinable, Expression
+from django.db.models import (
+    BooleanField,
+    Case,
+    DateTimeField,
+    F,
+    FloatField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.expressions import Combinable, Expression, RawSQL
 from django.db.models.functions import Coalesce, Concat, Length
 from django.db.models.sql.compiler import SQLCompiler
+from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
@@ -97,29 +114,116 @@ def with_search_rank(queryset: QuerySet[Practice], text: str) -> QuerySet[Practi
     return queryset.alias(search_rank=bonus)
 
 
+# A search ranks its most recent matches, a pool of them. They are looked for in windows of time,
+# the newest first, each read only while the newer ones hold fewer than a pool: a common word then
+# reads about a pool of entries (through the search vector's and the publication date's indexes),
+# not every entry of the district that holds it. Each window reaches about this many of the
+# district's entries further back (the last holds everything older), so a word found in one entry
+# of ten fills the pool in the first window, in a district of any size.
+POOL_WINDOW_ENTRIES = (16_000, 64_000, 256_000)
+# How fast the district publishes, which places the windows in time: kept an hour, as it changes
+# slowly and a window is only where to look first, never what is found.
+PUBLISHING_PACE_CACHE_KEY = "practices:publishing-pace"
+PUBLISHING_PACE_SECONDS = 60 * 60
+
+
+def _window_bounds(using: str) -> list[datetime]:
+    """Where the windows of a pool meet, the newest first: about POOL_WINDOW_ENTRIES entries back
+    at the district's pace (PostgreSQL's estimate of its number of entries since the first was
+    published). No window reaches back past the first publication."""
+    pace: tuple[float, datetime | None] | None = cache.get(PUBLISHING_PACE_CACHE_KEY)
+    if pace is None:
+        table = Practice._meta.db_table
+        with connections[using].cursor() as cursor:
+            cursor.execute(
+                f"SELECT reltuples, (SELECT min(published_at) FROM {table}) "  # noqa: S608  # nosec B608
+                "FROM pg_class WHERE oid = %s::regclass",
+                (table,),
+            )
+            entries, first = cursor.fetchone()
+        pace = (max(float(entries), 1.0), first)
+        cache.set(PUBLISHING_PACE_CACHE_KEY, pace, PUBLISHING_PACE_SECONDS)
+    entries, first = pace
+    now = timezone.now()
+    bounds = []
+    for back in POOL_WINDOW_ENTRIES:
+        if first is None or back >= entries:
+            break
+        bounds.append(now - (now - first) * (back / entries))
+    return bounds
+
+
+class WindowEnd(Expression):
+    """Where a window of a pool begins or ends: the windows' SQL is put together once, with a
+    mark in its parameters where each window's date goes (`recent_pool`)."""
+
+    output_field = DateTimeField()
+
+    def __init__(self, mark: str) -> None:
+        super().__init__()
+        self.mark = mark
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[str]]:
+        return "%s", (self.mark,)
+
+
+# The marks (told by identity from anything a search or a filter puts in the parameters), and the
+# ends of the newest and the oldest window, which have none.
+SINCE, BEFORE = "\x00window since", "\x00window before"
+NEWEST, OLDEST = datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC)
+
+
+def recent_pool(picked: QuerySet[Any], size: int) -> tuple[str, tuple[Any, ...]]:
+    """PostgreSQL's SQL for the `size` most recent rows of `picked` (practices as `values()`
+    with at least "pk" and "published_at"), newest first, with its parameters. The SQL around the
+    ORM's own is constant but for the pool's size, an integer."""
+    size = int(size)
+    window = picked.filter(published_at__gte=WindowEnd(SINCE), published_at__lt=WindowEnd(BEFORE))
+    sql, window_params = window.order_by("-published_at", "-pk")[:size].query.sql_with_params()
+    bounds = [NEWEST, *_window_bounds(picked.db), OLDEST]
+    windows: list[str] = []
+    params: list[Any] = []
+    for index, (before, since) in enumerate(itertools.pairwise(bounds)):
+        params += [since if param is SINCE else before if param is BEFORE else param for param in window_params]
+        # Each window after the first is read only if the newer ones hold fewer than a pool. The
+        # condition names no column of the window, so PostgreSQL checks it once, before reading it.
+        newer = " + ".join(f"(SELECT count(*) FROM pool_{n})" for n in range(index)) or "0"  # noqa: S608
+        gated = f"SELECT * FROM ({sql}) AS w WHERE {newer} < {size}"  # noqa: S608  # nosec B608
+        windows.append(f"pool_{index} AS MATERIALIZED ({gated})")
+    union = " UNION ALL ".join(f"SELECT * FROM pool_{n}" for n in range(len(windows)))  # noqa: S608
+    statement = f"WITH {', '.join(windows)} SELECT * FROM ({union}) AS recent"  # noqa: S608  # nosec B608
+    return f"{statement} ORDER BY recent.published_at DESC, recent.pk DESC LIMIT {size}", tuple(params)
+
+
+def most_recent(matches: QuerySet[Practice], size: int) -> QuerySet[Any] | RawSQL:
+    """The ids of the `size` most recent of `matches`, to filter by (`pk__in`)."""
+    if connections[matches.db].vendor != "postgresql":
+        return matches.order_by("-published_at", "-pk").values("pk")[:size]
+    sql, params = recent_pool(matches.values("pk", "published_at"), size)
+    return RawSQL(f"SELECT recent.pk FROM ({sql}) AS recent", params)  # noqa: S608, S611  # nosec B608, B611
+
+
 def best_matches(matches: QuerySet[Practice], text: str, *, size: int, within: QuerySet[Practice]) -> list[int]:
     """The ids of the `size` most recent of `matches`, best match first (by `with_search_rank`,
     then the most recent): the pool a search ranks, so ranking costs the same in a district of
     any size. `within` is what `matches` were filtered from, to look the pool up in.
 
-    On PostgreSQL the pool is ranked in the query that picks it: the rank (ts_rank over each
-    entry's stored vector) is computed for the pool's rows only, after its limit, and no entry
-    is looked up again."""
+    On PostgreSQL the pool is ranked in the query that picks it (`recent_pool`): the rank (ts_rank
+    over each entry's stored vector) is computed for the pool's rows only, and no entry is looked
+    up again."""
     text = searched_text(text)
-    recent = matches.order_by("-published_at", "-pk")
     if not text or connections[matches.db].vendor != "postgresql":
-        pool = recent.values("pk")[:size]
         # The rank is an alias the type checker cannot see.
-        ranked: QuerySet[Any] = with_search_rank(within.filter(pk__in=pool), text)
+        ranked: QuerySet[Any] = with_search_rank(within.filter(pk__in=most_recent(matches, size)), text)
         return list(ranked.order_by("-search_rank", "-published_at", "-pk").values_list("pk", flat=True))
-    picked = recent.annotate(
+    picked = matches.annotate(
         search_bonus=_title_and_summary_bonus(text), search_column=SearchVectorSQL("column")
-    ).values("pk", "published_at", "search_bonus", "search_column")[:size]
-    sql, params = picked.query.sql_with_params()
+    ).values("pk", "published_at", "search_bonus", "search_column")
+    pool, params = recent_pool(picked, size)
     # The same order as with_search_rank's, over the picked rows. The SQL around the ORM's own is
     # constant; the searched text is a parameter.
     in_order = (
-        f"SELECT pool.pk FROM ({sql}) AS pool "  # noqa: S608  # nosec B608
+        f"SELECT pool.pk FROM ({pool}) AS pool "  # noqa: S608  # nosec B608
         f"ORDER BY ts_rank(pool.search_column, {SearchVectorSQL.QUERY}) + pool.search_bonus DESC, "
         "pool.published_at DESC, pool.pk DESC"
     )
@@ -273,31 +377,80 @@ def _rows_text(model: type[Iteration | Failure], fields: list[str]) -> Subquery:
     return Subquery(rows, output_field=TextField())
 
 
+class PartText(Expression):
+    """The text of the part `FirstPassage` is headlining."""
+
+    output_field = TextField()
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[()]]:
+        return "part.text", ()
+
+
+class FirstPassage(Expression):
+    """The headline of the first of `sources` in which `headline` (over `PartText`) marks a
+    searched word, as "n:headline" (n: the part's place in `sources`), or NULL. The parts are
+    headlined in order and the first marked one ends it: later parts, and the iterations and
+    failures they are gathered from, are not read (a headline costs as much as reading its part)."""
+
+    output_field = TextField()
+
+    def __init__(self, sources: list[Any], headline: SearchHeadline) -> None:
+        super().__init__()
+        self.parts: list[Any] = [*sources, headline]
+
+    def get_source_expressions(self) -> list[Any]:
+        return self.parts
+
+    def set_source_expressions(self, exprs: Sequence[Combinable | Expression]) -> None:
+        self.parts = list(exprs)
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[Any, ...]]:
+        *sources, headline = self.parts
+        headline_sql, params = compiler.compile(headline)
+        parts = []
+        for number, source in enumerate(sources):
+            source_sql, source_params = compiler.compile(source)
+            parts.append(f"({number}, ({source_sql})::text)")
+            params = (*params, *source_params)
+        # OFFSET 0 keeps the parts' query apart, so each headline is drawn once, as it is asked for.
+        # The SQL around the ORM's own is constant; the searched text and the parts are parameters.
+        sql = (
+            f"(SELECT found.number || ':' || found.passage FROM (SELECT part.number, {headline_sql} AS passage "  # noqa: S608
+            f"FROM (VALUES {', '.join(parts)}) AS part(number, text) OFFSET 0) AS found "
+            "WHERE strpos(found.passage, %s) > 0 LIMIT 1)"
+        )
+        return sql, (*params, MARK_OPEN)
+
+
 def _postgresql_passages(ids: list[int], text: str, using: str) -> dict[int, Passage]:
-    """ts_headline for the page's entries only (at most a page of rows, a few fragments each),
-    one headline per part, in one query; the first part with a marked word is the passage."""
+    """ts_headline for the page's entries only (at most a page of rows, a few fragments each), in
+    one query: each entry's parts in order, up to the first with a marked word, the passage."""
     query = SearchQuery(text, search_type="websearch", config="english")
-    options: dict[str, Any] = {
-        "config": "english",
-        "start_sel": MARK_OPEN,
-        "stop_sel": MARK_CLOSE,
-        "max_fragments": 2,
-        "max_words": PASSAGE_WORDS,
-        "min_words": 8,
-        "fragment_delimiter": " … ",
-    }
+    headline = SearchHeadline(
+        PartText(),
+        query,
+        config="english",
+        start_sel=MARK_OPEN,
+        stop_sel=MARK_CLOSE,
+        max_fragments=2,
+        max_words=PASSAGE_WORDS,
+        min_words=8,
+        fragment_delimiter=" … ",
+    )
     sources: dict[str, Any] = {name: F(name) for name, _label in PASSAGE_PARTS}
     sources["iterations"] = _rows_text(Iteration, ["when", "tried", "observed", "changed"])
     sources["failures"] = _rows_text(Failure, ["tried", "what_happened", "why", "lesson"])
-    headlines = {f"passage_{name}": SearchHeadline(source, query, **options) for name, source in sources.items()}
+    passages = (
+        Practice.objects.using(using)
+        .filter(pk__in=ids)
+        .annotate(passage=FirstPassage([sources[name] for name, _label in PASSAGE_PARTS], headline))
+        .values_list("pk", "passage")
+    )
     found: dict[int, Passage] = {}
-    rows = Practice.objects.using(using).filter(pk__in=ids).annotate(**headlines).values("pk", *headlines)
-    for row in rows:
-        for name, label in PASSAGE_PARTS:
-            headline = row[f"passage_{name}"] or ""
-            if MARK_OPEN in headline:
-                found[row["pk"]] = Passage(label, _marked(headline))
-                break
+    for pk, passage in passages:
+        if passage is not None:
+            number, html = passage.split(":", 1)
+            found[pk] = Passage(PASSAGE_PARTS[int(number)][1], _marked(html))
     return found
 
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 
 from practices.models import Practice, SearchWord, Visibility
 from practices.search import corrected_query
-from tests.factories import FailureFactory, PracticeFactory, TeacherFactory
+from tests.factories import FailureFactory, IterationFactory, PracticeFactory, TeacherFactory
 from tests.practices.helpers import practice_post
 
 pytestmark = pytest.mark.django_db
@@ -143,3 +143,23 @@ def test_a_forgiving_search_runs_a_fixed_number_of_queries(as_user, teacher, exi
         practice = PracticeFactory(author=teacher, title=f"Exit tickets {n}", visibility=Visibility.DISTRICT)
         FailureFactory(practice=practice, what_happened="tickets got lost")
     assert count() == few <= 12
+
+
+def test_the_passage_is_from_the_first_part_holding_the_words(as_user, teacher, other_teacher):
+    practice = PracticeFactory(
+        author=teacher, title="Quiet labs", summary="Lab routines.", intent="Safer benches for every group."
+    )
+    IterationFactory(practice=practice, observed="The benches were crowded.")
+    FailureFactory(practice=practice, tried="Benches by the window", why="")
+    practice.search_document = practice.build_search_document()
+    practice.save()
+    client = as_user(other_teacher)
+    page = client.get("/practices/", {"q": "benches"}).content.decode()
+    assert "Matched in intent:" in page
+    assert "<mark>benches</mark>" in page
+    assert "Matched in how it evolved" not in page
+    assert "Matched in what did not work" not in page
+    # Words only in the title, which every card shows anyway: no passage.
+    response = client.get("/practices/", {"q": "quiet"})
+    assert _titles(response) == ["Quiet labs"]
+    assert "Matched in" not in response.content.decode()

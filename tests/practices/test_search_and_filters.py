@@ -4,6 +4,7 @@ import pytest
 from django.utils import timezone
 
 from portal.lib import pagination
+from practices import search
 from practices.models import Facet, Status
 from practices.services import practice_refresh_derived
 from tests.factories import FailureFactory, IterationFactory, PracticeFactory, SchoolFactory, TeacherFactory
@@ -163,3 +164,25 @@ def test_a_search_with_very_many_matches_ranks_the_most_recent_ones(as_user, tea
     # Fewer matches than the limit: every one is ranked, the best first.
     monkeypatch.setattr(pagination, "COUNT_LIMIT", 1000)
     assert _titles(as_user(teacher).get("/practices/", {"q": "tickets"}))[0] == "Tickets, tickets"
+
+
+@pytest.mark.parametrize("sort", ["relevance", "most_adapted"])
+def test_the_most_recent_matches_are_found_however_far_back_they_go(as_user, teacher, monkeypatch, sort):
+    """The pool of a search is its most recent matches, looked for a window of time at a time,
+    the newest first (on PostgreSQL): found through every window, and no further back than the
+    pool needs. The windows are placed by the district's pace; here they are set, as a test
+    district is too small to have more than one."""
+    now = timezone.now()
+    monkeypatch.setattr(search, "_window_bounds", lambda using: [now - timedelta(days=days) for days in (7, 30, 365)])
+    for days in [2000, 3, 400, 45, 1200]:
+        PracticeFactory(author=teacher, title=f"Tickets {days}", published_at=now - timedelta(days=days))
+    PracticeFactory(author=teacher, title="Something else", published_at=now - timedelta(days=1))
+    client = as_user(teacher)
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 2)
+    response = client.get("/practices/", {"q": "tickets", "sort": sort})
+    assert sorted(_titles(response)) == ["Tickets 3", "Tickets 400", "Tickets 45"]
+    assert response.context["page"].paginator.capped
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 1000)
+    response = client.get("/practices/", {"q": "tickets", "sort": sort})
+    assert sorted(_titles(response)) == ["Tickets 1200", "Tickets 2000", "Tickets 3", "Tickets 400", "Tickets 45"]
+    assert "5 practices matching" in response.content.decode()
