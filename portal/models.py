@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
@@ -309,6 +310,7 @@ def school_similarity(school: School, prefix: str = "school__") -> models.Expres
 class RosterImportKind(models.TextChoices):
     ONEROSTER_BULK = "oneroster_bulk", "OneRoster, full export"
     ONEROSTER_DELTA = "oneroster_delta", "OneRoster, changes only"
+    PORTAL_CSV = "portal_csv", "Portal CSV (schools + people)"
 
 
 class RosterImport(models.Model):
@@ -347,6 +349,103 @@ class RosterImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.file_name} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+# How long a OneRoster preview may be confirmed, in seconds: after that the roster may have moved on.
+PENDING_MAX_AGE = 30 * 60
+PREVIEW_VALID_FOR = timedelta(seconds=PENDING_MAX_AGE)
+# A check or an import waiting or running longer than this has most likely stopped (a worker
+# killed mid-job, a job lost): its page says so instead of waiting forever. Generous: an export
+# of 5,000 staff and 40,000 students and guardians imports in seconds (the README's "Speed").
+RUN_STUCK_AFTER = timedelta(hours=1)
+
+
+class OneRosterRunStatus(models.TextChoices):
+    CHECKING = "checking", "Checking the export"
+    PREVIEWED = "previewed", "Preview ready"
+    REFUSED = "refused", "Problems found"
+    IMPORTING = "importing", "Importing"
+    IMPORTED = "imported", "Imported"
+    FAILED = "failed", "Failed"
+
+
+class OneRosterRunQuerySet(models.QuerySet["OneRosterRun"]):
+    def started_by(self, user: User) -> OneRosterRunQuerySet:
+        """The runs `user` may see: their own. An upload holds the district's people; only whoever
+        uploaded it follows and confirms it."""
+        return self.filter(by=user)
+
+    def needing_upload(self) -> OneRosterRunQuerySet:
+        """Runs whose kept upload a job or a confirmation may still read."""
+        now = timezone.now()
+        working = models.Q(
+            status__in=[OneRosterRunStatus.CHECKING, OneRosterRunStatus.IMPORTING],
+            status_at__gte=now - RUN_STUCK_AFTER,
+        )
+        waiting = models.Q(status=OneRosterRunStatus.PREVIEWED, status_at__gte=now - PREVIEW_VALID_FOR)
+        return self.filter(working | waiting)
+
+
+class OneRosterRun(models.Model):
+    """A OneRoster export uploaded in the browser, on its way through jobs: checked (its preview
+    kept), then, once its uploader confirms that preview, imported.
+
+    A run is not an import: a preview changes nothing, and a run that was refused, failed or never
+    confirmed changed nothing. Only an import that changed the roster is a `RosterImport`, written
+    in the import's own transaction and linked here as `record`.
+    """
+
+    by = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    file_name = models.CharField(max_length=255)
+    district_role = models.CharField(max_length=20, choices=Role.choices)
+    stored = models.CharField(max_length=255, help_text="Where the upload is kept until it is imported or refused.")
+    status = models.CharField(max_length=10, choices=OneRosterRunStatus.choices, default=OneRosterRunStatus.CHECKING)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_at = models.DateTimeField(default=timezone.now, help_text="When the status was last set.")
+    started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a job began the current check or import; empty while it waits."
+    )
+    # What the import would do (portal.oneroster.run_preview): counts, schools, the first people of each list.
+    preview = models.JSONField(default=dict, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True, help_text="Of the preview shown, to be confirmed.")
+    outdated = models.BooleanField(
+        default=False, help_text="The roster changed since the preview that was confirmed: this is a new one."
+    )
+    # Why nothing was imported, as a page lists it: {"summary", "shown", "more"}.
+    problems = models.JSONField(default=dict, blank=True)
+    record = models.OneToOneField(
+        RosterImport, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", help_text="The import."
+    )
+
+    objects = OneRosterRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=OneRosterRunStatus.values), name="oneroster_run_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def is_working(self) -> bool:
+        """A job is checking or importing it, or will."""
+        return self.status in (OneRosterRunStatus.CHECKING, OneRosterRunStatus.IMPORTING)
+
+    @property
+    def is_stuck(self) -> bool:
+        return self.is_working and self.status_at < timezone.now() - RUN_STUCK_AFTER
+
+    @property
+    def preview_expired(self) -> bool:
+        return self.status == OneRosterRunStatus.PREVIEWED and self.status_at < timezone.now() - PREVIEW_VALID_FOR
+
+    def can_confirm(self, user: User) -> bool:
+        """Whether `user` may confirm the preview now: their own, shown and not expired."""
+        return self.by_id == user.pk and self.status == OneRosterRunStatus.PREVIEWED and not self.preview_expired
 
 
 class MailKind(models.TextChoices):

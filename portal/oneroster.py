@@ -39,25 +39,28 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 import re
 import secrets
 import time
 import zipfile
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from io import BytesIO
 from pathlib import Path, PurePosixPath
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
-from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from django.utils.text import slugify
+from django_tasks import task
 
+from portal.jobs import enqueue_on_commit
 from portal.lib.csvfile import (
     BOM,
     CONTROL_CHARACTER,
@@ -73,7 +76,11 @@ from portal.lib.csvfile import (
 from portal.lib.names import NamePool
 from portal.models import (
     DISTRICT_ROLES,
+    PENDING_MAX_AGE,
+    PREVIEW_VALID_FOR,
     Locale,
+    OneRosterRun,
+    OneRosterRunStatus,
     Role,
     RosterImport,
     RosterImportKind,
@@ -82,6 +89,8 @@ from portal.models import (
     User,
 )
 from portal.services import _unique_username, invitations_send
+
+logger = logging.getLogger(__name__)
 
 # -- The files ----------------------------------------------------------------------------
 
@@ -1098,70 +1107,179 @@ def schools_to_complete() -> Iterable[School]:
     return School.objects.filter(sourced_id__isnull=False, **NEW_SCHOOL_PROFILE).order_by("name")
 
 
-# -- An upload waiting for its preview to be confirmed ---------------------------------------
+# -- An upload checked and imported by jobs ---------------------------------------------------
 #
-# The browser shows a preview, then imports on confirmation: the uploaded zip waits in the
-# uploads storage (shared by every app server) under a random name. The confirmation sends
-# back a token signed for the person who uploaded it, with the stored name, the zip's hash
-# and the options chosen; it expires. Nothing in the request names a file.
+# A district of 75,000 staff takes longer to check and to import than a request may last. The
+# browser's upload is kept in the uploads storage (shared by every app server and worker) under
+# a random name, and a run (`OneRosterRun`) follows it: a job checks every row and keeps what
+# importing would do; the person who uploaded it confirms that preview; a second job imports it.
+# The run's page shows each step. Nothing in a request names a file.
 
 PENDING_FOLDER = "oneroster-pending"
-PENDING_MAX_AGE = 30 * 60
 _PENDING_NAME = re.compile(rf"^{PENDING_FOLDER}/(\d+)-[0-9a-f]{{32}}\.zip$")
+# People of each list a preview keeps, and its page shows; its counts cover them all.
+PREVIEW_LINES = 100
 
 
-class PendingExportGone(Exception):
-    """The upload behind a confirmation has expired, was confirmed already, or is someone else's."""
-
-
-def _pending_salt(by: User) -> str:
-    return f"portal.oneroster.pending:{by.pk}"
-
-
-@dataclass(frozen=True)
-class PendingExport:
-    """An upload waiting for its preview to be confirmed, as its confirmation names it."""
-
-    export: Export
-    data: bytes
-    district_role: str
-    fingerprint: str  # of the preview shown (OneRosterResult.fingerprint)
-    stored: str  # where it is kept
-
-
-def pending_export_keep(*, by: User, data: bytes, export: Export, district_role: str, result: OneRosterResult) -> str:
-    """Keep an uploaded export until its preview (`result`) is confirmed; the token names it to `by` only."""
+def oneroster_run_start(*, by: User, data: bytes, file_name: str, district_role: str) -> OneRosterRun:
+    """Keep an upload and have a job check it: the run says how the check goes, then what importing would do."""
     _pending_sweep()
-    stored = default_storage.save(f"{PENDING_FOLDER}/{int(time.time())}-{secrets.token_hex(16)}.zip", ContentFile(data))
-    payload = {
-        "stored": stored,
-        "sha256": export.sha256,
-        "name": export.name,
-        "district_role": district_role,
-        "fingerprint": result.fingerprint(),
+    name = f"{PENDING_FOLDER}/{int(time.time())}-{secrets.token_hex(16)}.zip"
+    stored = default_storage.save(name, ContentFile(data))
+    with transaction.atomic():
+        run = OneRosterRun.objects.create(by=by, file_name=file_name[:255], district_role=district_role, stored=stored)
+        enqueue_on_commit(oneroster_run_check, run.pk)
+    return run
+
+
+def oneroster_run_confirm(*, run: OneRosterRun, by: User, fingerprint: str) -> bool:
+    """Have a job import the run's upload as the preview confirmed (`fingerprint`) showed; once.
+
+    Only whoever uploaded it confirms it, only the preview shown last, only within
+    PENDING_MAX_AGE of its being shown, and only once: a second confirmation (a double click)
+    finds the run importing already. Returns whether this one confirmed it; `run` is read again.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        confirmed = OneRosterRun.objects.filter(
+            pk=run.pk,
+            by=by,
+            status=OneRosterRunStatus.PREVIEWED,
+            fingerprint=fingerprint,
+            status_at__gte=now - PREVIEW_VALID_FOR,
+        ).update(status=OneRosterRunStatus.IMPORTING, status_at=now, started_at=None, outdated=False)
+        if confirmed:
+            enqueue_on_commit(oneroster_run_import, run.pk)
+    run.refresh_from_db()
+    return bool(confirmed)
+
+
+@task()
+def oneroster_run_check(run_pk: int) -> str:
+    """Check every row of a run's upload, and keep what importing it would do or why it cannot.
+
+    Run twice, it keeps one outcome: only a run still being checked is checked, and an outcome is
+    kept only while it is. An unexpected error marks the run failed instead of leaving it
+    checking forever.
+    """
+    run = _run_begun(run_pk, OneRosterRunStatus.CHECKING)
+    if run is None:
+        return "done already"
+    try:
+        result = oneroster_import(export=_kept_export(run), by=run.by, district_role=run.district_role, dry_run=True)
+    except CsvError as failure:
+        return _run_stopped(run, OneRosterRunStatus.REFUSED, _problems(failure))
+    except Exception:
+        logger.exception("Checking the OneRoster upload of run %s failed", run.pk)
+        return _run_stopped(run, OneRosterRunStatus.FAILED, _failure("The check stopped on an unexpected error."))
+    _run_moved(run, OneRosterRunStatus.CHECKING, **_previewed(result))
+    return "previewed"
+
+
+@task()
+def oneroster_run_import(run_pk: int) -> str:
+    """Import a run's upload as its confirmed preview showed: all of it or nothing, and once.
+
+    The run is marked imported in the import's own transaction, and only a run still importing
+    is imported (its row locked meanwhile), so a job run twice, or by two workers, imports once.
+    When the roster changed since the preview, nothing is written and the run shows the new
+    preview, to be confirmed again. An unexpected error rolls the import back and marks the
+    run failed.
+    """
+    run = _run_begun(run_pk, OneRosterRunStatus.IMPORTING)
+    if run is None:
+        return "done already"
+    try:
+        with transaction.atomic():
+            # Held until the import commits: another job for this run waits, then finds it imported.
+            still_importing = OneRosterRun.objects.select_for_update().filter(
+                pk=run.pk, status=OneRosterRunStatus.IMPORTING
+            )
+            if still_importing.first() is None:
+                return "done already"
+            try:
+                result = oneroster_import(
+                    export=_kept_export(run), by=run.by, district_role=run.district_role, expected=run.fingerprint
+                )
+            except PreviewOutdated as outdated:
+                _run_moved(run, OneRosterRunStatus.IMPORTING, outdated=True, **_previewed(outdated.result))
+                return "outdated"
+            _run_moved(run, OneRosterRunStatus.IMPORTING, status=OneRosterRunStatus.IMPORTED, record=result.record)
+    except CsvError as failure:  # the portal changed since the preview in a way this export cannot follow
+        return _run_stopped(run, OneRosterRunStatus.REFUSED, _problems(failure))
+    except Exception:
+        logger.exception("Importing the OneRoster upload of run %s failed", run.pk)
+        return _run_stopped(run, OneRosterRunStatus.FAILED, _failure("The import stopped on an unexpected error."))
+    pending_export_forget(run.stored)
+    return "imported"
+
+
+def run_preview(result: OneRosterResult) -> dict[str, object]:
+    """What the preview page shows of an import, as a run keeps it (JSON): every count, the
+    schools by name, and the first PREVIEW_LINES people of each list."""
+
+    def part(items: list[PersonLine] | list[PersonChange]) -> dict[str, object]:
+        shown = [asdict(item) for item in items[:PREVIEW_LINES]]
+        return {"count": len(items), "shown": shown, "more": max(0, len(items) - PREVIEW_LINES)}
+
+    return {
+        "file_name": result.file_name,
+        "version": result.version,
+        "full_export": result.users_mode == BULK,
+        "changes_anything": result.changes_anything,
+        "schools_added": result.schools_added,
+        "schools_renamed": [list(names) for names in result.schools_renamed],
+        "schools_linked": result.schools_linked,
+        "schools_to_complete": result.schools_to_complete,
+        "skipped": result.skipped,
+        "skipped_by_role": sorted(result.skipped_by_role.items()),
+        "added": part(result.people_added),
+        "changed": part(result.people_changed),
+        "linked": part(result.people_linked),
+        "deactivated": part(result.people_deactivated),
+        "not_added": part(result.people_not_added),
     }
-    return signing.dumps(payload, salt=_pending_salt(by), compress=True)
 
 
-def pending_export_take(*, by: User, token: str) -> PendingExport:
-    """The upload a confirmation names. Raises PendingExportGone, or CsvError when the kept
-    file no longer reads."""
+def _previewed(result: OneRosterResult) -> dict[str, object]:
+    return {"status": OneRosterRunStatus.PREVIEWED, "preview": run_preview(result), "fingerprint": result.fingerprint()}
+
+
+def _problems(failure: CsvError) -> dict[str, object]:
+    """Why nothing was imported, as the page lists it: the first problems, and how many more."""
+    return {"summary": failure.summary, "shown": [str(error) for error in failure.shown], "more": failure.more}
+
+
+def _failure(what: str) -> dict[str, object]:
+    return {"summary": f"{what} Nothing was imported.", "shown": [], "more": 0}
+
+
+def _run_begun(run_pk: int, status: str) -> OneRosterRun | None:
+    """The run, marked begun, when it still waits for the step `status` names; None when it does not."""
+    if not OneRosterRun.objects.filter(pk=run_pk, status=status).update(started_at=timezone.now()):
+        return None
+    return OneRosterRun.objects.select_related("by").get(pk=run_pk)
+
+
+def _run_moved(run: OneRosterRun, current: str, /, **fields: object) -> bool:
+    """Set `fields` on the run if its status is still `current`: a step done twice leaves one outcome."""
+    return bool(OneRosterRun.objects.filter(pk=run.pk, status=current).update(status_at=timezone.now(), **fields))
+
+
+def _run_stopped(run: OneRosterRun, status: str, problems: dict[str, object]) -> str:
+    """End a run that imported nothing, saying why; its upload is no longer needed."""
+    _run_moved(run, run.status, status=status, problems=problems)
+    pending_export_forget(run.stored)
+    return str(status)
+
+
+def _kept_export(run: OneRosterRun) -> Export:
     try:
-        payload = signing.loads(token, salt=_pending_salt(by), max_age=PENDING_MAX_AGE)
-    except signing.BadSignature:  # tampered with, someone else's, or expired
-        raise PendingExportGone from None
-    stored = payload.get("stored", "")
-    if not _PENDING_NAME.match(stored) or payload.get("district_role") not in DISTRICT_ROLES:
-        raise PendingExportGone
-    try:
-        with default_storage.open(stored, "rb") as kept:
+        with default_storage.open(run.stored, "rb") as kept:
             data = kept.read()
-    except OSError:  # confirmed already, or swept
-        raise PendingExportGone from None
-    export = export_from_zip(data, payload["name"])
-    if export.sha256 != payload["sha256"]:
-        raise PendingExportGone
-    return PendingExport(export, data, payload["district_role"], payload.get("fingerprint", ""), stored)
+    except OSError:  # swept: the run stopped, or its preview expired long ago
+        raise _refuse(run.file_name, "is no longer kept; upload it again") from None
+    return export_from_zip(data, run.file_name)
 
 
 def pending_export_forget(stored: str) -> None:
@@ -1170,13 +1288,16 @@ def pending_export_forget(stored: str) -> None:
 
 
 def _pending_sweep() -> None:
-    """Delete uploads whose preview was never confirmed and can no longer be."""
+    """Delete kept uploads no run needs any more: a preview not confirmed in time, a run that
+    stopped without forgetting its upload (a worker killed), an upload whose run was never saved."""
     try:
         _folders, names = default_storage.listdir(PENDING_FOLDER)
     except OSError:
         return
     oldest = time.time() - PENDING_MAX_AGE - 60
+    needed = set(OneRosterRun.objects.needing_upload().values_list("stored", flat=True))
     for name in names:
-        found = _PENDING_NAME.match(f"{PENDING_FOLDER}/{name}")
-        if found and int(found.group(1)) < oldest:
-            default_storage.delete(f"{PENDING_FOLDER}/{name}")
+        stored = f"{PENDING_FOLDER}/{name}"
+        found = _PENDING_NAME.match(stored)
+        if found and int(found.group(1)) < oldest and stored not in needed:
+            default_storage.delete(stored)

@@ -32,6 +32,8 @@ from portal.models import (
     MailDelivery,
     MailKind,
     Role,
+    RosterImport,
+    RosterImportKind,
     School,
     SchoolLevel,
     User,
@@ -228,7 +230,8 @@ def roster_import(
     `by` is the person importing (None: an operator on the command line). They may change
     only accounts they may manage (`User.can_manage`: a row for an account that runs the
     admin must leave it as it is unless they are a superuser) and give only roles they may
-    give (district staff: superusers only).
+    give (district staff: superusers only). The import is recorded as a `RosterImport`, in its
+    own transaction.
     """
     errors: list[RowError] = []
     school_rows = read_rows(schools_text, schools_filename, required=SCHOOL_COLUMNS, errors=errors)
@@ -311,6 +314,17 @@ def roster_import(
             user.school = school
             user.save()
         result.invited = [user.email for user in invited]
+        # Recorded with the import, as the OneRoster import is: the roster pages and the admin list both.
+        RosterImport.objects.create(
+            by=by,
+            kind=RosterImportKind.PORTAL_CSV,
+            file_name=f"{schools_filename} + {users_filename}"[:255],
+            schools_added=result.schools_created,
+            schools_updated=result.schools_updated,
+            people_added=result.users_created,
+            people_updated=result.users_updated,
+            summary=result.summary(),
+        )
         # Queued in this transaction: the invitations go if the import is saved, and only then.
         invitations_send(users=invited)
     return result

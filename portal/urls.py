@@ -14,7 +14,12 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("roster/import/", views.roster_import_view, name="roster_import"),
     path("roster/import/oneroster/", views.oneroster_import_view, name="roster_import_oneroster"),
-    path("roster/import/oneroster/confirm/", views.oneroster_confirm_view, name="roster_import_oneroster_confirm"),
+    path("roster/import/oneroster/<int:pk>/", views.oneroster_run_view, name="roster_import_oneroster_run"),
+    path(
+        "roster/import/oneroster/<int:pk>/confirm/",
+        views.oneroster_confirm_view,
+        name="roster_import_oneroster_confirm",
+    ),
     path("practices/", include("practices.urls")),
     path("showcases/", include("showcases.urls")),
     path("surveys/", include("surveys.urls")),

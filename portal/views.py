@@ -1,6 +1,6 @@
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.forms import PasswordResetForm
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, HttpResponseServerError
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_http_methods, require_POST
@@ -19,21 +19,15 @@ from portal.decorators import role_required
 from portal.forms import OneRosterImportForm, PortalPasswordResetForm, RosterImportForm
 from portal.http import AuthenticatedHttpRequest
 from portal.lib.csvfile import CsvError
-from portal.models import ROSTER_ROLES, RosterImport
-from portal.oneroster import (
-    BULK,
+from portal.models import (
     PENDING_MAX_AGE,
-    Export,
-    OneRosterResult,
-    PendingExportGone,
-    PreviewOutdated,
-    export_from_zip,
-    oneroster_import,
-    pending_export_forget,
-    pending_export_keep,
-    pending_export_take,
-    schools_to_complete,
+    ROSTER_ROLES,
+    RUN_STUCK_AFTER,
+    OneRosterRun,
+    OneRosterRunStatus,
+    RosterImport,
 )
+from portal.oneroster import oneroster_run_confirm, oneroster_run_start, schools_to_complete
 from portal.services import roster_import
 
 logger = logging.getLogger(__name__)
@@ -137,20 +131,22 @@ def roster_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 # Imports listed on the roster pages; the admin lists them all.
 RECENT_IMPORTS = 10
-# People and schools listed in each part of a OneRoster preview; the counts cover them all.
-PREVIEW_LINES = 100
+# Uploads of their own listed on the OneRoster page.
+RECENT_RUNS = 5
+# How often the page of a run being checked or imported asks again, in seconds.
+RUN_REFRESH_SECONDS = 5
 
 
 def _recent_imports() -> list[RosterImport]:
     return list(RosterImport.objects.select_related("by")[:RECENT_IMPORTS])
 
 
-def _oneroster_page(
-    request: AuthenticatedHttpRequest, form: OneRosterImportForm, status: int = 200, problem: str = ""
-) -> HttpResponse:
+def _oneroster_page(request: AuthenticatedHttpRequest, form: OneRosterImportForm, status: int = 200) -> HttpResponse:
+    # Their own latest uploads, to go back to one being checked or waiting to be confirmed.
+    runs = OneRosterRun.objects.started_by(request.user).defer("preview", "problems")[:RECENT_RUNS]
     context = {
         "form": form,
-        "problem": problem,
+        "runs": list(runs),
         "imports": _recent_imports(),
         "to_complete": list(schools_to_complete()),
     }
@@ -160,86 +156,58 @@ def _oneroster_page(
 @role_required(*ROSTER_ROLES)
 @require_http_methods(["GET", "POST"])
 def oneroster_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Upload a OneRoster export: every row is checked and what the import would change is
-    shown; nothing changes until the preview is confirmed (`oneroster_confirm_view`)."""
+    """Upload a OneRoster export: it is kept and checked by a job, and its run's page follows the
+    check, then shows what the import would change; nothing changes until that is confirmed."""
     form = OneRosterImportForm(request.POST or None, request.FILES or None, by=request.user)
     if request.method != "POST" or not form.is_valid():
         return _oneroster_page(request, form, status=400 if request.method == "POST" else 200)
-    upload, district_role = form.cleaned_data["export_file"], form.cleaned_data["district_role"]
-    try:
-        export = export_from_zip(upload.data, upload.name)
-        result = oneroster_import(export=export, by=request.user, district_role=district_role, dry_run=True)
-    except CsvError as failure:
-        form.add_csv_error(failure)
-        return _oneroster_page(request, form, status=400)
-    return _preview_page(request, data=upload.data, export=export, district_role=district_role, result=result)
+    upload = form.cleaned_data["export_file"]
+    run = oneroster_run_start(
+        by=request.user, data=upload.data, file_name=upload.name, district_role=form.cleaned_data["district_role"]
+    )
+    return redirect("roster_import_oneroster_run", pk=run.pk)
 
 
-def _preview_page(
-    request: AuthenticatedHttpRequest,
-    *,
-    data: bytes,
-    export: Export,
-    district_role: str,
-    result: OneRosterResult,
-    outdated: bool = False,
-) -> HttpResponse:
-    """What importing the export would do, and the form that confirms it (the upload is kept until then)."""
-    token = pending_export_keep(by=request.user, data=data, export=export, district_role=district_role, result=result)
+def _get_run_for_user(request: AuthenticatedHttpRequest, pk: int) -> OneRosterRun:
+    """A run its starter follows; anyone else's is not found."""
+    return get_object_or_404(OneRosterRun.objects.started_by(request.user).select_related("record"), pk=pk)
+
+
+@role_required(*ROSTER_ROLES)
+@require_http_methods(["GET", "HEAD"])
+def oneroster_run_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Where an upload is: being checked, its preview to confirm, its problems, being imported, imported."""
+    return _run_page(request, _get_run_for_user(request, pk))
+
+
+def _run_page(request: AuthenticatedHttpRequest, run: OneRosterRun, status: int = 200) -> HttpResponse:
+    ended = run.status in (OneRosterRunStatus.REFUSED, OneRosterRunStatus.FAILED) or run.preview_expired
+    refreshing = run.is_working and not run.is_stuck and request.GET.get("refresh") != "off"
     context = {
-        "result": result,
-        "token": token,
-        "outdated": outdated,
-        "full_export": result.users_mode == BULK,
+        "run": run,
+        "statuses": OneRosterRunStatus,
+        # Reloaded while a job works on it, unless its reader asks it to stand still (a screen
+        # reader starts again at the top of each reload).
+        "refresh_seconds": RUN_REFRESH_SECONDS if refreshing else None,
+        "stuck_minutes": int(RUN_STUCK_AFTER.total_seconds()) // 60,
         "valid_minutes": PENDING_MAX_AGE // 60,
-        "skipped": sorted(result.skipped_by_role.items()),
-        "added": _preview_part(result.people_added),
-        "changed": _preview_part(result.people_changed),
-        "linked": _preview_part(result.people_linked),
-        "deactivated": _preview_part(result.people_deactivated),
-        "not_added": _preview_part(result.people_not_added),
+        # Upload again, choosing as before: the file itself cannot be put back in the field.
+        "form": OneRosterImportForm(initial={"district_role": run.district_role}, by=request.user) if ended else None,
     }
-    return render(request, "portal/oneroster_preview.html", context, status=409 if outdated else 200)
-
-
-def _preview_part(items: Sequence[object]) -> dict[str, object]:
-    return {"count": len(items), "shown": items[:PREVIEW_LINES], "more": max(0, len(items) - PREVIEW_LINES)}
+    return render(request, "portal/oneroster_run.html", context, status=status)
 
 
 @require_POST
 @role_required(*ROSTER_ROLES)
-def oneroster_confirm_view(request: AuthenticatedHttpRequest) -> HttpResponse:
-    """Import the export whose preview the person confirms, kept since they uploaded it."""
-    form = OneRosterImportForm(by=request.user)
-    try:
-        pending = pending_export_take(by=request.user, token=request.POST.get("token", ""))
-    except PendingExportGone:
-        problem = "This preview has expired or was confirmed already. Upload the export again."
-        return _oneroster_page(request, form, status=400, problem=problem)
-    except CsvError as failure:
-        form.add_csv_error(failure)
-        return _oneroster_page(request, form, status=400)
-    try:
-        result = oneroster_import(
-            export=pending.export, by=request.user, district_role=pending.district_role, expected=pending.fingerprint
-        )
-    except PreviewOutdated as outdated:
-        # Another import or an edit came first: show what importing does now, to confirm again.
-        pending_export_forget(pending.stored)
-        return _preview_page(
-            request,
-            data=pending.data,
-            export=pending.export,
-            district_role=pending.district_role,
-            result=outdated.result,
-            outdated=True,
-        )
-    except CsvError as failure:  # the portal changed since the preview
-        form.add_csv_error(failure)
-        return _oneroster_page(request, form, status=400)
-    pending_export_forget(pending.stored)
-    messages.success(request, f"OneRoster export imported. {result.summary()}")
-    return redirect("roster_import_oneroster")
+def oneroster_confirm_view(request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+    """Have the export imported as the preview its uploader confirms showed; a second confirmation
+    (a double click) leads to the same run, importing or imported once."""
+    run = _get_run_for_user(request, pk)
+    confirmed = oneroster_run_confirm(run=run, by=request.user, fingerprint=request.POST.get("fingerprint", ""))
+    if confirmed or run.status in (OneRosterRunStatus.IMPORTING, OneRosterRunStatus.IMPORTED):
+        return redirect("roster_import_oneroster_run", pk=run.pk)
+    # Expired, refused, or a newer preview than the one confirmed: the page says which.
+    return _run_page(request, run, status=409 if run.can_confirm(request.user) else 400)
 
 
 # SQLSTATEs that mean the server is gone or will not take the connection now: the

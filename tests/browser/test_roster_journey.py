@@ -1,8 +1,11 @@
-"""District staff import a OneRoster export on a phone, with the keyboard only."""
+"""District staff import a OneRoster export on a phone, with the keyboard only: the upload leads
+to its own page, which follows the check, shows the preview to confirm, then the import."""
+
+import re
 
 import pytest
 
-from portal.models import RosterImport, User
+from portal.models import OneRosterRun, OneRosterRunStatus, RosterImport, User
 from tests.browser.conftest import Journey
 from tests.factories import TEST_PASSWORD
 from tests.portal.test_oneroster import ADA, ALAN, GRACE, files, person, run, zipped
@@ -40,6 +43,15 @@ def test_staff_preview_and_confirm_an_export_on_a_phone_with_the_keyboard(
         page.set_default_timeout(10_000)
         journey = Journey(page, live_server.url)
         journey.sign_in(staff.username, TEST_PASSWORD)
+        # An upload whose check waits for a worker, its page asked to stand still (a reload every
+        # few seconds is what axe's meta-refresh rule refuses, and what a reader may stop).
+        waiting = OneRosterRun.objects.create(
+            by=staff, file_name="earlier.zip", district_role="district_leader", stored="oneroster-pending/none.zip"
+        )
+        journey.goto(f"/roster/import/oneroster/{waiting.pk}/?refresh=off")
+        page.wait_for_selector("[role=status] >> text=Checking the export…")
+        _fits(page, "a run being checked")
+        waiting.delete()
         for path in ["/roster/import/", "/roster/import/oneroster/"]:
             journey.goto(path)
             _fits(page, path)
@@ -54,6 +66,8 @@ def test_staff_preview_and_confirm_an_export_on_a_phone_with_the_keyboard(
             page.keyboard.press("Tab")
         page.keyboard.press("Enter")
         page.wait_for_selector("text=Nothing has changed yet")
+        run_page = re.compile(rf"{re.escape(live_server.url)}/roster/import/oneroster/\d+/$")
+        assert run_page.match(page.url), f"the upload leads to its run's page, not {page.url}"
         journey.check()
         _fits(page, "the preview")
         assert not User.objects.filter(sourced_id="a-grace").exists()
@@ -66,9 +80,11 @@ def test_staff_preview_and_confirm_an_export_on_a_phone_with_the_keyboard(
             pytest.fail("the confirmation button cannot be reached with the keyboard")
         page.keyboard.press("Enter")
         page.wait_for_selector("text=OneRoster export imported.")
+        assert run_page.match(page.url), "the confirmation leads back to the run's page"
         journey.check()
         _fits(page, "the page after the import")
     finally:
         context.close()
     assert User.objects.filter(sourced_id="a-grace").exists()
     assert RosterImport.objects.count() == 2
+    assert OneRosterRun.objects.get().status == OneRosterRunStatus.IMPORTED

@@ -43,11 +43,14 @@ from reversion.models import Version
 from portal.models import School, User
 from portal.notifications.models import NotificationKind
 from portal.notifications.services import notify, unsubscribe_token
+from portal.oneroster import oneroster_run_check, oneroster_run_start
 from practices.models import Adoption, AdoptionReport, Collection, CollectionItem, Follow, Practice, Question
 from showcases.models import CalendarFeed, VisitorReflection, VisitRequest, VisitSlot
 from surveys.models import Cycle
 from surveys.services import responses_import
 from tests.factories import FailureFactory, IterationFactory, VisitSlotFactory
+from tests.portal.test_oneroster import files as oneroster_files
+from tests.portal.test_oneroster import zipped
 from tests.practices.helpers import practice_post
 
 if TYPE_CHECKING:
@@ -612,7 +615,12 @@ def district(teacher, principal, leader, staff, other_teacher, settings, tmp_pat
     item = CollectionItem.objects.create(collection=collection, practice=practice, note="Try it")
     follow = Follow.objects.create(user=teacher, school=teacher.school)
     notice = notify(recipient=teacher, kind=NotificationKind.ADOPTION, text="Trying it", url="/practices/")
+    oneroster_run = oneroster_run_start(
+        by=staff, data=zipped(oneroster_files()), file_name="export.zip", district_role="district_leader"
+    )
+    oneroster_run_check.call(oneroster_run.pk)  # its preview, to confirm
     return {
+        "oneroster_run": oneroster_run,
         "import_batch": earlier.batch,
         "practice": practice,
         "version": Version.objects.get_for_object(practice).first(),
@@ -670,6 +678,7 @@ PORTAL_PARAMETERS: dict[str, dict[str, Callable[[dict], object]]] = {
     "collections:": {"pk": lambda d: d["collection"].pk, "item_id": lambda d: d["item"].pk},
     "notifications:": {"pk": lambda d: d["notice"].pk, "token": lambda d: d["unsubscribe"]},
     "school": {"slug": lambda d: d["practice"].school.slug},
+    "roster_import_oneroster_": {"pk": lambda d: d["oneroster_run"].pk},
     "password_reset_confirm": {"uidb64": lambda d: "MQ", "token": lambda d: "set-password"},
     "openid_connect_": {"provider_id": lambda d: "district"},
 }

@@ -5,9 +5,9 @@ import csv
 import io
 import re
 import threading
-import time
 import zipfile
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,12 +17,24 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from portal import oneroster
 from portal.lib.csvfile import CsvError
-from portal.models import Locale, Role, RosterImport, RosterImportKind, School, SchoolLevel, User
+from portal.models import (
+    RUN_STUCK_AFTER,
+    Locale,
+    OneRosterRun,
+    OneRosterRunStatus,
+    Role,
+    RosterImport,
+    RosterImportKind,
+    School,
+    SchoolLevel,
+    User,
+)
 from portal.oneroster import Export, export_from_path, export_from_zip, oneroster_import
-from tests.factories import SchoolFactory, StaffFactory, TeacherFactory
+from tests.factories import LeaderFactory, SchoolFactory, StaffFactory, TeacherFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -699,10 +711,16 @@ def uploads(settings, tmp_path):
     return tmp_path
 
 
-def _token(page: str) -> str:
-    found = re.search(r'name="token" value="([^"]+)"', page)
-    assert found is not None, "the preview has a confirmation form"
-    return found.group(1)
+@pytest.fixture
+def jobs(django_capture_on_commit_callbacks):
+    """Sends a request and runs the jobs it enqueues, as the immediate backend does once the
+    request's change commits (a test's own transaction never does)."""
+
+    def sending(send, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return send(*args, **kwargs)
+
+    return sending
 
 
 def _upload(client, texts, **data):
@@ -710,29 +728,48 @@ def _upload(client, texts, **data):
     return client.post("/roster/import/oneroster/", {"export_file": upload, "district_role": "district_leader", **data})
 
 
-def test_staff_preview_then_confirm_an_export_in_the_browser(
-    staff, as_user, uploads, django_capture_on_commit_callbacks
-):
+def _page(started: OneRosterRun) -> str:
+    return f"/roster/import/oneroster/{started.pk}/"
+
+
+def _uploaded(client, jobs, texts) -> tuple[OneRosterRun, str]:
+    """Upload an export and let its check run: the run, and its page."""
+    response = jobs(_upload, client, texts)
+    started = OneRosterRun.objects.latest("pk")
+    assert response.status_code == 302 and response["Location"] == _page(started), "POST, redirect, GET"
+    started.refresh_from_db()
+    return started, client.get(response["Location"]).content.decode()
+
+
+def _fingerprint(page: str) -> str:
+    found = re.search(r'name="fingerprint" value="([0-9a-f]+)"', page)
+    assert found is not None, "the preview has a confirmation form"
+    return found.group(1)
+
+
+def _confirm(client, jobs, started: OneRosterRun, page: str):
+    return jobs(client.post, f"{_page(started)}confirm/", {"fingerprint": _fingerprint(page)})
+
+
+def test_staff_upload_an_export_see_its_preview_then_import_it(staff, as_user, uploads, jobs):
     run(files([ADA, ALAN]))
     client = as_user(staff)
-    page = client.get("/roster/import/")
-    assert b'href="/roster/import/oneroster/"' in page.content
+    assert b'href="/roster/import/oneroster/"' in client.get("/roster/import/").content
 
-    preview = _upload(client, files([{**ADA, "email": "ada.king@district.org"}, GRACE, KIM, PAT]))
-    assert preview.status_code == 200
-    text = preview.content.decode()
+    started, text = _uploaded(client, jobs, files([{**ADA, "email": "ada.king@district.org"}, GRACE, KIM, PAT]))
+    assert (started.by, started.file_name, started.status) == (staff, "lakeside.zip", OneRosterRunStatus.PREVIEWED)
     assert "Nothing has changed yet" in text
     assert "ada@district.org" in text and "ada.king@district.org" in text  # before and after
     assert "Grace Hopper" in text  # added
     assert "not in this full export" in text  # Alan, deactivated
     assert "1 guardian, 1 student" in text
+    assert 'http-equiv="refresh"' not in text, "a preview waits for its reader"
     assert User.objects.get(sourced_id="t-ada").email == "ada@district.org", "nothing is written by the preview"
-    assert RosterImport.objects.count() == 1
-    token = _token(text)
+    assert RosterImport.objects.count() == 1, "a preview is not an import"
+    assert f'href="{_page(started)}"' in client.get("/roster/import/oneroster/").content.decode(), "to go back to it"
 
-    with django_capture_on_commit_callbacks(execute=True):
-        done = client.post("/roster/import/oneroster/confirm/", {"token": token})
-    assert done.status_code == 302 and done["Location"] == "/roster/import/oneroster/"
+    done = _confirm(client, jobs, started, text)
+    assert done.status_code == 302 and done["Location"] == _page(started)
     assert User.objects.get(sourced_id="t-ada").email == "ada.king@district.org"
     assert not User.objects.get(sourced_id="t-alan").is_active
     record = RosterImport.objects.latest("pk")
@@ -742,67 +779,137 @@ def test_staff_preview_then_confirm_an_export_in_the_browser(
         1,
         1,
     )
+    started.refresh_from_db()
+    assert (started.status, started.record) == (OneRosterRunStatus.IMPORTED, record)
     result_page = client.get(done["Location"]).content.decode()
     assert "OneRoster export imported." in result_page and "Pine High School" in result_page  # to complete
     listed = client.get("/roster/import/").content.decode()
     assert "lakeside.zip" in listed and "Samuel Okafor" in listed
-
-    again = client.post("/roster/import/oneroster/confirm/", {"token": token})
-    assert again.status_code == 400, "a preview is imported once"
     assert RosterImport.objects.count() == 2
-    assert list((uploads / oneroster.PENDING_FOLDER).iterdir()) == []
+    assert list((uploads / oneroster.PENDING_FOLDER).iterdir()) == [], "the upload is not kept once imported"
 
 
-def test_a_preview_is_confirmed_only_by_whoever_uploaded_it_and_only_for_a_while(staff, as_user, uploads, monkeypatch):
-    preview = _upload(as_user(staff), files())
-    token = _token(preview.content.decode())
-    other = StaffFactory()
-    assert as_user(other).post("/roster/import/oneroster/confirm/", {"token": token}).status_code == 400
-    assert as_user(staff).post("/roster/import/oneroster/confirm/", {"token": token + "x"}).status_code == 400
-    later = time.time() + oneroster.PENDING_MAX_AGE + 5
-    monkeypatch.setattr(time, "time", lambda: later)  # what signing reads the token's age by
-    expired = as_user(staff).post("/roster/import/oneroster/confirm/", {"token": token})
+def test_a_confirmation_sent_twice_imports_once(staff, as_user, uploads, jobs):
+    """A double click sends the confirmation twice: the second finds the run importing or imported,
+    and leads to its page."""
+    client = as_user(staff)
+    started, text = _uploaded(client, jobs, files([ADA, GRACE]))
+    first, second = _confirm(client, jobs, started, text), _confirm(client, jobs, started, text)
+    assert first.status_code == second.status_code == 302
+    assert first["Location"] == second["Location"] == _page(started)
+    assert RosterImport.objects.count() == 1
+    assert User.objects.filter(sourced_id="a-grace").count() == 1
+
+
+def test_the_import_job_run_twice_imports_once(staff, as_user, uploads, jobs):
+    """A worker may run a job again (a retry, a second worker): the run is marked imported in the
+    import's own transaction, and the job imports only a run still importing."""
+    client = as_user(staff)
+    started, text = _uploaded(client, jobs, files([ADA, GRACE]))
+    # Confirmed; its job waits in the queue.
+    client.post(f"{_page(started)}confirm/", {"fingerprint": _fingerprint(text)})
+    started.refresh_from_db()
+    assert started.status == OneRosterRunStatus.IMPORTING
+    assert "Importing…" in client.get(_page(started)).content.decode()
+    assert oneroster.oneroster_run_import.call(started.pk) == "imported"
+    assert oneroster.oneroster_run_import.call(started.pk) == "done already"
+    assert oneroster.oneroster_run_check.call(started.pk) == "done already"
+    assert RosterImport.objects.count() == 1
+    assert User.objects.filter(sourced_id="a-grace").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent workers need PostgreSQL")
+def test_two_workers_running_the_same_import_job_at_once_import_once(settings, tmp_path):
+    """The database queue may hand one job to two workers (a worker thought dead comes back): the
+    second waits for the first's lock on the run, then finds it imported."""
+    settings.MEDIA_ROOT = tmp_path
+    staff = StaffFactory()
+    started = oneroster.oneroster_run_start(
+        by=staff, data=zipped(files([ADA, GRACE])), file_name="lakeside.zip", district_role=Role.DISTRICT_LEADER
+    )
+    OneRosterRun.objects.filter(pk=started.pk, status=OneRosterRunStatus.PREVIEWED).update(
+        status=OneRosterRunStatus.IMPORTING
+    )
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def work():
+        try:
+            barrier.wait()
+            outcomes.append(oneroster.oneroster_run_import.call(started.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["done already", "imported"]
+    assert RosterImport.objects.count() == 1
+    assert User.objects.filter(sourced_id="a-grace").count() == 1
+
+
+def test_a_run_is_seen_and_confirmed_only_by_whoever_uploaded_it(staff, as_user, uploads, jobs):
+    started, text = _uploaded(as_user(staff), jobs, files())
+    other = as_user(StaffFactory())
+    assert other.get(_page(started)).status_code == 404
+    assert _page(started) not in other.get("/roster/import/oneroster/").content.decode()
+    assert _confirm(other, jobs, started, text).status_code == 404
+    assert as_user(LeaderFactory()).get(_page(started)).status_code == 403
+    assert RosterImport.objects.count() == 0 and not User.objects.filter(sourced_id="t-ada").exists()
+    started.refresh_from_db()
+    assert started.status == OneRosterRunStatus.PREVIEWED
+
+
+def test_a_preview_is_confirmed_only_within_its_time(staff, as_user, uploads, jobs):
+    client = as_user(staff)
+    started, text = _uploaded(client, jobs, files())
+    shown_at = timezone.now() - timedelta(seconds=oneroster.PENDING_MAX_AGE + 5)
+    OneRosterRun.objects.filter(pk=started.pk).update(status_at=shown_at)
+    expired = _confirm(client, jobs, started, text)
     assert expired.status_code == 400
-    assert "This preview has expired" in expired.content.decode()
-    assert counts() == (0, 2, 2, 0, 0)
+    page = expired.content.decode()
+    assert "This preview has expired" in page
+    assert 'name="export_file"' in page, "the upload form, to start again"
+    assert 'name="fingerprint"' not in page
+    assert RosterImport.objects.count() == 0 and not User.objects.filter(sourced_id="t-ada").exists()
 
 
-def test_a_confirmation_imports_only_what_its_preview_showed(staff, as_user, uploads):
+def test_a_confirmation_of_another_preview_than_the_last_is_refused(staff, as_user, uploads, jobs):
+    client = as_user(staff)
+    started, text = _uploaded(client, jobs, files())
+    refused = _confirm(client, jobs, started, text.replace(started.fingerprint, "0" * 64))
+    assert refused.status_code == 409
+    assert _fingerprint(refused.content.decode()) == started.fingerprint, "the preview to confirm"
+    assert RosterImport.objects.count() == 0
+
+
+def test_a_confirmation_imports_only_what_its_preview_showed(staff, as_user, uploads, jobs):
     """Someone else's import (or an edit in the admin) between the preview and its confirmation
-    would make the import do what nobody saw: the new preview is shown instead, to confirm again."""
+    would make the import do what nobody saw: the run shows the new preview instead, to confirm again."""
     run(files([ADA, ALAN]))
     client = as_user(staff)
-    preview = _upload(client, files([ADA, ALAN, GRACE]))
-    assert "Grace Hopper" in preview.content.decode()
+    started, text = _uploaded(client, jobs, files([ADA, ALAN, GRACE]))
+    assert "Grace Hopper" in text
     # Meanwhile another import deactivates Alan; confirming the old preview would bring him back unseen.
     run(files([ADA]))
-    outdated = client.post("/roster/import/oneroster/confirm/", {"token": _token(preview.content.decode())})
-    assert outdated.status_code == 409
-    text = outdated.content.decode()
-    assert "The roster changed since your preview" in text
+    outdated = _confirm(client, jobs, started, text)
+    assert outdated.status_code == 302
     assert not User.objects.get(sourced_id="t-alan").is_active, "nothing was imported"
     assert not User.objects.filter(sourced_id="a-grace").exists()
     assert RosterImport.objects.count() == 2
+    page = client.get(outdated["Location"]).content.decode()
+    assert "The roster changed since your preview" in page
     # The new preview says what importing does now, and its own confirmation does it.
-    assert "Alan Turing" in text and "Active" in text
-    done = client.post("/roster/import/oneroster/confirm/", {"token": _token(text)})
-    assert done.status_code == 302
+    assert "Alan Turing" in page and "Active" in page
+    assert _fingerprint(page) != _fingerprint(text)
+    assert _confirm(client, jobs, started, text).status_code == 409, "the old preview stays outdated"
+    assert _confirm(client, jobs, started, page).status_code == 302
     assert User.objects.get(sourced_id="t-alan").is_active and User.objects.filter(sourced_id="a-grace").exists()
+    assert RosterImport.objects.count() == 3
     assert list((uploads / oneroster.PENDING_FOLDER).iterdir()) == []
-
-
-def test_a_confirmation_sent_twice_imports_once(staff, as_user, uploads):
-    """A double click sends the confirmation twice: the second, having read the kept upload before
-    the first was done, finds the roster changed since its preview and writes nothing."""
-    client = as_user(staff)
-    token = _token(_upload(client, files([ADA, GRACE])).content.decode())
-    pending = oneroster.pending_export_take(by=staff, token=token)
-    assert client.post("/roster/import/oneroster/confirm/", {"token": token}).status_code == 302
-    with pytest.raises(oneroster.PreviewOutdated):
-        oneroster_import(
-            export=pending.export, by=staff, district_role=pending.district_role, expected=pending.fingerprint
-        )
-    assert RosterImport.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -836,38 +943,39 @@ def test_two_confirmations_at_once_import_one_and_find_the_other_outdated():
     assert User.objects.filter(sourced_id__in=["a-grace", "t-alan"]).count() == 1
 
 
-def test_an_export_with_problems_is_listed_by_file_row_and_column(staff, as_user, uploads):
-    response = _upload(as_user(staff), files([{**ADA, "email": "nope"}]))
-    assert response.status_code == 400
-    assert "users.csv row 2, column email: &#x27;nope&#x27; is not a valid e-mail address" in response.content.decode()
-    assert not (uploads / oneroster.PENDING_FOLDER).exists()
+def test_an_export_with_problems_is_listed_by_file_row_and_column(staff, as_user, uploads, jobs):
+    started, text = _uploaded(as_user(staff), jobs, files([{**ADA, "email": "nope"}]))
+    assert started.status == OneRosterRunStatus.REFUSED
+    assert "users.csv row 2, column email: &#x27;nope&#x27; is not a valid e-mail address" in text
+    assert 'name="export_file"' in text and 'name="fingerprint"' not in text
+    assert list((uploads / oneroster.PENDING_FOLDER).iterdir()) == [], "a refused upload is not kept"
+    assert RosterImport.objects.count() == 0
 
 
-def test_an_export_with_thousands_of_problems_lists_the_first_and_counts_the_rest(staff, as_user, uploads):
-    """An export whose every row has the same problem (no e-mail addresses at all) made a page of
-    megabytes; the page lists the first problems and says how many more (the command lists all)."""
+def test_an_export_with_thousands_of_problems_lists_the_first_and_counts_the_rest(staff, as_user, uploads, jobs):
+    """An export whose every row has the same problem (no e-mail addresses at all) would make a
+    page of megabytes: the run keeps the first problems and how many more (the command lists all)."""
     people = [
         {**person(f"t-{n}", "teacher", "school-oak", "Ann", "Lee", ""), "username": f"ann{n}"} for n in range(600)
     ]
-    response = _upload(as_user(staff), files(people))
-    text = response.content.decode()
-    assert response.status_code == 400
+    _started, text = _uploaded(as_user(staff), jobs, files(people))
     assert "Nothing was imported: 600 problems found." in text
     assert "users.csv row 2, column email: is required" in text
     assert text.count("column email: is required") == CsvError.SHOWN
     assert f"… and {600 - CsvError.SHOWN} more problems" in text
 
 
-def test_an_unsafe_zip_is_refused_in_the_browser(staff, as_user, uploads):
-    response = _upload(as_user(staff), {**files(), "../escape.csv": "x"})
-    assert response.status_code == 400
-    assert "points outside the export" in response.content.decode()
+def test_an_unsafe_zip_is_refused_in_the_browser(staff, as_user, uploads, jobs):
+    started, text = _uploaded(as_user(staff), jobs, {**files(), "../escape.csv": "x"})
+    assert started.status == OneRosterRunStatus.REFUSED
+    assert "points outside the export" in text
 
 
 def test_only_a_superuser_chooses_district_staff_in_the_browser(staff, as_user, uploads):
     response = _upload(as_user(staff), files(), district_role="district_staff")
     assert response.status_code == 400
     assert "Only a superuser can make people district staff." in response.content.decode()
+    assert not OneRosterRun.objects.exists()
 
 
 def test_an_upload_that_is_not_a_zip_is_a_message_next_to_the_field(staff, as_user, uploads):
@@ -877,6 +985,75 @@ def test_an_upload_that_is_not_a_zip_is_a_message_next_to_the_field(staff, as_us
     )
     assert response.status_code == 400
     assert "The file is not a zip file." in response.content.decode()
+
+
+def test_a_run_being_checked_says_so_refreshes_and_says_when_it_seems_stuck(staff, as_user, uploads):
+    client = as_user(staff)
+    response = _upload(client, files())  # its check waits in the queue
+    started = OneRosterRun.objects.get()
+    assert started.status == OneRosterRunStatus.CHECKING
+    page = client.get(response["Location"]).content.decode()
+    assert '<meta http-equiv="refresh" content="5">' in page
+    assert 'role="status"' in page and "Checking the export…" in page and "It waits for its turn." in page
+    assert f'href="{_page(started)}">Refresh</a>' in page
+    assert f'href="{_page(started)}?refresh=off">Stop refreshing</a>' in page
+    still = client.get(_page(started), {"refresh": "off"}).content.decode()
+    assert "Checking the export…" in still and 'http-equiv="refresh"' not in still
+
+    long_ago = timezone.now() - RUN_STUCK_AFTER - timedelta(minutes=1)
+    OneRosterRun.objects.filter(pk=started.pk).update(status_at=long_ago)
+    stuck = client.get(_page(started)).content.decode()
+    assert "This is taking far longer than it should" in stuck and 'http-equiv="refresh"' not in stuck
+    assert RosterImport.objects.count() == 0
+
+
+def _broken(**options):
+    raise RuntimeError("the disk is full")
+
+
+def test_a_check_that_stops_on_an_unexpected_error_marks_the_run_failed(staff, as_user, uploads, jobs, monkeypatch):
+    monkeypatch.setattr(oneroster, "oneroster_import", _broken)
+    started, text = _uploaded(as_user(staff), jobs, files())
+    assert started.status == OneRosterRunStatus.FAILED
+    assert "The check stopped on an unexpected error. Nothing was imported." in text
+    assert "the disk is full" not in text, "the error's details are for the log"
+    assert 'http-equiv="refresh"' not in text and 'name="export_file"' in text
+    assert list((uploads / oneroster.PENDING_FOLDER).iterdir()) == []
+
+
+def test_an_import_that_stops_on_an_unexpected_error_marks_the_run_failed_and_writes_nothing(
+    staff, as_user, uploads, jobs, monkeypatch
+):
+    client = as_user(staff)
+    started, text = _uploaded(client, jobs, files())
+    # Everything is written but the invitations when this fails: all of it is rolled back.
+    monkeypatch.setattr(oneroster, "invitations_send", _broken)
+    done = _confirm(client, jobs, started, text)
+    assert done.status_code == 302
+    started.refresh_from_db()
+    assert (started.status, started.record) == (OneRosterRunStatus.FAILED, None)
+    assert (
+        "The import stopped on an unexpected error. Nothing was imported."
+        in client.get(_page(started)).content.decode()
+    )
+    assert counts() == (0, 1, 1, 0, 0)
+
+
+def test_the_page_of_a_run_runs_a_few_queries_whatever_the_export_size(
+    staff, as_user, uploads, jobs, django_assert_max_num_queries
+):
+    """A run keeps what its page shows (the counts and the first 100 of each list) in its own row:
+    the page reads the session, the reader, and that row with its import's record, never the
+    people, whatever their number."""
+    client = as_user(staff)
+    started, _text = _uploaded(client, jobs, files(_teachers(300)))
+    with django_assert_max_num_queries(3):
+        page = client.get(_page(started)).content.decode()
+    assert "People added (300)" in page and "… and 200 more." in page
+    _confirm(client, jobs, started, page)
+    with django_assert_max_num_queries(3):
+        page = client.get(_page(started)).content.decode()
+    assert "OneRoster export imported." in page and "People: 300 added" in page
 
 
 def test_the_admin_lists_imports_and_changes_none(staff, as_user):

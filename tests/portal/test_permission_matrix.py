@@ -35,9 +35,10 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.utils import timezone
 from reversion.models import Version
 
-from portal.models import RosterImport, School, User
+from portal.models import OneRosterRun, OneRosterRunStatus, School, User
 from portal.notifications.models import Notification, NotificationKind, NotificationSettings
 from portal.notifications.services import notify, unsubscribe_token
+from portal.oneroster import oneroster_run_check, oneroster_run_start
 from practices.models import (
     Adoption,
     AdoptionStatus,
@@ -223,21 +224,27 @@ MATRIX: list[Route] = [
             lambda o: _count(School, slug="oak"),
         ),
     ),
-    # The upload answers with a preview and changes nothing; the confirmation imports.
+    # The upload starts a run (a job checks it) and leads to its page; the run is its starter's
+    # alone; the confirmation has a job import it.
     Route(
         "roster_import_oneroster",
         "/roster/import/oneroster/",
         row(SIGN_IN, 403, 403, 403, 200, 403),
-        Post(row(SIGN_IN, 403, 403, 403, 200, 403), lambda o: _oneroster_zip(), lambda o: _count(School)),
+        Post(row(SIGN_IN, 403, 403, 403, 302, 403), lambda o: _oneroster_zip(), lambda o: _count(OneRosterRun)),
+    ),
+    Route(
+        "roster_import_oneroster_run",
+        "/roster/import/oneroster/{oneroster_run}/",
+        row(SIGN_IN, 403, 403, 403, 200, 403),
     ),
     Route(
         "roster_import_oneroster_confirm",
-        "/roster/import/oneroster/confirm/",
+        "/roster/import/oneroster/{oneroster_run}/confirm/",
         POST_ONLY,
         Post(
-            row(SIGN_IN, 403, 403, 403, 400, 403),
-            lambda o: {"token": "not-a-preview"},
-            lambda o: _count(RosterImport),
+            row(SIGN_IN, 403, 403, 403, 302, 403),
+            lambda o: {"fingerprint": OneRosterRun.objects.get(pk=o["oneroster_run"]).fingerprint},
+            lambda o: _count(OneRosterRun, status=OneRosterRunStatus.IMPORTING),
         ),
     ),
     # -- Practices
@@ -994,7 +1001,7 @@ def _post_to_a_page(path: str, get_answer: Expected, persona: User | None) -> Ex
 
 
 @pytest.fixture
-def objects(teacher, principal, other_teacher, other_school, settings, tmp_path) -> Objects:
+def objects(teacher, principal, staff, other_teacher, other_school, settings, tmp_path) -> Objects:
     settings.MEDIA_ROOT = tmp_path
     author = Client()
     author.force_login(teacher)
@@ -1054,7 +1061,14 @@ def objects(teacher, principal, other_teacher, other_school, settings, tmp_path)
     assert import_batch is not None
     version = Version.objects.get_for_object(practice).first()
     assert version is not None
+    export = _oneroster_zip()["export_file"]
+    assert isinstance(export, SimpleUploadedFile)
+    oneroster_run = oneroster_run_start(
+        by=staff, data=export.read(), file_name="export.zip", district_role="district_leader"
+    )
+    oneroster_run_check.call(oneroster_run.pk)
     return {
+        "oneroster_run": oneroster_run.pk,
         "import_batch": import_batch.pk,
         "practice": practice.pk,
         "version": version.pk,

@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
 from portal.lib.csvfile import CsvError
-from portal.models import Role, School, User
+from portal.models import Role, RosterImport, RosterImportKind, School, User
 from portal.services import roster_import
 
 pytestmark = pytest.mark.django_db
@@ -192,6 +192,44 @@ def test_staff_page_imports_uploaded_files(as_user, staff):
     )
     assert b"Roster imported" in response.content
     assert User.objects.filter(email="ada@district.org").exists()
+
+
+def test_an_import_is_recorded_with_who_ran_it_the_files_and_the_counts(staff):
+    roster_import(
+        schools_text=SCHOOLS,
+        users_text=USERS,
+        schools_filename="schools-2026.csv",
+        users_filename="people.csv",
+        by=staff,
+    )
+    record = RosterImport.objects.get()
+    assert (record.by, record.kind, record.file_name) == (
+        staff,
+        RosterImportKind.PORTAL_CSV,
+        "schools-2026.csv + people.csv",
+    )
+    assert (record.schools_added, record.schools_updated, record.people_added, record.people_updated) == (2, 0, 3, 0)
+    assert (record.people_deactivated, record.people_skipped) == (0, 0)
+    assert record.summary == "Schools: 2 added, 0 updated. People: 3 added, 0 updated. Invitations sent: 3."
+
+    roster_import(schools_text=SCHOOLS, users_text=USERS)  # the same files again, from the command line
+    again = RosterImport.objects.latest("pk")
+    assert (again.by, again.file_name) == (None, "schools.csv + users.csv")
+    assert (again.schools_added, again.schools_updated, again.people_added, again.people_updated) == (0, 2, 0, 3)
+
+
+def test_a_refused_import_records_nothing():
+    with pytest.raises(CsvError):
+        roster_import(schools_text=SCHOOLS, users_text=USERS.replace("teacher,oak", "tutor,oak"))
+    assert RosterImport.objects.count() == 0
+
+
+def test_the_roster_page_lists_csv_imports_with_the_oneroster_ones(as_user, staff):
+    client = as_user(staff)
+    client.post("/roster/import/", {"schools_file": _upload("s.csv", SCHOOLS), "users_file": _upload("u.csv", USERS)})
+    page = client.get("/roster/import/").content.decode()
+    assert "Portal CSV (schools + people)" in page and "s.csv + u.csv" in page and "Samuel Okafor" in page
+    assert "s.csv + u.csv" in client.get("/admin/portal/rosterimport/").content.decode()
 
 
 def test_staff_page_lists_errors_and_imports_nothing(as_user, staff):
