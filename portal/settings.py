@@ -160,7 +160,7 @@ PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_SECONDS", 3 * 24 * 3600
 # Sessions end after a period of inactivity: requests push the expiry on
 # (portal.middleware.SlidingSessionMiddleware).
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 2 * 3600, minimum=60, maximum=366 * 24 * 3600)
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are kept in the database; SESSION_ENGINE below may add the shared cache in front.
 
 # The address of the browser: behind load balancers or reverse proxies of our own, the
 # number of them, each of which appends to X-Forwarded-For (0: the connection's address).
@@ -275,6 +275,20 @@ if _redis_url is not None:
 else:
     # Room for the drawn practice cards of many pages (Django's default keeps 300 entries).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 5000}}}
+
+# With Redis, every page reads its session from the cache instead of the database (one query
+# fewer on each signed-in page); every write, expiry and sign-out also goes to the database, so
+# emptying Redis signs nobody out (but sessions deleted in the database by hand live on in Redis
+# until it is emptied too). SESSION_CACHE=false keeps them in the database only. Never with a
+# cache per process: a session ended in one process would live on in the others.
+if env_bool("SESSION_CACHE", default=_redis_url is not None):
+    if _redis_url is None:
+        raise ImproperlyConfigured(
+            "SESSION_CACHE needs REDIS_URL: sessions are kept in a cache only when it is shared."
+        )
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- Jobs (the README's "Jobs") -------------------------------------------------------------
 # E-mail, invitations and periodic work run as jobs through Django's Tasks API (the django-tasks
