@@ -5,6 +5,7 @@ import csv
 import io
 import re
 import threading
+import time
 import zipfile
 from collections.abc import Mapping
 from datetime import timedelta
@@ -1005,6 +1006,23 @@ def test_a_run_being_checked_says_so_refreshes_and_says_when_it_seems_stuck(staf
     stuck = client.get(_page(started)).content.decode()
     assert "This is taking far longer than it should" in stuck and 'http-equiv="refresh"' not in stuck
     assert RosterImport.objects.count() == 0
+
+
+def test_a_kept_upload_is_deleted_once_no_run_needs_it(staff, as_user, uploads, jobs, monkeypatch):
+    """An upload holds the district's people: it is kept while a job or a confirmation may read
+    it, and deleted by the next upload once its preview has expired."""
+    client = as_user(staff)
+    waiting, _text = _uploaded(client, jobs, files())
+    expired, _text = _uploaded(client, jobs, files([ADA]))
+    shown_at = timezone.now() - timedelta(seconds=oneroster.PENDING_MAX_AGE + 60)
+    OneRosterRun.objects.filter(pk=expired.pk).update(status_at=shown_at)
+    later = time.time() + oneroster.PENDING_MAX_AGE + 120
+    monkeypatch.setattr(time, "time", lambda: later)  # what the kept files' names are dated by
+    _upload(client, files([GRACE]))
+    kept = {f"{oneroster.PENDING_FOLDER}/{path.name}" for path in (uploads / oneroster.PENDING_FOLDER).iterdir()}
+    assert waiting.stored in kept
+    assert expired.stored not in kept
+    assert len(kept) == 2, "the new upload is kept for its check"
 
 
 def _broken(**options):
