@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -850,6 +851,48 @@ def test_two_workers_running_the_same_import_job_at_once_import_once(settings, t
     assert sorted(outcomes) == ["done already", "imported"]
     assert RosterImport.objects.count() == 1
     assert User.objects.filter(sourced_id="a-grace").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent requests need PostgreSQL")
+def test_a_confirmation_sent_twice_at_the_same_moment_imports_once(settings, tmp_path):
+    """Two confirmations of one preview racing each other (a double click on a slow network): one
+    takes the run, the other finds it taken; both lead to its page, and the import runs once."""
+    settings.MEDIA_ROOT = tmp_path
+    staff = StaffFactory()
+    client = Client()
+    client.force_login(staff)
+    client.post(
+        "/roster/import/oneroster/",
+        {
+            "export_file": SimpleUploadedFile("lakeside.zip", zipped(files([ADA, GRACE]))),
+            "district_role": "district_leader",
+        },
+    )
+    started = OneRosterRun.objects.get()
+    assert started.status == OneRosterRunStatus.PREVIEWED, "the immediate backend checked it once the upload committed"
+    barrier = threading.Barrier(2)
+    answers: list[int] = []
+
+    def confirm():
+        tab = Client()  # a test client is not shared between threads
+        tab.force_login(staff)
+        try:
+            barrier.wait()
+            answers.append(tab.post(f"{_page(started)}confirm/", {"fingerprint": started.fingerprint}).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [302, 302]
+    assert RosterImport.objects.count() == 1
+    assert User.objects.filter(sourced_id="a-grace").count() == 1
+    started.refresh_from_db()
+    assert started.status == OneRosterRunStatus.IMPORTED
 
 
 def test_a_run_is_seen_and_confirmed_only_by_whoever_uploaded_it(staff, as_user, uploads, jobs):
