@@ -2,22 +2,29 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, Min, OuterRef, Prefetch, Q
+from django.db.models import Exists, Min, OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.decorators import role_required
 from portal.forms import EARLIEST_DATE, LATEST_DATE
 from portal.http import AuthenticatedHttpRequest
 from portal.lib.csvfile import csv_response
+from portal.lib.kept import kept_html
+from portal.lib.pagination import CappedPaginator
+from portal.models import School
 from portal.naming import person_label
 from practices.models import Practice
 from showcases import services
@@ -140,30 +147,75 @@ def _get_own_visit_for_user(request: AuthenticatedHttpRequest, pk: int) -> Visit
 
 
 PAGE_SIZE = 20
+# The filters' choices come from vocabularies that change in the admin (subjects, grade bands,
+# schools); every one of them is part of the kept panel's key.
+PANEL_TEMPLATE = "showcases/_filters.html"
+PANEL_SECONDS = 60 * 60
+
+
+def _filter_panel(showcase_filter: ShowcaseFilter, *, cleared: bool) -> SafeString:
+    """The list's filters, drawn once per set of choices, chosen values and errors: a district's
+    list of schools is long, and drawing its options cost more than the rest of the page.
+    `cleared`: whether the page offers to clear what was chosen."""
+    form = showcase_filter.form
+    # The schools as the select lists them (by name), read without making a model of each.
+    schools = list(School.objects.values_list("slug", "name"))
+    values: list[Any] = [cleared, schools]
+    for field in form:
+        choices = [] if field.name == "school" else list(getattr(field.field.widget, "choices", ()))
+        choices = [(str(value), str(label)) for value, label in choices]
+        values.append((field.name, choices, field.value(), [str(error) for error in field.errors]))
+
+    def draw() -> str:
+        school = form.fields["school"]
+        if isinstance(school, forms.ModelChoiceField):
+            blank = [("", school.empty_label)] if school.empty_label is not None else []
+            school.widget.choices = [*blank, *schools]
+        return render_to_string(PANEL_TEMPLATE, {"filter": showcase_filter, "cleared": cleared})
+
+    return kept_html("showcases:filters", PANEL_TEMPLATE, values, draw, PANEL_SECONDS)
 
 
 @require_http_methods(["GET", "HEAD"])
 def showcase_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     now = timezone.now()
     upcoming_slots = VisitSlot.objects.filter(starts_at__gt=now, cancelled_at__isnull=True).order_by("starts_at")
-    base = (
-        Showcase.objects.visible_to(request.user)
-        .published()
-        .filter(Exists(upcoming_slots.filter(showcase=OuterRef("pk"))))
-        .annotate(
-            next_session=Min("slots__starts_at", filter=Q(slots__starts_at__gt=now, slots__cancelled_at__isnull=True))
-        )
+    first_to_come = upcoming_slots.filter(showcase=OuterRef("pk"))
+    visible = Showcase.objects.visible_to(request.user).published()
+    showcase_filter = ShowcaseFilter(request.GET or None, queryset=visible, request=request)
+    chosen = showcase_filter.qs if not showcase_filter.is_bound or showcase_filter.is_valid() else visible.none()
+    # Counted up to COUNT_LIMIT + 1 (past that the page says "more than 1,000"), so neither the
+    # count nor the page costs more in a larger district.
+    page = CappedPaginator(chosen.filter(Exists(first_to_come)).order_by("pk"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    # The page's showcases are picked from the sessions to come alone (each showcase's next one);
+    # only they are then read with their schools, hosts and sessions.
+    first = (page.number - 1) * PAGE_SIZE
+    by_next_session = (
+        upcoming_slots.filter(showcase__in=chosen)
+        .values("showcase")
+        .annotate(next_session=Min("starts_at"))
+        .order_by("next_session", "showcase")
+        .values("showcase")[: first + PAGE_SIZE]
+    )
+    page.object_list = (
+        chosen.filter(pk__in=by_next_session)
+        .annotate(next_session=Subquery(first_to_come.values("starts_at")[:1]))
         .select_related("host_school", "host")
         .prefetch_related(Prefetch("slots", queryset=upcoming_slots, to_attr="upcoming"))
-        .order_by("next_session", "pk")
+        .order_by("next_session", "pk")[first : first + PAGE_SIZE]
     )
-    showcase_filter = ShowcaseFilter(request.GET or None, queryset=base, request=request)
-    results = showcase_filter.qs if not showcase_filter.is_bound or showcase_filter.is_valid() else base.none()
-    page = Paginator(results, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
         "showcases/list.html",
-        {"showcases": page.object_list, "page": page, "filter": showcase_filter, "can_host": can_host(request.user)},
+        {
+            "showcases": page.object_list,
+            "page": page,
+            "filter": showcase_filter,
+            "filter_panel": _filter_panel(showcase_filter, cleared=bool(request.GET)),
+            "can_host": can_host(request.user),
+        },
     )
 
 

@@ -8,7 +8,9 @@ from django.core.management import call_command
 from django.utils import timezone
 from icalendar import Calendar
 
+from portal.lib import pagination
 from practices.models import Adoption
+from showcases import views
 from showcases.models import CalendarFeed, Showcase, VisitRequest
 from showcases.services import reminders_send
 from tests.factories import PracticeFactory, ShowcaseFactory, TeacherFactory, VisitSlotFactory
@@ -289,3 +291,56 @@ def test_a_month_no_calendar_holds_shows_this_month_with_a_message(as_user, teac
     response = as_user(teacher).get("/showcases/calendar/", {"month": month})
     assert response.status_code == 200
     assert "Choose a month as YYYY-MM" in response.content.decode()
+
+
+def test_list_orders_showcases_by_their_next_session_to_come(as_user, other_teacher, principal):
+    now = timezone.now()
+    VisitSlotFactory(showcase__host=principal, showcase__title="Later", starts_at=now + timedelta(days=20))
+    # A cancelled session and one already held do not count: their showcases' next sessions are later.
+    cancelled = VisitSlotFactory(
+        showcase__host=principal, showcase__title="Cancelled first", starts_at=now + timedelta(days=1)
+    )
+    VisitSlotFactory(showcase=cancelled.showcase, starts_at=now + timedelta(days=30))
+    cancelled.cancelled_at = now
+    cancelled.save()
+    held = VisitSlotFactory(showcase__host=principal, showcase__title="Held before", starts_at=now - timedelta(days=3))
+    VisitSlotFactory(showcase=held.showcase, starts_at=now + timedelta(days=10))
+    # Only sessions held or cancelled: not listed.
+    VisitSlotFactory(showcase__host=principal, showcase__title="Nothing to come", starts_at=now - timedelta(days=1))
+    response = as_user(other_teacher).get("/showcases/")
+    assert _titles(response) == ["Held before", "Later", "Cancelled first"]
+    assert "3 upcoming showcases" in response.content.decode()
+
+
+def test_the_list_filters_show_renamed_schools_and_keep_what_was_typed(as_user, other_teacher, principal, school):
+    VisitSlotFactory(showcase__host=principal)
+    client = as_user(other_teacher)
+    assert f">{school.name}</option>" in client.get("/showcases/").content.decode()
+    school.name = "Maple Grove Academy"
+    school.save()
+    page = client.get("/showcases/").content.decode()
+    assert ">Maple Grove Academy</option>" in page
+    # A date that cannot be read comes back with its error; the same filters without it do not.
+    typed = client.get("/showcases/", {"date_from": "2026-13-45", "tag": "reading"}).content.decode()
+    assert 'value="reading"' in typed
+    assert 'class="errorlist"' in typed
+    assert 'class="errorlist"' not in client.get("/showcases/", {"tag": "reading"}).content.decode()
+    assert "Clear all" in typed
+    assert "Clear all" not in client.get("/showcases/").content.decode()
+
+
+def test_a_long_list_says_more_than_a_thousand_and_pages_by_next_session(
+    as_user, other_teacher, principal, monkeypatch
+):
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 3)
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    now = timezone.now()
+    for days in [5, 1, 4, 2, 3]:
+        VisitSlotFactory(
+            showcase__host=principal, showcase__title=f"In {days} days", starts_at=now + timedelta(days=days)
+        )
+    client = as_user(other_teacher)
+    first = client.get("/showcases/")
+    assert _titles(first) == ["In 1 days", "In 2 days"]
+    assert "More than 1,000 upcoming showcases" in first.content.decode()
+    assert _titles(client.get("/showcases/", {"page": "2"})) == ["In 3 days", "In 4 days"]
