@@ -657,7 +657,10 @@ def _top_practices(scope: Scope) -> tuple[list[Mapping[str, Any]], list[Mapping[
     # Only adaptations every reader may open are counted, as in the practice list.
     adapted = (
         scope.shared_practices()
-        .filter(scope.in_range("published_at"), status=Status.PUBLISHED, adapted_from__in=base)
+        # Saying that an adaptation has an original lets the database start from the few that do
+        # (the index on adapted_from) instead of every practice.
+        .filter(scope.in_range("published_at"), status=Status.PUBLISHED, adapted_from__isnull=False)
+        .filter(adapted_from__in=base)
         .order_by()
         .values(
             kind=Value("adapted", output_field=CharField()),
