@@ -7,7 +7,20 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.db.models import BooleanField, Count, ExpressionWrapper, IntegerField, OuterRef, Q, Subquery
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    Q,
+    Subquery,
+    When,
+)
+from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Coalesce
 from django_stubs_ext import WithAnnotations
 
@@ -281,31 +294,40 @@ def _cells(data: dict[str, Any] | None, tensions: dict[int, Tension]) -> dict[in
 
 if TYPE_CHECKING:
 
-    class _Exportable(TypedDict):
+    class _Parts(TypedDict):
         exportable: bool
+        district_figures: dict[str, Any] | None
+        all_figures: dict[str, Any] | None
 
-    # A release as pages read it: whether it has an export, without loading the export.
-    LatestRelease = WithAnnotations[Release, _Exportable]
+    # A release as pages read it: whether it has an export, without loading the export, and of
+    # its figures the district's, or all of them for the cycle a page is about.
+    LatestRelease = WithAnnotations[Release, _Parts]
 
 
-def _latest_releases(cycles: Sequence[Cycle]) -> dict[int, LatestRelease]:
-    """The latest release of each cycle, without the heavy parts: one query."""
+def _latest_releases(cycles: Sequence[Cycle], full: Cycle | None = None) -> dict[int, LatestRelease]:
+    """The latest release of each cycle, without the heavy parts: of its figures only the
+    district's (`district_figures`), and all of them (`all_figures`) for `full` alone (the
+    segments and comments of every past cycle are most of a release). One query."""
     latest = Release.objects.filter(cycle=OuterRef("cycle")).order_by("-number").values("pk")[:1]
     return {
         release.cycle_id: release
         for release in Release.objects.filter(cycle__in=cycles, pk=Subquery(latest))
-        .defer("export", "rows", "response_ids", "shown", "export_generalised", "exported_ids")
-        .annotate(exportable=ExpressionWrapper(Q(export__isnull=False), output_field=BooleanField()))
+        .defer("figures", "export", "rows", "response_ids", "shown", "export_generalised", "exported_ids")
+        .annotate(
+            exportable=ExpressionWrapper(Q(export__isnull=False), output_field=BooleanField()),
+            district_figures=KeyTransform("district", "figures"),
+            all_figures=Case(When(cycle=full, then=F("figures")), default=None, output_field=JSONField()),
+        )
     }
 
 
-def _releases(cycles: Sequence[Cycle], cycle: Cycle) -> dict[int, LatestRelease]:
-    """The latest release of each cycle. Once `cycle` has closed, its closing release is
-    made first, if it is not there yet."""
-    releases = _latest_releases(cycles)
+def _releases(cycles: Sequence[Cycle], cycle: Cycle, *, full: bool = False) -> dict[int, LatestRelease]:
+    """The latest release of each cycle (with all of `cycle`'s figures when `full`). Once
+    `cycle` has closed, its closing release is made first, if it is not there yet."""
+    releases = _latest_releases(cycles, cycle if full else None)
     found = releases.get(cycle.pk)
     if cycle.is_closed() and (found is None or not found.closing) and figures_release(cycle=cycle) is not None:
-        releases = _latest_releases(cycles)
+        releases = _latest_releases(cycles, cycle if full else None)
     return releases
 
 
@@ -317,7 +339,7 @@ def current_release(cycle: Cycle) -> LatestRelease | None:
 def released_district(cycle: Cycle, tensions: dict[int, Tension]) -> tuple[LatestRelease | None, dict[int, Figures]]:
     """The district figures per tension of the cycle's current release."""
     release = current_release(cycle)
-    return release, _cells(release.figures.get("district") if release else None, tensions)
+    return release, _cells(release.district_figures if release else None, tensions)
 
 
 def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
@@ -331,11 +353,11 @@ def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
         .annotate(invited=Coalesce(invited_count(), 0))
         .order_by("opens_on")
     )
-    releases = _releases(cycles, cycle)
+    releases = _releases(cycles, cycle, full=True)
     found = releases.get(cycle.pk)
-    figures: dict[str, Any] = found.figures if found else {}
+    figures: dict[str, Any] = (found.all_figures or {}) if found else {}
     respondents = found.responses if found else 0
-    district = _cells(figures.get("district"), tensions)
+    district = _cells(found.district_figures if found else None, tensions)
 
     trend = []
     for past in cycles:
@@ -344,7 +366,7 @@ def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
             TrendRow(
                 past,
                 release.responses if release else 0,
-                _cells(release.figures.get("district") if release else None, tensions),
+                _cells(release.district_figures if release else None, tensions),
                 ResponseRate(release.responses if release else 0, past.invited),
             )
         )
