@@ -1,8 +1,8 @@
 """What awaits a host: requests to decide, sessions coming up, visitors to check in, debriefs to write.
 
 Read by "Sessions I host" and by the host's home page in two queries whatever the number of
-showcases, sessions and requests, and by the navigation's badge in one (none on a page that
-has already read the inbox).
+showcases, sessions and requests (one when no request is pending), and by the navigation's
+badge in one (none on a page that has already read the inbox).
 """
 
 from __future__ import annotations
@@ -99,18 +99,14 @@ def _cut(rows: list[T], limit: int | None) -> tuple[list[T], bool]:
 
 
 def host_inbox(user: User, *, limit: int | None = None, now: datetime | None = None) -> HostInbox:
-    """What awaits `user` as a host (empty for someone who cannot host), in two queries: the
-    requests to decide, and the sessions not over yet (with their counts) together with those
-    over without debrief notes. With `limit`, each list holds at most that many rows and says
-    whether there are more. The lists are a host's own live sessions, so they stay short."""
+    """What awaits `user` as a host (empty for someone who cannot host), in two queries (one
+    when no session has a request pending): the sessions not over yet (with their counts)
+    together with those over without debrief notes, and the requests to decide. With `limit`,
+    each list holds at most that many rows and says whether there are more. The lists are a
+    host's own live sessions, so they stay short."""
     if not can_host(user):
         return HostInbox()
     now = now or timezone.now()
-    pending = list(
-        VisitRequest.objects.awaiting_decision_by(user)
-        .select_related("requester", "requester__school", "slot", "slot__showcase", "slot__showcase__host_school")
-        .order_by("slot__starts_at", "created_at", "pk")
-    )
     sessions = list(
         with_request_counts(
             hosted_sessions(user).filter(
@@ -119,6 +115,15 @@ def host_inbox(user: User, *, limit: int | None = None, now: datetime | None = N
             )
         ).order_by("starts_at", "pk")
     )
+    # A request awaiting a decision is a pending request for one of the sessions above (still to
+    # come, not cancelled): when none of them has a pending request, none needs asking for.
+    pending: list[VisitRequest] = []
+    if any(slot.pending_count for slot in sessions):
+        pending = list(
+            VisitRequest.objects.awaiting_decision_by(user)
+            .select_related("requester", "requester__school", "slot", "slot__showcase", "slot__showcase__host_school")
+            .order_by("slot__starts_at", "created_at", "pk")
+        )
     inbox = HostInbox(pending_count=len(pending))
     inbox.pending, inbox.more_pending = _cut(pending, limit)
     inbox.upcoming, inbox.more_upcoming = _cut([slot for slot in sessions if slot.ends_at > now], limit)
