@@ -17,6 +17,7 @@ from datetime import date, datetime, time, timedelta
 from functools import reduce
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Case,
     CharField,
@@ -580,7 +581,12 @@ def _flows(
     hosting: list[Flow] = []
     windows: Windows = {}
     merged: dict[tuple[str, int, int], Flow] = {}
-    rows: Iterable[tuple[Any, ...]] = arms[0].union(*arms[1:], all=True)
+    # Read as the database gives them (whole numbers and text), without the ORM's conversion of
+    # each value: a large district has a row for each pair of schools.
+    sql, params = arms[0].union(*arms[1:], all=True).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     for kind, source_id, target_id, count, seats, checked_in, attended in rows:
         if not count:
             continue  # an arm grouped by constants answers one empty row when nothing matched
@@ -589,25 +595,29 @@ def _flows(
             window["count"] += count
             window["seats"] += seats + attended
             continue
-        flow = merged.get((kind, source_id, target_id))
-        if flow is None:
-            giver, learner = schools.get(source_id), schools.get(target_id)
-            flow = merged[(kind, source_id, target_id)] = Flow(
-                kind,
-                giver.name if giver else "",
-                learner.name if learner else "",
-                0,
-                0,
-                source_id,
-                target_id,
-                giver.slug if giver else "",
-                learner.slug if learner else "",
-            )
-            (hosting if kind == FlowKind.HOSTED else flows[kind]).append(flow)
-        flow.count += count
-        flow.seats += seats + attended
-        flow.checked_in += checked_in
-        flow.attended += attended
+        key = (kind, source_id, target_id)
+        flow = merged.get(key)
+        if flow is not None:  # the same pair from the summary and from today's sessions
+            flow.count += count
+            flow.seats += seats + attended
+            flow.checked_in += checked_in
+            flow.attended += attended
+            continue
+        giver, learner = schools.get(source_id), schools.get(target_id)
+        flow = merged[key] = Flow(
+            kind,
+            giver.name if giver else "",
+            learner.name if learner else "",
+            count,
+            seats + attended,
+            source_id,
+            target_id,
+            giver.slug if giver else "",
+            learner.slug if learner else "",
+            checked_in=checked_in,
+            attended=attended,
+        )
+        (hosting if kind == FlowKind.HOSTED else flows[kind]).append(flow)
     for kept_rows in [*flows.values(), hosting]:
         kept_rows.sort(key=lambda f: (-f.count, f.source, f.target))
     return flows, hosting, windows
@@ -804,20 +814,25 @@ class Exchange:
 
 
 def exchange_between_schools(flows: Mapping[str, list[Flow]], limit: int = EXCHANGE_SHOWN) -> Exchange:
+    # A large district has a flow for each pair of schools: the loop only adds up counts, and
+    # the schools shown are drawn once chosen.
     pairs: dict[tuple[int, int], int] = {}
-    schools: dict[int, ExchangeSchool] = {}
+    names: dict[int, tuple[str, str]] = {}
     activity: dict[int, int] = {}
     for kind in ("adoption", "adaptation", "visit"):
         for flow in flows.get(kind, []):
             # A visit goes from its host (learned from) to the visitor's school (learner).
-            pairs[(flow.source_id, flow.target_id)] = pairs.get((flow.source_id, flow.target_id), 0) + flow.count
-            schools[flow.source_id] = ExchangeSchool(flow.source_id, flow.source, flow.source_slug)
-            schools[flow.target_id] = ExchangeSchool(flow.target_id, flow.target, flow.target_slug)
-            for school_id in (flow.source_id, flow.target_id):
-                activity[school_id] = activity.get(school_id, 0) + flow.count
-    chosen = sorted(activity, key=lambda school_id: (-activity[school_id], schools[school_id].name))[:limit]
+            source, target, count = flow.source_id, flow.target_id, flow.count
+            pairs[(source, target)] = pairs.get((source, target), 0) + count
+            if source not in activity:
+                names[source] = (flow.source, flow.source_slug)
+            if target not in activity:
+                names[target] = (flow.target, flow.target_slug)
+            activity[source] = activity.get(source, 0) + count
+            activity[target] = activity.get(target, 0) + count
+    chosen = sorted(activity, key=lambda school_id: (-activity[school_id], names[school_id][0]))[:limit]
     return Exchange(
-        schools=[schools[school_id] for school_id in chosen],
+        schools=[ExchangeSchool(school_id, *names[school_id]) for school_id in chosen],
         counts=[[pairs.get((source, target), 0) for target in chosen] for source in chosen],
         schools_in_all=len(activity),
     )
