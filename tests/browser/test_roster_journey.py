@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from portal import oneroster
 from portal.models import OneRosterRun, OneRosterRunStatus, RosterImport, User
 from tests.browser.conftest import Journey
 from tests.factories import TEST_PASSWORD
@@ -43,14 +44,21 @@ def test_staff_preview_and_confirm_an_export_on_a_phone_with_the_keyboard(
         page.set_default_timeout(10_000)
         journey = Journey(page, live_server.url)
         journey.sign_in(staff.username, TEST_PASSWORD)
-        # An upload whose check waits for a worker, its page asked to stand still (a reload every
-        # few seconds is what axe's meta-refresh rule refuses, and what a reader may stop).
+        # An upload whose check waits for a worker, its page as a reader gets it (JavaScript on:
+        # it asks for news without reloading, so no meta refresh for axe to refuse); a file name
+        # without a space in it wraps rather than widen the page.
         waiting = OneRosterRun.objects.create(
-            by=staff, file_name="earlier.zip", district_role="district_leader", stored="oneroster-pending/none.zip"
+            by=staff,
+            file_name=f"roster-export-{'x' * 80}.zip",
+            district_role="district_leader",
+            stored="oneroster-pending/none.zip",
         )
-        journey.goto(f"/roster/import/oneroster/{waiting.pk}/?refresh=off")
+        journey.goto(f"/roster/import/oneroster/{waiting.pk}/")
         page.wait_for_selector("[role=status] >> text=Checking the export…")
+        assert page.evaluate("document.querySelectorAll('meta[http-equiv=refresh]').length") == 0
         _fits(page, "a run being checked")
+        journey.goto(f"/roster/import/oneroster/{waiting.pk}/?refresh=off")
+        _fits(page, "a run being checked, standing still")
         waiting.delete()
         for path in ["/roster/import/", "/roster/import/oneroster/"]:
             journey.goto(path)
@@ -88,3 +96,51 @@ def test_staff_preview_and_confirm_an_export_on_a_phone_with_the_keyboard(
     assert User.objects.filter(sourced_id="a-grace").exists()
     assert RosterImport.objects.count() == 2
     assert OneRosterRun.objects.get().status == OneRosterRunStatus.IMPORTED
+
+
+def test_the_page_of_a_run_being_checked_follows_it_without_reloading(browser, live_server, staff, settings, tmp_path):
+    """With JavaScript the waiting page asks for news every few seconds (a same-origin script,
+    under the portal's Content-Security-Policy): the status region says how the check goes, and
+    when it is done the preview takes the page's place, with no reload and focus on its heading.
+    Without JavaScript the page reloads itself, as the meta refresh inside <noscript> says."""
+    settings.MEDIA_ROOT = tmp_path
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}  # the check waits
+    started = oneroster.oneroster_run_start(
+        by=staff, data=zipped(files([ADA, GRACE])), file_name="lakeside.zip", district_role="district_leader"
+    )
+    context = browser.new_context(viewport=PHONE, locale="en-US")  # the CSP applies
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        refused = []
+        page.on("console", lambda message: refused.append(message.text) if "Content Security" in message.text else None)
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username or e-mail").fill(staff.username)
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.goto(f"{live_server.url}/roster/import/oneroster/{started.pk}/")
+        page.wait_for_selector("[role=status] >> text=It waits for its turn.")
+        page.evaluate("window.notReloaded = true")
+        oneroster.oneroster_run_check.call(started.pk)
+        page.wait_for_selector("text=Nothing has changed yet")
+        assert page.evaluate("window.notReloaded === true"), "the preview came without a reload"
+        assert page.evaluate("document.activeElement.tagName") == "H1"
+        assert "Preview of lakeside.zip" in page.evaluate("document.activeElement.textContent")
+        assert page.get_by_role("button", name="Import lakeside.zip").is_visible()
+        assert refused == []
+        _fits(page, "the preview")
+    finally:
+        context.close()
+    no_script = browser.new_context(java_script_enabled=False, bypass_csp=True, locale="en-US")
+    try:
+        page = no_script.new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.get_by_label("Username or e-mail").fill(staff.username)
+        page.get_by_label("Password").fill(TEST_PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        OneRosterRun.objects.filter(pk=started.pk).update(status=OneRosterRunStatus.CHECKING)
+        page.goto(f"{live_server.url}/roster/import/oneroster/{started.pk}/")
+        assert page.locator("head meta[http-equiv=refresh]").count() == 1, "inside <noscript>, read without scripts"
+        assert page.get_by_role("link", name="Stop refreshing").is_visible()
+    finally:
+        no_script.close()
