@@ -9,16 +9,30 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar, cast
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django_stubs_ext import WithAnnotations
 
 from portal.models import User
 from showcases.models import Attendance, RequestStatus, Showcase, VisitRequest, VisitSlot, can_host
 
 T = TypeVar("T")
+
+if TYPE_CHECKING:
+
+    class _RequestCounts(TypedDict):
+        pending_count: int
+        waiting_count: int
+        approved_count: int
+        attended_count: int
+        no_show_count: int
+        reflected_count: int
+
+    # A session with the counts `with_request_counts` annotates.
+    CountedSlot = WithAnnotations[VisitSlot, _RequestCounts]
 
 # How many rows of each list the host's home page shows (the rest are on "Sessions I host").
 HOME_INBOX_ROWS = 5
@@ -107,13 +121,16 @@ def host_inbox(user: User, *, limit: int | None = None, now: datetime | None = N
     if not can_host(user):
         return HostInbox()
     now = now or timezone.now()
-    sessions = list(
-        with_request_counts(
-            hosted_sessions(user).filter(
-                Q(ends_at__gt=now) | Q(ends_at__gt=now - DEBRIEF_DUE_WITHIN, debriefed_at__isnull=True),
-                cancelled_at__isnull=True,
-            )
-        ).order_by("starts_at", "pk")
+    sessions = cast(
+        "list[CountedSlot]",
+        list(
+            with_request_counts(
+                hosted_sessions(user).filter(
+                    Q(ends_at__gt=now) | Q(ends_at__gt=now - DEBRIEF_DUE_WITHIN, debriefed_at__isnull=True),
+                    cancelled_at__isnull=True,
+                )
+            ).order_by("starts_at", "pk")
+        ),
     )
     # A request awaiting a decision is a pending request for one of the sessions above (still to
     # come, not cancelled): when none of them has a pending request, none needs asking for.
