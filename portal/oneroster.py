@@ -47,6 +47,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from io import BytesIO
 from pathlib import Path, PurePosixPath
 
@@ -1151,6 +1152,8 @@ def oneroster_run_confirm(*, run: OneRosterRun, by: User, fingerprint: str) -> b
         if confirmed:
             enqueue_on_commit(oneroster_run_import, run.pk)
     run.refresh_from_db()
+    if run.preview_expired:
+        pending_export_forget(run.stored)  # nobody may confirm it any more
     return bool(confirmed)
 
 
@@ -1172,7 +1175,8 @@ def oneroster_run_check(run_pk: int) -> str:
     except Exception:
         logger.exception("Checking the OneRoster upload of run %s failed", run.pk)
         return _run_stopped(run, OneRosterRunStatus.FAILED, _failure("The check stopped on an unexpected error."))
-    _run_moved(run, OneRosterRunStatus.CHECKING, **_previewed(result))
+    if _run_moved(run, OneRosterRunStatus.CHECKING, **_previewed(result)):
+        _forget_when_expired(run.pk)
     return "previewed"
 
 
@@ -1202,7 +1206,8 @@ def oneroster_run_import(run_pk: int) -> str:
                     export=_kept_export(run), by=run.by, district_role=run.district_role, expected=run.fingerprint
                 )
             except PreviewOutdated as outdated:
-                _run_moved(run, OneRosterRunStatus.IMPORTING, outdated=True, **_previewed(outdated.result))
+                if _run_moved(run, OneRosterRunStatus.IMPORTING, outdated=True, **_previewed(outdated.result)):
+                    _forget_when_expired(run.pk)
                 return "outdated"
             _run_moved(run, OneRosterRunStatus.IMPORTING, status=OneRosterRunStatus.IMPORTED, record=result.record)
     except CsvError as failure:  # the portal changed since the preview in a way this export cannot follow
@@ -1212,6 +1217,28 @@ def oneroster_run_import(run_pk: int) -> str:
         return _run_stopped(run, OneRosterRunStatus.FAILED, _failure("The import stopped on an unexpected error."))
     pending_export_forget(run.stored)
     return "imported"
+
+
+@task()
+def oneroster_run_forget(run_pk: int) -> str:
+    """Delete a run's kept upload once no job or confirmation may read it (its preview expired
+    unconfirmed): it holds the district's people, and nobody may come back for it."""
+    run = OneRosterRun.objects.filter(pk=run_pk).first()
+    if run is None:
+        return "gone"
+    if OneRosterRun.objects.needing_upload().filter(pk=run_pk).exists():
+        return "still needed"
+    pending_export_forget(run.stored)
+    return "forgotten"
+
+
+def _forget_when_expired(run_pk: int) -> None:
+    """Have the run's upload deleted just after its preview expires, with a queue that runs jobs
+    later (the database's); elsewhere the next upload deletes it (`_pending_sweep`)."""
+    if oneroster_run_forget.get_backend().supports_defer:
+        # A minute past the end, so that a confirmation taken at the last second has moved it on.
+        later = timezone.now() + PREVIEW_VALID_FOR + timedelta(minutes=1)
+        oneroster_run_forget.using(run_after=later).enqueue(run_pk)
 
 
 def run_preview(result: OneRosterResult) -> dict[str, object]:

@@ -20,10 +20,12 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from portal import oneroster
 from portal.lib.csvfile import CsvError
 from portal.models import (
+    PREVIEW_VALID_FOR,
     RUN_STUCK_AFTER,
     Locale,
     OneRosterRun,
@@ -37,6 +39,7 @@ from portal.models import (
 )
 from portal.oneroster import Export, export_from_path, export_from_zip, oneroster_import
 from tests.factories import LeaderFactory, SchoolFactory, StaffFactory, TeacherFactory
+from tests.portal.test_jobs import database_queue  # noqa: F401 (a fixture: jobs wait in the database for a worker)
 
 pytestmark = pytest.mark.django_db
 
@@ -919,6 +922,7 @@ def test_a_preview_is_confirmed_only_within_its_time(staff, as_user, uploads, jo
     assert 'name="export_file"' in page, "the upload form, to start again"
     assert 'name="fingerprint"' not in page
     assert RosterImport.objects.count() == 0 and not User.objects.filter(sourced_id="t-ada").exists()
+    assert not (uploads / started.stored).exists(), "nobody may confirm it any more: its upload is deleted"
 
 
 def test_a_confirmation_of_another_preview_than_the_last_is_refused(staff, as_user, uploads, jobs):
@@ -1074,6 +1078,54 @@ def test_a_kept_upload_is_deleted_once_no_run_needs_it(staff, as_user, uploads, 
     assert waiting.stored in kept
     assert expired.stored not in kept
     assert len(kept) == 2, "the new upload is kept for its check"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_the_database_queue_a_worker_checks_and_imports_once_and_an_unconfirmed_upload_is_deleted(
+    staff,
+    as_user,
+    uploads,
+    database_queue,  # noqa: F811
+):
+    """In production jobs wait in the database for `manage.py db_worker`. Nothing is checked or
+    imported before the worker runs; a job run twice does its work once; and an upload whose
+    preview nobody confirms is deleted once it expires, though nobody uploads again."""
+    client = as_user(staff)
+    checked = client.get(_upload(client, files([ADA]))["Location"])
+    waiting = OneRosterRun.objects.get()
+    assert checked.status_code == 200 and "Checking the export…" in checked.content.decode()
+    assert waiting.status == OneRosterRunStatus.CHECKING
+    database_queue()
+    oneroster.oneroster_run_check.enqueue(waiting.pk)  # a job run twice
+    database_queue()
+    waiting.refresh_from_db()
+    assert waiting.status == OneRosterRunStatus.PREVIEWED and not User.objects.filter(sourced_id="t-ada").exists()
+
+    confirmed, text = _uploaded_with_worker(client, database_queue, files([GRACE]))
+    assert client.post(f"{_page(confirmed)}confirm/", {"fingerprint": _fingerprint(text)}).status_code == 302
+    assert "Importing…" in client.get(_page(confirmed)).content.decode()
+    assert not User.objects.filter(sourced_id="a-grace").exists(), "the worker imports"
+    database_queue()
+    oneroster.oneroster_run_import.enqueue(confirmed.pk)
+    database_queue()
+    assert RosterImport.objects.count() == 1 and User.objects.filter(sourced_id="a-grace").count() == 1
+    assert not (uploads / confirmed.stored).exists()
+
+    # Half an hour later, the forgotten preview's upload goes; nothing else was left behind.
+    assert (uploads / waiting.stored).exists()
+    OneRosterRun.objects.filter(pk=waiting.pk).update(status_at=timezone.now() - PREVIEW_VALID_FOR)
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+    database_queue()
+    assert list((uploads / oneroster.PENDING_FOLDER).iterdir()) == []
+    assert "This preview has expired" in client.get(_page(waiting)).content.decode()
+    assert set(DBTaskResult.objects.values_list("status", flat=True)) == {"SUCCESSFUL"}
+
+
+def _uploaded_with_worker(client, run_worker, texts) -> tuple[OneRosterRun, str]:
+    response = _upload(client, texts)
+    run_worker()
+    started = OneRosterRun.objects.latest("pk")
+    return started, client.get(response["Location"]).content.decode()
 
 
 def _broken(**options):
