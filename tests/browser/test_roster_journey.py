@@ -4,6 +4,8 @@ to its own page, which follows the check, shows the preview to confirm, then the
 import re
 
 import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
 
 from portal import oneroster
 from portal.models import OneRosterRun, OneRosterRunStatus, RosterImport, User
@@ -121,6 +123,11 @@ def test_the_page_of_a_run_being_checked_follows_it_without_reloading(browser, l
         page.goto(f"{live_server.url}/roster/import/oneroster/{started.pk}/")
         page.wait_for_selector("[role=status] >> text=It waits for its turn.")
         page.evaluate("window.notReloaded = true")
+        page.get_by_role("link", name="Stop refreshing").focus()
+        # A worker takes the job: the status region says so, and the reader's focus stays put.
+        OneRosterRun.objects.filter(pk=started.pk).update(started_at=timezone.now())
+        expect(page.get_by_role("status")).not_to_contain_text("It waits for its turn.", timeout=15_000)
+        assert page.evaluate("document.activeElement.textContent") == "Stop refreshing"
         oneroster.oneroster_run_check.call(started.pk)
         page.wait_for_selector("text=Nothing has changed yet")
         assert page.evaluate("window.notReloaded === true"), "the preview came without a reload"
