@@ -44,11 +44,13 @@ import re
 import secrets
 import time
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from io import BytesIO
+from lzma import LZMAError
 from pathlib import Path, PurePosixPath
 
 from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
@@ -259,7 +261,17 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, name: str) -
         # The sizes in the zip's directory may lie: read no more than the limit whatever they say.
         with archive.open(member) as stream:
             raw = stream.read(MAX_MEMBER_BYTES + 1)
-    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, EOFError, ValueError):
+    # A damaged member fails in its decompressor: zlib and lzma raise errors of their own.
+    except (
+        zipfile.BadZipFile,
+        NotImplementedError,
+        RuntimeError,
+        OSError,
+        EOFError,
+        ValueError,
+        zlib.error,
+        LZMAError,
+    ):
         raise _refuse(where, "cannot be unpacked") from None
     if len(raw) > MAX_MEMBER_BYTES:
         raise _refuse(where, f"unpacks to more than {MAX_MEMBER_BYTES // (1024 * 1024)} MB")

@@ -1019,6 +1019,36 @@ def test_an_unsafe_zip_is_refused_in_the_browser(staff, as_user, uploads, jobs):
     assert "points outside the export" in text
 
 
+def _damaged(method: int) -> bytes:
+    """A zip whose directory is sound but whose users.csv does not decompress."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", method) as archive:
+        for name, text in {**files(), "users.csv": "sourcedId,givenName,familyName\n" * 500}.items():
+            archive.writestr(name, text)
+    data = bytearray(buffer.getvalue())
+    member = zipfile.ZipFile(buffer).getinfo("users.csv")
+    start = member.header_offset + 30 + len(member.filename) + len(member.extra)
+    for offset in range(start + 12, start + 40):  # past LZMA's properties, into the packed text
+        data[offset] ^= 0xFF
+    return bytes(data)
+
+
+@pytest.mark.parametrize("method", [zipfile.ZIP_DEFLATED, zipfile.ZIP_LZMA])
+def test_a_damaged_zip_is_refused_in_the_browser_naming_the_file(staff, as_user, uploads, jobs, method):
+    """Its decompressor's own error is not an unexpected one: the page says which file cannot
+    be unpacked, and to upload it again."""
+    client = as_user(staff)
+    upload = SimpleUploadedFile("damaged.zip", _damaged(method), content_type="application/zip")
+    response = jobs(
+        client.post, "/roster/import/oneroster/", {"export_file": upload, "district_role": "district_leader"}
+    )
+    started = OneRosterRun.objects.get()
+    assert started.status == OneRosterRunStatus.REFUSED
+    page = client.get(response["Location"]).content.decode()
+    assert "damaged.zip: users.csv: cannot be unpacked" in page and 'name="export_file"' in page
+    assert "unexpected error" not in page
+
+
 def test_only_a_superuser_chooses_district_staff_in_the_browser(staff, as_user, uploads):
     response = _upload(as_user(staff), files(), district_role="district_staff")
     assert response.status_code == 400
