@@ -222,6 +222,8 @@ def export_from_zip(data: bytes, name: str) -> Export:
         archive = zipfile.ZipFile(BytesIO(data))
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
         raise _refuse(name, "is not a zip file") from None
+    except NotImplementedError:  # its directory asks for a newer zip format than Python reads
+        raise _refuse(name, "uses a zip format that cannot be unpacked; zip the export again") from None
     with archive:
         members = archive.infolist()
         if len(members) > MAX_MEMBERS:

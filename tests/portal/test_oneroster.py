@@ -1049,6 +1049,20 @@ def test_a_damaged_zip_is_refused_in_the_browser_naming_the_file(staff, as_user,
     assert "unexpected error" not in page
 
 
+def test_a_zip_of_a_format_too_new_to_unpack_is_refused_in_the_browser(staff, as_user, uploads, jobs):
+    data = bytearray(zipped(files()))
+    central = data.index(b"PK\x01\x02")
+    data[central + 6] = 100  # the version needed to extract: 10.0
+    client = as_user(staff)
+    upload = SimpleUploadedFile("newer.zip", bytes(data), content_type="application/zip")
+    response = jobs(
+        client.post, "/roster/import/oneroster/", {"export_file": upload, "district_role": "district_leader"}
+    )
+    assert OneRosterRun.objects.get().status == OneRosterRunStatus.REFUSED
+    page = client.get(response["Location"]).content.decode()
+    assert "newer.zip: uses a zip format that cannot be unpacked; zip the export again" in page
+
+
 def test_only_a_superuser_chooses_district_staff_in_the_browser(staff, as_user, uploads):
     response = _upload(as_user(staff), files(), district_role="district_staff")
     assert response.status_code == 400
