@@ -461,7 +461,10 @@ def _leaving_reason(person: _UserRow) -> str:
 def _columns(text: str, optional: list[str]) -> list[str]:
     """The optional columns, with the file's own extension columns (`metadata.…`) added."""
     first_line = text.removeprefix(BOM).split("\n", 1)[0]
-    header = next(csv.reader([first_line], delimiter=sniff_delimiter(text)), [])
+    try:
+        header = next(csv.reader([first_line], delimiter=sniff_delimiter(text)), [])
+    except csv.Error:  # a header cell too long to read: reading the file names the problem
+        return optional
     extensions = [name.strip() for name in header if name.strip().startswith(EXTENSION_PREFIX)]
     return [*optional, *extensions]
 

@@ -1063,6 +1063,14 @@ def test_a_zip_of_a_format_too_new_to_unpack_is_refused_in_the_browser(staff, as
     assert "newer.zip: uses a zip format that cannot be unpacked; zip the export again" in page
 
 
+def test_a_header_cell_too_long_to_read_is_named_in_the_browser(staff, as_user, uploads, jobs):
+    texts = files()
+    texts["users.csv"] = texts["users.csv"].replace("sourcedId", "sourcedId" + "x" * 200_000, 1)
+    started, text = _uploaded(as_user(staff), jobs, texts)
+    assert started.status == OneRosterRunStatus.REFUSED
+    assert "users.csv row 1: a cell is longer than" in text and "unexpected error" not in text
+
+
 def test_only_a_superuser_chooses_district_staff_in_the_browser(staff, as_user, uploads):
     response = _upload(as_user(staff), files(), district_role="district_staff")
     assert response.status_code == 400
