@@ -18,6 +18,7 @@ from django.db.models import (
     OuterRef,
     Q,
     Subquery,
+    Value,
     When,
 )
 from django.db.models.fields.json import KeyTransform
@@ -104,7 +105,6 @@ class TrendRow:
     cycle: Cycle
     responses: int
     cells: dict[int, Figures]
-    rate: ResponseRate
 
     @property
     def too_few(self) -> bool:
@@ -213,6 +213,7 @@ class Dashboard:
     cycle: Cycle
     release: ReleaseInfo | None
     respondents: int
+    rate: ResponseRate
     tensions: list[Tension]
     district: dict[int, Figures]
     trend: list[TrendRow]
@@ -224,11 +225,6 @@ class Dashboard:
     groups: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
     min_group: int = MIN_GROUP
     study: Study = STUDY
-
-    @property
-    def rate(self) -> ResponseRate:
-        """The response rate of this cycle's release."""
-        return self.trend[-1].rate
 
     @property
     def segment_columns(self) -> int:
@@ -348,9 +344,11 @@ def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
     no one's view (an export), with neither."""
     access = SurveyAccess.of(viewer)
     tensions = {tension.number: tension for tension in Tension.objects.all()}
+    # Whom a cycle invited is counted for the cycle shown alone: the pages give its rate only,
+    # and counting it for every past cycle was most of the database's work for the page.
     cycles = list(
         Cycle.objects.filter(opens_on__lte=cycle.opens_on)
-        .annotate(invited=Coalesce(invited_count(), 0))
+        .annotate(invited=Case(When(pk=cycle.pk, then=Coalesce(invited_count(), 0)), default=Value(0)))
         .order_by("opens_on")
     )
     releases = _releases(cycles, cycle, full=True)
@@ -367,7 +365,6 @@ def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
                 past,
                 release.responses if release else 0,
                 _cells(release.district_figures if release else None, tensions),
-                ResponseRate(release.responses if release else 0, past.invited),
             )
         )
 
@@ -390,6 +387,7 @@ def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
         if found
         else None,
         respondents=respondents,
+        rate=ResponseRate(respondents, next(past.invited for past in cycles if past.pk == cycle.pk)),
         tensions=list(tensions.values()),
         district=district,
         trend=trend,
