@@ -275,13 +275,6 @@ if _redis_url is not None:
 else:
     # Room for the drawn practice cards of many pages (Django's default keeps 300 entries).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 5000}}}
-# Each process's own memory, for pieces whose key is all they are drawn from (markdown drawn from
-# its text), so they read alike in every process and cost no round trip to Redis.
-CACHES["local"] = {
-    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-    "LOCATION": "local",
-    "OPTIONS": {"MAX_ENTRIES": 2000},
-}
 
 # With Redis, every page reads its session from the cache instead of the database (one query
 # fewer on each signed-in page); every write, expiry and sign-out also goes to the database, so
