@@ -97,7 +97,7 @@ def test_signing_out_ends_a_cached_session_for_every_holder_of_its_cookie(cached
     assert client.post("/accounts/logout/").status_code == 302
     response = stolen.get("/notifications/")
     assert response.status_code == 302
-    assert response.url.startswith("/accounts/login/")
+    assert response["Location"].startswith("/accounts/login/")
 
 
 def test_a_cached_session_survives_the_cache_being_emptied(cached_sessions, teacher):
