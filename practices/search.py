@@ -187,10 +187,10 @@ def recent_pool(picked: QuerySet[Any], size: int) -> tuple[str, tuple[Any, ...]]
         params += [since if param is SINCE else before if param is BEFORE else param for param in window_params]
         # Each window after the first is read only if the newer ones hold fewer than a pool. The
         # condition names no column of the window, so PostgreSQL checks it once, before reading it.
-        newer = " + ".join(f"(SELECT count(*) FROM pool_{n})" for n in range(index)) or "0"  # noqa: S608
+        newer = " + ".join(f"(SELECT count(*) FROM pool_{n})" for n in range(index)) or "0"  # noqa: S608  # nosec B608
         gated = f"SELECT * FROM ({sql}) AS w WHERE {newer} < {size}"  # noqa: S608  # nosec B608
         windows.append(f"pool_{index} AS MATERIALIZED ({gated})")
-    union = " UNION ALL ".join(f"SELECT * FROM pool_{n}" for n in range(len(windows)))  # noqa: S608
+    union = " UNION ALL ".join(f"SELECT * FROM pool_{n}" for n in range(len(windows)))  # noqa: S608  # nosec B608
     statement = f"WITH {', '.join(windows)} SELECT * FROM ({union}) AS recent"  # noqa: S608  # nosec B608
     return f"{statement} ORDER BY recent.published_at DESC, recent.pk DESC LIMIT {size}", tuple(params)
 
@@ -415,7 +415,7 @@ class FirstPassage(Expression):
         # OFFSET 0 keeps the parts' query apart, so each headline is drawn once, as it is asked for.
         # The SQL around the ORM's own is constant; the searched text and the parts are parameters.
         sql = (
-            f"(SELECT found.number || ':' || found.passage FROM (SELECT part.number, {headline_sql} AS passage "  # noqa: S608
+            f"(SELECT found.number || ':' || found.passage FROM (SELECT part.number, {headline_sql} AS passage "  # noqa: S608  # nosec B608
             f"FROM (VALUES {', '.join(parts)}) AS part(number, text) OFFSET 0) AS found "
             "WHERE strpos(found.passage, %s) > 0 LIMIT 1)"
         )
