@@ -13,6 +13,7 @@ class InsightsConfig(AppConfig):
         # Models can be imported only once the app registry is ready.
         from insights import summaries  # noqa: PLC0415
         from portal.models import User  # noqa: PLC0415
+        from portal.signals import people_moved  # noqa: PLC0415
         from practices.models import Adoption, Practice  # noqa: PLC0415
         from showcases.models import Showcase, VisitRequest, VisitSlot  # noqa: PLC0415
         from showcases.signals import session_changed  # noqa: PLC0415
@@ -34,3 +35,4 @@ class InsightsConfig(AppConfig):
         session_changed.connect(summaries.session_after_change, sender=VisitSlot, dispatch_uid="insights-flows-session")
         post_save.connect(summaries.showcase_after_save, sender=Showcase, dispatch_uid="insights-flows-showcase")
         post_save.connect(summaries.person_after_save, sender=User, dispatch_uid="insights-flows-person")
+        people_moved.connect(summaries.people_after_move, sender=User, dispatch_uid="insights-flows-people-moved")

@@ -35,7 +35,7 @@ from django_tasks import task
 from insights.models import FlowDay, FlowKind, PracticeDay, PracticeMonth
 from portal.jobs import enqueue_on_commit
 from portal.models import School, User
-from practices.models import Adoption, Practice, Status
+from practices.models import Adoption, Practice, Status, Visibility
 from showcases.models import Attendance, RequestStatus, Showcase, VisitRequest, VisitSlot
 
 # What the dashboard counts of published practices, per school and day.
@@ -56,7 +56,7 @@ Bucket = tuple[int, date]
 
 # Set once the summaries are known to exist (or to have nothing to hold), so the dashboard
 # asks only once per cache lifetime. (v2: the flows between schools joined the summaries.)
-READY_KEY = "insights:summaries:v2:ready"
+READY_KEY = "insights:summaries:v3:ready"
 
 
 def local_day(moment: datetime) -> date:
@@ -176,7 +176,9 @@ def summaries_recount(buckets: Iterable[Bucket]) -> None:
 
 # A practice's save that writes one of these may change whether, on which day and from which
 # school its adoptions and adaptations count.
-FLOW_PRACTICE_FIELDS = frozenset({"status", "published_at", "school", "school_id", "adapted_from", "adapted_from_id"})
+FLOW_PRACTICE_FIELDS = frozenset(
+    {"status", "visibility", "published_at", "school", "school_id", "adapted_from", "adapted_from_id"}
+)
 # A session's save that writes none of these changes no flow.
 FLOW_SLOT_FIELDS = frozenset(
     {"starts_at", "cancelled_at", "seats_taken", "attendance_taken_at", "seats_attended", "showcase", "showcase_id"}
@@ -199,17 +201,23 @@ FlowBucket = tuple[str, date]
 
 def flow_rows(kind: str) -> QuerySet[Any]:
     """Every row the dashboard counts as a flow of this kind, whatever its day (sessions to come
-    too; the dashboard counts a session once it has started): adoptions of published practices
-    by another school; published adaptations at another school; approved visits, not no-shows,
-    by staff of another school to sessions not cancelled; sessions not cancelled."""
+    too; the dashboard counts a session once it has started): adoptions by another school of
+    published practices shared with the whole district; published adaptations at another school,
+    they and their originals shared with the whole district (a flow names both schools to every
+    reader of the dashboard, so an entry some of them may not open is not counted); approved
+    visits, not no-shows, by staff of another school to sessions not cancelled; sessions not
+    cancelled."""
     if kind == FlowKind.ADOPTION:
-        return Adoption.objects.filter(practice__status=Status.PUBLISHED, school_id__isnull=False).exclude(
-            school_id=F("practice__school_id")
-        )
+        return Adoption.objects.filter(
+            practice__status=Status.PUBLISHED, practice__visibility=Visibility.DISTRICT, school_id__isnull=False
+        ).exclude(school_id=F("practice__school_id"))
     if kind == FlowKind.ADAPTATION:
-        return Practice.objects.filter(status=Status.PUBLISHED, adapted_from__isnull=False).exclude(
-            school_id=F("adapted_from__school_id")
-        )
+        return Practice.objects.filter(
+            status=Status.PUBLISHED,
+            visibility=Visibility.DISTRICT,
+            adapted_from__isnull=False,
+            adapted_from__visibility=Visibility.DISTRICT,
+        ).exclude(school_id=F("adapted_from__school_id"))
     if kind == FlowKind.VISIT:
         return (
             VisitRequest.objects.filter(
@@ -399,6 +407,11 @@ def person_after_save(
     """A visitor counts for the school they are at now: a change of school moves their visits."""
     if not created and (update_fields is None or {"school", "school_id"} & set(update_fields)):
         flows_recount_later(users=[instance.pk])
+
+
+def people_after_move(sender: type[User], people: list[int], **kwargs: Any) -> None:
+    """People moved to other schools by a bulk write (portal.signals.people_moved)."""
+    flows_recount_later(users=people)
 
 
 # -- Counting everything again ----------------------------------------------------------------------

@@ -92,6 +92,7 @@ from portal.models import (
     User,
 )
 from portal.services import _unique_username, invitations_send
+from portal.signals import people_moved
 
 logger = logging.getLogger(__name__)
 
@@ -817,6 +818,8 @@ class _Plan:
         self.changed_schools: list[School] = []
         self.new_people: list[User] = []
         self.changed_people: list[User] = []
+        # People of the portal this import moves to another school (their pks).
+        self.moved_people: list[int] = []
         self.by_email: dict[str, User] = {}
         self.linked: set[int] = set()
         # People who take a new sourcedId: their old one, by account.
@@ -1007,6 +1010,7 @@ class _Plan:
         # Asked of the account as it is: a new role may be one that does not run the admin.
         may_change = self.by is None or self.by.can_manage(user)
         before = self._shown(user)
+        school_before = user.school_id
         if person.file == USERS:  # a role row alone leaves the name and e-mail as they are
             user.first_name, user.last_name, user.email = person.first_name, person.last_name, person.email
         if target is not None and target.role == DISTRICT:
@@ -1028,6 +1032,9 @@ class _Plan:
         if not may_change:
             self._refuse_change(user, person, "this row would change it")
         self._written(user, person)
+        now_at = user.school
+        if (now_at.pk if now_at is not None else None) != school_before or (now_at is not None and now_at.pk is None):
+            self.moved_people.append(user.pk)  # to another school, or to one this import adds
         if changes:
             self.result.people_changed.append(PersonChange(str(user), user.email, person.sourced_id, changes))
         else:
@@ -1086,6 +1093,9 @@ class _Plan:
             User.objects.bulk_update(placeholders, ["email"])
         User.objects.bulk_update(self.changed_people, _WRITTEN)
         User.objects.bulk_create(self.new_people)
+        if self.moved_people:
+            # bulk_update sends no post_save: figures kept per school hear of the moves here.
+            people_moved.send(sender=User, people=sorted(self.moved_people))
         result.record = RosterImport.objects.create(
             by=self.by,
             kind=RosterImportKind.ONEROSTER_BULK if result.users_mode == BULK else RosterImportKind.ONEROSTER_DELTA,

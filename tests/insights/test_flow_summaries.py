@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from insights.district import Scope, _flows, build_district_dashboard
 from insights.models import FlowDay, FlowKind
 from insights.summaries import flow_summary_rows, local_day, summaries_rebuild
-from portal.models import School
-from practices.models import Adoption, Practice, Status
+from portal.models import School, User
+from practices.models import Adoption, Practice, Status, Visibility
 from practices.services import practice_archive, practice_unarchive
 from showcases.models import Attendance, RequestStatus, VisitRequest, VisitSlot
 from showcases.services import (
@@ -29,6 +29,7 @@ from showcases.services import (
 )
 from showcases.signals import session_changed
 from tests.factories import PracticeFactory, PrincipalFactory, SchoolFactory, TeacherFactory, VisitSlotFactory
+from tests.portal import test_oneroster as roster
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +137,52 @@ def test_a_session_counts_once_it_has_started_today(principal, other_teacher):
     assert data.changes["sessions"].current == 1
 
 
+def test_flows_name_no_entry_a_reader_may_not_open(principal, other_teacher, django_capture_on_commit_callbacks):
+    """A flow names both schools to every reader of the dashboard: an adaptation or an adoption
+    of an entry shared only within its school is not counted, and counts again once shared."""
+    original = PracticeFactory(author=principal)
+    with django_capture_on_commit_callbacks(execute=True):
+        adaptation = PracticeFactory(author=other_teacher, adapted_from=original, visibility=Visibility.SCHOOL)
+        Adoption.objects.create(practice=adaptation, user=principal, school=principal.school)
+    assert not Practice.objects.visible_to(principal).filter(pk=adaptation.pk).exists()
+    data = build_district_dashboard(Scope.for_reader(principal), with_survey=False)
+    assert data.flows["adaptation"] == [] and data.flows["adoption"] == []
+    with django_capture_on_commit_callbacks(execute=True):
+        adaptation.visibility = Visibility.DISTRICT
+        adaptation.save(update_fields=["visibility"])
+    data = build_district_dashboard(Scope.for_reader(principal), with_survey=False)
+    assert [(f.source, f.target) for f in data.flows["adaptation"]] == [
+        ("Maple Grove Elementary", "Riverside Middle School")
+    ]
+    assert [(f.source, f.target) for f in data.flows["adoption"]] == [
+        ("Riverside Middle School", "Maple Grove Elementary")
+    ]
+
+
+def test_a_oneroster_import_that_moves_a_visitor_moves_their_visits(django_capture_on_commit_callbacks):
+    """The import writes people in bulk (no post_save); the people it moves are recounted."""
+    elm = {"sourcedId": "school-elm", "name": "Elm Middle", "type": "school", "parentSourcedId": "district-1"}
+    with django_capture_on_commit_callbacks(execute=True):
+        roster.run(roster.files(orgs=[*roster.ORGS, elm]))
+    ada, grace = User.objects.get(sourced_id="t-ada"), User.objects.get(sourced_id="a-grace")
+    past = timezone.now() - timedelta(days=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        slot = VisitSlotFactory(showcase__host=grace, starts_at=past, ends_at=past + timedelta(hours=2))
+        VisitRequest.objects.create(slot=slot, requester=ada, seats=1, status=RequestStatus.APPROVED)
+
+    def visits() -> list[tuple[str, str]]:
+        return [(f.source, f.target) for f in build_district_dashboard(Scope(), with_survey=False).flows["visit"]]
+
+    assert visits() == [("Pine High School", "Oak Elementary")]
+    moved = [dict(row, orgSourcedIds="school-elm") if row is roster.ADA else row for row in roster.PEOPLE]
+    with django_capture_on_commit_callbacks(execute=True):
+        roster.run(roster.files(people=moved, orgs=[*roster.ORGS, elm]))
+    assert visits() == [("Pine High School", "Elm Middle")]
+    kept = flow_summary_rows()
+    summaries_rebuild()
+    assert flow_summary_rows() == kept
+
+
 # -- Random writes: the summary equals a rebuild and a count of the rows themselves -----------------
 
 WRITES = [
@@ -145,6 +192,8 @@ WRITES = [
     "archive",
     "unarchive",
     "practice_moves",
+    "narrow",
+    "widen",
     "session",
     "request",
     "approve",
@@ -180,7 +229,13 @@ def _counted_by_hand(scope, period, now):
 
     for adoption in Adoption.objects.select_related("practice__school", "school"):
         practice = adoption.practice
-        if practice.status == Status.PUBLISHED and adoption.school and adoption.school_id != practice.school_id:
+        shared = practice.visibility == Visibility.DISTRICT
+        if (
+            practice.status == Status.PUBLISHED
+            and shared
+            and adoption.school
+            and adoption.school_id != practice.school_id
+        ):
             day = local_day(adoption.created_at)
             counted("adoption", day, practice.school, adoption.school, (1, 0, 0, 0), "adoptions")
     for practice in Practice.objects.filter(adapted_from__isnull=False).select_related(
@@ -188,7 +243,8 @@ def _counted_by_hand(scope, period, now):
     ):
         original = practice.adapted_from
         assert original is not None
-        if practice.status == Status.PUBLISHED and practice.school_id != original.school_id:
+        shared = practice.visibility == original.visibility == Visibility.DISTRICT
+        if practice.status == Status.PUBLISHED and shared and practice.school_id != original.school_id:
             assert practice.published_at is not None  # a constraint says so
             counted("adaptation", local_day(practice.published_at), original.school, practice.school, (1, 0, 0, 0))
     for slot in VisitSlot.objects.select_related("showcase__host_school"):
@@ -279,6 +335,11 @@ def test_random_writes_give_the_flows_a_count_of_the_rows_gives(
                         practice_archive(practice=practice, by=teacher, reason="Tidying")
                     elif write == "unarchive":
                         practice_unarchive(practice=practice, by=teacher)
+                    elif write in ("narrow", "widen"):
+                        # Who may open an entry changes whether its flows are counted.
+                        practice.refresh_from_db()
+                        practice.visibility = Visibility.SCHOOL if write == "narrow" else Visibility.DISTRICT
+                        practice.save(update_fields=["visibility"])
                     elif write == "practice_moves":
                         practice.refresh_from_db()
                         practice.school = schools[(which + hours) % 3]
