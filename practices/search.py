@@ -130,7 +130,8 @@ PUBLISHING_PACE_SECONDS = 60 * 60
 def _window_bounds(using: str) -> list[datetime]:
     """Where the windows of a pool meet, the newest first: about POOL_WINDOW_ENTRIES entries back
     at the district's pace (PostgreSQL's estimate of its number of entries since the first was
-    published). No window reaches back past the first publication."""
+    published). No window reaches back past the first publication; a first publication dated
+    ahead of now (a clock set wrong, an import) gives one window, as windows must not overlap."""
     pace: tuple[float, datetime | None] | None = cache.get(PUBLISHING_PACE_CACHE_KEY)
     if pace is None:
         table = Practice._meta.db_table
@@ -147,7 +148,7 @@ def _window_bounds(using: str) -> list[datetime]:
     now = timezone.now()
     bounds = []
     for back in POOL_WINDOW_ENTRIES:
-        if first is None or back >= entries:
+        if first is None or first >= now or back >= entries:
             break
         bounds.append(now - (now - first) * (back / entries))
     return bounds

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from portal.lib import pagination
@@ -164,6 +165,17 @@ def test_a_search_with_very_many_matches_ranks_the_most_recent_ones(as_user, tea
     # Fewer matches than the limit: every one is ranked, the best first.
     monkeypatch.setattr(pagination, "COUNT_LIMIT", 1000)
     assert _titles(as_user(teacher).get("/practices/", {"q": "tickets"}))[0] == "Tickets, tickets"
+
+
+def test_the_windows_of_a_pool_never_overlap():
+    """Each window begins where the newer one ends; a first publication dated ahead of now (a
+    clock set wrong, an import) would reverse them, so the pool is then looked for in one window."""
+    now = timezone.now()
+    cache.set(search.PUBLISHING_PACE_CACHE_KEY, (1_000_000.0, now - timedelta(days=3650)), None)
+    bounds = search._window_bounds("default")
+    assert len(bounds) > 1 and bounds == sorted(bounds, reverse=True) and all(bound < now for bound in bounds)
+    cache.set(search.PUBLISHING_PACE_CACHE_KEY, (1_000_000.0, now + timedelta(days=30)), None)
+    assert search._window_bounds("default") == []
 
 
 @pytest.mark.parametrize("sort", ["relevance", "most_adapted"])
