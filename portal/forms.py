@@ -1,7 +1,8 @@
+import csv
 import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime
-from io import BytesIO
+from io import BytesIO, StringIO
 from typing import Any, NamedTuple
 
 from django import forms
@@ -150,6 +151,11 @@ class CsvUploadForm(forms.Form):
         self.csv_error = failure
 
 
+# People the page imports from the portal's CSV in one request (about ten seconds); a larger
+# district imports its OneRoster export, checked and imported by jobs, or runs import_roster.
+ROSTER_PAGE_MAX_PEOPLE = 20_000
+
+
 class RosterImportForm(CsvUploadForm):
     schools_file = CsvFileField(
         label="Schools file (CSV)",
@@ -157,8 +163,24 @@ class RosterImportForm(CsvUploadForm):
     )
     users_file = CsvFileField(
         label="People file (CSV)",
-        help_text="Columns: email, first_name, last_name, role, school (the school's slug), and optionally username.",
+        help_text=(
+            "Columns: email, first_name, last_name, role, school (the school's slug), and optionally username. "
+            f"Up to {ROSTER_PAGE_MAX_PEOPLE:,} people at a time."
+        ),
     )
+
+    def clean_users_file(self) -> CsvUpload | None:
+        upload: CsvUpload | None = self.cleaned_data.get("users_file")
+        if upload is None:
+            return None
+        people = sum(1 for row in csv.reader(StringIO(upload.text)) if any(cell.strip() for cell in row)) - 1
+        if people > ROSTER_PAGE_MAX_PEOPLE:
+            raise forms.ValidationError(
+                f"This file lists {people:,} people; this page imports up to {ROSTER_PAGE_MAX_PEOPLE:,} at a time, "
+                "as a larger import would outlast the page. Import a district this size from its OneRoster export "
+                "(checked and imported in the background), or with “python manage.py import_roster” on the server."
+            )
+        return upload
 
 
 class ZipUpload(NamedTuple):

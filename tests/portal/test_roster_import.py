@@ -7,6 +7,7 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
+from portal import forms
 from portal.lib.csvfile import CsvError
 from portal.models import Role, RosterImport, RosterImportKind, School, User
 from portal.services import roster_import
@@ -245,6 +246,29 @@ def test_staff_page_lists_errors_and_imports_nothing(as_user, staff):
     assert b"Nothing was imported" in response.content
     assert b"u.csv row 2, column role" in response.content
     assert not School.objects.filter(slug="oak-elementary").exists()
+
+
+def test_the_page_sends_a_district_too_large_for_it_to_oneroster_and_imports_nothing(as_user, staff, monkeypatch):
+    """A larger import would outlast the page; blank lines and quoted commas are no person."""
+    monkeypatch.setattr(forms, "ROSTER_PAGE_MAX_PEOPLE", 4)
+    client = as_user(staff)
+    fits = USERS + '"alan@district.org",Alan,"Turing, Jr",teacher,oak-elementary\n\n'
+    response = client.post(
+        "/roster/import/",
+        {"schools_file": _upload("s.csv", SCHOOLS), "users_file": _upload("u.csv", fits)},
+        follow=True,
+    )
+    assert b"Roster imported" in response.content
+    too_many = fits + "kay@district.org,Kay,Sparck,teacher,oak-elementary\n"
+    before = (User.objects.count(), RosterImport.objects.count())
+    response = client.post(
+        "/roster/import/", {"schools_file": _upload("s.csv", SCHOOLS), "users_file": _upload("u.csv", too_many)}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "This file lists 5 people; this page imports up to 4 at a time" in page
+    assert "Import a district this size from its OneRoster export" in page
+    assert (User.objects.count(), RosterImport.objects.count()) == before
 
 
 def test_staff_page_rejects_a_file_that_is_not_utf8(as_user, staff):
