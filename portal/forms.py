@@ -135,8 +135,14 @@ class CsvFileField(forms.FileField):
             return None
         if upload.size > self.max_bytes:
             raise forms.ValidationError("The file is larger than 5 MB.")
+        raw = upload.read()
+        if raw.startswith(b"PK\x03\x04"):
+            raise forms.ValidationError(
+                "This is a zip file, not a CSV file. A OneRoster export (.zip) is imported on the OneRoster page, "
+                "or here in its own field; otherwise save each sheet as “CSV UTF-8”."
+            )
         try:
-            return CsvUpload(upload.name, decode_upload(upload.read()))
+            return CsvUpload(upload.name, decode_upload(raw))
         except UnicodeDecodeError:
             raise forms.ValidationError("The file is not UTF-8 text. Save it as “CSV UTF-8” and try again.") from None
 

@@ -794,6 +794,23 @@ def test_staff_upload_an_export_see_its_preview_then_import_it(staff, as_user, u
     assert list((uploads / oneroster.PENDING_FOLDER).iterdir()) == [], "the upload is not kept once imported"
 
 
+def test_an_export_sent_to_the_roster_page_goes_the_oneroster_way(staff, as_user, uploads, jobs):
+    """A OneRoster zip is imported at /roster/import/ as on its own page; a zip put where a CSV
+    file goes is refused next to its field, naming what to do."""
+    client = as_user(staff)
+    upload = SimpleUploadedFile("lakeside.zip", zipped(files([ADA, GRACE])), content_type="application/zip")
+    response = jobs(client.post, "/roster/import/", {"export_file": upload, "district_role": "district_leader"})
+    started = OneRosterRun.objects.latest("pk")
+    assert response.status_code == 302 and response["Location"] == _page(started)
+    assert "Nothing has changed yet" in client.get(response["Location"]).content.decode()
+    as_csv = SimpleUploadedFile("users.csv", zipped(files([ADA])), content_type="text/csv")
+    schools = SimpleUploadedFile("schools.csv", b"slug,name,level,enrollment,frl_percent,locale\n")
+    response = client.post("/roster/import/", {"schools_file": schools, "users_file": as_csv})
+    assert response.status_code == 400
+    assert "This is a zip file, not a CSV file." in response.content.decode()
+    assert not User.objects.filter(sourced_id="t-ada").exists()
+
+
 def test_a_confirmation_sent_twice_imports_once(staff, as_user, uploads, jobs):
     """A double click sends the confirmation twice: the second finds the run importing or imported,
     and leads to its page."""
