@@ -16,15 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django import forms
 from django.core.cache import cache
 from django.db.models import Prefetch
 from django.template.loader import render_to_string
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from portal.lib.kept import kept_html, kept_keys
-from portal.models import School, User
+from portal.lib.kept import kept_filter_panel, kept_keys
+from portal.models import User
 from portal.naming import person_label
 from practices.filters import PracticeFilter, like_mine_reasons
 from practices.models import TAGS, Practice, Visibility
@@ -154,20 +153,12 @@ def render_cards(
 def render_filter_panel(practice_filter: PracticeFilter, *, cleared: bool) -> SafeString:
     """The filter panel's fields (all but the search box), drawn once per set of choices and
     chosen values. `cleared`: whether the page offers to clear what was chosen."""
-    form = practice_filter.form
-    # The schools as the select lists them (by name), read without making a model of each; a
-    # district has many, so they are given to the select only when the panel is drawn.
-    schools = list(School.objects.values_list("slug", "name"))
-    values: list[Any] = [cleared, schools]
-    for name in PANEL_FIELDS:
-        choices = [] if name == "school" else getattr(form.fields[name].widget, "choices", ())
-        values.append((name, [(str(value), str(label)) for value, label in choices], form[name].value()))
-
-    def draw() -> str:
-        school = form.fields["school"]
-        if isinstance(school, forms.ModelChoiceField):
-            blank = [("", school.empty_label)] if school.empty_label is not None else []
-            school.widget.choices = [*blank, *schools]
-        return render_to_string(PANEL_TEMPLATE, {"filter": practice_filter, "cleared": cleared})
-
-    return kept_html("practices:filters", PANEL_TEMPLATE, values, draw, PANEL_SECONDS)
+    return kept_filter_panel(
+        "practices:filters",
+        PANEL_TEMPLATE,
+        practice_filter.form,
+        {"filter": practice_filter},
+        fields=PANEL_FIELDS,
+        cleared=cleared,
+        seconds=PANEL_SECONDS,
+    )

@@ -2,9 +2,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,7 +10,6 @@ from django.core.paginator import Paginator
 from django.db.models import Exists, Min, OuterRef, Prefetch, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -22,9 +19,8 @@ from portal.decorators import role_required
 from portal.forms import EARLIEST_DATE, LATEST_DATE
 from portal.http import AuthenticatedHttpRequest
 from portal.lib.csvfile import csv_response
-from portal.lib.kept import kept_html
+from portal.lib.kept import kept_filter_panel
 from portal.lib.pagination import CappedPaginator
-from portal.models import School
 from portal.naming import person_label
 from practices.models import Practice
 from showcases import services
@@ -154,26 +150,17 @@ PANEL_SECONDS = 60 * 60
 
 
 def _filter_panel(showcase_filter: ShowcaseFilter, *, cleared: bool) -> SafeString:
-    """The list's filters, drawn once per set of choices, chosen values and errors: a district's
-    list of schools is long, and drawing its options cost more than the rest of the page.
-    `cleared`: whether the page offers to clear what was chosen."""
+    """The list's filters, drawn once per set of choices, chosen values and errors."""
     form = showcase_filter.form
-    # The schools as the select lists them (by name), read without making a model of each.
-    schools = list(School.objects.values_list("slug", "name"))
-    values: list[Any] = [cleared, schools]
-    for field in form:
-        choices = [] if field.name == "school" else list(getattr(field.field.widget, "choices", ()))
-        choices = [(str(value), str(label)) for value, label in choices]
-        values.append((field.name, choices, field.value(), [str(error) for error in field.errors]))
-
-    def draw() -> str:
-        school = form.fields["school"]
-        if isinstance(school, forms.ModelChoiceField):
-            blank = [("", school.empty_label)] if school.empty_label is not None else []
-            school.widget.choices = [*blank, *schools]
-        return render_to_string(PANEL_TEMPLATE, {"filter": showcase_filter, "cleared": cleared})
-
-    return kept_html("showcases:filters", PANEL_TEMPLATE, values, draw, PANEL_SECONDS)
+    return kept_filter_panel(
+        "showcases:filters",
+        PANEL_TEMPLATE,
+        form,
+        {"filter": showcase_filter},
+        fields=[field.name for field in form],
+        cleared=cleared,
+        seconds=PANEL_SECONDS,
+    )
 
 
 @require_http_methods(["GET", "HEAD"])

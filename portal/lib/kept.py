@@ -9,12 +9,17 @@ piece shows makes a new key, and an old key simply goes unread.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
+from django import forms
 from django.core.cache import cache
 from django.template import Engine
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString
+
+from portal.models import School
 
 
 def kept_keys(kind: str, template: str, values: Iterable[object]) -> list[str]:
@@ -38,3 +43,42 @@ def kept_html(kind: str, template: str, value: object, draw: Callable[[], str], 
         cache.set(key, html, seconds)
     # Drawn by the template (autoescaped); kept as it was drawn.
     return SafeString(html)  # nosec B703
+
+
+def kept_filter_panel(
+    kind: str,
+    template: str,
+    form: forms.Form,
+    context: Mapping[str, Any],
+    *,
+    fields: Iterable[str],
+    cleared: bool,
+    seconds: int,
+) -> SafeString:
+    """A list's filter panel, drawn once per set of choices, chosen values and errors of `fields`.
+    Its `school` field (a select of every school) gets the schools as plain pairs, read without
+    making a model of each and given to the select only when the panel is drawn: a district has
+    many, and drawing their options cost more than the rest of the page. `cleared`: whether the
+    page offers to clear what was chosen."""
+    schools = list(School.objects.values_list("slug", "name"))
+    values: list[Any] = [cleared, schools]
+    for name in fields:
+        field = form[name]
+        choices = [] if name == "school" else getattr(field.field.widget, "choices", ())
+        values.append(
+            (
+                name,
+                [(str(value), str(label)) for value, label in choices],
+                field.value(),
+                [str(e) for e in field.errors],
+            )
+        )
+
+    def draw() -> str:
+        school = form.fields.get("school")
+        if isinstance(school, forms.ModelChoiceField):
+            blank = [("", school.empty_label)] if school.empty_label is not None else []
+            school.widget.choices = [*blank, *schools]
+        return render_to_string(template, {**context, "cleared": cleared})
+
+    return kept_html(kind, template, values, draw, seconds)
