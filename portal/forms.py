@@ -12,7 +12,7 @@ from django.db.models import Model, QuerySet
 from django.db.models.functions import Lower
 from django.template.loader import render_to_string
 
-from portal.lib.csvfile import CsvError, decode_upload
+from portal.lib.csvfile import CsvError, decode_upload, sniff_delimiter
 from portal.lib.mail import portal_email, send_quietly
 from portal.models import Role, User
 from portal.oneroster import DISTRICT_ROLE_CHOICES, MAX_ZIP_BYTES
@@ -138,8 +138,8 @@ class CsvFileField(forms.FileField):
         raw = upload.read()
         if raw.startswith(b"PK\x03\x04"):
             raise forms.ValidationError(
-                "This is a zip file, not a CSV file. A OneRoster export (.zip) is imported on the OneRoster page, "
-                "or here in its own field; otherwise save each sheet as “CSV UTF-8”."
+                "This is a zip file, not a CSV file. A OneRoster export (.zip) is imported on the OneRoster page; "
+                "otherwise save each sheet as “CSV UTF-8”."
             )
         try:
             return CsvUpload(upload.name, decode_upload(raw))
@@ -179,7 +179,15 @@ class RosterImportForm(CsvUploadForm):
         upload: CsvUpload | None = self.cleaned_data.get("users_file")
         if upload is None:
             return None
-        people = sum(1 for row in csv.reader(StringIO(upload.text)) if any(cell.strip() for cell in row)) - 1
+        # Read as read_rows reads it (the file's own line endings, its delimiter); a row it cannot
+        # read ends the count, and read_rows then names that row.
+        rows = csv.reader(StringIO(upload.text, newline=""), delimiter=sniff_delimiter(upload.text))
+        people = -1  # the header
+        try:
+            for row in rows:
+                people += any(cell.strip() for cell in row)
+        except csv.Error:
+            pass
         if people > ROSTER_PAGE_MAX_PEOPLE:
             raise forms.ValidationError(
                 f"This file lists {people:,} people; this page imports up to {ROSTER_PAGE_MAX_PEOPLE:,} at a time, "

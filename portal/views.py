@@ -105,10 +105,14 @@ class PasswordResetView(auth_views.PasswordResetView):
 @role_required(*ROSTER_ROLES)
 @require_http_methods(["GET", "POST"])
 def roster_import_view(request: AuthenticatedHttpRequest) -> HttpResponse:
-    if request.method == "POST" and "export_file" in request.FILES:
+    export_sent = request.method == "POST" and "export_file" in request.FILES
+    csv_sent = bool({"schools_file", "users_file"} & set(request.FILES))
+    if export_sent and not csv_sent:
         # A OneRoster export (.zip) sent here goes the OneRoster way: checked, previewed, imported by jobs.
         return oneroster_import_view(request)
     form = RosterImportForm(request.POST or None, request.FILES or None)
+    if export_sent:
+        form.add_error(None, "Send either a OneRoster export or the two CSV files, not both: nothing was imported.")
     if request.method == "POST" and form.is_valid():
         schools, users = form.cleaned_data["schools_file"], form.cleaned_data["users_file"]
         try:

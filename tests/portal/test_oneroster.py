@@ -809,6 +809,18 @@ def test_an_export_sent_to_the_roster_page_goes_the_oneroster_way(staff, as_user
     assert response.status_code == 400
     assert "This is a zip file, not a CSV file." in response.content.decode()
     assert not User.objects.filter(sourced_id="t-ada").exists()
+    # Both kinds at once: neither is taken for the other, nothing is imported.
+    upload.seek(0)
+    schools.seek(0)
+    users = SimpleUploadedFile("users.csv", b"email,first_name,last_name,role,school\n")
+    runs = OneRosterRun.objects.count()
+    response = client.post(
+        "/roster/import/",
+        {"export_file": upload, "district_role": "district_leader", "schools_file": schools, "users_file": users},
+    )
+    assert response.status_code == 400
+    assert "Send either a OneRoster export or the two CSV files, not both" in response.content.decode()
+    assert OneRosterRun.objects.count() == runs
 
 
 def test_a_confirmation_sent_twice_imports_once(staff, as_user, uploads, jobs):

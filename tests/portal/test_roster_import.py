@@ -271,6 +271,27 @@ def test_the_page_sends_a_district_too_large_for_it_to_oneroster_and_imports_not
     assert (User.objects.count(), RosterImport.objects.count()) == before
 
 
+@pytest.mark.parametrize("line_end", ["\r", "\r\n"])
+def test_the_count_reads_a_file_as_the_import_does(as_user, staff, monkeypatch, line_end):
+    """Lone carriage returns (a Mac spreadsheet) and a cell that never closes its quote are
+    counted, or named by row, as the import reads them; never a server error."""
+    monkeypatch.setattr(forms, "ROSTER_PAGE_MAX_PEOPLE", 2)
+    client = as_user(staff)
+    over = USERS.replace("\n", line_end)
+    response = client.post(
+        "/roster/import/", {"schools_file": _upload("s.csv", SCHOOLS), "users_file": _upload("u.csv", over)}
+    )
+    assert response.status_code == 400
+    assert "This file lists 3 people; this page imports up to 2 at a time" in response.content.decode()
+    open_quote = 'email,first_name,last_name,role,school\n"ada@district.org,' + "x" * 140_000 + "\n"
+    response = client.post(
+        "/roster/import/", {"schools_file": _upload("s.csv", SCHOOLS), "users_file": _upload("u.csv", open_quote)}
+    )
+    assert response.status_code == 400
+    assert "u.csv row 2" in response.content.decode()
+    assert not User.objects.filter(email="ada@district.org").exists()
+
+
 def test_staff_page_rejects_a_file_that_is_not_utf8(as_user, staff):
     client = as_user(staff)
     response = client.post(
