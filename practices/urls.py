@@ -1,14 +1,15 @@
 from django.urls import path
 
+from portal.lib.kept_pages import kept_page
 from practices import views
 
 app_name = "practices"
 
 urlpatterns = [
-    path("", views.practice_list, name="list"),
+    path("", kept_page(views.practice_list), name="list"),
     path("mine/", views.practice_mine, name="mine"),
     path("new/", views.practice_create, name="create"),
-    path("<int:pk>/", views.practice_detail, name="detail"),
+    path("<int:pk>/", kept_page(views.practice_detail), name="detail"),
     path("<int:pk>/edit/", views.practice_edit, name="edit"),
     path("<int:pk>/adapt/", views.practice_adapt, name="adapt"),
     path("<int:pk>/history/", views.practice_history_view, name="history"),

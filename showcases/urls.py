@@ -1,18 +1,19 @@
 from django.urls import path
 
+from portal.lib.kept_pages import kept_page
 from showcases import views
 
 app_name = "showcases"
 
 urlpatterns = [
-    path("", views.showcase_list, name="list"),
+    path("", kept_page(views.showcase_list), name="list"),
     path("new/", views.showcase_create, name="create"),
     path("calendar/", views.showcase_month, name="month"),
     path("visits/", views.my_visits, name="my_visits"),
     path("hosting/", views.hosting, name="hosting"),
     path("calendar.ics", views.calendar_feed, name="calendar_feed"),
     path("calendar/reset/", views.calendar_feed_reset, name="calendar_feed_reset"),
-    path("<int:pk>/", views.showcase_detail, name="detail"),
+    path("<int:pk>/", kept_page(views.showcase_detail), name="detail"),
     path("<int:pk>/edit/", views.showcase_edit, name="edit"),
     path("<int:pk>/cancel/", views.showcase_cancel, name="cancel"),
     path("<int:pk>/attendees.csv", views.attendees_csv, name="attendees_csv"),

@@ -22,6 +22,8 @@ from django.db import connection, connections, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from portal.lib.kept_pages import pages_changed
+
 T = TypeVar("T")
 
 # COPY's text format: these characters are written as escapes, NULL as \N.
@@ -94,6 +96,8 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
             text = io.StringIO("".join("\t".join(map(_copy_text, row)) + tail for row in rows))
             # psycopg2's cursor, under Django's wrapper.
             cursor.cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", text)
+            # COPY goes past the connection's wrappers, which see every other write.
+            pages_changed()
         else:
             ordered = [fields[name] for name in columns] + rest
             placeholders = ", ".join(["%s"] * len(ordered))

@@ -27,6 +27,7 @@ from django_tasks import task
 from django_tasks.backends.immediate import ImmediateBackend
 
 from portal.jobs import enqueue_on_commit
+from portal.lib.kept_pages import pages_changed
 
 FIGURES_SECONDS = 300
 # How long a copy is kept at all: past FIGURES_SECONDS it is shown only while a worker counts
@@ -53,6 +54,7 @@ def _key(kind: str, parts: tuple[object, ...]) -> str:
 def _counted(key: str, figures: T) -> tuple[T, datetime]:
     found = (figures, timezone.now())
     cache.set(key, found, FIGURES_KEPT_SECONDS)
+    pages_changed()
     return found
 
 
@@ -112,3 +114,4 @@ def figures_changed(kind: str) -> None:
     """Retire every cached copy of this kind of figures."""
     cache.add(_generation_key(kind), 0, None)
     cache.incr(_generation_key(kind))
+    pages_changed()

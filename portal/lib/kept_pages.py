@@ -1,0 +1,226 @@
+"""Whole pages kept for the reader who asked for them, until anything in the district changes.
+
+A signed-in reader who asks again for a page they were just shown (the list after a practice,
+the home page after the showcase list) gets the page as it was drawn for them, from the
+cache, instead of drawing it again: no query of the view's, no template. A kept page is
+served only when all of these are the same as when it was drawn:
+
+- the reader's session, CSRF cookie and account (a page is never served to anyone else, nor
+  after signing in again);
+- the address (path and parameters) and the host;
+- the minute (pages show "today", "upcoming" and times ago; nothing is kept past a minute; each
+  session's minute starts at a second of its own);
+- the district's **content generation**, which moves on every write to the database (an
+  INSERT, UPDATE, DELETE or COPY on any table but the bookkeeping ones below, seen by a
+  wrapper on every database connection, so no write path can forget it: the ORM, `update()`,
+  bulk loads, raw SQL, jobs and commands alike), on every change of cached figures
+  (`portal.lib.figures`) and on every change of settings (tests). It moves when the write is
+  made and again when its transaction commits, so a page drawn in between is not kept.
+
+A page is not kept when the view answered anything but 200, set a cookie, changed the session,
+or wrote to the database while drawing it (its key was of the generation before the write), or
+when the reader has messages waiting (they are shown once). The views that opt in
+(`kept_page`) are the hot reading pages; pages with forms in progress, downloads and status
+pages do not. `KEPT_PAGES=false` turns it off. It needs the cache to be shared by every process
+that writes (Redis, `REDIS_URL`) or a single process (development, tests): `settings.py` keeps
+it off for several processes with a cache each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.contrib.messages.storage.session import SessionStorage
+from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.db import transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.signals import connection_created
+from django.http import HttpRequest, HttpResponse
+
+GENERATION_KEY = "kept-pages:generation"
+# Part of every page's key: raise it when what a kept page holds changes shape.
+KEPT_PAGES_VERSION = 1
+KEPT_SECONDS = 60
+
+# Tables written on reading, whose rows no kept page shows: sessions (a sliding expiry, the
+# messages waiting are checked apart), the sign-in guard's records and the job queue's rows.
+BOOKKEEPING_TABLES = re.compile(r'^"?(django_session|axes_\w+|django_tasks_\w+)"?$')
+_WRITE = re.compile(
+    r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|COPY|MERGE\s+INTO)\s+("?[\w.]+"?)', re.IGNORECASE
+)
+# A statement with common table expressions writes when any of its parts does.
+_WITH = re.compile(r"^\s*WITH\b", re.IGNORECASE)
+_WRITE_WITHIN = re.compile(r'\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+("?[\w.]+"?)', re.IGNORECASE)
+_READ_ONLY_START = re.compile(
+    r"^[\s(]*(SELECT|VALUES|SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|SET|SHOW|EXPLAIN|PRAGMA)\b", re.IGNORECASE
+)
+
+
+def generation() -> int:
+    """The district's content generation (see the module's note)."""
+    current = cache.get(GENERATION_KEY)
+    if current is None:
+        # Started from the clock, so a cache emptied or restarted never comes back to a
+        # generation whose pages may still be kept.
+        cache.add(GENERATION_KEY, time.time_ns(), None)
+        current = cache.get(GENERATION_KEY, 0)
+    return int(current)
+
+
+def pages_changed() -> None:
+    """Move the content generation on: no page kept so far is served again."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:  # not in the cache (emptied, evicted): start a new one
+        cache.set(GENERATION_KEY, time.time_ns(), None)
+
+
+def writes_content(sql: str) -> bool:
+    """Whether a statement may change what a page shows: a write to any table but bookkeeping.
+    Anything not plainly a read counts as a write (a stored procedure, DDL)."""
+    if _READ_ONLY_START.match(sql):
+        return False
+    if _WITH.match(sql):
+        return any(not _bookkeeping(found.group(2)) for found in _WRITE_WITHIN.finditer(sql))
+    found = _WRITE.match(sql)
+    return found is None or not _bookkeeping(found.group(2))
+
+
+def _bookkeeping(table: str) -> bool:
+    return BOOKKEEPING_TABLES.match(table.split(".")[-1]) is not None
+
+
+def _after_commit() -> None:
+    pages_changed()
+
+
+class _WriteWatcher:
+    """Installed on each database connection: moves the generation on at a write, and again
+    when the write's transaction commits (once per transaction)."""
+
+    def __init__(self, connection: BaseDatabaseWrapper) -> None:
+        self.connection = connection
+
+    def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        if writes_content(sql):
+            pages_changed()
+            connection = self.connection
+            if connection.in_atomic_block and not any(
+                callback is _after_commit for _, callback, _ in connection.run_on_commit
+            ):
+                transaction.on_commit(_after_commit, using=connection.alias)
+        return execute(sql, params, many, context)
+
+
+def _watch(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
+    if not any(isinstance(wrapper, _WriteWatcher) for wrapper in connection.execute_wrappers):
+        connection.execute_wrappers.append(_WriteWatcher(connection))
+
+
+def _settings_changed(**kwargs: object) -> None:
+    pages_changed()
+
+
+def watch_writes() -> None:
+    """Watch every database connection for writes (called once, when the portal app is ready)."""
+    connection_created.connect(_watch, dispatch_uid="kept-pages-watch")
+    setting_changed.connect(_settings_changed, dispatch_uid="kept-pages-settings")
+
+
+def _messages_waiting(request: HttpRequest) -> bool:
+    if request.COOKIES.get(CookieStorage.cookie_name):
+        return True
+    session = getattr(request, "session", None)
+    return session is not None and SessionStorage.session_key in session
+
+
+def minute(session_key: str) -> int:
+    """The minute now, counted from the epoch: a kept page is served only within the minute it
+    was drawn in. Each session's minutes start at a second of their own, so the pages of many
+    readers are not all drawn again at the same moment."""
+    offset = int(hashlib.sha256(session_key.encode()).hexdigest()[:8], 16) % 60
+    return int((time.time() + offset) // 60)
+
+
+def _page_key(request: HttpRequest, current: int) -> str | None:
+    session_key = request.session.session_key
+    if not session_key:
+        return None
+    parts = (
+        KEPT_PAGES_VERSION,
+        current,
+        minute(session_key),
+        session_key,
+        request.COOKIES.get(settings.CSRF_COOKIE_NAME, ""),
+        request.user.pk,
+        request.get_host(),
+        request.is_secure(),
+        request.get_full_path(),
+    )
+    return "kept-page:" + hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+class KeptPage(HttpResponse):
+    """A page served as it was kept."""
+
+
+def _keepable(request: HttpRequest, response: HttpResponse) -> bool:
+    # A page whose form holds a CSRF token made for a cookie the reader does not have yet: the
+    # cookie is set on this answer only.
+    new_csrf_cookie = "CSRF_COOKIE" in request.META and not request.COOKIES.get(settings.CSRF_COOKIE_NAME)
+    return (
+        not new_csrf_cookie
+        and response.status_code == 200
+        and not response.streaming
+        and getattr(response, "is_rendered", True)
+        and not response.cookies
+        and "no-store" not in response.get("Cache-Control", "")
+    )
+
+
+_KEPT_HEADERS: Sequence[str] = ("Content-Type", "Content-Language", "Cache-Control", "Vary", "Link")
+
+
+def kept_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Keep what `view` draws for a signed-in reader's GET (see the module's note)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if (
+            not settings.KEPT_PAGES
+            or request.method not in ("GET", "HEAD")
+            or not request.user.is_authenticated
+            or _messages_waiting(request)
+        ):
+            return view(request, *args, **kwargs)
+        current = generation()
+        key = _page_key(request, current)
+        if key is None:
+            return view(request, *args, **kwargs)
+        found = cache.get(key)
+        if found is not None:
+            content, headers = found
+            kept = KeptPage(content)
+            for name, value in headers:
+                kept[name] = value
+            return kept
+        session_was_modified = request.session.modified
+        response = view(request, *args, **kwargs)
+        if (
+            _keepable(request, response)
+            and request.session.modified == session_was_modified
+            and generation() == current
+        ):
+            headers = [(name, response[name]) for name in _KEPT_HEADERS if name in response]
+            cache.set(key, (response.content, headers), KEPT_SECONDS)
+        return response
+
+    return wrapper
