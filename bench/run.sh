@@ -10,6 +10,9 @@ cd "$(dirname "$0")/.."
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 export DJANGO_DEBUG=false DJANGO_SECRET_KEY=bench-only-secret-key-0123456789abcdefghijklmnopqrstuvwxyz
 export DJANGO_SECURE_SSL_REDIRECT=false DJANGO_SECURE_COOKIES=false DJANGO_ALLOWED_HOSTS=127.0.0.1 LOG_LEVEL=WARNING
+# Pages kept for their reader (portal/lib/kept_pages.py): one process here, so its own cache
+# serves; bench/throughput.sh shares Redis between the workers.
+export KEPT_PAGES=true
 
 # The scales, smallest first, small always among them (the comparison's base).
 SCALES=(small)

@@ -10,6 +10,9 @@ answers on --url, with the same settings (environment) as that server.
    last is answered) for a few seconds to warm up, then for --seconds; then /healthz alone on the
    same server. Prints requests/s, p50/p95/p99, errors and the ratio mix / healthz, and writes
    them to <out>/throughput-<scale>-<time>.json.
+4. With --writes-per-second above 0, the mix again while a practice elsewhere in the district is
+   edited that often: every write retires the pages kept for their readers (portal/lib/kept_pages.py),
+   so this load shows what keeping pages is worth when the district is not only reading.
 """
 
 import argparse
@@ -20,6 +23,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +40,7 @@ django.setup()
 
 from django.conf import settings
 from django.test import Client
+from django.utils import timezone
 
 from portal.models import Role, User
 from practices.models import Practice, Status, Visibility
@@ -99,6 +104,7 @@ def build_mix(people_per_role: int) -> list[dict[str, str]]:
                     "page": name,
                     "role": role.value,
                     "path": path.format(practice=practices[n % len(practices)], cycle=cycle.slug),
+                    "practice": str(practices[-1]),
                     "cookie": cookies[role][n % len(cookies[role])],
                 }
             )
@@ -163,6 +169,28 @@ def run_wrk(
     }
 
 
+def run_wrk_while_writing(args: argparse.Namespace, mix_file: Path, threads: int, practice_pk: int) -> dict[str, Any]:
+    """The mix under load while one practice is edited `args.writes_per_second` times a second."""
+    stop = threading.Event()
+    writes = 0
+
+    def write() -> None:
+        nonlocal writes
+        while not stop.wait(1 / args.writes_per_second):
+            Practice.objects.filter(pk=practice_pk).update(updated_at=timezone.now())
+            writes += 1
+
+    writer = threading.Thread(target=write, daemon=True)
+    writer.start()
+    try:
+        load = run_wrk(args.url, mix_file, args.seconds, args.connections, threads, args.timeout)
+    finally:
+        stop.set()
+        writer.join()
+    load["writes"] = writes
+    return load
+
+
 def measure(
     args: argparse.Namespace, mix: list[dict[str, str]], mix_file: Path, health_file: Path, threads: int
 ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
@@ -174,10 +202,11 @@ def measure(
     print(f"\n{'page of the mix (one request each)':36} {'status':>6} {'ms':>8} {'kB':>7}")
     for row in pages:
         print(f"{row['page']:36} {row['status']:>6} {row['ms']:>8.1f} {row['kb']:>7.1f}")
-    loads = {
-        "mix": run_wrk(args.url, mix_file, args.seconds, args.connections, threads, args.timeout),
-        "healthz": run_wrk(args.url, health_file, args.seconds, args.connections, threads, args.timeout),
-    }
+    loads = {"mix": run_wrk(args.url, mix_file, args.seconds, args.connections, threads, args.timeout)}
+    if args.writes_per_second > 0:
+        practice_pk = int(mix[0]["practice"])
+        loads["mix_writing"] = run_wrk_while_writing(args, mix_file, threads, practice_pk)
+    loads["healthz"] = run_wrk(args.url, health_file, args.seconds, args.connections, threads, args.timeout)
     return pages, loads
 
 
@@ -193,6 +222,9 @@ def main() -> int:
     parser.add_argument("--people", type=int, default=4, help="readers of each role")
     parser.add_argument("--server", default="", help="how the server was started, for the record")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-results")
+    parser.add_argument(
+        "--writes-per-second", type=float, default=1.0, help="edits during the second run of the mix (0: no second run)"
+    )
     args = parser.parse_args()
     threads = min(args.threads, args.connections)
     # The machine's load when the run starts: the ratio to /healthz evens out a busy machine only in part.
@@ -221,13 +253,20 @@ def main() -> int:
     header = f"{'load':24} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'non-2xx':>8} {'socket err':>10}"
     print(header)
     print("-" * len(header))
-    for name, label in (("mix", f"mix ({len(MIX)} pages)"), ("healthz", "/healthz alone")):
+    labels = {
+        "mix": f"mix ({len(MIX)} pages)",
+        "mix_writing": f"mix, {args.writes_per_second:g} edit/s",
+        "healthz": "/healthz alone",
+    }
+    for name, label in labels.items():
+        if name not in loads:
+            continue
         load = loads[name]
         print(
             f"{label:24} {load['requests_per_s']:>8.1f} {load['p50_ms']:>8.1f} {load['p95_ms']:>8.1f} "
             f"{load['p99_ms']:>8.1f} {load['non_2xx']:>8} {load['socket_errors']:>10}"
         )
-    errors = loads["mix"]["errors"] + loads["healthz"]["errors"]
+    errors = sum(load["errors"] for load in loads.values())
     load_after = os.getloadavg()
     print(
         f"\nmachine: {os.cpu_count()} CPUs, load average {load_before[0]:.1f} at the start, {load_after[0]:.1f} at the end"
@@ -260,6 +299,8 @@ def main() -> int:
         "load_average": {"start": round(load_before[0], 2), "end": round(load_after[0], 2)},
         "pages": pages,
         "mix": loads["mix"],
+        "mix_writing": loads.get("mix_writing"),
+        "writes_per_second": args.writes_per_second,
         "healthz": loads["healthz"],
         "mix_over_healthz": round(ratio, 3),
         "goal": {"mix_over_healthz": GOAL_RATIO, "p95_ms": GOAL_P95_MS, "errors": 0},

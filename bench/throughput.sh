@@ -6,7 +6,8 @@
 # by hand: `bash bench/throughput.sh large` (the database portal_bench_large must exist).
 # Variables: BENCH_SECONDS (30, per load), BENCH_WARMUP (10), BENCH_CONNECTIONS (8),
 # BENCH_PORT (8130), BENCH_REDIS_URL (redis://127.0.0.1:6379/3), BENCH_PG, BENCH_WORKERS,
-# BENCH_THREADS, BENCH_PEOPLE (4 readers of each role).
+# BENCH_THREADS, BENCH_PEOPLE (4 readers of each role), BENCH_WRITES (edits a second during the
+# mix's second run, 1; 0 leaves it out), KEPT_PAGES (true; false draws every page).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE_NAME=${1:?which scale: small, large or xl}
@@ -51,4 +52,5 @@ curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" || { echo "no answer from
 
 .venv/bin/python bench/throughput.py --url "http://127.0.0.1:$PORT" --scale "$SCALE_NAME" \
   --seconds "${BENCH_SECONDS:-30}" --warmup "${BENCH_WARMUP:-10}" --connections "${BENCH_CONNECTIONS:-8}" \
-  --people "${BENCH_PEOPLE:-4}" --server "$SERVER, DJANGO_DEBUG=false, PostgreSQL, REDIS_URL=$REDIS_URL"
+  --people "${BENCH_PEOPLE:-4}" --writes-per-second "${BENCH_WRITES:-1}" \
+  --server "$SERVER, DJANGO_DEBUG=false, PostgreSQL, REDIS_URL=$REDIS_URL, KEPT_PAGES=${KEPT_PAGES:-true}"
