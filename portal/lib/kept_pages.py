@@ -49,6 +49,10 @@ GENERATION_KEY = "kept-pages:generation"
 # Part of every page's key: raise it when what a kept page holds changes shape.
 KEPT_PAGES_VERSION = 1
 KEPT_SECONDS = 60
+# Pages asked for with a longer address (parameters of hundreds of characters), or larger than
+# this, are drawn each time: a reader does not ask for them again, and they would fill the cache.
+KEPT_ADDRESS_CHARS = 500
+KEPT_PAGE_BYTES = 1_000_000
 
 # Tables written on reading, whose rows no kept page shows: sessions (a sliding expiry, the
 # messages waiting are checked apart), the sign-in guard's records and the job queue's rows.
@@ -181,6 +185,7 @@ def _keepable(request: HttpRequest, response: HttpResponse) -> bool:
         and response.status_code == 200
         and not response.streaming
         and getattr(response, "is_rendered", True)
+        and len(response.content) <= KEPT_PAGE_BYTES
         and not response.cookies
         and "no-store" not in response.get("Cache-Control", "")
     )
@@ -199,6 +204,7 @@ def kept_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             or request.method not in ("GET", "HEAD")
             or not request.user.is_authenticated
             or _messages_waiting(request)
+            or len(request.get_full_path()) > KEPT_ADDRESS_CHARS
         ):
             return view(request, *args, **kwargs)
         current = generation()

@@ -71,6 +71,12 @@ def test_each_address_is_kept_apart(as_user, teacher, practice):
     assert not isinstance(searched, KeptPage)
 
 
+def test_a_page_asked_for_with_a_long_address_is_drawn_each_time(as_user, teacher, practice):
+    client = as_user(teacher)
+    _, again = seen_twice(client, LIST + "?q=" + "exit+" * 100)
+    assert not isinstance(again, KeptPage)
+
+
 def test_a_write_anywhere_draws_the_page_again_even_a_bulk_update(as_user, teacher, practice):
     client = as_user(teacher)
     seen_twice(client)
