@@ -5,6 +5,7 @@ correct (if slower) word-matching path on SQLite. Typos are forgiven through a w
 from __future__ import annotations
 
 import difflib
+import hashlib
 import itertools
 import re
 from collections.abc import Sequence
@@ -204,33 +205,110 @@ def most_recent(matches: QuerySet[Practice], size: int) -> QuerySet[Any] | RawSQ
     return RawSQL(f"SELECT recent.pk FROM ({sql}) AS recent", params)  # noqa: S608, S611  # nosec B608, B611
 
 
+class RowVersion(Expression):
+    """Which version of its row an entry is: PostgreSQL's `xmin` (the transaction that wrote it)
+    and `ctid` (where it lies), which together change with every update of the row, however it is
+    made (the ORM, `update()`, raw SQL). Named through the query's own alias, as `SearchVectorSQL`."""
+
+    output_field = TextField()
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[()]]:
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f"({table}.xmin::text || '@' || {table}.ctid::text)", ()
+
+
+# The scores of a search's pool (rank and bonus, as `with_search_rank` has them) are kept per
+# searched text, each with the version of the entry's row it was computed from: the same search,
+# by anyone under any filters, then ranks the entries that have not changed without reading their
+# search vectors again (most of a pool's cost). A score is used only for the very row version it
+# came from, so an edit is ranked afresh at once. At most this many are kept per text.
+KEPT_SCORES = 2500
+KEPT_SCORES_SECONDS = 24 * 60 * 60
+
+
+def _kept_scores_key(text: str, using: str) -> str:
+    database = str(connections[using].settings_dict["NAME"])
+    digest = hashlib.sha256(repr((database, text)).encode()).hexdigest()
+    return f"practices:search-scores:{digest}"
+
+
+def _kept_arrays(kept: list[tuple[int, str, float]]) -> tuple[str, str, str]:
+    """Kept scores as three PostgreSQL array literals, kept as they are passed: ids, row versions
+    (which hold no quote or backslash) and scores (`repr` writes a float exactly)."""
+    return (
+        "{" + ",".join(str(pk) for pk, _version, _score in kept) + "}",
+        ('{"' + '","'.join(version for _pk, version, _score in kept) + '"}') if kept else "{}",
+        "{" + ",".join(repr(score) for _pk, _version, score in kept) + "}",
+    )
+
+
+def _kept_rows(arrays: tuple[str, str, str]) -> list[tuple[int, str, float]]:
+    """The kept scores back from their array literals."""
+    pks, versions, scores = (array[1:-1] for array in arrays)
+    if not pks:
+        return []
+    return list(zip(map(int, pks.split(",")), versions[1:-1].split('","'), map(float, scores.split(",")), strict=True))
+
+
+def _bonus_sql(text: str, connection: BaseDatabaseWrapper) -> tuple[str, list[Any]]:
+    """`_title_and_summary_bonus` over a pool's "search_title" and "search_summary" columns: the
+    SQL the ORM makes of it (icontains: UPPER(column::text) LIKE UPPER(pattern)), with the same
+    parameters, so the sum it makes with the rank is the same number."""
+    sql = "%s"
+    params: list[Any] = [0.0]
+    for term in search_terms(text):
+        pattern = f"%{connection.ops.prep_for_like_query(term)}%"
+        for column, weight in (("search_title", 1.0), ("search_summary", 0.5)):
+            sql = f"({sql} + CASE WHEN UPPER(pool.{column}::text) LIKE UPPER(%s) THEN %s ELSE %s END)"
+            params += [pattern, weight, 0.0]
+    return sql, params
+
+
 def best_matches(matches: QuerySet[Practice], text: str, *, size: int, within: QuerySet[Practice]) -> list[int]:
     """The ids of the `size` most recent of `matches`, best match first (by `with_search_rank`,
     then the most recent): the pool a search ranks, so ranking costs the same in a district of
     any size. `within` is what `matches` were filtered from, to look the pool up in.
 
     On PostgreSQL the pool is ranked in the query that picks it (`recent_pool`): the rank (ts_rank
-    over each entry's stored vector) is computed for the pool's rows only, and no entry is looked
-    up again."""
+    over each entry's stored vector) and the bonus are computed for the pool's rows only, and only
+    for those whose score is not kept (KEPT_SCORES); no entry is looked up again."""
     text = searched_text(text)
     if not text or connections[matches.db].vendor != "postgresql":
         # The rank is an alias the type checker cannot see.
         ranked: QuerySet[Any] = with_search_rank(within.filter(pk__in=most_recent(matches, size)), text)
         return list(ranked.order_by("-search_rank", "-published_at", "-pk").values_list("pk", flat=True))
+    connection = connections[matches.db]
     picked = matches.annotate(
-        search_bonus=_title_and_summary_bonus(text), search_column=SearchVectorSQL("column")
-    ).values("pk", "published_at", "search_bonus", "search_column")
+        search_title=F("title"),
+        search_summary=F("summary"),
+        search_column=SearchVectorSQL("column"),
+        search_version=RowVersion(),
+    ).values("pk", "published_at", "search_title", "search_summary", "search_column", "search_version")
     pool, params = recent_pool(picked, size)
-    # The same order as with_search_rank's, over the picked rows. The SQL around the ORM's own is
-    # constant; the searched text is a parameter.
+    key = _kept_scores_key(text, matches.db)
+    kept: tuple[str, str, str] = cache.get(key) or ("{}", "{}", "{}")
+    bonus, bonus_params = _bonus_sql(text, connection)
+    # The same order as with_search_rank's, over the picked rows: a kept score where the row is
+    # the version it was computed from, else the rank and bonus (each row's score as a double, as
+    # the sum is, so kept and fresh scores compare as they would have). The SQL around the ORM's
+    # own is constant; the searched text, its words and the kept scores are parameters.
     in_order = (
-        f"SELECT pool.pk FROM ({pool}) AS pool "  # noqa: S608  # nosec B608
-        f"ORDER BY ts_rank(pool.search_column, {SearchVectorSQL.QUERY}) + pool.search_bonus DESC, "
-        "pool.published_at DESC, pool.pk DESC"
+        "SELECT pool.pk, pool.search_version, COALESCE(kept.score, "  # noqa: S608  # nosec B608
+        f"(ts_rank(pool.search_column, {SearchVectorSQL.QUERY}) + {bonus})::double precision), kept.pk IS NULL "
+        f"FROM ({pool}) AS pool LEFT JOIN unnest(%s::bigint[], %s::text[], %s::double precision[]) "
+        "AS kept(pk, version, score) ON kept.pk = pool.pk AND kept.version = pool.search_version "
+        "ORDER BY 3 DESC, pool.published_at DESC, pool.pk DESC"
     )
-    with connections[matches.db].cursor() as cursor:
-        cursor.execute(in_order, (*params, text))
-        return [row[0] for row in cursor.fetchall()]
+    with connection.cursor() as cursor:
+        cursor.execute(in_order, (text, *bonus_params, *params, *kept))
+        rows = cursor.fetchall()
+    if any(fresh for *_row, fresh in rows):
+        # This pool's scores first, then those kept before, up to KEPT_SCORES.
+        scores = [(pk, version, score) for pk, version, score, _fresh in rows]
+        pooled = {pk for pk, _version, _score in scores}
+        scores += [row for row in _kept_rows(kept) if row[0] not in pooled]
+        cache.set(key, _kept_arrays(scores[:KEPT_SCORES]), KEPT_SCORES_SECONDS)
+    return [row[0] for row in rows]
 
 
 # -- Forgiving typos: the word list and "Did you mean …?" ------------------------------------------
