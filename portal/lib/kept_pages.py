@@ -44,6 +44,7 @@ from django.db import transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 GENERATION_KEY = "kept-pages:generation"
 # Part of every page's key: raise it when what a kept page holds changes shape.
@@ -151,7 +152,7 @@ def minute(session_key: str) -> int:
     was drawn in. Each session's minutes start at a second of their own, so the pages of many
     readers are not all drawn again at the same moment."""
     offset = int(hashlib.sha256(session_key.encode()).hexdigest()[:8], 16) % 60
-    return int((time.time() + offset) // 60)
+    return int((timezone.now().timestamp() + offset) // 60)
 
 
 def _page_key(request: HttpRequest, current: int) -> str | None:
