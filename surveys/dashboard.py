@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from django.db.models import (
     BooleanField,
     Case,
-    Count,
     ExpressionWrapper,
     F,
+    Func,
     IntegerField,
     JSONField,
     OuterRef,
@@ -22,9 +22,9 @@ from django.db.models import (
     When,
 )
 from django.db.models.fields.json import KeyTransform
-from django.db.models.functions import Coalesce
 from django_stubs_ext import WithAnnotations
 
+from portal.lib.figures import cached_figures
 from portal.models import ENROLLMENT_BANDS, FRL_BANDS, Locale, Role, SchoolLevel, User
 from surveys.charts import TensionChart, TrendChart, tension_chart, trend_chart
 from surveys.models import MIN_GROUP, SURVEY_ROLES, Answer, Cycle, Release, SurveyAccess, Tension
@@ -43,6 +43,12 @@ SEGMENT_LABELS = {
 
 
 NO_STUDY_FIGURE = "no figure"
+# The page shows the first few comments on each tension, and a tension's comments a page at a
+# time: a cycle of thousands of responses has thousands of comments, read only as they are shown.
+COMMENTS_PREVIEW = 5
+COMMENTS_PAGE = 50
+# Past any page a cycle could have; a larger number asks for the last page.
+COMMENTS_LAST_PAGE = 10_000
 # The trend charts draw the latest cycles; the table beside them has every cycle.
 TREND_CYCLES = 6
 
@@ -50,6 +56,72 @@ TREND_CYCLES = 6
 def ordinal(number: int) -> str:
     suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
     return f"{number}{suffix}"
+
+
+@dataclass(frozen=True)
+class CommentsWanted:
+    """Which comments a page shows: the first few on each tension, or one page of the comments
+    on `tension`."""
+
+    tension: int | None = None
+    page: int = 1
+
+    def span(self, number: int) -> tuple[int, int] | None:
+        """Which of the comments on tension `number` to read: the first and how many (None: none)."""
+        if self.tension is None:
+            return 0, COMMENTS_PREVIEW
+        if number == self.tension:
+            return (self.page - 1) * COMMENTS_PAGE, COMMENTS_PAGE
+        return None
+
+
+@dataclass
+class TensionComments:
+    """The comments on one tension a page shows, out of `count`, as released."""
+
+    tension: Tension
+    count: int
+    texts: list[str]
+    page: int = 1
+    per_page: int = COMMENTS_PREVIEW
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.count // self.per_page))
+
+    @property
+    def first(self) -> int:
+        """The number of the first comment shown, counting from 1."""
+        return (self.page - 1) * self.per_page + 1
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.texts) - 1
+
+    @property
+    def more(self) -> int:
+        """How many are not shown among the first few."""
+        return self.count - len(self.texts)
+
+    @property
+    def past_the_end(self) -> bool:
+        return self.page > self.pages
+
+    @property
+    def has_previous(self) -> bool:
+        return 1 < self.page <= self.pages
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def previous_page(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_page(self) -> int:
+        return self.page + 1
 
 
 @dataclass
@@ -163,17 +235,15 @@ def respondents_label() -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def invited_count() -> Subquery:
-    """How many people each cycle invited (see ResponseRate), for a cycle query to annotate."""
-    invited = (
-        User.objects.active()
-        .filter(role__in=SURVEY_ROLES, date_joined__date__lte=OuterRef("closes_on"))
-        .order_by()
-        .values("is_active")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Subquery(invited, output_field=IntegerField())
+def invited_count(cycle: Cycle) -> int:
+    """How many people `cycle` invited (see ResponseRate). Counted over the whole roster, so kept
+    for a few minutes like the district's other figures: a roster change shows within them."""
+
+    def count() -> int:
+        return User.objects.active().filter(role__in=SURVEY_ROLES, date_joined__date__lte=cycle.closes_on).count()
+
+    invited, _counted_at = cached_figures("survey-invited", (cycle.pk, cycle.closes_on.isoformat()), count)
+    return invited
 
 
 @dataclass(frozen=True)
@@ -217,7 +287,10 @@ class Dashboard:
     tensions: list[Tension]
     district: dict[int, Figures]
     trend: list[TrendRow]
-    comments: dict[int, list[str]]
+    # Tensions with comments, each with its first few; or, when a page asks for one tension's
+    # comments, that tension alone with the page asked for (`comments_of`).
+    comments: list[TensionComments]
+    comments_of: TensionComments | None
     comments_shown: bool
     can_read_comments: bool
     own: dict[int, Answer]
@@ -288,23 +361,86 @@ def _cells(data: dict[str, Any] | None, tensions: dict[int, Tension]) -> dict[in
     return cells
 
 
+def _comments_path(number: int) -> Value:
+    """Where a release's figures hold the comments on tension `number` (a JSON path)."""
+    return Value(f'$.comments."{number}"')
+
+
+class _CommentCount(Func):
+    """How many comments a release's figures hold on tension `number`."""
+
+    template = "COALESCE(json_array_length(%(expressions)s), 0)"
+    output_field = IntegerField()
+
+    def __init__(self, number: int) -> None:
+        super().__init__(F("figures"), _comments_path(number))
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        template = "COALESCE(jsonb_array_length(jsonb_path_query_first(%(expressions)s::jsonpath)), 0)"
+        return self.as_sql(compiler, connection, template=template, **extra)
+
+
+class _Comments(Func):
+    """Comments `start` to `start + count` (excluded) of a release's figures on tension `number`."""
+
+    template = (
+        "(SELECT json_group_array(value) FROM json_each(%(expressions)s) WHERE key >= %(start)s AND key < %(end)s)"
+    )
+    output_field = JSONField()
+
+    def __init__(self, number: int, start: int, count: int) -> None:
+        super().__init__(F("figures"), _comments_path(number), start=int(start), end=int(start + count))
+        self.number, self.start, self.count = number, int(start), int(count)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        # A JSON path's subscripts: the first and the last (included) of the comments.
+        path = Value(f'$.comments."{self.number}"[{self.start} to {self.start + self.count - 1}]')
+        sliced = self.copy()
+        sliced.set_source_expressions([self.source_expressions[0], path])
+        template = "jsonb_path_query_array(%(expressions)s::jsonpath)"
+        return Func.as_sql(sliced, compiler, connection, template=template, **extra)
+
+
 if TYPE_CHECKING:
 
     class _Parts(TypedDict):
         exportable: bool
         district_figures: dict[str, Any] | None
-        all_figures: dict[str, Any] | None
+        group_figures: dict[str, Any] | None
 
     # A release as pages read it: whether it has an export, without loading the export, and of
-    # its figures the district's, or all of them for the cycle a page is about.
+    # its figures the district's, or the groups too for the cycle a page is about (and the
+    # comments it shows, as `comment_count_<n>` and `comments_<n>` per tension).
     LatestRelease = WithAnnotations[Release, _Parts]
 
 
-def _latest_releases(cycles: Sequence[Cycle], full: Cycle | None = None) -> dict[int, LatestRelease]:
+def _comment_parts(full: Cycle, wanted: CommentsWanted, numbers: Sequence[int]) -> dict[str, Case]:
+    """How many comments `full`'s release holds on each tension, and those `wanted` of them."""
+    parts = {}
+    for number in numbers:
+        parts[f"comment_count_{number}"] = Case(
+            When(cycle=full, then=_CommentCount(number)), default=None, output_field=IntegerField()
+        )
+        span = wanted.span(number)
+        if span is not None:
+            parts[f"comments_{number}"] = Case(
+                When(cycle=full, then=_Comments(number, *span)), default=None, output_field=JSONField()
+            )
+    return parts
+
+
+def _latest_releases(
+    cycles: Sequence[Cycle],
+    full: Cycle | None = None,
+    comments: CommentsWanted | None = None,
+    numbers: Sequence[int] = (),
+) -> dict[int, LatestRelease]:
     """The latest release of each cycle, without the heavy parts: of its figures only the
-    district's (`district_figures`), and all of them (`all_figures`) for `full` alone (the
-    segments and comments of every past cycle are most of a release). One query."""
+    district's (`district_figures`), and the groups (`group_figures`) for `full` alone, with the
+    comments on it that are shown (a cycle's comments, and the segments of every past cycle,
+    are most of a release). One query."""
     latest = Release.objects.filter(cycle=OuterRef("cycle")).order_by("-number").values("pk")[:1]
+    wanted = _comment_parts(full, comments, numbers) if full is not None and comments is not None else {}
     return {
         release.cycle_id: release
         for release in Release.objects.filter(cycle__in=cycles, pk=Subquery(latest))
@@ -312,18 +448,32 @@ def _latest_releases(cycles: Sequence[Cycle], full: Cycle | None = None) -> dict
         .annotate(
             exportable=ExpressionWrapper(Q(export__isnull=False), output_field=BooleanField()),
             district_figures=KeyTransform("district", "figures"),
-            all_figures=Case(When(cycle=full, then=F("figures")), default=None, output_field=JSONField()),
+            group_figures=Case(
+                When(cycle=full, then=KeyTransform("groups", "figures")), default=None, output_field=JSONField()
+            ),
+            **wanted,
         )
     }
 
 
-def _releases(cycles: Sequence[Cycle], cycle: Cycle, *, full: bool = False) -> dict[int, LatestRelease]:
-    """The latest release of each cycle (with all of `cycle`'s figures when `full`). Once
-    `cycle` has closed, its closing release is made first, if it is not there yet."""
-    releases = _latest_releases(cycles, cycle if full else None)
+def _releases(
+    cycles: Sequence[Cycle],
+    cycle: Cycle,
+    *,
+    full: bool = False,
+    comments: CommentsWanted | None = None,
+    numbers: Sequence[int] = (),
+) -> dict[int, LatestRelease]:
+    """The latest release of each cycle (with `cycle`'s groups and the comments wanted when
+    `full`). Once `cycle` has closed, its closing release is made first, if it is not there yet."""
+
+    def read() -> dict[int, LatestRelease]:
+        return _latest_releases(cycles, cycle if full else None, comments, numbers)
+
+    releases = read()
     found = releases.get(cycle.pk)
     if cycle.is_closed() and (found is None or not found.closing) and figures_release(cycle=cycle) is not None:
-        releases = _latest_releases(cycles, cycle if full else None)
+        releases = read()
     return releases
 
 
@@ -338,22 +488,37 @@ def released_district(cycle: Cycle, tensions: dict[int, Tension]) -> tuple[Lates
     return release, _cells(release.district_figures if release else None, tensions)
 
 
-def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
-    """The cycle's latest released figures; the comments when the viewer is one of their
-    readers; and a principal's own answers, as they are now (they are theirs). No viewer:
-    no one's view (an export), with neither."""
+def _shown_comments(
+    found: LatestRelease, tensions: dict[int, Tension], wanted: CommentsWanted
+) -> tuple[list[TensionComments], TensionComments | None]:
+    """The comments a page shows, as read with the release (see `_comment_parts`)."""
+    listed: list[TensionComments] = []
+    for number, tension in tensions.items():
+        if wanted.span(number) is None:
+            continue
+        count = getattr(found, f"comment_count_{number}", None) or 0
+        texts = list(getattr(found, f"comments_{number}", None) or [])
+        if wanted.tension is not None:
+            return [], TensionComments(tension, count, texts, page=wanted.page, per_page=COMMENTS_PAGE)
+        if count:
+            listed.append(TensionComments(tension, count, texts, per_page=COMMENTS_PREVIEW))
+    return listed, None
+
+
+def build_dashboard(cycle: Cycle, viewer: User | None, comments: CommentsWanted | None = None) -> Dashboard:
+    """The cycle's latest released figures; the `comments` asked for when the viewer is one of
+    their readers (none asked: none read); and a principal's own answers, as they are now (they
+    are theirs). No viewer: no one's view (an export), with neither."""
     access = SurveyAccess.of(viewer)
     tensions = {tension.number: tension for tension in Tension.objects.all()}
-    # Whom a cycle invited is counted for the cycle shown alone: the pages give its rate only,
-    # and counting it for every past cycle was most of the database's work for the page.
-    cycles = list(
-        Cycle.objects.filter(opens_on__lte=cycle.opens_on)
-        .annotate(invited=Case(When(pk=cycle.pk, then=Coalesce(invited_count(), 0)), default=Value(0)))
-        .order_by("opens_on")
-    )
-    releases = _releases(cycles, cycle, full=True)
+    can_read = access.can_read_comments
+    wanted = comments if can_read else None
+    if wanted is not None and wanted.tension is not None and wanted.tension not in tensions:
+        wanted = CommentsWanted()
+    cycles = list(Cycle.objects.filter(opens_on__lte=cycle.opens_on).order_by("opens_on"))
+    releases = _releases(cycles, cycle, full=True, comments=wanted, numbers=list(tensions))
     found = releases.get(cycle.pk)
-    figures: dict[str, Any] = (found.all_figures or {}) if found else {}
+    groups: dict[str, Any] = (found.group_figures or {}) if found else {}
     respondents = found.responses if found else 0
     district = _cells(found.district_figures if found else None, tensions)
 
@@ -368,13 +533,11 @@ def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
             )
         )
 
-    can_read = access.can_read_comments
     comments_shown = respondents >= MIN_GROUP
-    comments = (
-        {int(number): texts for number, texts in figures.get("comments", {}).items()}
-        if can_read and comments_shown
-        else {}
-    )
+    listed: list[TensionComments] = []
+    one: TensionComments | None = None
+    if found is not None and wanted is not None and comments_shown:
+        listed, one = _shown_comments(found, tensions, wanted)
     own = {}
     if access.sees_own_answers:
         own = {
@@ -387,13 +550,14 @@ def build_dashboard(cycle: Cycle, viewer: User | None) -> Dashboard:
         if found
         else None,
         respondents=respondents,
-        rate=ResponseRate(respondents, next(past.invited for past in cycles if past.pk == cycle.pk)),
+        rate=ResponseRate(respondents, invited_count(cycle)),
         tensions=list(tensions.values()),
         district=district,
         trend=trend,
-        comments=comments,
+        comments=listed,
+        comments_of=one,
         comments_shown=comments_shown,
         can_read_comments=can_read,
         own=own,
-        groups=figures.get("groups", {}),
+        groups=groups,
     )

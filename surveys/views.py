@@ -15,7 +15,9 @@ from portal.lib.csvfile import CsvError, csv_response
 from portal.lib.figures import FIGURES_SECONDS
 from portal.lib.pdf import pdf_response
 from surveys.dashboard import (
+    COMMENTS_LAST_PAGE,
     NO_STUDY_FIGURE,
+    CommentsWanted,
     Dashboard,
     build_dashboard,
     current_release,
@@ -112,11 +114,25 @@ def _dashboard_context(cycle: Cycle, data: Dashboard, access: SurveyAccess) -> d
     }
 
 
+def _comments_wanted(request: AuthenticatedHttpRequest) -> CommentsWanted:
+    """The comments the page is asked for: `?comments=<tension number>&page=<n>` for a page of one
+    tension's, the first few on each tension otherwise (a number that cannot be read: the same)."""
+    try:
+        tension = int(request.GET.get("comments", ""))
+    except ValueError:
+        return CommentsWanted()
+    try:
+        page = int(request.GET.get("page", "1"))
+    except ValueError:
+        page = 1
+    return CommentsWanted(tension, min(max(page, 1), COMMENTS_LAST_PAGE))
+
+
 @role_required(*DASHBOARD_ROLES)
 @require_http_methods(["GET", "HEAD"])
 def dashboard(request: AuthenticatedHttpRequest, slug: str) -> HttpResponse:
     cycle = _get_cycle_for_user(request, slug)
-    data = build_dashboard(cycle, request.user)
+    data = build_dashboard(cycle, request.user, _comments_wanted(request))
     return render(request, "surveys/dashboard.html", _dashboard_context(cycle, data, SurveyAccess.of(request.user)))
 
 
