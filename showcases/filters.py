@@ -4,11 +4,10 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from portal.forms import validate_plausible_date
-from portal.models import School
 from practices.models import Facet, FacetKind, Practice
 from showcases.models import Showcase, VisitSlot
 
@@ -23,12 +22,14 @@ class ShowcaseFilter(django_filters.FilterSet):
         label="Grade band", method="filter_facet", widget=forms.CheckboxSelectMultiple
     )
     tag = django_filters.CharFilter(label="Tag", method="filter_tag", max_length=100)
-    school = django_filters.ModelChoiceFilter(
-        queryset=School.objects.all(),
-        to_field_name="slug",
-        field_name="host_school",
+    # A district has up to a couple of thousand schools: a select listing each would be most of
+    # the page. The reader types part of a name instead (a school's slug, as links give it, works too).
+    school = django_filters.CharFilter(
         label="School",
-        empty_label="Any school",
+        method="filter_school",
+        max_length=200,
+        help_text="Part of a school's name, e.g. “Lincoln”.",
+        widget=forms.TextInput(attrs={"type": "search"}),
     )
     date_from = django_filters.DateFilter(
         label="From",
@@ -83,6 +84,12 @@ class ShowcaseFilter(django_filters.FilterSet):
             return queryset
         linked = self._readable_links().filter(practice__tags__name__iexact=value.strip())
         return queryset.filter(Exists(linked))
+
+    def filter_school(self, queryset: QuerySet[Showcase], name: str, value: str) -> QuerySet[Showcase]:
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(host_school__slug=value) | Q(host_school__name__icontains=value))
 
     def filter_session(self, queryset: QuerySet[Showcase], name: str, value: object) -> QuerySet[Showcase]:
         """Dates and seats are applied together in `filter_queryset`: one session must meet them all."""

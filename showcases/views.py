@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Exists, Min, OuterRef, Prefetch, Subquery
+from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
@@ -19,9 +24,9 @@ from portal.decorators import role_required
 from portal.forms import EARLIEST_DATE, LATEST_DATE
 from portal.http import AuthenticatedHttpRequest
 from portal.lib.csvfile import csv_response
-from portal.lib.kept import kept_filter_panel
+from portal.lib.kept import kept_html, kept_keys
 from portal.lib.pagination import CappedPaginator
-from portal.naming import person_label
+from portal.naming import display_name, person_label
 from practices.models import Practice
 from showcases import services
 from showcases.calendar import feed_ics, visit_ics
@@ -143,23 +148,87 @@ def _get_own_visit_for_user(request: AuthenticatedHttpRequest, pk: int) -> Visit
 
 
 PAGE_SIZE = 20
-# The filters' choices come from vocabularies that change in the admin (subjects, grade bands,
-# schools); every one of them is part of the kept panel's key.
+# The filters' choices come from vocabularies that change in the admin (subjects, grade bands);
+# every one of them is part of the kept panel's key. Schools are typed, not listed.
 PANEL_TEMPLATE = "showcases/_filters.html"
 PANEL_SECONDS = 60 * 60
+
+
+CARD_TEMPLATE = "showcases/_card.html"
+CARD_SECONDS = 60 * 60
+
+
+class _Session(NamedTuple):
+    starts_at: datetime
+    ends_at: datetime
+    seats_left: int
+    capacity: int
+
+
+@dataclass(frozen=True)
+class _Card:
+    """Everything a showcase's card on the list shows (its key in the cache)."""
+
+    pk: int
+    title: str
+    school: str
+    host: str
+    focus_question: str
+    sessions: tuple[_Session, ...]
+
+
+def _cards(showcases: Iterable[Showcase]) -> SafeString:
+    """The cards of `showcases` (read with their schools, hosts and `upcoming` sessions), each
+    from the cache when it was drawn before as it reads now."""
+    showcases = list(showcases)
+    cards = [
+        _Card(
+            showcase.pk,
+            showcase.title,
+            showcase.host_school.name,
+            display_name(showcase.host),
+            showcase.focus_question,
+            tuple(
+                _Session(s.starts_at, s.ends_at, s.seats_left, s.capacity) for s in getattr(showcase, "upcoming", ())
+            ),
+        )
+        for showcase in showcases
+    ]
+    keys = kept_keys("showcases:card", CARD_TEMPLATE, cards)
+    kept: dict[str, str] = cache.get_many(keys)
+    drawn: dict[str, str] = {}
+    parts = []
+    for showcase, card, key in zip(showcases, cards, keys, strict=True):
+        html = kept.get(key) or drawn.get(key)
+        if html is None:
+            html = drawn[key] = render_to_string(CARD_TEMPLATE, {"card": card, "url": showcase.get_absolute_url()})
+        parts.append(html)
+    if drawn:
+        cache.set_many(drawn, CARD_SECONDS)
+    # Drawn by the card's template (autoescaped); nothing else is joined in.
+    return SafeString("".join(parts))  # nosec B703
 
 
 def _filter_panel(showcase_filter: ShowcaseFilter, *, cleared: bool) -> SafeString:
     """The list's filters, drawn once per set of choices, chosen values and errors."""
     form = showcase_filter.form
-    return kept_filter_panel(
+    values: list[object] = [cleared]
+    for field in form:
+        choices = getattr(field.field.widget, "choices", ())
+        values.append(
+            (
+                field.name,
+                [(str(value), str(label)) for value, label in choices],
+                field.value(),
+                [str(error) for error in field.errors],
+            )
+        )
+    return kept_html(
         "showcases:filters",
         PANEL_TEMPLATE,
-        form,
-        {"filter": showcase_filter},
-        fields=[field.name for field in form],
-        cleared=cleared,
-        seconds=PANEL_SECONDS,
+        values,
+        lambda: render_to_string(PANEL_TEMPLATE, {"filter": showcase_filter, "cleared": cleared}),
+        PANEL_SECONDS,
     )
 
 
@@ -176,28 +245,32 @@ def showcase_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = CappedPaginator(chosen.filter(Exists(first_to_come)).order_by("pk"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    # The page's showcases are picked from the sessions to come alone (each showcase's next one);
-    # only they are then read with their schools, hosts and sessions.
+    # The page's showcases are picked by walking the sessions to come in time order, keeping each
+    # chosen showcase's first one, and stopping once the page is full: a page costs the same
+    # however many showcases and sessions the district has. Only they are then read with their
+    # schools, hosts and sessions.
     first = (page.number - 1) * PAGE_SIZE
-    by_next_session = (
-        upcoming_slots.filter(showcase__in=chosen)
-        .values("showcase")
-        .annotate(next_session=Min("starts_at"))
-        .order_by("next_session", "showcase")
-        .values("showcase")[: first + PAGE_SIZE]
+    earlier = upcoming_slots.filter(showcase=OuterRef("showcase")).filter(
+        Q(starts_at__lt=OuterRef("starts_at")) | Q(starts_at=OuterRef("starts_at"), pk__lt=OuterRef("pk"))
     )
-    page.object_list = (
-        chosen.filter(pk__in=by_next_session)
+    by_next_session = (
+        upcoming_slots.filter(Exists(chosen.filter(pk=OuterRef("showcase"))), ~Exists(earlier))
+        .order_by("starts_at", "showcase")
+        .values("showcase")[first : first + PAGE_SIZE]
+    )
+    page.object_list = list(
+        Showcase.objects.filter(pk__in=by_next_session)
         .annotate(next_session=Subquery(first_to_come.values("starts_at")[:1]))
         .select_related("host_school", "host")
         .prefetch_related(Prefetch("slots", queryset=upcoming_slots, to_attr="upcoming"))
-        .order_by("next_session", "pk")[first : first + PAGE_SIZE]
+        .order_by("next_session", "pk")
     )
     return render(
         request,
         "showcases/list.html",
         {
             "showcases": page.object_list,
+            "cards": _cards(page.object_list),
             "page": page,
             "filter": showcase_filter,
             "filter_panel": _filter_panel(showcase_filter, cleared=bool(request.GET)),

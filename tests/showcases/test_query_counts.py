@@ -5,9 +5,15 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from showcases.models import VisitRequest
-from tests.factories import TeacherFactory, VisitSlotFactory
+from tests.factories import SchoolFactory, TeacherFactory, VisitSlotFactory
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _drawn(settings):
+    """The pages as drawn: a page asked for again is otherwise served as kept (portal.lib.kept_pages)."""
+    settings.KEPT_PAGES = False
 
 
 def _count(client, path: str) -> int:
@@ -47,3 +53,15 @@ def test_detail_does_not_grow_with_sessions_and_requests(as_user, principal, oth
             VisitRequest.objects.create(slot=extra, requester=TeacherFactory(school=other_school), seats=1)
     assert _count(client, f"/showcases/{slot.showcase.pk}/") == few
     assert few <= 10
+
+
+def test_the_list_s_queries_are_pinned_whatever_the_schools(as_user, teacher, principal, other_school):
+    """Session, user, the filters' subjects and grade bands, the count, the page, its sessions:
+    the schools are not read (a school is typed, not picked from a list of every one)."""
+    client = as_user(teacher)
+    _populate(principal, other_school, 2)
+    assert _count(client, "/showcases/") == 6
+    SchoolFactory.create_batch(30)
+    _populate(principal, other_school, 25)
+    assert _count(client, "/showcases/") == 6
+    assert _count(client, "/showcases/?school=maple&page=2") == 6
