@@ -10,7 +10,9 @@ survey's tension 7.
 
 from __future__ import annotations
 
+import heapq
 import operator
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -465,14 +467,10 @@ def _every_month(months: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _school_rows(
-    scope: Scope, schools: Mapping[int, School], figures: dict[int, Mapping[str, Any]], adoptions: list[Flow]
+    scope: Scope, schools: Mapping[int, School], figures: dict[int, Mapping[str, Any]], flows: FlowFigures
 ) -> list[SchoolRow]:
     """A row for each school of the scope (`schools`: every school, by name), with its figures."""
-    out: dict[int, int] = {}
-    into: dict[int, int] = {}
-    for flow in adoptions:
-        out[flow.source_id] = out.get(flow.source_id, 0) + flow.count
-        into[flow.target_id] = into.get(flow.target_id, 0) + flow.count
+    out, into = flows.adopted_out, flows.adopted_in
     rows = []
     for school in schools.values():
         if not scope.covers(school):
@@ -495,12 +493,26 @@ def _school_rows(
 Windows = dict[str, dict[str, int]]
 
 
-def _flows(
-    scope: Scope, period: Period, schools: Mapping[int, School]
-) -> tuple[dict[str, list[Flow]], list[Flow], Windows]:
+@dataclass
+class FlowFigures:
+    """The flows between schools and the sessions hosted, as the dashboard shows them."""
+
+    flows: dict[str, list[Flow]]  # adoptions, adaptations, visits: busiest first
+    flow_counts: dict[str, int]  # how many flows of each kind there are in all
+    hosting: list[Flow]  # sessions hosted per school, busiest first
+    hosts: int  # how many schools hosted sessions
+    windows: Windows  # adoptions and sessions held in the period and the days before it
+    adopted_out: dict[int, int]  # adoptions of each school's practices by other schools
+    adopted_in: dict[int, int]  # and each school's adoptions of other schools' practices
+    totals: dict[str, int]
+    exchange: Exchange
+
+
+def _flows(scope: Scope, period: Period, schools: Mapping[int, School], shown: int | None = None) -> FlowFigures:
     """Adoptions, adaptations and visits from school to school, sessions hosted per school, and
     adoptions between schools and sessions held in the period and the days before it: one query
-    (the schools' names from `schools`, every school).
+    (the schools' names from `schools`, every school). With `shown`, only the busiest `shown`
+    flows of each kind and hosts are kept as rows; the figures over them all are counted first.
 
     Read from the flows' summary (insights.summaries), which holds every day, sessions to come
     included: a visit or a session counts once the session has started, so the summary gives
@@ -561,7 +573,7 @@ def _flows(
             arms.append(
                 _flow_arm(
                     today_started(kind, end_moment, start_moment),
-                    Value(kind, output_field=CharField()),
+                    Value(f"{kind}:{TODAY}", output_field=CharField()),
                     summaries.flow_counts(kind),
                     source,
                     target,
@@ -577,50 +589,110 @@ def _flows(
             )
         )
 
-    flows: dict[str, list[Flow]] = {"adoption": [], "adaptation": [], "visit": []}
-    hosting: list[Flow] = []
-    windows: Windows = {}
-    merged: dict[tuple[str, int, int], Flow] = {}
     # Read as the database gives them (whole numbers and text), without the ORM's conversion of
-    # each value: a large district has a row for each pair of schools.
+    # each value, and kept as plain tuples: a large district has a row for each pair of schools,
+    # of which the page shows a few.
     sql, params = arms[0].union(*arms[1:], all=True).query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    for kind, source_id, target_id, count, seats, checked_in, attended in rows:
+    pairs: dict[str, list[Pair]] = {kind: [] for kind in FlowKind.values}
+    started_today: dict[tuple[str, int, int], Pair] = {}
+    windows: Windows = {}
+    for row in rows:
+        label, source_id, target_id, count, seats, _checked_in, attended = row
         if not count:
             continue  # an arm grouped by constants answers one empty row when nothing matched
-        if ":" in kind:
-            window = windows.setdefault(kind, {"count": 0, "seats": 0})
+        of_kind = pairs.get(label)
+        if of_kind is not None:
+            of_kind.append(row)
+            continue
+        flow_kind, _, part = label.partition(":")
+        if part == TODAY:
+            started_today[(flow_kind, source_id, target_id)] = (flow_kind, *row[1:])
+        else:
+            window = windows.setdefault(label, {"count": 0, "seats": 0})
             window["count"] += count
             window["seats"] += seats + attended
-            continue
-        key = (kind, source_id, target_id)
-        flow = merged.get(key)
-        if flow is not None:  # the same pair from the summary and from today's sessions
-            flow.count += count
-            flow.seats += seats + attended
-            flow.checked_in += checked_in
-            flow.attended += attended
-            continue
+    if started_today:
+        # The same pair from the summary and from today's sessions counts once.
+        for flow_kind in {flow_kind for flow_kind, _source, _target in started_today}:
+            pairs[flow_kind] = [
+                _pair_sum(row, started_today.pop((flow_kind, row[1], row[2]), None)) for row in pairs[flow_kind]
+            ]
+        for (flow_kind, _source, _target), row in started_today.items():
+            pairs[flow_kind].append(row)
+
+    adoptions = pairs[FlowKind.ADOPTION]
+    adopted_out: defaultdict[int, int] = defaultdict(int)
+    adopted_in: defaultdict[int, int] = defaultdict(int)
+    for _kind, source_id, target_id, count, _seats, _checked_in, _attended in adoptions:
+        adopted_out[source_id] += count
+        adopted_in[target_id] += count
+    hosted = pairs[FlowKind.HOSTED]
+    between = ("adoption", "adaptation", "visit")
+    return FlowFigures(
+        flows={kind: _busiest(kind, pairs[kind], schools, shown) for kind in between},
+        flow_counts={kind: len(pairs[kind]) for kind in between},
+        hosting=_busiest(FlowKind.HOSTED, hosted, schools, shown),
+        hosts=len(hosted),
+        windows=windows,
+        adopted_out=dict(adopted_out),
+        adopted_in=dict(adopted_in),
+        totals={
+            "sessions": sum(row[3] for row in hosted),
+            "seats": sum(row[4] + row[6] for row in hosted),
+            "sessions_checked_in": sum(row[5] for row in hosted),
+            "seats_attended": sum(row[6] for row in hosted),
+            "adoptions": sum(row[3] for row in adoptions),
+        },
+        exchange=_exchange([pairs[kind] for kind in between], schools),
+    )
+
+
+# A flow as read: kind, source and target school ids, count, seats (of sessions hosted: where
+# nobody was checked in), sessions checked in, seats attended.
+Pair = tuple[str, int, int, int, int, int, int]
+TODAY = "today"
+
+
+def _pair_sum(row: Pair, more: Pair | None) -> Pair:
+    if more is None:
+        return row
+    return (row[0], row[1], row[2], row[3] + more[3], row[4] + more[4], row[5] + more[5], row[6] + more[6])
+
+
+def _busiest(kind: str, rows: list[Pair], schools: Mapping[int, School], limit: int | None) -> list[Flow]:
+    """The flows busiest first (then by the schools' names), all of them or the first `limit`:
+    the names are looked up only for the flows as busy as the last one kept."""
+    if limit is not None and len(rows) > limit:
+        least = heapq.nlargest(limit, [row[3] for row in rows])[-1]
+        rows = [row for row in rows if row[3] >= least]
+
+    def name(school_id: int) -> str:
+        school = schools.get(school_id)
+        return school.name if school else ""
+
+    rows = sorted(rows, key=lambda row: (-row[3], name(row[1]), name(row[2])))
+    flows = []
+    for _kind, source_id, target_id, count, seats, checked_in, attended in rows[:limit]:
         giver, learner = schools.get(source_id), schools.get(target_id)
-        flow = merged[key] = Flow(
-            kind,
-            giver.name if giver else "",
-            learner.name if learner else "",
-            count,
-            seats + attended,
-            source_id,
-            target_id,
-            giver.slug if giver else "",
-            learner.slug if learner else "",
-            checked_in=checked_in,
-            attended=attended,
+        flows.append(
+            Flow(
+                kind,
+                giver.name if giver else "",
+                learner.name if learner else "",
+                count,
+                seats + attended,
+                source_id,
+                target_id,
+                giver.slug if giver else "",
+                learner.slug if learner else "",
+                checked_in=checked_in,
+                attended=attended,
+            )
         )
-        (hosting if kind == FlowKind.HOSTED else flows[kind]).append(flow)
-    for kept_rows in [*flows.values(), hosting]:
-        kept_rows.sort(key=lambda f: (-f.count, f.source, f.target))
-    return flows, hosting, windows
+    return flows
 
 
 def _flow_arm(
@@ -686,14 +758,17 @@ def _top_practices(scope: Scope) -> tuple[list[Mapping[str, Any]], list[Mapping[
     return list(adopted), list(adapted)
 
 
-def build_district_dashboard(scope: Scope, *, with_survey: bool = True) -> DistrictDashboard:
+def build_district_dashboard(
+    scope: Scope, *, with_survey: bool = True, flows_shown: int | None = None
+) -> DistrictDashboard:
     """The dashboard's figures; without `with_survey`, leave out the survey's say-vs-do figure
-    (the board report shows the whole survey instead)."""
+    (the board report shows the whole survey instead); with `flows_shown`, only the busiest
+    flows of each kind and hosts (the figures over them all are counted as without)."""
     period = scope.period(timezone.localdate())
     every_school = {school.pk: school for school in School.objects.order_by("name")}
-    flows, hosting, flow_windows = _flows(scope, period, every_school)
+    flows = _flows(scope, period, every_school, flows_shown)
     figures, months, windows = _practice_figures(scope, period)
-    schools = _school_rows(scope, every_school, figures, flows["adoption"])
+    schools = _school_rows(scope, every_school, figures, flows)
     top_adopted, top_adapted = _top_practices(scope)
     featured_practices = (
         scope.shared_practices()
@@ -708,11 +783,7 @@ def build_district_dashboard(scope: Scope, *, with_survey: bool = True) -> Distr
         "recent": sum(row.recent for row in schools),
         "failures_pct": percent(sum(row.with_failures for row in schools), published),
         "evolution_pct": percent(sum(row.with_evolution for row in schools), published),
-        "sessions": sum(flow.count for flow in hosting),
-        "seats": sum(flow.seats for flow in hosting),
-        "sessions_checked_in": sum(flow.checked_in for flow in hosting),
-        "seats_attended": sum(flow.attended for flow in hosting),
-        "adoptions": sum(flow.count for flow in flows["adoption"]),
+        **flows.totals,
     }
     levels: dict[str, list[int]] = {}
     for row in schools:
@@ -739,9 +810,9 @@ def build_district_dashboard(scope: Scope, *, with_survey: bool = True) -> Distr
         by_level=by_level,
         silent_schools=[row.school for row in schools if row.published == 0],
         months=months,
-        flows=flows,
-        hosting=hosting,
-        flow_counts={kind: len(rows) for kind, rows in flows.items()},
+        flows=flows.flows,
+        hosting=flows.hosting,
+        flow_counts=flows.flow_counts,
         top_adopted=top_adopted,
         top_adapted=top_adapted,
         featured=list(featured_practices),
@@ -749,10 +820,10 @@ def build_district_dashboard(scope: Scope, *, with_survey: bool = True) -> Distr
         say=say,
         do_failures_pct=totals["failures_pct"],
         period=period,
-        changes=_changes(period, windows, flow_windows),
-        exchange=exchange_between_schools(flows),
+        changes=_changes(period, windows, flows.windows),
+        exchange=flows.exchange,
         schools_in_all=len(schools),
-        hosts_in_all=len(hosting),
+        hosts_in_all=flows.hosts,
     )
 
 
@@ -813,28 +884,29 @@ class Exchange:
         return self.schools_in_all > len(self.schools)
 
 
-def exchange_between_schools(flows: Mapping[str, list[Flow]], limit: int = EXCHANGE_SHOWN) -> Exchange:
-    # A large district has a flow for each pair of schools: the loop only adds up counts, and
-    # the schools shown are drawn once chosen.
-    pairs: dict[tuple[int, int], int] = {}
-    names: dict[int, tuple[str, str]] = {}
-    activity: dict[int, int] = {}
-    for kind in ("adoption", "adaptation", "visit"):
-        for flow in flows.get(kind, []):
+def _exchange(kinds: list[list[Pair]], schools: Mapping[int, School], limit: int = EXCHANGE_SHOWN) -> Exchange:
+    """Who learned from whom, over the flows of the kinds given: the schools are chosen from
+    their sums, and the counts between them added up once chosen."""
+    activity: defaultdict[int, int] = defaultdict(int)
+    for rows in kinds:
+        for _kind, source_id, target_id, count, _seats, _checked_in, _attended in rows:
             # A visit goes from its host (learned from) to the visitor's school (learner).
-            source, target, count = flow.source_id, flow.target_id, flow.count
-            pairs[(source, target)] = pairs.get((source, target), 0) + count
-            if source not in activity:
-                names[source] = (flow.source, flow.source_slug)
-            if target not in activity:
-                names[target] = (flow.target, flow.target_slug)
-            activity[source] = activity.get(source, 0) + count
-            activity[target] = activity.get(target, 0) + count
-    chosen = sorted(activity, key=lambda school_id: (-activity[school_id], names[school_id][0]))[:limit]
+            activity[source_id] += count
+            activity[target_id] += count
+
+    def named(school_id: int) -> ExchangeSchool:
+        school = schools.get(school_id)
+        return ExchangeSchool(school_id, school.name, school.slug) if school else ExchangeSchool(school_id, "", "")
+
+    most_active = heapq.nsmallest(limit, activity, key=lambda school_id: (-activity[school_id], named(school_id).name))
+    place = {school_id: n for n, school_id in enumerate(most_active)}
+    counts = [[0] * len(most_active) for _school in most_active]
+    for rows in kinds:
+        for _kind, source_id, target_id, count, _seats, _checked_in, _attended in rows:
+            if source_id in place and target_id in place:
+                counts[place[source_id]][place[target_id]] += count
     return Exchange(
-        schools=[ExchangeSchool(school_id, *names[school_id]) for school_id in chosen],
-        counts=[[pairs.get((source, target), 0) for target in chosen] for source in chosen],
-        schools_in_all=len(activity),
+        schools=[named(school_id) for school_id in most_active], counts=counts, schools_in_all=len(activity)
     )
 
 
@@ -863,9 +935,7 @@ def district_dashboard_page(scope: Scope) -> DistrictDashboard:
     and the most active schools, busiest first (every row is in the downloads), which keeps the
     copy the page reads back, and the page, small in a large district. The figures over every
     school (totals, levels, schools that have shared nothing) are counted before."""
-    data = build_district_dashboard(scope)
-    data.flows = {kind: rows[:FLOWS_SHOWN] for kind, rows in data.flows.items()}
-    data.hosting = data.hosting[:FLOWS_SHOWN]
+    data = build_district_dashboard(scope, flows_shown=FLOWS_SHOWN)
     data.schools = sorted(data.schools, key=lambda row: (-row.activity, row.school.name))[:SCHOOLS_SHOWN]
     return data
 

@@ -8,7 +8,8 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from insights.district import _every_month
+from insights.district import Scope, _every_month, build_district_dashboard
+from insights.summaries import day_start
 from portal.lib.figures import FIGURES_SECONDS, figures_changed
 from practices.models import Adoption
 from showcases.models import Attendance, RequestStatus, VisitRequest
@@ -315,6 +316,45 @@ def test_the_page_shows_the_busiest_flows_and_the_download_has_them_all(as_user,
     assert "Adoptions between schools: the 15 busiest of 17" in page.content.decode()
     rows = list(csv.reader(io.StringIO(client.get("/dashboard/", {"download": "flows"}).content.decode())))
     assert sum(row[0] == "adoption" for row in rows) == 17
+
+
+def test_the_page_keeps_the_busiest_flows_in_the_downloads_order_and_counts_them_all(teacher, principal):
+    """The page keeps only the busiest flows of each kind and the busiest hosts, busiest first then
+    by the schools' names, as the download orders every flow; how many there are, the totals, the
+    schools' adoptions and who learns from whom are counted over them all."""
+    now = timezone.now()
+    shared, other = PracticeFactory(author=teacher), PracticeFactory(author=teacher)
+    adopters = []
+    for n in range(6):
+        # Named in the reverse of the order they are made, so only the names order the ties.
+        adopter = TeacherFactory(school=SchoolFactory(slug=f"adopter-{n}", name=f"Adopter {5 - n}"))
+        Adoption.objects.create(practice=shared, user=adopter, school=adopter.school)
+        adopters.append(adopter)
+    Adoption.objects.create(practice=other, user=adopters[0], school=adopters[0].school)
+    # Visits: one session held days ago, one held earlier today (read from the sessions, not the
+    # summary), both from the same school, so the two count as one flow.
+    for starts_at in (now - timedelta(days=3), max(day_start(timezone.localdate()), now - timedelta(hours=1))):
+        slot = VisitSlotFactory(showcase__host=principal, starts_at=starts_at, ends_at=starts_at + timedelta(hours=2))
+        for adopter in adopters[:2]:
+            VisitRequest.objects.create(slot=slot, requester=adopter, seats=1, status=RequestStatus.APPROVED)
+    VisitSlotFactory(showcase__host=TeacherFactory(school=adopters[3].school), starts_at=now - timedelta(days=4))
+
+    every = build_district_dashboard(Scope(), with_survey=False)
+    page = build_district_dashboard(Scope(), with_survey=False, flows_shown=3)
+
+    assert [(f.target, f.count) for f in page.flows["adoption"]] == [
+        ("Adopter 5", 2),
+        ("Adopter 0", 1),
+        ("Adopter 1", 1),
+    ]
+    assert [(f.target, f.count) for f in page.flows["visit"]] == [("Adopter 4", 2), ("Adopter 5", 2)]
+    for kind, flows in every.flows.items():
+        assert page.flows[kind] == flows[:3]
+    assert page.hosting == every.hosting[:3] and len(every.hosting) == page.hosts_in_all == 2
+    assert page.flow_counts == every.flow_counts == {"adoption": 6, "adaptation": 0, "visit": 2}
+    assert page.totals == every.totals and page.totals["adoptions"] == 7 and page.totals["sessions"] == 3
+    assert page.schools == every.schools
+    assert page.exchange is not None and page.exchange == every.exchange and page.exchange.schools_in_all == 7
 
 
 def test_a_month_without_publications_is_marked_in_the_chart(as_user, leader, teacher):

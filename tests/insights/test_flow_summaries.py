@@ -390,15 +390,15 @@ def test_random_writes_give_the_flows_a_count_of_the_rows_gives(
         last = None if length is None else (first or today - timedelta(days=5)) + timedelta(days=length)
         scope = Scope(school_id=school.pk if one_school else None, level=level, start=first, end=last)
         period = scope.period(today)
-        flows, hosting, windows = _flows(scope, period, {s.pk: s for s in School.objects.all()})
+        counted = _flows(scope, period, {s.pk: s for s in School.objects.all()})
         expected_flows, expected_windows = _counted_by_hand(scope, period, timezone.now())
         event("counted: " + (", ".join(sorted({kind for kind, _source, _target in expected_flows})) or "nothing"))
         assert {
             (flow.kind, flow.source_id, flow.target_id): (flow.count, flow.seats, flow.checked_in, flow.attended)
-            for rows in (*flows.values(), hosting)
+            for rows in (*counted.flows.values(), counted.hosting)
             for flow in rows
         } == expected_flows
-        assert {key: (counts["count"], counts["seats"]) for key, counts in windows.items()} == expected_windows
+        assert {key: (counts["count"], counts["seats"]) for key, counts in counted.windows.items()} == expected_windows
         summaries_rebuild()
         assert flow_summary_rows() == kept
         transaction.set_rollback(True)
