@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import operator
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import reduce
@@ -368,26 +368,31 @@ def _practice_figures(
         if end is None or partial_end < summaries.day_start(end):
             arms += _summary_arms(scope, "recent", school_key, partial_end.date(), end)
 
-    def add(into: dict[str, int], row: Mapping[str, Any]) -> None:
-        for name in summaries.COUNT_NAMES:
-            into[name] = into.get(name, 0) + int(row[name] or 0)
+    def add(into: dict[str, int], counts: tuple[Any, ...]) -> None:
+        for name, count in zip(summaries.COUNT_NAMES, counts, strict=True):
+            into[name] = into.get(name, 0) + int(count or 0)
 
     schools: dict[int, dict[str, int]] = {}
     by_month: dict[str, dict[str, int]] = {}
     windows: dict[str, dict[str, int]] = {}
     recent: dict[int, int] = {}
-    rows: Iterable[Mapping[str, Any]] = arms[0].union(*arms[1:], all=True)
-    for row in rows:
-        if not row["published"]:
+    # Read as the database gives them, without the ORM's conversion of each value: a large
+    # district has a row for each school, twice.
+    sql, params = arms[0].union(*arms[1:], all=True).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for arm, key, *counts in rows:
+        if not counts[0]:
             continue  # an arm grouped by a constant answers one empty row when nothing matched
-        if row["arm"] == "school":
-            add(schools.setdefault(int(row["key"]), {}), row)
-        elif row["arm"] == "recent":
-            recent[int(row["key"])] = recent.get(int(row["key"]), 0) + int(row["published"])
-        elif row["arm"] == "window":
-            add(windows.setdefault(row["key"], {}), row)
+        if arm == "school":
+            add(schools.setdefault(int(key), {}), counts)
+        elif arm == "recent":
+            recent[int(key)] = recent.get(int(key), 0) + int(counts[0])
+        elif arm == "window":
+            add(windows.setdefault(key, {}), counts)
         else:
-            add(by_month.setdefault(row["key"][:10], {}), row)
+            add(by_month.setdefault(key[:10], {}), counts)
     for school_id, counts in schools.items():
         counts["recent"] = recent.get(school_id, 0)
     months = [
