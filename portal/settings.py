@@ -276,12 +276,6 @@ else:
     # Room for the drawn practice cards of many pages (Django's default keeps 300 entries).
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 5000}}}
 
-# Whole pages kept for the reader who asked for them until anything in the district changes
-# (portal/lib/kept_pages.py): only with a cache every process shares (Redis) or in one process
-# (development, tests). KEPT_PAGES=false turns it off; never turn it on for several processes
-# that each keep their own cache (one would serve a page another process's write made stale).
-KEPT_PAGES = env_bool("KEPT_PAGES", default=_redis_url is not None or DEBUG)
-
 # With Redis, every page reads its session from the cache instead of the database (one query
 # fewer on each signed-in page); every write, expiry and sign-out also goes to the database, so
 # emptying Redis signs nobody out (but sessions deleted in the database by hand live on in Redis
@@ -367,6 +361,13 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# Whole pages kept for the reader who asked for them until anything in the district changes
+# (portal/lib/kept_pages.py): only with a cache every process that writes shares (Redis), or in
+# development with one process (jobs run in it). KEPT_PAGES=false turns it off; never turn it on
+# for several processes that each keep their own cache (a write in one, a worker's too, would
+# not retire the pages another keeps).
+KEPT_PAGES = env_bool("KEPT_PAGES", default=_redis_url is not None or (DEBUG and JOBS_BACKEND == "immediate"))
 
 # --- Single sign-on (portal/sso; the README's "Single sign-on") ---------------------------
 # Providers come from the SSO_* variables only (a half-configured one stops start-up); nobody

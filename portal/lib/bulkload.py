@@ -22,7 +22,7 @@ from django.db import connection, connections, models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from portal.lib.kept_pages import pages_changed
+from portal.lib.kept_pages import content_written, pages_changed
 
 T = TypeVar("T")
 
@@ -98,6 +98,7 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
             cursor.cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", text)
             # COPY goes past the connection's wrappers, which see every other write.
             pages_changed()
+            content_written(connection)
         else:
             ordered = [fields[name] for name in columns] + rest
             placeholders = ", ".join(["%s"] * len(ordered))

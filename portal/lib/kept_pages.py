@@ -58,15 +58,17 @@ KEPT_PAGE_BYTES = 1_000_000
 # Tables written on reading, whose rows no kept page shows: sessions (a sliding expiry, the
 # messages waiting are checked apart), the sign-in guard's records and the job queue's rows.
 BOOKKEEPING_TABLES = re.compile(r'^"?(django_session|axes_\w+|django_tasks_\w+)"?$')
-_WRITE = re.compile(
-    r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?|COPY|MERGE\s+INTO)\s+("?[\w.]+"?)', re.IGNORECASE
-)
+_WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|COPY|MERGE\s+INTO)\s+("?[\w.]+"?)', re.IGNORECASE)
 # A statement with common table expressions writes when any of its parts does.
 _WITH = re.compile(r"^\s*WITH\b", re.IGNORECASE)
-_WRITE_WITHIN = re.compile(r'\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+("?[\w.]+"?)', re.IGNORECASE)
-_READ_ONLY_START = re.compile(
-    r"^[\s(]*(SELECT|VALUES|SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|SET|SHOW|EXPLAIN|PRAGMA)\b", re.IGNORECASE
+_WRITE_WITHIN = re.compile(
+    r'\b(INSERT\s+(?:OR\s+\w+\s+)?INTO|REPLACE\s+INTO|UPDATE|DELETE\s+FROM|MERGE\s+INTO)\s+("?[\w.]+"?)', re.IGNORECASE
 )
+_READ_ONLY_START = re.compile(
+    r"^[\s(]*(SELECT|VALUES|SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT|SET|SHOW|PRAGMA)\b", re.IGNORECASE
+)
+# More than one statement in one call (never sent by Django): counted as a write.
+_SEVERAL_STATEMENTS = re.compile(r";\s*\S")
 
 
 def generation() -> int:
@@ -91,6 +93,8 @@ def pages_changed() -> None:
 def writes_content(sql: str) -> bool:
     """Whether a statement may change what a page shows: a write to any table but bookkeeping.
     Anything not plainly a read counts as a write (a stored procedure, DDL)."""
+    if _SEVERAL_STATEMENTS.search(sql):
+        return True
     if _READ_ONLY_START.match(sql):
         return False
     if _WITH.match(sql):
@@ -107,27 +111,41 @@ def _after_commit() -> None:
     pages_changed()
 
 
+def content_written(connection: BaseDatabaseWrapper) -> None:
+    """Say that `connection` has just written content (the watcher calls it after each write;
+    call it after a write that goes past the connection's wrappers, such as COPY). A page drawn
+    before the write became visible to others may have been kept meanwhile, under the
+    generation then: the generation moves on once the write is visible — now, outside a
+    transaction, or when the transaction commits (once per transaction)."""
+    if not connection.in_atomic_block:
+        pages_changed()
+    elif not any(entry[1] is _after_commit for entry in connection.run_on_commit):
+        # robust: a cache failing at that moment must not stop the transaction's own work.
+        transaction.on_commit(_after_commit, using=connection.alias, robust=True)
+
+
 class _WriteWatcher:
-    """Installed on each database connection: moves the generation on at a write, and again
-    when the write's transaction commits (once per transaction)."""
+    """Installed on each database connection: moves the generation on as a write starts (a page
+    drawn from now on is not kept beyond it), and again once the write is visible."""
 
     def __init__(self, connection: BaseDatabaseWrapper) -> None:
         self.connection = connection
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        if writes_content(sql):
-            pages_changed()
-            connection = self.connection
-            if connection.in_atomic_block and not any(
-                callback is _after_commit for _, callback, _ in connection.run_on_commit
-            ):
-                transaction.on_commit(_after_commit, using=connection.alias)
-        return execute(sql, params, many, context)
+        if not writes_content(sql):
+            return execute(sql, params, many, context)
+        pages_changed()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            content_written(self.connection)
 
 
 def _watch(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
     if not any(isinstance(wrapper, _WriteWatcher) for wrapper in connection.execute_wrappers):
-        connection.execute_wrappers.append(_WriteWatcher(connection))
+        # First, not last: `connection.execute_wrapper()` blocks remove the last wrapper when they
+        # end, and a connection opened within one would otherwise lose this one.
+        connection.execute_wrappers.insert(0, _WriteWatcher(connection))
 
 
 def _settings_changed(**kwargs: object) -> None:

@@ -11,6 +11,8 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils import timezone
 
+from portal.lib.kept_pages import pages_changed
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
@@ -148,6 +150,8 @@ def _unread_key(user_id: int) -> str:
 
 def forget_unread_count(user_id: int) -> None:
     cache.delete(_unread_key(user_id))
+    # The count is on every page: pages kept with the old one are not served again.
+    pages_changed()
 
 
 def unread_count(user: User) -> int:

@@ -1,7 +1,7 @@
 """Ways a kept page (portal/lib/kept_pages.py) could outlive what it shows: writes the content
 generation misses or moves on too early, and settings that keep pages where a write is unseen.
 
-Each test marked xfail shows a problem still open: it fails today and passes once it is fixed."""
+Each test failed before its fix."""
 
 import os
 import subprocess
@@ -59,12 +59,6 @@ class ReaderDuringTheWrite:
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="The generation moves before a statement runs and, outside a transaction, never after it: "
-    "a page drawn while the statement runs (it reads the rows as they were) is kept under the new "
-    "generation and served once the write is done.",
-)
 def test_a_list_drawn_while_a_practice_is_made_school_only_is_not_served_afterwards(as_user, teacher, other_teacher):
     practice = PracticeFactory(author=other_teacher, title="Exit tickets every Friday")
     client = as_user(teacher)
@@ -79,11 +73,6 @@ def test_a_list_drawn_while_a_practice_is_made_school_only_is_not_served_afterwa
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="As above: a practice's page drawn while its author turns on anonymous posting is served, "
-    "with the author's name, after the change.",
-)
 def test_a_practice_page_drawn_while_its_author_goes_anonymous_does_not_name_them_afterwards(
     as_user, teacher, other_teacher
 ):
@@ -105,13 +94,6 @@ def test_a_practice_page_drawn_while_its_author_goes_anonymous_does_not_name_the
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="The watcher is appended when a connection opens; Django's connection.execute_wrapper() "
-    "pops the last wrapper when its block ends, so a connection first opened inside such a block (a "
-    "query-logging middleware, a test helper) loses the watcher, and its writes stop moving the generation "
-    "for as long as it stays open (CONN_MAX_AGE).",
-)
 def test_a_connection_first_opened_under_another_execute_wrapper_still_moves_the_generation(other_teacher):
     practice = PracticeFactory(author=other_teacher, title="Exit tickets every Friday")
 
@@ -135,13 +117,6 @@ def test_a_connection_first_opened_under_another_execute_wrapper_still_moves_the
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(
-    strict=True,
-    reason="The generation's move at commit is an ordinary on_commit callback, registered at the first "
-    "write and so ahead of the transaction's own: when the cache fails then (Redis restarting), the error "
-    "ends the commit hooks, and the work queued after it (visit e-mails, forgetting the unread count, "
-    "jobs handed over at commit) is dropped, on a request whose change is already saved.",
-)
 def test_a_cache_failure_at_commit_does_not_drop_the_transactions_own_commit_work(other_teacher, monkeypatch):
     practice = PracticeFactory(author=other_teacher, title="Exit tickets every Friday")
     done = []
@@ -163,11 +138,6 @@ def test_a_cache_failure_at_commit_does_not_drop_the_transactions_own_commit_wor
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="rows are copied on PostgreSQL only")
-@pytest.mark.xfail(
-    strict=True,
-    reason="bulkload.insert_rows moves the generation after its COPY but not when the transaction "
-    "holding it commits: a page drawn between the two is kept and served after the commit.",
-)
 def test_rows_copied_in_a_transaction_move_the_generation_again_when_it_commits():
     with transaction.atomic():
         insert_rows(
@@ -182,11 +152,6 @@ def test_rows_copied_in_a_transaction_move_the_generation_again_when_it_commits(
 # --- Which statements count as writes -------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Only the first table of a TRUNCATE is looked at: Django's flush on PostgreSQL names every "
-    "table in one TRUNCATE, in no set order, and one starting with a bookkeeping table counts as no write.",
-)
 def test_django_flush_on_postgresql_counts_as_a_write_whatever_table_comes_first():
     """`manage.py flush` (and every transactional test case) empties PostgreSQL's tables with one
     TRUNCATE naming them all, in the order of a set of names: a bookkeeping table may come first."""
@@ -197,7 +162,8 @@ def test_django_flush_on_postgresql_counts_as_a_write_whatever_table_comes_first
 
 
 def _misread(sql: str, reason: str):
-    return pytest.param(sql, marks=pytest.mark.xfail(strict=True, reason=reason))
+    """A shape once read as a read, and why."""
+    return pytest.param(sql, id=reason)
 
 
 @pytest.mark.parametrize(
@@ -245,12 +211,6 @@ def test_statements_that_write_count_as_writes(sql):
 # --- Settings ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="With DJANGO_DEBUG and the database job queue, jobs run in a db_worker process with a "
-    "memory cache of its own: its writes never reach the web process's generation, yet KEPT_PAGES "
-    "defaults to on (settings.py promises to keep it off for several processes with a cache each).",
-)
 def test_kept_pages_are_off_by_default_when_a_worker_process_writes_without_a_shared_cache():
     env = {
         key: value
