@@ -221,9 +221,10 @@ class RowVersion(Expression):
 # searched text, each with the version of the entry's row it was computed from: the same search,
 # by anyone under any filters, then ranks the entries that have not changed without reading their
 # search vectors again (most of a pool's cost). A score is used only for the very row version it
-# came from, so an edit is ranked afresh at once. At most this many are kept per text.
-KEPT_SCORES = 2500
-KEPT_SCORES_SECONDS = 24 * 60 * 60
+# came from, so an edit is ranked afresh at once. At most this many are kept per text (about 45
+# bytes each: only words common enough to fill a pool keep many), for an hour after the last change.
+KEPT_SCORES = 2000
+KEPT_SCORES_SECONDS = 60 * 60
 
 
 def _kept_scores_key(text: str, using: str) -> str:
