@@ -11,6 +11,13 @@ from tests.practices.helpers import practice_post
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _pages_drawn(settings):
+    """The queries of pages as drawn: a page served as kept for its reader runs none of them
+    (tests/portal/test_kept_pages.py)."""
+    settings.KEPT_PAGES = False
+
+
 def _populate(school, other_school, count: int) -> None:
     facets = list(Facet.objects.all()[:4])
     for n in range(count):
