@@ -11,14 +11,10 @@ from django.db.models import (
     BooleanField,
     Case,
     ExpressionWrapper,
-    F,
-    Func,
-    IntegerField,
     JSONField,
     OuterRef,
     Q,
     Subquery,
-    Value,
     When,
 )
 from django.db.models.fields.json import KeyTransform
@@ -361,86 +357,27 @@ def _cells(data: dict[str, Any] | None, tensions: dict[int, Tension]) -> dict[in
     return cells
 
 
-def _comments_path(number: int) -> Value:
-    """Where a release's figures hold the comments on tension `number` (a JSON path)."""
-    return Value(f'$.comments."{number}"')
-
-
-class _CommentCount(Func):
-    """How many comments a release's figures hold on tension `number`."""
-
-    template = "COALESCE(json_array_length(%(expressions)s), 0)"
-    output_field = IntegerField()
-
-    def __init__(self, number: int) -> None:
-        super().__init__(F("figures"), _comments_path(number))
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        template = "COALESCE(jsonb_array_length(jsonb_path_query_first(%(expressions)s::jsonpath)), 0)"
-        return self.as_sql(compiler, connection, template=template, **extra)
-
-
-class _Comments(Func):
-    """Comments `start` to `start + count` (excluded) of a release's figures on tension `number`."""
-
-    template = (
-        "(SELECT json_group_array(value) FROM json_each(%(expressions)s) WHERE key >= %(start)s AND key < %(end)s)"
-    )
-    output_field = JSONField()
-
-    def __init__(self, number: int, start: int, count: int) -> None:
-        super().__init__(F("figures"), _comments_path(number), start=int(start), end=int(start + count))
-        self.number, self.start, self.count = number, int(start), int(count)
-
-    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
-        # A JSON path's subscripts: the first and the last (included) of the comments.
-        path = Value(f'$.comments."{self.number}"[{self.start} to {self.start + self.count - 1}]')
-        sliced = self.copy()
-        sliced.set_source_expressions([self.source_expressions[0], path])
-        template = "jsonb_path_query_array(%(expressions)s::jsonpath)"
-        return Func.as_sql(sliced, compiler, connection, template=template, **extra)
-
-
 if TYPE_CHECKING:
 
     class _Parts(TypedDict):
         exportable: bool
         district_figures: dict[str, Any] | None
         group_figures: dict[str, Any] | None
+        comment_figures: dict[str, list[str]] | None
 
     # A release as pages read it: whether it has an export, without loading the export, and of
-    # its figures the district's, or the groups too for the cycle a page is about (and the
-    # comments it shows, as `comment_count_<n>` and `comments_<n>` per tension).
+    # its figures the district's, or the groups and comments too for the cycle a page is about.
     LatestRelease = WithAnnotations[Release, _Parts]
 
 
-def _comment_parts(full: Cycle, wanted: CommentsWanted, numbers: Sequence[int]) -> dict[str, Case]:
-    """How many comments `full`'s release holds on each tension, and those `wanted` of them."""
-    parts = {}
-    for number in numbers:
-        parts[f"comment_count_{number}"] = Case(
-            When(cycle=full, then=_CommentCount(number)), default=None, output_field=IntegerField()
-        )
-        span = wanted.span(number)
-        if span is not None:
-            parts[f"comments_{number}"] = Case(
-                When(cycle=full, then=_Comments(number, *span)), default=None, output_field=JSONField()
-            )
-    return parts
-
-
 def _latest_releases(
-    cycles: Sequence[Cycle],
-    full: Cycle | None = None,
-    comments: CommentsWanted | None = None,
-    numbers: Sequence[int] = (),
+    cycles: Sequence[Cycle], full: Cycle | None = None, comments: bool = False
 ) -> dict[int, LatestRelease]:
     """The latest release of each cycle, without the heavy parts: of its figures only the
-    district's (`district_figures`), and the groups (`group_figures`) for `full` alone, with the
-    comments on it that are shown (a cycle's comments, and the segments of every past cycle,
-    are most of a release). One query."""
+    district's (`district_figures`), and for `full` alone the groups (`group_figures`) and, when
+    asked, the comments (`comment_figures`): the segments and comments of every past cycle are
+    most of a release. One query."""
     latest = Release.objects.filter(cycle=OuterRef("cycle")).order_by("-number").values("pk")[:1]
-    wanted = _comment_parts(full, comments, numbers) if full is not None and comments is not None else {}
     return {
         release.cycle_id: release
         for release in Release.objects.filter(cycle__in=cycles, pk=Subquery(latest))
@@ -448,27 +385,25 @@ def _latest_releases(
         .annotate(
             exportable=ExpressionWrapper(Q(export__isnull=False), output_field=BooleanField()),
             district_figures=KeyTransform("district", "figures"),
-            group_figures=Case(
-                When(cycle=full, then=KeyTransform("groups", "figures")), default=None, output_field=JSONField()
-            ),
-            **wanted,
+            group_figures=_of_full(full, "groups"),
+            comment_figures=_of_full(full if comments else None, "comments"),
         )
     }
 
 
+def _of_full(full: Cycle | None, part: str) -> Case:
+    """One part of the figures of `full`'s release (none of the other releases')."""
+    return Case(When(cycle=full, then=KeyTransform(part, "figures")), default=None, output_field=JSONField())
+
+
 def _releases(
-    cycles: Sequence[Cycle],
-    cycle: Cycle,
-    *,
-    full: bool = False,
-    comments: CommentsWanted | None = None,
-    numbers: Sequence[int] = (),
+    cycles: Sequence[Cycle], cycle: Cycle, *, full: bool = False, comments: bool = False
 ) -> dict[int, LatestRelease]:
-    """The latest release of each cycle (with `cycle`'s groups and the comments wanted when
+    """The latest release of each cycle (with `cycle`'s groups, and its comments when asked, when
     `full`). Once `cycle` has closed, its closing release is made first, if it is not there yet."""
 
     def read() -> dict[int, LatestRelease]:
-        return _latest_releases(cycles, cycle if full else None, comments, numbers)
+        return _latest_releases(cycles, cycle if full else None, comments)
 
     releases = read()
     found = releases.get(cycle.pk)
@@ -489,19 +424,23 @@ def released_district(cycle: Cycle, tensions: dict[int, Tension]) -> tuple[Lates
 
 
 def _shown_comments(
-    found: LatestRelease, tensions: dict[int, Tension], wanted: CommentsWanted
+    released: dict[str, list[str]], tensions: dict[int, Tension], wanted: CommentsWanted
 ) -> tuple[list[TensionComments], TensionComments | None]:
-    """The comments a page shows, as read with the release (see `_comment_parts`)."""
+    """The comments a page shows, of those released per tension (alphabetical)."""
     listed: list[TensionComments] = []
     for number, tension in tensions.items():
-        if wanted.span(number) is None:
+        span = wanted.span(number)
+        if span is None:
             continue
-        count = getattr(found, f"comment_count_{number}", None) or 0
-        texts = list(getattr(found, f"comments_{number}", None) or [])
+        texts = released.get(str(number), [])
+        start, count = span
         if wanted.tension is not None:
-            return [], TensionComments(tension, count, texts, page=wanted.page, per_page=COMMENTS_PAGE)
-        if count:
-            listed.append(TensionComments(tension, count, texts, per_page=COMMENTS_PREVIEW))
+            shown = TensionComments(
+                tension, len(texts), texts[start : start + count], page=wanted.page, per_page=COMMENTS_PAGE
+            )
+            return [], shown
+        if texts:
+            listed.append(TensionComments(tension, len(texts), texts[start : start + count], per_page=COMMENTS_PREVIEW))
     return listed, None
 
 
@@ -516,7 +455,7 @@ def build_dashboard(cycle: Cycle, viewer: User | None, comments: CommentsWanted 
     if wanted is not None and wanted.tension is not None and wanted.tension not in tensions:
         wanted = CommentsWanted()
     cycles = list(Cycle.objects.filter(opens_on__lte=cycle.opens_on).order_by("opens_on"))
-    releases = _releases(cycles, cycle, full=True, comments=wanted, numbers=list(tensions))
+    releases = _releases(cycles, cycle, full=True, comments=wanted is not None)
     found = releases.get(cycle.pk)
     groups: dict[str, Any] = (found.group_figures or {}) if found else {}
     respondents = found.responses if found else 0
@@ -537,7 +476,7 @@ def build_dashboard(cycle: Cycle, viewer: User | None, comments: CommentsWanted 
     listed: list[TensionComments] = []
     one: TensionComments | None = None
     if found is not None and wanted is not None and comments_shown:
-        listed, one = _shown_comments(found, tensions, wanted)
+        listed, one = _shown_comments(found.comment_figures or {}, tensions, wanted)
     own = {}
     if access.sees_own_answers:
         own = {
