@@ -3,10 +3,10 @@ session, for the same address, within the minute, while nothing in the district 
 
 import pytest
 from django.contrib import messages
-from django.contrib.messages.storage.base import Message
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.db import connection, transaction
+from django.http import HttpResponse
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -122,8 +122,11 @@ def test_messages_waiting_are_shown_on_a_page_drawn_for_them(as_user, teacher, p
     client = as_user(teacher)
     seen_twice(client)
     # As a view's messages.success() leaves them for the next page.
-    waiting = CookieStorage(rf.get(LIST))._encode([Message(messages.SUCCESS, "Saved to your collection.")])
-    client.cookies[CookieStorage.cookie_name] = waiting
+    storage = CookieStorage(rf.get(LIST))
+    storage.add(messages.SUCCESS, "Saved to your collection.")
+    answer = HttpResponse()
+    storage.update(answer)
+    client.cookies[CookieStorage.cookie_name] = answer.cookies[CookieStorage.cookie_name].value
     page = client.get(LIST)
     assert not isinstance(page, KeptPage)
     assert "Saved to your collection." in page.content.decode()
