@@ -262,7 +262,15 @@ def showcase_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         Showcase.objects.filter(pk__in=by_next_session)
         .annotate(next_session=Subquery(first_to_come.values("starts_at")[:1]))
         .select_related("host_school", "host")
-        .prefetch_related(Prefetch("slots", queryset=upcoming_slots, to_attr="upcoming"))
+        # What the cards show, and no more.
+        .only("title", "focus_question", "host_school__name", "host__first_name", "host__last_name", "host__username")
+        .prefetch_related(
+            Prefetch(
+                "slots",
+                queryset=upcoming_slots.only("showcase", "starts_at", "ends_at", "capacity", "seats_taken"),
+                to_attr="upcoming",
+            )
+        )
         .order_by("next_session", "pk")
     )
     return render(
