@@ -7,16 +7,19 @@ from __future__ import annotations
 import difflib
 import hashlib
 import itertools
+import logging
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.aggregates import StringAgg
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, TrigramSimilarity
 from django.core.cache import cache
-from django.db import connections
+from django.db import OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     BooleanField,
@@ -39,6 +42,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from practices.models import Failure, Iteration, Practice, SearchWord
+
+logger = logging.getLogger(__name__)
 
 
 class SearchVectorSQL(Expression):
@@ -174,25 +179,89 @@ class WindowEnd(Expression):
 SINCE, BEFORE = "\x00window since", "\x00window before"
 NEWEST, OLDEST = datetime.max.replace(tzinfo=UTC), datetime.min.replace(tzinfo=UTC)
 
+# A search whose words match few entries fills no window: read through the publication date's
+# index, each window would be read row by row to its end (the planner cannot tell how few match
+# a negated word, a phrase or rare words together). So when the newest window holds fewer than a
+# pool, the search vector's index is asked first for the entries matching the words alone, up to
+# this many: when there are no more, those entries (by id) are all that is read of the older
+# windows. Past it the words are common enough that the windows fill soon: reading the windows
+# costs about a pool's share of the entries, reading the matches costs each match, and the two
+# meet near the square root of a pool times the district's entries (about 22,000 at 500,000).
+FEW_MATCHES = 20_000
+
+
+class FoundMatch(Expression):
+    """`id = ANY(ids of "found")`: the entry is among those the search vector's index found (the
+    `found` query `recent_pool` puts first), which the primary key's index answers."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, tuple[()]]:
+        table = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f"{table}.id = ANY(ARRAY(SELECT found.id FROM found))", ()  # noqa: S608  # nosec B608
+
+
+def _searched_words(picked: QuerySet[Any]) -> str | None:
+    """The text `practice_matches` filtered `picked` by, if any."""
+    match = picked.query.annotations.get("matches")
+    return match.text if isinstance(match, SearchVectorSQL) and match.kind == "@@" else None
+
 
 def recent_pool(picked: QuerySet[Any], size: int) -> tuple[str, tuple[Any, ...]]:
     """PostgreSQL's SQL for the `size` most recent rows of `picked` (practices as `values()`
-    with at least "pk" and "published_at"), newest first, with its parameters. The SQL around the
-    ORM's own is constant but for the pool's size, an integer."""
+    with at least "pk" and "published_at"), newest first, with its parameters: the newest window,
+    then, if it holds fewer than a pool, the older ones from the entries matching the words when
+    they are few (FEW_MATCHES), else one by one. The SQL around the ORM's own is constant but for
+    the pool's size and FEW_MATCHES, integers."""
     size = int(size)
     window = picked.filter(published_at__gte=WindowEnd(SINCE), published_at__lt=WindowEnd(BEFORE))
     sql, window_params = window.order_by("-published_at", "-pk")[:size].query.sql_with_params()
     bounds = [NEWEST, *_window_bounds(picked.db), OLDEST]
+    words = _searched_words(picked)
+    found_sql: str = ""
+    found_params: tuple[Any, ...] = ()
+    if words is not None and len(bounds) > 2:
+        # What the older windows hold, when the words match few entries: the same query over those
+        # entries only (FEW_MATCHES).
+        few = window.alias(found=FoundMatch()).filter(found=True)
+        found_sql, found_params = few.order_by("-published_at", "-pk")[:size].query.sql_with_params()
     windows: list[str] = []
     params: list[Any] = []
+    if found_sql:
+        table = Practice._meta.db_table
+        windows.append(
+            f"found AS MATERIALIZED (SELECT id FROM {table} "  # noqa: S608  # nosec B608
+            f"WHERE search_vector @@ {SearchVectorSQL.QUERY} LIMIT {FEW_MATCHES + 1})"
+        )
+        params.append(words)
+    few_found = f"(SELECT count(*) FROM found) <= {FEW_MATCHES}"  # noqa: S608  # nosec B608
     for index, (before, since) in enumerate(itertools.pairwise(bounds)):
-        params += [since if param is SINCE else before if param is BEFORE else param for param in window_params]
+        window_values = [since if param is SINCE else before if param is BEFORE else param for param in window_params]
         # Each window after the first is read only if the newer ones hold fewer than a pool. The
-        # condition names no column of the window, so PostgreSQL checks it once, before reading it.
+        # condition names no column of the window, so PostgreSQL checks it once, before reading it
+        # (and the matches are looked for only then: CASE keeps that order).
         newer = " + ".join(f"(SELECT count(*) FROM pool_{n})" for n in range(index)) or "0"  # noqa: S608  # nosec B608
-        gated = f"SELECT * FROM ({sql}) AS w WHERE {newer} < {size}"  # noqa: S608  # nosec B608
+        if index == 0 or not found_sql:
+            gated = f"SELECT * FROM ({sql}) AS w WHERE {newer} < {size}"  # noqa: S608  # nosec B608
+            params += window_values
+        elif index == 1:
+            # All older windows at once from the few matches, or this window as it is.
+            gated = (
+                f"SELECT * FROM ({found_sql}) AS w WHERE CASE WHEN {newer} < {size} THEN {few_found} ELSE false END "  # noqa: S608  # nosec B608
+                f"UNION ALL SELECT * FROM ({sql}) AS w "
+                f"WHERE CASE WHEN {newer} < {size} THEN NOT {few_found} ELSE false END"
+            )
+            params += [OLDEST if param is SINCE else before if param is BEFORE else param for param in found_params]
+            params += window_values
+        else:
+            gated = (
+                f"SELECT * FROM ({sql}) AS w "  # noqa: S608  # nosec B608
+                f"WHERE CASE WHEN {newer} < {size} THEN NOT {few_found} ELSE false END"
+            )
+            params += window_values
         windows.append(f"pool_{index} AS MATERIALIZED ({gated})")
-    union = " UNION ALL ".join(f"SELECT * FROM pool_{n}" for n in range(len(windows)))  # noqa: S608  # nosec B608
+    pools = len(bounds) - 1
+    union = " UNION ALL ".join(f"SELECT * FROM pool_{n}" for n in range(pools))  # noqa: S608  # nosec B608
     statement = f"WITH {', '.join(windows)} SELECT * FROM ({union}) AS recent"  # noqa: S608  # nosec B608
     return f"{statement} ORDER BY recent.published_at DESC, recent.pk DESC LIMIT {size}", tuple(params)
 
@@ -265,6 +334,54 @@ def _bonus_sql(text: str, connection: BaseDatabaseWrapper) -> tuple[str, list[An
     return sql, params
 
 
+# How long a search's statement may run, in milliseconds (the SEARCH_STATEMENT_TIMEOUT_MS setting):
+# past it the search is stopped and finds nothing, so a few readers cannot tie up every server
+# thread with searches no index helps with. The searches a reader types take well under a second
+# at 500,000 entries; the time is for a server under load.
+SEARCH_STATEMENT_TIMEOUT_MS = 5000
+QUERY_CANCELED = "57014"
+
+
+def _within_time(connection: BaseDatabaseWrapper, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
+    """The rows of `sql`, or None when it ran longer than SEARCH_STATEMENT_TIMEOUT_MS and was
+    stopped. It is stopped as a reader's browser stops a page, by a cancel request on the side (no
+    statement is added to the page's); inside a transaction, which a stopped statement would end,
+    it runs without a limit. The cancel is sent only while the statement runs: one arriving as it
+    ends finds the connection waiting for the next and is ignored."""
+    limit = int(getattr(settings, "SEARCH_STATEMENT_TIMEOUT_MS", SEARCH_STATEMENT_TIMEOUT_MS))
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        driver = connection.connection
+        running = threading.Lock()
+        stopped: list[bool] = []
+
+        def stop() -> None:
+            with running:
+                if not stopped:
+                    stopped.append(True)
+                    driver.cancel()
+
+        timer = threading.Timer(limit / 1000, stop)
+        timer.daemon = True
+        timer.start()
+        try:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+        except OperationalError as error:
+            # query_canceled, as psycopg2 (pgcode) and psycopg (sqlstate) name it.
+            cause = error.__cause__
+            if (getattr(cause, "pgcode", None) or getattr(cause, "sqlstate", None)) != QUERY_CANCELED:
+                raise
+            logger.warning("A search ran past %s ms and was stopped", limit)
+            return None
+        finally:
+            with running:
+                stopped.append(False)
+            timer.cancel()
+
+
 def best_matches(matches: QuerySet[Practice], text: str, *, size: int, within: QuerySet[Practice]) -> list[int]:
     """The ids of the `size` most recent of `matches`, best match first (by `with_search_rank`,
     then the most recent): the pool a search ranks, so ranking costs the same in a district of
@@ -300,9 +417,9 @@ def best_matches(matches: QuerySet[Practice], text: str, *, size: int, within: Q
         "AS kept(pk, version, score) ON kept.pk = pool.pk AND kept.version = pool.search_version "
         "ORDER BY 3 DESC, pool.published_at DESC, pool.pk DESC"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(in_order, (text, *bonus_params, *params, *kept))
-        rows = cursor.fetchall()
+    rows = _within_time(connection, in_order, (text, *bonus_params, *params, *kept))
+    if rows is None:
+        return []
     if any(fresh for *_row, fresh in rows):
         # This pool's scores first, then those kept before, up to KEPT_SCORES.
         scores = [(pk, version, score) for pk, version, score, _fresh in rows]
