@@ -920,6 +920,11 @@ def latest_cycle() -> Cycle | None:
     return Cycle.objects.filter(opens_on__lte=timezone.localdate()).order_by("-opens_on").first()
 
 
+def opened_cycles() -> list[Cycle]:
+    """The survey cycles that have opened, oldest first: the last is `latest_cycle()`."""
+    return list(Cycle.objects.filter(opens_on__lte=timezone.localdate()).order_by("opens_on", "pk"))
+
+
 def filtered_scope(reader: User, query: QueryDict) -> tuple[Scope, DashboardFilterForm]:
     """The reader's scope with the filter they asked for, when it is valid, and its form."""
     scope = Scope.for_reader(reader)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from insights.charts import heat_map, openness_chart
-from insights.district import DISTRICT_DASHBOARD_ROLES, build_district_dashboard, filtered_scope, latest_cycle
+from insights.district import DISTRICT_DASHBOARD_ROLES, build_district_dashboard, filtered_scope, opened_cycles
 from portal.decorators import role_required
 from portal.http import AuthenticatedHttpRequest
 from portal.lib.pdf import pdf_response
@@ -30,9 +30,9 @@ def district_report(request: AuthenticatedHttpRequest) -> HttpResponse:
     """Counted afresh, like a download, for the reader's scope and filter."""
     scope, form = filtered_scope(request.user, request.GET)
     data = build_district_dashboard(scope, with_survey=False)
-    cycle = latest_cycle()
+    cycles = opened_cycles()
     # No reader's view of the survey: a report is passed on, so no comments and no own answers.
-    survey = build_dashboard(cycle, viewer=None) if cycle is not None else None
+    survey = build_dashboard(cycles[-1], viewer=None, cycles=cycles) if cycles else None
     today = timezone.localdate()
     school = data.schools[0].school if scope.school_id is not None and data.schools else None
     context = {

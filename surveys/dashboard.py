@@ -444,17 +444,24 @@ def _shown_comments(
     return listed, None
 
 
-def build_dashboard(cycle: Cycle, viewer: User | None, comments: CommentsWanted | None = None) -> Dashboard:
+def build_dashboard(
+    cycle: Cycle,
+    viewer: User | None,
+    comments: CommentsWanted | None = None,
+    cycles: list[Cycle] | None = None,
+) -> Dashboard:
     """The cycle's latest released figures; the `comments` asked for when the viewer is one of
     their readers (none asked: none read); and a principal's own answers, as they are now (they
-    are theirs). No viewer: no one's view (an export), with neither."""
+    are theirs). No viewer: no one's view (an export), with neither. `cycles`: the cycles opened
+    up to `cycle`, oldest first, when the caller has read them already."""
     access = SurveyAccess.of(viewer)
     tensions = {tension.number: tension for tension in Tension.objects.all()}
     can_read = access.can_read_comments
     wanted = comments if can_read else None
     if wanted is not None and wanted.tension is not None and wanted.tension not in tensions:
         wanted = CommentsWanted()
-    cycles = list(Cycle.objects.filter(opens_on__lte=cycle.opens_on).order_by("opens_on"))
+    if cycles is None:
+        cycles = list(Cycle.objects.filter(opens_on__lte=cycle.opens_on).order_by("opens_on"))
     releases = _releases(cycles, cycle, full=True, comments=wanted is not None)
     found = releases.get(cycle.pk)
     groups: dict[str, Any] = (found.group_figures or {}) if found else {}
