@@ -234,7 +234,13 @@ def recent_pool(picked: QuerySet[Any], size: int) -> tuple[str, tuple[Any, ...]]
             f"WHERE search_vector @@ {SearchVectorSQL.QUERY} LIMIT {FEW_MATCHES + 1})"
         )
         params.append(words)
-    few_found = f"(SELECT count(*) FROM found) <= {FEW_MATCHES}"  # noqa: S608  # nosec B608
+    # A newest window at least a quarter full fills the pool within the next, which reaches four
+    # times as far back: the matches are not looked for then (CASE keeps that order), as the windows
+    # are then cheaper than reading every match.
+    few_found = (
+        f"CASE WHEN (SELECT count(*) FROM pool_0) < {size // 4} "  # noqa: S608  # nosec B608
+        f"THEN (SELECT count(*) FROM found) <= {FEW_MATCHES} ELSE false END"
+    )
     for index, (before, since) in enumerate(itertools.pairwise(bounds)):
         window_values = [since if param is SINCE else before if param is BEFORE else param for param in window_params]
         # Each window after the first is read only if the newer ones hold fewer than a pool. The

@@ -28,7 +28,9 @@ def spread(teacher, monkeypatch):
     """Entries over years, in windows set as a large district's would be, with drafts and an entry
     kept inside another school among the matches."""
     now = timezone.now()
-    monkeypatch.setattr(search, "_window_bounds", lambda using: [now - timedelta(days=days) for days in (7, 30, 365)])
+    # The newest window (half a day) holds none of them, as when the words match few entries.
+    bounds = [now - timedelta(days=days) for days in (0.5, 30, 365)]
+    monkeypatch.setattr(search, "_window_bounds", lambda using: bounds)
     for days in [2000, 3, 400, 45, 1200, 9]:
         PracticeFactory(
             author=teacher,
@@ -67,16 +69,16 @@ def spread(teacher, monkeypatch):
 def test_few_matches_are_found_the_same_through_the_index_or_window_by_window(
     as_user, teacher, spread, monkeypatch, sort, words, found
 ):
-    """The pool (here three entries) is the most recent matches the reader may open: the same when
+    """The pool (here four entries) is the most recent matches the reader may open: the same when
     the older windows are read from the entries the search vector's index finds (few matches) and
     when they are read one by one (FEW_MATCHES at 0: the words counted as common)."""
     client = as_user(teacher)
-    monkeypatch.setattr(pagination, "COUNT_LIMIT", 2)
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 3)
     by_index = client.get("/practices/", {"q": words, "sort": sort})
     monkeypatch.setattr(search, "FEW_MATCHES", 0)
     by_window = client.get("/practices/", {"q": words, "sort": sort})
     assert _titles(by_index) == _titles(by_window)
-    assert set(_titles(by_index)) == set(found[:3])
+    assert set(_titles(by_index)) == set(found[:4])
     monkeypatch.setattr(pagination, "COUNT_LIMIT", 1000)
     every = _titles(client.get("/practices/", {"q": words, "sort": sort}))
     monkeypatch.setattr(search, "FEW_MATCHES", 20_000)
