@@ -232,7 +232,10 @@ class PracticeFilter(django_filters.FilterSet):
         if sort == "relevance":
             return best_matches(matches, text, size=pool_size, within=self.queryset)
         if sort == "newest":
-            return list(matches.order_by("-published_at", "-pk").values_list("pk", flat=True)[:pool_size])
+            # The most recent matches as a search's pool finds them (few matches: from the search
+            # vector's index), not by walking every entry in date order.
+            pool = most_recent(matches, pool_size)
+            return list(self.queryset.filter(pk__in=pool).order_by("-published_at", "-pk").values_list("pk", flat=True))
         return list(self._ranked(matches, text).values_list("pk", flat=True))
 
     def finds(self, text: str) -> bool:

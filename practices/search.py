@@ -348,6 +348,10 @@ SEARCH_STATEMENT_TIMEOUT_MS = 5000
 QUERY_CANCELED = "57014"
 
 
+class SearchTookTooLong(Exception):
+    """A search ran past SEARCH_STATEMENT_TIMEOUT_MS and was stopped: the page says so."""
+
+
 def _within_time(connection: BaseDatabaseWrapper, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]] | None:
     """The rows of `sql`, or None when it ran longer than SEARCH_STATEMENT_TIMEOUT_MS and was
     stopped. It is stopped as a reader's browser stops a page, by a cancel request on the side (no
@@ -425,7 +429,7 @@ def best_matches(matches: QuerySet[Practice], text: str, *, size: int, within: Q
     )
     rows = _within_time(connection, in_order, (text, *bonus_params, *params, *kept))
     if rows is None:
-        return []
+        raise SearchTookTooLong(text)
     if any(fresh for *_row, fresh in rows):
         # This pool's scores first, then those kept before, up to KEPT_SCORES.
         scores = [(pk, version, score) for pk, version, score, _fresh in rows]

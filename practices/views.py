@@ -53,7 +53,7 @@ from practices.models import (
     Question,
     can_write_practices,
 )
-from practices.search import Passage, corrected_query, matched_passages
+from practices.search import Passage, SearchTookTooLong, corrected_query, matched_passages
 
 PAGE_SIZE = 20
 # The latest answered questions a practice's page shows (its questions page has them all).
@@ -115,17 +115,26 @@ def practice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     practice_filter = PracticeFilter(request.GET or None, queryset=base, user=user, request=request)
     suggestion: str | None = None
     searched_instead = ""
+    took_too_long = False
     passages: dict[int, Passage] = {}
     if practice_filter.searching:
         # A search ranks a bounded pool of matches once: their ids in order (which also
         # count them), then the page's entries by id.
         typed = practice_filter.form.cleaned_data["q"]
-        ids = practice_filter.ranked_ids(typed)
+        try:
+            ids = practice_filter.ranked_ids(typed)
+        except SearchTookTooLong:
+            ids, took_too_long = [], True
         # Near spellings of unknown words: suggested only when they find entries this reader
         # may open, and searched for instead when what was typed finds nothing.
-        suggestion = corrected_query(typed, seen=Practice.objects.visible_to(user).published())
+        suggestion = (
+            None if took_too_long else corrected_query(typed, seen=Practice.objects.visible_to(user).published())
+        )
         if suggestion is not None and not ids:
-            ids = practice_filter.ranked_ids(suggestion)
+            try:
+                ids = practice_filter.ranked_ids(suggestion)
+            except SearchTookTooLong:
+                ids = []
             if ids:
                 searched_instead = suggestion
             else:
@@ -150,6 +159,7 @@ def practice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             "own_school_left_out": practice_filter.leaves_out_own_school,
             "suggestion": suggestion,
             "searched_instead": searched_instead,
+            "took_too_long": took_too_long,
             "passages": passages,
             "can_write": can_write_practices(user),
         },

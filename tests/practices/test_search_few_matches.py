@@ -19,6 +19,12 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _pages_drawn(settings):
+    """Each request draws its page: the same address is asked for under other limits."""
+    settings.KEPT_PAGES = False
+
+
 def _titles(response) -> list[str]:
     return [practice.title for practice in response.context["practices"]]
 
@@ -50,7 +56,7 @@ def spread(teacher, monkeypatch):
     )
 
 
-@pytest.mark.parametrize("sort", ["relevance", "most_adapted"])
+@pytest.mark.parametrize("sort", ["relevance", "newest", "most_adapted"])
 @pytest.mark.parametrize(
     ("words", "found"),
     [
@@ -105,4 +111,5 @@ def test_a_search_past_its_time_limit_is_stopped_and_the_page_is_still_drawn(as_
     assert response.status_code == 200
     assert _titles(response) == []
     assert 'value="exit tickets"' in response.content.decode()
+    assert "This search took too long and was stopped" in response.content.decode()
     assert _titles(client.get("/practices/", {"q": "exit tickets"})) == ["Exit tickets"]
