@@ -80,8 +80,9 @@ def cookies_of(user: User) -> str:
     """A fresh session for the person, as the Cookie header a browser would send with it."""
     client = Client(HTTP_HOST="127.0.0.1")
     client.force_login(user)
-    # One signed-in request, so the browser also holds the cookies the portal sets on the first page.
-    client.get("/healthz")
+    # One signed-in page, so the browser also holds the cookies the portal sets on the first page
+    # (the CSRF cookie of its forms, as a browser keeps it).
+    client.get("/")
     return "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
 
 
