@@ -917,7 +917,7 @@ def _exchange(kinds: list[list[Pair]], schools: Mapping[int, School], limit: int
 
 def latest_cycle() -> Cycle | None:
     """The survey cycle the dashboards report on: the latest that has opened."""
-    return Cycle.objects.filter(opens_on__lte=timezone.localdate()).order_by("-opens_on").first()
+    return Cycle.objects.filter(opens_on__lte=timezone.localdate()).order_by("-opens_on", "-pk").first()
 
 
 def opened_cycles() -> list[Cycle]:

@@ -12,7 +12,7 @@ from taggit.models import Tag, TaggedItem
 from portal.lib import pagination
 from portal.models import School, SchoolLevel, User, school_similarity
 from practices.models import Facet, FacetKind, Practice
-from practices.search import best_matches, most_recent, practice_matches, with_search_rank
+from practices.search import best_matches, ids_within_time, most_recent, practice_matches, with_search_rank
 
 POPULAR_TAGS_CACHE_KEY = "practices:popular-tags:shared"
 POPULAR_TAGS_SECONDS = 300
@@ -235,12 +235,14 @@ class PracticeFilter(django_filters.FilterSet):
             # The most recent matches as a search's pool finds them (few matches: from the search
             # vector's index), not by walking every entry in date order.
             pool = most_recent(matches, pool_size)
-            return list(self.queryset.filter(pk__in=pool).order_by("-published_at", "-pk").values_list("pk", flat=True))
-        return list(self._ranked(matches, text).values_list("pk", flat=True))
+            newest = self.queryset.filter(pk__in=pool).order_by("-published_at", "-pk")
+            return ids_within_time(newest.values_list("pk", flat=True))
+        return ids_within_time(self._ranked(matches, text).values_list("pk", flat=True))
 
     def finds(self, text: str) -> bool:
-        """Whether a search for `text` under the same filters lists anything (no ranking needed)."""
-        return self._ranked(self._matches(text), text).exists()
+        """Whether a search for `text` under the same filters lists anything (no ranking needed);
+        one that runs past its time limit raises SearchTookTooLong."""
+        return bool(ids_within_time(self._ranked(self._matches(text), text).values_list("pk", flat=True)[:1]))
 
     def _ranked(self, queryset: QuerySet[Any], text: str) -> QuerySet[Practice]:
         """Order the filtered entries (annotated with their counts and, searching, their rank)."""

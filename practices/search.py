@@ -392,6 +392,19 @@ def _within_time(connection: BaseDatabaseWrapper, sql: str, params: tuple[Any, .
             timer.cancel()
 
 
+def ids_within_time(ids: QuerySet[Any]) -> list[Any]:
+    """The values of a one-column query of a search (`values_list(..., flat=True)`), run under
+    SEARCH_STATEMENT_TIMEOUT_MS on PostgreSQL; raises SearchTookTooLong when it was stopped."""
+    connection = connections[ids.db]
+    if connection.vendor != "postgresql":
+        return list(ids)
+    sql, params = ids.query.sql_with_params()
+    rows = _within_time(connection, sql, tuple(params))
+    if rows is None:
+        raise SearchTookTooLong(sql)
+    return [row[0] for row in rows]
+
+
 def best_matches(matches: QuerySet[Practice], text: str, *, size: int, within: QuerySet[Practice]) -> list[int]:
     """The ids of the `size` most recent of `matches`, best match first (by `with_search_rank`,
     then the most recent): the pool a search ranks, so ranking costs the same in a district of

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from reversion.models import Version
 
 from portal.http import AuthenticatedHttpRequest
+from portal.lib.kept_pages import not_kept
 from portal.lib.pagination import CappedPaginator
 from portal.lib.stash import pop_stashed_post, stash_post_and_sign_in
 from portal.models import User
@@ -123,24 +124,21 @@ def practice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         typed = practice_filter.form.cleaned_data["q"]
         try:
             ids = practice_filter.ranked_ids(typed)
-        except SearchTookTooLong:
-            ids, took_too_long = [], True
-        # Near spellings of unknown words: suggested only when they find entries this reader
-        # may open, and searched for instead when what was typed finds nothing.
-        suggestion = (
-            None if took_too_long else corrected_query(typed, seen=Practice.objects.visible_to(user).published())
-        )
-        if suggestion is not None and not ids:
-            try:
+            # Near spellings of unknown words: suggested only when they find entries this reader
+            # may open, and searched for instead when what was typed finds nothing.
+            suggestion = corrected_query(typed, seen=Practice.objects.visible_to(user).published())
+            if suggestion is not None and not ids:
                 ids = practice_filter.ranked_ids(suggestion)
-            except SearchTookTooLong:
-                ids = []
-            if ids:
-                searched_instead = suggestion
-            else:
+                if ids:
+                    searched_instead = suggestion
+                else:
+                    suggestion = None
+            elif suggestion is not None and not practice_filter.finds(suggestion):
                 suggestion = None
-        elif suggestion is not None and not practice_filter.finds(suggestion):
-            suggestion = None
+        except SearchTookTooLong:
+            # Stopped at its time limit: the page says so, and is not kept (the servers were busy).
+            ids, suggestion, searched_instead, took_too_long = [], None, "", True
+            not_kept(request)
         page = CappedPaginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
         entries = practice_filter.with_likeness(base.filter(pk__in=page.object_list)).in_bulk()
         page.object_list = [entries[pk] for pk in page.object_list]

@@ -8,6 +8,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from portal.forms import validate_plausible_date
+from portal.models import School
 from practices.models import Facet, FacetKind, Practice
 from showcases.models import Showcase, VisitSlot
 
@@ -89,7 +90,10 @@ class ShowcaseFilter(django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(Q(host_school__slug=value) | Q(host_school__name__icontains=value))
+        # A school's own slug (the select's values, still in old links) means that school alone;
+        # anything else is part of a name.
+        is_slug = Exists(School.objects.filter(slug=value))
+        return queryset.filter(Q(host_school__slug=value) | (~is_slug & Q(host_school__name__icontains=value)))
 
     def filter_session(self, queryset: QuerySet[Showcase], name: str, value: object) -> QuerySet[Showcase]:
         """Dates and seats are applied together in `filter_queryset`: one session must meet them all."""

@@ -17,9 +17,9 @@ served only when all of these are the same as when it was drawn:
   (`portal.lib.figures`) and on every change of settings (tests). It moves when the write is
   made and again when its transaction commits, so a page drawn in between is not kept.
 
-A page is not kept when the view answered anything but 200, set a cookie, changed the session,
-or wrote to the database while drawing it (its key was of the generation before the write), or
-when the reader has messages waiting (they are shown once). The views that opt in
+A page is not kept when the view answered anything but 200, said not to (`not_kept`), set a
+cookie, changed the session, or wrote to the database while drawing it (its key was of the
+generation before the write), or when the reader has messages waiting (they are shown once). The views that opt in
 (`kept_page`) are the hot reading pages; pages with forms in progress, downloads and status
 pages do not. `KEPT_PAGES=false` turns it off. It needs the cache to be shared by every process
 that writes (Redis, `REDIS_URL`) or a single process (development, tests): `settings.py` keeps
@@ -213,6 +213,15 @@ def _keepable(request: HttpRequest, response: HttpResponse) -> bool:
 _KEPT_HEADERS: Sequence[str] = ("Content-Type", "Content-Language", "Cache-Control", "Vary", "Link")
 
 
+_NOT_KEPT = "_kept_pages_refused"
+
+
+def not_kept(request: HttpRequest) -> None:
+    """Say that the page drawn for `request` must not be kept: it shows a passing state (a search
+    stopped because the servers were busy), not the district's content."""
+    setattr(request, _NOT_KEPT, True)
+
+
 def kept_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Keep what `view` draws for a signed-in reader's GET (see the module's note)."""
 
@@ -240,7 +249,8 @@ def kept_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         session_was_modified = request.session.modified
         response = view(request, *args, **kwargs)
         if (
-            _keepable(request, response)
+            not getattr(request, _NOT_KEPT, False)
+            and _keepable(request, response)
             and request.session.modified == session_was_modified
             and generation() == current
         ):

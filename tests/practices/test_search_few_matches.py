@@ -93,12 +93,18 @@ def test_few_matches_are_found_the_same_through_the_index_or_window_by_window(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_search_past_its_time_limit_is_stopped_and_the_page_is_still_drawn(as_user, teacher, settings):
-    """A search that runs longer than SEARCH_STATEMENT_TIMEOUT_MS (here made slow on purpose) is
-    stopped and finds nothing instead of holding a server thread: the page answers, with the
-    reader's words kept, and the next search on the same connection runs as usual."""
+@pytest.mark.parametrize("sort", ["relevance", "newest", "most_adapted"])
+@pytest.mark.parametrize("kept_pages", [False, True])
+def test_a_search_past_its_time_limit_is_stopped_and_the_page_is_still_drawn(
+    as_user, teacher, settings, sort, kept_pages
+):
+    """A search that runs longer than SEARCH_STATEMENT_TIMEOUT_MS (here made slow on purpose), in
+    any order, is stopped instead of holding a server thread: the page answers and says so, with
+    the reader's words kept; it is not kept for the reader (the servers were busy), so the same
+    search asked again runs as usual."""
     PracticeFactory(author=teacher, title="Exit tickets")
     settings.SEARCH_STATEMENT_TIMEOUT_MS = 100
+    settings.KEPT_PAGES = kept_pages
 
     def slow(execute, sql, params, many, context):
         if "pool_0" in sql:
@@ -106,10 +112,12 @@ def test_a_search_past_its_time_limit_is_stopped_and_the_page_is_still_drawn(as_
         return execute(sql, params, many, context)
 
     client = as_user(teacher)
+    client.get("/practices/")  # the session's first page
+    asked = {"q": "exit tickets", "sort": sort}
     with connection.execute_wrapper(slow):
-        response = client.get("/practices/", {"q": "exit tickets"})
+        response = client.get("/practices/", asked)
     assert response.status_code == 200
     assert _titles(response) == []
     assert 'value="exit tickets"' in response.content.decode()
     assert "This search took too long and was stopped" in response.content.decode()
-    assert _titles(client.get("/practices/", {"q": "exit tickets"})) == ["Exit tickets"]
+    assert _titles(client.get("/practices/", asked)) == ["Exit tickets"]

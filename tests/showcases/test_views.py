@@ -13,7 +13,14 @@ from practices.models import Adoption
 from showcases import views
 from showcases.models import CalendarFeed, Showcase, VisitRequest
 from showcases.services import reminders_send
-from tests.factories import PracticeFactory, SchoolFactory, ShowcaseFactory, TeacherFactory, VisitSlotFactory
+from tests.factories import (
+    PracticeFactory,
+    PrincipalFactory,
+    SchoolFactory,
+    ShowcaseFactory,
+    TeacherFactory,
+    VisitSlotFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -183,6 +190,18 @@ def test_list_finds_a_school_by_part_of_its_name_without_listing_every_school(
     assert _titles(client.get("/showcases/", {"school": "maple-grove"})) == ["At Maple Grove"]
     assert _titles(client.get("/showcases/", {"school": "Riverside"})) == []
     assert 'value="GROVE"' in client.get("/showcases/", {"school": "GROVE"}).content.decode()
+
+
+def test_a_schools_own_slug_means_that_school_alone(as_user, other_teacher):
+    """Old links carry the select's values (slugs): one names its school, not every school whose
+    name holds the same letters."""
+    lincoln = PrincipalFactory(school=SchoolFactory(name="Lincoln", slug="lincoln"))
+    VisitSlotFactory(showcase__host=lincoln, showcase__title="At Lincoln")
+    high = PrincipalFactory(school=SchoolFactory(name="Lincoln High", slug="lincoln-high"))
+    VisitSlotFactory(showcase__host=high, showcase__title="At Lincoln High")
+    client = as_user(other_teacher)
+    assert _titles(client.get("/showcases/", {"school": "lincoln"})) == ["At Lincoln"]
+    assert sorted(_titles(client.get("/showcases/", {"school": "Lincol"}))) == ["At Lincoln", "At Lincoln High"]
 
 
 def test_dates_and_seats_must_hold_for_the_same_session(as_user, other_teacher, principal):
