@@ -10,7 +10,7 @@ answers on --url, with the same settings (environment) as that server.
    last is answered) for a few seconds to warm up, then for --seconds; then /healthz alone on the
    same server. Prints requests/s, p50/p95/p99, errors and the ratio mix / healthz, and writes
    them to <out>/throughput-<scale>-<time>.json.
-4. With --writes-per-second above 0, the mix again while a practice elsewhere in the district is
+4. With --writes-per-second above 0, last, the mix again while a practice elsewhere in the district is
    edited that often: every write retires the pages kept for their readers (portal/lib/kept_pages.py),
    so this load shows what keeping pages is worth when the district is not only reading.
 """
@@ -203,11 +203,14 @@ def measure(
     print(f"\n{'page of the mix (one request each)':36} {'status':>6} {'ms':>8} {'kB':>7}")
     for row in pages:
         print(f"{row['page']:36} {row['status']:>6} {row['ms']:>8.1f} {row['kb']:>7.1f}")
-    loads = {"mix": run_wrk(args.url, mix_file, args.seconds, args.connections, threads, args.timeout)}
+    loads = {
+        "mix": run_wrk(args.url, mix_file, args.seconds, args.connections, threads, args.timeout),
+        "healthz": run_wrk(args.url, health_file, args.seconds, args.connections, threads, args.timeout),
+    }
+    # Last: the edits leave the database busy for a while (vacuum), which would slow /healthz.
     if args.writes_per_second > 0:
         practice_pk = int(mix[0]["practice"])
         loads["mix_writing"] = run_wrk_while_writing(args, mix_file, threads, practice_pk)
-    loads["healthz"] = run_wrk(args.url, health_file, args.seconds, args.connections, threads, args.timeout)
     return pages, loads
 
 
@@ -256,8 +259,8 @@ def main() -> int:
     print("-" * len(header))
     labels = {
         "mix": f"mix ({len(MIX)} pages)",
-        "mix_writing": f"mix, {args.writes_per_second:g} edit/s",
         "healthz": "/healthz alone",
+        "mix_writing": f"mix, {args.writes_per_second:g} edit/s",
     }
     for name, label in labels.items():
         if name not in loads:
