@@ -6,7 +6,7 @@ import django_filters
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from django.db.models import Count, Exists, F, OuterRef, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from taggit.models import Tag, TaggedItem
 
 from portal.lib import pagination
@@ -123,8 +123,14 @@ class PracticeFilter(django_filters.FilterSet):
         widget=forms.CheckboxSelectMultiple,
         label="School level",
     )
-    school = django_filters.ModelChoiceFilter(
-        queryset=School.objects.all(), to_field_name="slug", label="School", empty_label="Any school"
+    # A district has up to a couple of thousand schools: a select listing each was most of the page.
+    # The reader types part of a name instead; a school's own slug (as links give it) names that school.
+    school = django_filters.CharFilter(
+        label="School",
+        method="filter_school",
+        max_length=200,
+        help_text="Part of a school's name, e.g. “Lincoln”.",
+        widget=forms.TextInput(attrs={"type": "search"}),
     )
     tag = django_filters.MultipleChoiceFilter(label="Tags", method="filter_tags", widget=forms.CheckboxSelectMultiple)
     has_failures = django_filters.BooleanFilter(
@@ -183,6 +189,15 @@ class PracticeFilter(django_filters.FilterSet):
             content_type=ContentType.objects.get_for_model(Practice), object_id=OuterRef("pk"), tag__slug__in=value
         )
         return queryset.filter(Exists(tagged))
+
+    def filter_school(self, queryset: QuerySet[Practice], name: str, value: str) -> QuerySet[Practice]:
+        value = value.strip()
+        if not value:
+            return queryset
+        # A school's own slug (the select's values, still in old links) means that school alone;
+        # anything else is part of a name.
+        is_slug = Exists(School.objects.filter(slug=value))
+        return queryset.filter(Q(school__slug=value) | (~is_slug & Q(school__name__icontains=value)))
 
     def filter_has_failures(self, queryset: QuerySet[Practice], name: str, value: bool) -> QuerySet[Practice]:
         return queryset.filter(failure_count__gt=0) if value else queryset
@@ -268,7 +283,7 @@ class PracticeFilter(django_filters.FilterSet):
         """ "Schools like mine" means other schools: the reader's own school's entries are left out
         (they are one filter away), unless that filter is chosen."""
         chosen_school = self.form.cleaned_data.get("school") if self.is_bound and self.form.is_valid() else None
-        return self.sort_key == "like_mine" and chosen_school is None
+        return self.sort_key == "like_mine" and not (chosen_school or "").strip()
 
     def with_likeness(self, queryset: QuerySet[Practice]) -> QuerySet[Practice]:
         """How many traits each entry's school shares with the reader's, when sorting by it."""

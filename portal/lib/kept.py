@@ -19,8 +19,6 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString
 
-from portal.models import School
-
 
 def kept_keys(kind: str, template: str, values: Iterable[object]) -> list[str]:
     """The cache keys of what `template` draws from each of `values` (each value holds everything
@@ -56,15 +54,13 @@ def kept_filter_panel(
     seconds: int,
 ) -> SafeString:
     """A list's filter panel, drawn once per set of choices, chosen values and errors of `fields`.
-    Its `school` field (a select of every school) gets the schools as plain pairs, read without
-    making a model of each and given to the select only when the panel is drawn: a district has
-    many, and drawing their options cost more than the rest of the page. `cleared`: whether the
-    page offers to clear what was chosen."""
-    schools = list(School.objects.values_list("slug", "name"))
-    values: list[Any] = [cleared, schools]
+    No list offers a select of every school (a district has many, and drawing their options cost
+    more than the rest of the page): a school is found by part of its name, typed. `cleared`:
+    whether the page offers to clear what was chosen."""
+    values: list[Any] = [cleared]
     for name in fields:
         field = form[name]
-        choices = [] if name == "school" else getattr(field.field.widget, "choices", ())
+        choices = getattr(field.field.widget, "choices", ())
         values.append(
             (
                 name,
@@ -75,10 +71,6 @@ def kept_filter_panel(
         )
 
     def draw() -> str:
-        school = form.fields.get("school")
-        if isinstance(school, forms.ModelChoiceField):
-            blank = [("", school.empty_label)] if school.empty_label is not None else []
-            school.widget.choices = [*blank, *schools]
         return render_to_string(template, {**context, "cleared": cleared})
 
     return kept_html(kind, template, values, draw, seconds)
