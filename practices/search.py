@@ -642,9 +642,8 @@ class FirstPassage(Expression):
         return sql, (*params, MARK_OPEN)
 
 
-def _postgresql_passages(ids: list[int], text: str, using: str) -> dict[int, Passage]:
-    """ts_headline for the page's entries only (at most a page of rows, a few fragments each), in
-    one query: each entry's parts in order, up to the first with a marked word, the passage."""
+def _passages_queryset(ids: list[int], text: str, using: str) -> QuerySet[Any]:
+    """(pk, "n:headline") of each of `ids`: `FirstPassage` over the parts in reading order."""
     query = SearchQuery(text, search_type="websearch", config="english")
     headline = SearchHeadline(
         PartText(),
@@ -660,12 +659,50 @@ def _postgresql_passages(ids: list[int], text: str, using: str) -> dict[int, Pas
     sources: dict[str, Any] = {name: F(name) for name, _label in PASSAGE_PARTS}
     sources["iterations"] = _rows_text(Iteration, ["when", "tried", "observed", "changed"])
     sources["failures"] = _rows_text(Failure, ["tried", "what_happened", "why", "lesson"])
-    passages = (
+    return (
         Practice.objects.using(using)
         .filter(pk__in=ids)
         .annotate(passage=FirstPassage([sources[name] for name, _label in PASSAGE_PARTS], headline))
         .values_list("pk", "passage")
     )
+
+
+# The passages' SQL is the same for every search but for the searched text and the page's ids,
+# which are parameters: the ORM puts it together once per database and number of entries on a
+# page (that cost about as much as running it), with marks in its parameters where the text and
+# each id go. The marks are told from anything else in the parameters: a text with a NUL
+# character (never searched: such an address is refused) and ids no entry has.
+PASSAGES_TEXT = "\x00passages text"
+PASSAGES_FIRST_ID = -(2**62)
+_passages_sql: dict[tuple[str, int], tuple[str, tuple[Any, ...]]] = {}
+
+
+def _passages_statement(ids: list[int], text: str, using: str) -> tuple[str, tuple[Any, ...]]:
+    """The SQL of `_passages_queryset` for `ids` and `text`, with its parameters."""
+    shape = (using, len(ids))
+    statement = _passages_sql.get(shape)
+    if statement is None:
+        marks = [PASSAGES_FIRST_ID - n for n in range(len(ids))]
+        sql, params = _passages_queryset(marks, PASSAGES_TEXT, using).query.get_compiler(using).as_sql()
+        statement = _passages_sql[shape] = (sql, tuple(params))
+    sql, params = statement
+    return sql, tuple(
+        text
+        if param == PASSAGES_TEXT and isinstance(param, str)
+        else ids[PASSAGES_FIRST_ID - param]
+        if type(param) is int and PASSAGES_FIRST_ID - len(ids) < param <= PASSAGES_FIRST_ID
+        else param
+        for param in params
+    )
+
+
+def _postgresql_passages(ids: list[int], text: str, using: str) -> dict[int, Passage]:
+    """ts_headline for the page's entries only (at most a page of rows, a few fragments each), in
+    one query: each entry's parts in order, up to the first with a marked word, the passage."""
+    sql, params = _passages_statement(ids, text, using)
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, params)
+        passages = cursor.fetchall()
     found: dict[int, Passage] = {}
     for pk, passage in passages:
         if passage is not None:
