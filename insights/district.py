@@ -28,6 +28,7 @@ from django.db.models import (
     IntegerField,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -39,7 +40,7 @@ from django.utils import timezone
 
 from insights import summaries
 from insights.forms import DashboardFilterForm
-from insights.models import FlowDay, FlowKind, PracticeDay, PracticeMonth
+from insights.models import FlowDay, FlowKind, FlowSchoolTotal, FlowTotal, PracticeDay, PracticeMonth
 from insights.summaries import summaries_ensure
 from portal.lib.csvfile import csv_response
 from portal.models import Role, School, SchoolLevel, User
@@ -527,6 +528,12 @@ def _flows(scope: Scope, period: Period, schools: Mapping[int, School], shown: i
     today = summaries.local_day(now)
     first, end = scope.start, scope.end + timedelta(days=1) if scope.end else None
     started = Q(kind__in=[FlowKind.ADOPTION, FlowKind.ADAPTATION]) | Q(day__lt=today)
+    # The whole district over every day, as the page shows it: from the pairs' totals, which hold
+    # every day of adoptions and adaptations and the days of visits and sessions before `through`.
+    whole = scope.school_id is None and not scope.level and first is None and end is None and shown is not None
+    through = summaries.flows_through() if whole else None
+    if through is not None and through > today:
+        through = None  # counted ahead of today's date (a clock set back): not usable
 
     def kept(condition: Q) -> QuerySet[FlowDay]:
         rows = FlowDay.objects.filter(started, condition)
@@ -563,8 +570,9 @@ def _flows(scope: Scope, period: Period, schools: Mapping[int, School], shown: i
         output_field=CharField(),
     )
     kept_sums = {f"flow_{name}": Sum(name) for name in summaries.FLOW_COUNT_NAMES}
+    since_totals = Q(kind__in=[FlowKind.VISIT, FlowKind.HOSTED], day__gte=through) if through else in_range
     arms = [
-        _flow_arm(kept(in_range), F("kind"), kept_sums, "source", "target"),
+        _flow_arm(kept(since_totals), F("kind"), kept_sums, "source", "target"),
         _flow_arm(
             kept(Q(kind__in=[FlowKind.ADOPTION, FlowKind.HOSTED], day__gte=period.previous_start, day__lte=period.end)),
             windowed,
@@ -627,6 +635,8 @@ def _flows(scope: Scope, period: Period, schools: Mapping[int, School], shown: i
             ]
         for (flow_kind, _source, _target), row in started_today.items():
             pairs[flow_kind].append(row)
+    if through is not None and shown is not None:
+        return _flows_with_totals(pairs, windows, schools, shown)
 
     adoptions = pairs[FlowKind.ADOPTION]
     adopted_out: defaultdict[int, int] = defaultdict(int)
@@ -652,6 +662,86 @@ def _flows(scope: Scope, period: Period, schools: Mapping[int, School], shown: i
             "adoptions": sum(row[3] for row in adoptions),
         },
         exchange=_exchange([pairs[kind] for kind in between], schools),
+    )
+
+
+BETWEEN_SCHOOLS = (FlowKind.ADOPTION, FlowKind.ADAPTATION, FlowKind.VISIT)
+
+
+def _flows_with_totals(
+    added: dict[str, list[Pair]], windows: Windows, schools: Mapping[int, School], shown: int
+) -> FlowFigures:
+    """The district's flows over every day, as `_flows` counts them: the schools' and the pairs'
+    totals (insights.summaries) with the rows `added` since they were counted. Of the pairs, only
+    those the page may show are read: the busiest of each kind (every pair as busy as the
+    shown-th, as what is added only makes a pair busier), those with rows added, and those
+    between the most active schools (the exchange)."""
+    pair_counts = dict.fromkeys(FlowKind.values, 0)
+    sums = {kind: [0, 0, 0, 0] for kind in FlowKind.values}  # count, seats, checked in, attended
+    adopted_out: dict[int, int] = {}
+    adopted_in: dict[int, int] = {}
+    activity: defaultdict[int, int] = defaultdict(int)
+    for kind, school_id, pairs_out, *out, count_in in FlowSchoolTotal.objects.values_list(
+        "kind", "school_id", *summaries.SCHOOL_OUT_NAMES, "count_in"
+    ):
+        pair_counts[kind] += pairs_out
+        sums[kind] = [total + value for total, value in zip(sums[kind], out, strict=True)]
+        if kind == FlowKind.ADOPTION:
+            if out[0]:
+                adopted_out[school_id] = out[0]
+            if count_in:
+                adopted_in[school_id] = count_in
+        if kind in BETWEEN_SCHOOLS and out[0] + count_in:
+            activity[school_id] += out[0] + count_in
+    for kind in BETWEEN_SCHOOLS:
+        for _kind, source_id, target_id, count, *_rest in added[kind]:
+            activity[source_id] += count
+            activity[target_id] += count
+    most_active = _most_active(activity, schools)
+
+    def busiest(kind: str) -> Q:
+        least = FlowTotal.objects.filter(kind=kind).order_by("-count").values("count")[shown - 1 : shown]
+        return Q(kind=kind, count__gte=Coalesce(Subquery(least), 0))
+
+    wanted = reduce(operator.or_, (busiest(kind) for kind in FlowKind.values))
+    wanted |= Q(kind__in=BETWEEN_SCHOOLS, source_id__in=most_active, target_id__in=most_active)
+    for kind, rows in added.items():
+        if rows:
+            wanted |= Q(kind=kind) & summaries.pairs_match(kind, {(row[1], row[2] or None) for row in rows})
+    base: dict[tuple[str, int, int], Pair] = {
+        (row[0], row[1], row[2]): row
+        for row in FlowTotal.objects.filter(wanted).values_list(
+            "kind", "source_id", Coalesce("target_id", 0), *summaries.FLOW_COUNT_NAMES
+        )
+    }
+    merged = dict(base)
+    for kind, rows in added.items():
+        for row in rows:
+            key = (kind, row[1], row[2])
+            if key not in base:
+                pair_counts[kind] += 1
+            merged[key] = _pair_sum(base[key], row) if key in base else row
+            sums[kind] = [total + value for total, value in zip(sums[kind], row[3:], strict=True)]
+    pairs: dict[str, list[Pair]] = {kind: [] for kind in FlowKind.values}
+    for (kind, _source, _target), row in merged.items():
+        pairs[kind].append(row)
+    hosted = sums[FlowKind.HOSTED]
+    return FlowFigures(
+        flows={kind: _busiest(kind, pairs[kind], schools, shown) for kind in BETWEEN_SCHOOLS},
+        flow_counts={kind: pair_counts[kind] for kind in BETWEEN_SCHOOLS},
+        hosting=_busiest(FlowKind.HOSTED, pairs[FlowKind.HOSTED], schools, shown),
+        hosts=pair_counts[FlowKind.HOSTED],
+        windows=windows,
+        adopted_out=adopted_out,
+        adopted_in=adopted_in,
+        totals={
+            "sessions": hosted[0],
+            "seats": hosted[1] + hosted[3],
+            "sessions_checked_in": hosted[2],
+            "seats_attended": hosted[3],
+            "adoptions": sums[FlowKind.ADOPTION][0],
+        },
+        exchange=_exchange_of(activity, [row for kind in BETWEEN_SCHOOLS for row in pairs[kind]], schools, most_active),
     )
 
 
@@ -898,20 +988,36 @@ def _exchange(kinds: list[list[Pair]], schools: Mapping[int, School], limit: int
             # A visit goes from its host (learned from) to the visitor's school (learner).
             activity[source_id] += count
             activity[target_id] += count
+    every = [row for rows in kinds for row in rows]
+    return _exchange_of(activity, every, schools, _most_active(activity, schools, limit))
 
-    def named(school_id: int) -> ExchangeSchool:
-        school = schools.get(school_id)
-        return ExchangeSchool(school_id, school.name, school.slug) if school else ExchangeSchool(school_id, "", "")
 
-    most_active = heapq.nsmallest(limit, activity, key=lambda school_id: (-activity[school_id], named(school_id).name))
+def _school_named(schools: Mapping[int, School], school_id: int) -> ExchangeSchool:
+    school = schools.get(school_id)
+    return ExchangeSchool(school_id, school.name, school.slug) if school else ExchangeSchool(school_id, "", "")
+
+
+def _most_active(activity: Mapping[int, int], schools: Mapping[int, School], limit: int = EXCHANGE_SHOWN) -> list[int]:
+    """The `limit` schools with the most flows in and out, then by name."""
+    return heapq.nsmallest(
+        limit, activity, key=lambda school_id: (-activity[school_id], _school_named(schools, school_id).name)
+    )
+
+
+def _exchange_of(
+    activity: Mapping[int, int], rows: list[Pair], schools: Mapping[int, School], most_active: list[int]
+) -> Exchange:
+    """The exchange between the most active schools, counted from `rows` (every flow between
+    them, at least)."""
     place = {school_id: n for n, school_id in enumerate(most_active)}
     counts = [[0] * len(most_active) for _school in most_active]
-    for rows in kinds:
-        for _kind, source_id, target_id, count, _seats, _checked_in, _attended in rows:
-            if source_id in place and target_id in place:
-                counts[place[source_id]][place[target_id]] += count
+    for _kind, source_id, target_id, count, _seats, _checked_in, _attended in rows:
+        if source_id in place and target_id in place:
+            counts[place[source_id]][place[target_id]] += count
     return Exchange(
-        schools=[named(school_id) for school_id in most_active], counts=counts, schools_in_all=len(activity)
+        schools=[_school_named(schools, school_id) for school_id in most_active],
+        counts=counts,
+        schools_in_all=len(activity),
     )
 
 

@@ -90,7 +90,70 @@ class FlowDay(models.Model):
                 name="flow_day_between_schools",
             ),
         ]
-        indexes = [models.Index(fields=["day"], name="flow_day_day_idx")]
+        indexes = [
+            models.Index(fields=["day"], name="flow_day_day_idx"),
+            models.Index(fields=["kind", "source", "target"], name="flow_day_pair_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.source_id}→{self.target_id} {self.day}: {self.count}"
+
+
+class FlowTotal(models.Model):
+    """What went from `source` to `target` in all, FlowDay's rows summed per pair: every day of
+    adoptions and adaptations, and the days of visits and sessions hosted before
+    `FlowMark.through` (the days since are read from FlowDay). The district's dashboard reads
+    its busiest flows from here, without grouping every day of every pair."""
+
+    kind = models.CharField(max_length=10, choices=FlowKind.choices)
+    source = models.ForeignKey("portal.School", on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey("portal.School", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    count = models.PositiveIntegerField(default=0)
+    seats = models.PositiveIntegerField(default=0)
+    checked_in = models.PositiveIntegerField(default=0)
+    attended = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "source", "target"], name="flow_total_unique"),
+            models.UniqueConstraint(
+                fields=["kind", "source"], condition=models.Q(target__isnull=True), name="flow_total_hosted_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["kind", "-count"], name="flow_total_busiest_idx"),
+            models.Index(fields=["kind", "target"], name="flow_total_target_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.source_id}→{self.target_id}: {self.count}"
+
+
+class FlowSchoolTotal(models.Model):
+    """FlowTotal summed per school and kind: the pairs it is the source of and their counts, and
+    the count of the flows into it."""
+
+    kind = models.CharField(max_length=10, choices=FlowKind.choices)
+    school = models.ForeignKey("portal.School", on_delete=models.CASCADE, related_name="+")
+    pairs_out = models.PositiveIntegerField(default=0)
+    count_out = models.PositiveIntegerField(default=0)
+    seats_out = models.PositiveIntegerField(default=0)
+    checked_in_out = models.PositiveIntegerField(default=0)
+    attended_out = models.PositiveIntegerField(default=0)
+    count_in = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "school"], name="flow_school_total_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.school_id}: {self.count_out} out, {self.count_in} in"
+
+
+class FlowMark(models.Model):
+    """The one row that says up to which day (not included) FlowTotal holds visits and sessions
+    hosted."""
+
+    through = models.DateField()
+
+    def __str__(self) -> str:
+        return f"flows summed through {self.through}"

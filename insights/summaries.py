@@ -14,6 +14,12 @@ sessions hosted (before and after a move); a practice, the days of its adoptions
 adaptations; a showcase that changes host, or a person who changes school, the days of their
 sessions and visits. The job works out the days from what changed, so a write adds no query.
 
+The flows are also kept summed per pair of schools (FlowTotal) and per school (FlowSchoolTotal),
+over every day of adoptions and adaptations and the days of visits and sessions hosted before a
+mark (FlowMark) the nightly rebuild moves to today: a recount of a day sums its pairs again from
+their days, and their schools from their pairs. The district's dashboard reads its busiest flows
+and its figures over every pair from them, and only the days since the mark from FlowDay.
+
 `summaries_rebuild` counts everything again, for `manage.py rebuild_summaries`, which runs
 every night as a safety net (writes that bypass the signals, such as bulk loads) and when the
 dashboard finds no summary at all. Days and months are the portal's time zone's.
@@ -21,8 +27,11 @@ dashboard finds no summary at all. Days and months are the portal's time zone's.
 
 from __future__ import annotations
 
+import operator
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from functools import reduce
 from typing import Any
 
 from django.core.cache import cache
@@ -32,7 +41,7 @@ from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django_tasks import task
 
-from insights.models import FlowDay, FlowKind, PracticeDay, PracticeMonth
+from insights.models import FlowDay, FlowKind, FlowMark, FlowSchoolTotal, FlowTotal, PracticeDay, PracticeMonth
 from portal.jobs import enqueue_on_commit
 from portal.models import School, User
 from practices.models import Adoption, Practice, Status, Visibility
@@ -55,8 +64,8 @@ _BEFORE = "_summary_day_before"
 Bucket = tuple[int, date]
 
 # Set once the summaries are known to exist (or to have nothing to hold), so the dashboard
-# asks only once per cache lifetime. (v2: the flows between schools joined the summaries.)
-READY_KEY = "insights:summaries:v3:ready"
+# asks only once per cache lifetime. (v4: the flows' totals per pair and per school joined them.)
+READY_KEY = "insights:summaries:v4:ready"
 
 
 def local_day(moment: datetime) -> date:
@@ -300,8 +309,140 @@ def flows_recount(buckets: Iterable[FlowBucket]) -> None:
         )
         with transaction.atomic():
             _lock_flows((kind, day))
-            FlowDay.objects.filter(kind=kind, day=day).delete()
+            kept = FlowDay.objects.filter(kind=kind, day=day)
+            pairs = set(kept.values_list("source_id", "target_id"))
+            kept.delete()
             _insert_flows(_flow_days(kind, rows))
+            through = flows_through()
+            if through is not None and (kind in TOTALED_EVERY_DAY or day < through):
+                _retotal(kind, pairs | set(kept.values_list("source_id", "target_id")), through)
+
+
+# -- Totals per pair and per school (FlowTotal, FlowSchoolTotal) ------------------------------------
+
+# Adoptions and adaptations count on every day; visits and sessions hosted once the session has
+# started, so their totals hold the days before FlowMark.through, moved on by the nightly rebuild.
+TOTALED_EVERY_DAY = frozenset({FlowKind.ADOPTION, FlowKind.ADAPTATION})
+# PostgreSQL advisory lock key: one per kind, held while its totals are written.
+_FLOW_TOTALS_LOCKS = {kind: 7_315_020 + n for n, kind in enumerate(FlowKind.values)}
+
+Pairs = set[tuple[int, int | None]]
+
+
+def flows_through() -> date | None:
+    """The day up to which (not included) FlowTotal holds visits and sessions hosted; None
+    before the totals are first counted."""
+    return FlowMark.objects.values_list("through", flat=True).first()
+
+
+def pairs_match(kind: str, pairs: Pairs) -> Q:
+    """The rows of these pairs of schools (sessions hosted: of these sources)."""
+    if kind == FlowKind.HOSTED:
+        return Q(source_id__in=sorted({source for source, _target in pairs}), target__isnull=True)
+    targets: defaultdict[int, list[int]] = defaultdict(list)
+    for source, target in pairs:
+        if target is not None:
+            targets[source].append(target)
+    return reduce(
+        operator.or_,
+        (Q(source_id=source, target_id__in=sorted(ids)) for source, ids in sorted(targets.items())),
+        Q(pk__in=[]),
+    )
+
+
+def _retotal(kind: str, pairs: Pairs, through: date) -> None:
+    """Sum these pairs' days again into FlowTotal, and their schools' pairs into FlowSchoolTotal:
+    counted from the days themselves, never adjusted, so a total is right whatever came before."""
+    if not pairs:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FLOW_TOTALS_LOCKS[kind]])
+    match = pairs_match(kind, pairs)
+    days = FlowDay.objects.filter(match, kind=kind)
+    if kind not in TOTALED_EVERY_DAY:
+        days = days.filter(day__lt=through)
+    sums = (
+        days.order_by()
+        .values("source_id", "target_id")
+        .annotate(**{f"total_{name}": Sum(name) for name in FLOW_COUNT_NAMES})
+        .values_list("source_id", "target_id", *(f"total_{name}" for name in FLOW_COUNT_NAMES))
+    )
+    FlowTotal.objects.filter(match, kind=kind).delete()
+    FlowTotal.objects.bulk_create(
+        FlowTotal(kind=kind, source_id=source, target_id=target, **dict(zip(FLOW_COUNT_NAMES, counts, strict=True)))
+        for source, target, *counts in sums
+    )
+    _retotal_schools(kind, {school for pair in pairs for school in pair if school is not None})
+
+
+SCHOOL_OUT_NAMES = ("pairs_out", "count_out", "seats_out", "checked_in_out", "attended_out")
+
+
+def _school_totals(kind: str, schools: Iterable[int] | None = None) -> list[FlowSchoolTotal]:
+    """FlowSchoolTotal's rows of these schools (None: every school), counted from FlowTotal."""
+    rows = FlowTotal.objects.filter(kind=kind).order_by()
+    if schools is not None:
+        schools = sorted(schools)
+    out = rows.filter(source_id__in=schools) if schools is not None else rows
+    into = rows.filter(target_id__in=schools) if schools is not None else rows.filter(target__isnull=False)
+    totals: dict[int, FlowSchoolTotal] = {}
+    for school_id, *counts in (
+        out.values("source_id")
+        .annotate(total_pairs=Count("pk"), **{f"total_{name}": Sum(name) for name in FLOW_COUNT_NAMES})
+        .values_list("source_id", "total_pairs", *(f"total_{name}" for name in FLOW_COUNT_NAMES))
+    ):
+        totals[school_id] = FlowSchoolTotal(
+            kind=kind, school_id=school_id, **dict(zip(SCHOOL_OUT_NAMES, counts, strict=True))
+        )
+    for school_id, count in into.values("target_id").annotate(total=Sum("count")).values_list("target_id", "total"):
+        totals.setdefault(school_id, FlowSchoolTotal(kind=kind, school_id=school_id)).count_in = count
+    return list(totals.values())
+
+
+def _retotal_schools(kind: str, schools: set[int]) -> None:
+    FlowSchoolTotal.objects.filter(kind=kind, school_id__in=sorted(schools)).delete()
+    FlowSchoolTotal.objects.bulk_create(_school_totals(kind, schools))
+
+
+def flow_totals_rebuild(through: date) -> None:
+    """Sum every pair's days again into FlowTotal (visits and sessions hosted: the days before
+    `through`) and every school's into FlowSchoolTotal. Within the flows' own rebuild or lock."""
+    _lock_flows()
+    FlowSchoolTotal.objects.all().delete()
+    FlowTotal.objects.all().delete()
+    FlowMark.objects.all().delete()
+    rows = (
+        FlowDay.objects.filter(Q(kind__in=TOTALED_EVERY_DAY) | Q(day__lt=through))
+        .order_by()
+        .values("kind", "source_id", "target_id")
+        .annotate(**{f"total_{name}": Sum(name) for name in FLOW_COUNT_NAMES})
+        .values_list("kind", "source_id", "target_id", *(f"total_{name}" for name in FLOW_COUNT_NAMES))
+    )
+    columns = ", ".join(
+        connection.ops.quote_name(name) for name in ("kind", "source_id", "target_id", *FLOW_COUNT_NAMES)
+    )
+    select, params = rows.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {connection.ops.quote_name(FlowTotal._meta.db_table)} ({columns}) {select}", params
+        )
+    for kind in FlowKind.values:
+        FlowSchoolTotal.objects.bulk_create(_school_totals(kind), batch_size=2_000)
+    FlowMark.objects.create(through=through)
+
+
+def flow_total_rows() -> list[tuple[Any, ...]]:
+    """Every row of the flows' totals (per pair, then per school), in order, to compare one way
+    of keeping them with another."""
+    return [
+        *FlowTotal.objects.order_by("kind", "source_id", "target_id").values_list(
+            "kind", "source_id", "target_id", *FLOW_COUNT_NAMES
+        ),
+        *FlowSchoolTotal.objects.order_by("kind", "school_id").values_list(
+            "kind", "school_id", *SCHOOL_OUT_NAMES, "count_in"
+        ),
+    ]
 
 
 def _session_days(starts: Iterable[datetime | None]) -> set[FlowBucket]:
@@ -433,6 +574,7 @@ def summaries_rebuild() -> int:
         FlowDay.objects.all().delete()
         for kind in FlowKind.values:
             _insert_flows(_flow_days(kind, flow_rows(kind)))
+        flow_totals_rebuild(local_day(timezone.now()))
     with transaction.atomic():
         _lock_schools()
         PracticeMonth.objects.all().delete()
@@ -473,6 +615,9 @@ def summaries_ensure() -> None:
         )
     ):
         summaries_rebuild()
+    elif not FlowMark.objects.exists():
+        with transaction.atomic():
+            flow_totals_rebuild(local_day(timezone.now()))
     cache.set(READY_KEY, True, None)
 
 
