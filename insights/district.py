@@ -40,7 +40,16 @@ from django.utils import timezone
 
 from insights import summaries
 from insights.forms import DashboardFilterForm
-from insights.models import FlowDay, FlowKind, FlowSchoolTotal, FlowTotal, PracticeDay, PracticeMonth
+from insights.models import (
+    DistrictMonth,
+    FlowDay,
+    FlowKind,
+    FlowSchoolTotal,
+    FlowTotal,
+    PracticeDay,
+    PracticeMonth,
+    PracticeTotal,
+)
 from insights.summaries import summaries_ensure
 from portal.lib.csvfile import csv_response
 from portal.models import Role, School, SchoolLevel, User
@@ -345,9 +354,16 @@ def _practice_figures(
     first, end = scope.start, scope.end + timedelta(days=1) if scope.end else None
     school_key = _summary_key(Cast("school_id", CharField()))
     month_key = _summary_key(Cast("month", CharField()), Cast(TruncMonth("day"), CharField()))
+    if scope.school_id is None and not scope.level and first is None and end is None:
+        # The whole district over every day: the schools' totals and the district's months.
+        every_day = [_totals_arm(PracticeTotal, "school", school_key), _totals_arm(DistrictMonth, "month", month_key)]
+    else:
+        every_day = [
+            *_summary_arms(scope, "school", school_key, first, end),
+            *_summary_arms(scope, "month", month_key, first, end),
+        ]
     arms = [
-        *_summary_arms(scope, "school", school_key, first, end),
-        *_summary_arms(scope, "month", month_key, first, end),
+        *every_day,
         *_summary_arms(scope, "window", _summary_key(Value(PREVIOUS)), period.previous_start, period.start),
         *_summary_arms(scope, "window", _summary_key(Value(CURRENT)), period.start, period.end + timedelta(days=1)),
     ]
@@ -453,6 +469,16 @@ def _summary_arms(scope: Scope, arm: str, key: SummaryKey, start: date | None, e
             .annotate(**{name: Sum(name) for name in summaries.COUNT_NAMES})
         )
     return arms
+
+
+def _totals_arm(model: type[PracticeTotal] | type[DistrictMonth], arm: str, key: SummaryKey) -> QuerySet:
+    """Every row of a summary of totals, as `_summary_arms` gives its rows."""
+    return (
+        model.objects.order_by()
+        .annotate(arm=Value(arm, output_field=CharField()), key=key(PracticeMonth))
+        .values("arm", "key")
+        .annotate(**{name: Sum(name) for name in summaries.COUNT_NAMES})
+    )
 
 
 def _every_month(months: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -2,8 +2,9 @@
 
 A change to a practice (published, archived, edited, moved to another day or school, a failure
 or an iteration added) enqueues a job with the change (portal.jobs.enqueue_on_commit) that
-recounts the days it touched, before and after, for their school, and their months from those
-days: a few rows, never the whole district. The feature apps know nothing of this (nothing
+recounts the days it touched, before and after, for their school, their months from those
+days, and from the months the school's total and the district's months: a few rows, never the
+whole district. The feature apps know nothing of this (nothing
 below imports insights): the models' own post_save and post_delete signals, and the showcases'
 `session_changed` for the writes to sessions that send none, connected in InsightsConfig.ready,
 tell this module what changed.
@@ -41,7 +42,17 @@ from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 from django_tasks import task
 
-from insights.models import FlowDay, FlowKind, FlowMark, FlowSchoolTotal, FlowTotal, PracticeDay, PracticeMonth
+from insights.models import (
+    DistrictMonth,
+    FlowDay,
+    FlowKind,
+    FlowMark,
+    FlowSchoolTotal,
+    FlowTotal,
+    PracticeDay,
+    PracticeMonth,
+    PracticeTotal,
+)
 from portal.jobs import enqueue_on_commit
 from portal.models import School, User
 from practices.models import Adoption, Practice, Status, Visibility
@@ -64,8 +75,8 @@ _BEFORE = "_summary_day_before"
 Bucket = tuple[int, date]
 
 # Set once the summaries are known to exist (or to have nothing to hold), so the dashboard
-# asks only once per cache lifetime. (v4: the flows' totals per pair and per school joined them.)
-READY_KEY = "insights:summaries:v4:ready"
+# asks only once per cache lifetime. (v5: the totals per school, pair and month joined them.)
+READY_KEY = "insights:summaries:v5:ready"
 
 
 def local_day(moment: datetime) -> date:
@@ -148,7 +159,13 @@ def _lock_schools(school_ids: Iterable[int] | None = None) -> list[int]:
     return list(schools.values_list("pk", flat=True))
 
 
-def _write(model: type[PracticeDay] | type[PracticeMonth], key: dict[str, Any], counts: dict[str, Any]) -> None:
+PracticeSummary = type[PracticeDay] | type[PracticeMonth] | type[PracticeTotal] | type[DistrictMonth]
+
+# PostgreSQL advisory lock key, with a month: held while the district's month is summed.
+_DISTRICT_MONTH_LOCK = 7_315_030
+
+
+def _write(model: PracticeSummary, key: dict[str, Any], counts: dict[str, Any]) -> None:
     rows = model.objects.filter(**key)
     if counts["published"]:
         if not rows.update(**counts):
@@ -158,7 +175,8 @@ def _write(model: type[PracticeDay] | type[PracticeMonth], key: dict[str, Any], 
 
 
 def summaries_recount(buckets: Iterable[Bucket]) -> None:
-    """Recount the given days of the given schools from their practices, then their months."""
+    """Recount the given days of the given schools from their practices, then their months, the
+    schools' totals and the district's months."""
     wanted = sorted(set(buckets))
     with transaction.atomic():
         present = set(_lock_schools({school_id for school_id, _day in wanted}))
@@ -179,6 +197,20 @@ def summaries_recount(buckets: Iterable[Bucket]) -> None:
                 school_id=school_id, day__gte=month, day__lt=next_month(month)
             ).aggregate(**{name: Sum(name) for name in COUNT_NAMES})
             _write(PracticeMonth, {"school_id": school_id, "month": month}, counts)
+        sums = {name: Sum(name) for name in COUNT_NAMES}
+        for school_id in sorted({school_id for school_id, _month in months}):
+            _write(
+                PracticeTotal,
+                {"school_id": school_id},
+                PracticeMonth.objects.filter(school_id=school_id).aggregate(**sums),
+            )
+        for month in sorted({month for _school_id, month in months}):
+            # Other schools' counts of this month may be written meanwhile: one sum at a time, each
+            # after the one before has been saved.
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_DISTRICT_MONTH_LOCK, month.toordinal()])
+            _write(DistrictMonth, {"month": month}, PracticeMonth.objects.filter(month=month).aggregate(**sums))
 
 
 # -- Keeping the flows between schools ---------------------------------------------------------------
@@ -558,9 +590,9 @@ def people_after_move(sender: type[User], people: list[int], **kwargs: Any) -> N
 # -- Counting everything again ----------------------------------------------------------------------
 
 
-def _insert_from(model: type[PracticeDay] | type[PracticeMonth], key: str, rows: Any) -> None:
+def _insert_from(model: PracticeSummary, keys: tuple[str, ...], rows: Any) -> None:
     """INSERT … SELECT: the rows are counted and written by the database, never loaded here."""
-    columns = ", ".join(connection.ops.quote_name(name) for name in ("school_id", key, *COUNT_NAMES))
+    columns = ", ".join(connection.ops.quote_name(name) for name in (*keys, *COUNT_NAMES))
     select, params = rows.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) {select}", params)
@@ -587,7 +619,7 @@ def summaries_rebuild() -> int:
             .annotate(**PRACTICE_COUNTS)
             .values_list("school_id", "summary_day", *COUNT_NAMES)
         )
-        _insert_from(PracticeDay, "day", days)
+        _insert_from(PracticeDay, ("school_id", "day"), days)
         months = (
             PracticeDay.objects.order_by()
             .annotate(summary_month=TruncMonth("day"))
@@ -595,10 +627,26 @@ def summaries_rebuild() -> int:
             .annotate(**{f"total_{name}": Sum(name) for name in COUNT_NAMES})
             .values_list("school_id", "summary_month", *(f"total_{name}" for name in COUNT_NAMES))
         )
-        _insert_from(PracticeMonth, "month", months)
+        _insert_from(PracticeMonth, ("school_id", "month"), months)
+        _practice_totals_rebuild()
         count = PracticeDay.objects.count()
     cache.set(READY_KEY, True, None)
     return count
+
+
+def _practice_totals_rebuild() -> None:
+    """Sum every school's months again into PracticeTotal, and every month's schools into
+    DistrictMonth. With the schools locked (`_lock_schools`)."""
+    PracticeTotal.objects.all().delete()
+    DistrictMonth.objects.all().delete()
+    for model, key in ((PracticeTotal, "school_id"), (DistrictMonth, "month")):
+        rows = (
+            PracticeMonth.objects.order_by()
+            .values(key)
+            .annotate(**{f"total_{name}": Sum(name) for name in COUNT_NAMES})
+            .values_list(key, *(f"total_{name}" for name in COUNT_NAMES))
+        )
+        _insert_from(model, (key,), rows)
 
 
 def summaries_ensure() -> None:
@@ -615,16 +663,22 @@ def summaries_ensure() -> None:
         )
     ):
         summaries_rebuild()
-    elif not FlowMark.objects.exists():
-        with transaction.atomic():
-            flow_totals_rebuild(local_day(timezone.now()))
+    else:
+        if not FlowMark.objects.exists():
+            with transaction.atomic():
+                flow_totals_rebuild(local_day(timezone.now()))
+        if PracticeMonth.objects.exists() and not PracticeTotal.objects.exists():
+            with transaction.atomic():
+                _lock_schools()
+                _practice_totals_rebuild()
     cache.set(READY_KEY, True, None)
 
 
-def summary_rows(model: type[PracticeDay] | type[PracticeMonth]) -> list[tuple[Any, ...]]:
+def summary_rows(model: PracticeSummary) -> list[tuple[Any, ...]]:
     """Every row of a summary, in order, to compare one way of keeping it with another."""
-    key = "day" if model is PracticeDay else "month"
-    return list(model.objects.order_by("school_id", key).values_list("school_id", key, *COUNT_NAMES))
+    keys = {PracticeDay: ("school_id", "day"), PracticeMonth: ("school_id", "month"), PracticeTotal: ("school_id",)}
+    key = keys.get(model, ("month",))
+    return list(model.objects.order_by(*key).values_list(*key, *COUNT_NAMES))
 
 
 def flow_summary_rows() -> list[tuple[Any, ...]]:
