@@ -676,8 +676,13 @@ def summaries_ensure() -> None:
 
 def summary_rows(model: PracticeSummary) -> list[tuple[Any, ...]]:
     """Every row of a summary, in order, to compare one way of keeping it with another."""
-    keys = {PracticeDay: ("school_id", "day"), PracticeMonth: ("school_id", "month"), PracticeTotal: ("school_id",)}
-    key = keys.get(model, ("month",))
+    keys: dict[PracticeSummary, tuple[str, ...]] = {
+        PracticeDay: ("school_id", "day"),
+        PracticeMonth: ("school_id", "month"),
+        PracticeTotal: ("school_id",),
+        DistrictMonth: ("month",),
+    }
+    key = keys[model]
     return list(model.objects.order_by(*key).values_list(*key, *COUNT_NAMES))
 
 
