@@ -6,13 +6,21 @@ import django_filters
 from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
+from django.db import connections
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from taggit.models import Tag, TaggedItem
 
 from portal.lib import pagination
 from portal.models import School, SchoolLevel, User, school_similarity
 from practices.models import Facet, FacetKind, Practice
-from practices.search import best_matches, ids_within_time, most_recent, practice_matches, with_search_rank
+from practices.search import (
+    best_matches,
+    ids_within_time,
+    most_recent,
+    most_recent_like_mine,
+    practice_matches,
+    with_search_rank,
+)
 
 POPULAR_TAGS_CACHE_KEY = "practices:popular-tags:shared"
 POPULAR_TAGS_SECONDS = 300
@@ -252,6 +260,9 @@ class PracticeFilter(django_filters.FilterSet):
             pool = most_recent(matches, pool_size)
             newest = self.queryset.filter(pk__in=pool).order_by("-published_at", "-pk")
             return ids_within_time(newest.values_list("pk", flat=True))
+        school = self.user.school
+        if sort == "like_mine" and school is not None and connections[matches.db].vendor == "postgresql":
+            return most_recent_like_mine(matches, size=pool_size, school=school, leave_out=self.leaves_out_own_school)
         return ids_within_time(self._ranked(matches, text).values_list("pk", flat=True))
 
     def finds(self, text: str) -> bool:

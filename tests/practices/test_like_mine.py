@@ -1,8 +1,12 @@
 """“Schools like mine” means other schools: my own school's entries are one filter away, and each
 result says what its school has in common with mine."""
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from portal.lib import pagination
 from tests.factories import PracticeFactory, SchoolFactory, TeacherFactory
 
 pytestmark = pytest.mark.django_db
@@ -52,3 +56,30 @@ def test_a_search_sorted_like_mine_leaves_my_school_out_too(as_user, teacher, di
 def test_readers_without_a_school_are_not_offered_it(as_user, leader, district):
     page = as_user(leader).get("/practices/").content.decode()
     assert 'value="like_mine"' not in page and "Like yours" not in page
+
+
+def test_a_search_sorted_like_mine_ranks_the_most_recent_matches_then_leaves_my_school_out(
+    as_user, teacher, school, monkeypatch
+):
+    """The pool is the most recent matches, my own school's among them (left out once it is
+    picked, as on every database), ranked by what their schools share with mine, then the newest."""
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 3)
+    now = timezone.now()
+    twin = SchoolFactory(slug="twin", level="elementary", enrollment=450, frl_percent=70, locale="city")
+    unlike = SchoolFactory(slug="unlike", level="high", enrollment=2000, frl_percent=5, locale="rural")
+    for days, where in [(1, school), (2, unlike), (3, twin), (4, unlike), (5, twin)]:
+        PracticeFactory(
+            author=TeacherFactory(school=where),
+            title=f"Tickets {where.slug} {days}",
+            published_at=now - timedelta(days=days),
+        )
+    PracticeFactory(author=TeacherFactory(school=twin), title="Something else", published_at=now)
+    client = as_user(teacher)
+    # The pool holds the four most recent matches: the fifth, from the twin school, is not in it.
+    response = client.get("/practices/", {"q": "tickets", "sort": "like_mine"})
+    assert _titles(response) == ["Tickets twin 3", "Tickets unlike 2", "Tickets unlike 4"]
+    mine = client.get("/practices/", {"q": "tickets", "sort": "like_mine", "school": school.slug})
+    assert _titles(mine) == ["Tickets maple-grove 1"]
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 1000)
+    response = client.get("/practices/", {"q": "tickets", "sort": "like_mine"})
+    assert _titles(response) == ["Tickets twin 3", "Tickets twin 5", "Tickets unlike 2", "Tickets unlike 4"]

@@ -93,16 +93,17 @@ def test_few_matches_are_found_the_same_through_the_index_or_window_by_window(
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("sort", ["relevance", "newest", "most_adapted"])
+@pytest.mark.parametrize("sort", ["relevance", "newest", "most_adapted", "like_mine"])
 @pytest.mark.parametrize("kept_pages", [False, True])
 def test_a_search_past_its_time_limit_is_stopped_and_the_page_is_still_drawn(
-    as_user, teacher, settings, sort, kept_pages
+    as_user, teacher, other_teacher, settings, sort, kept_pages
 ):
     """A search that runs longer than SEARCH_STATEMENT_TIMEOUT_MS (here made slow on purpose), in
     any order, is stopped instead of holding a server thread: the page answers and says so, with
     the reader's words kept; it is not kept for the reader (the servers were busy), so the same
     search asked again runs as usual."""
-    PracticeFactory(author=teacher, title="Exit tickets")
+    # From another school, so that "Schools like mine" lists it too.
+    PracticeFactory(author=other_teacher, title="Exit tickets")
     settings.SEARCH_STATEMENT_TIMEOUT_MS = 100
     settings.KEPT_PAGES = kept_pages
 
