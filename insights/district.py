@@ -41,6 +41,7 @@ from django.utils import timezone
 from insights import summaries
 from insights.forms import DashboardFilterForm
 from insights.models import (
+    DistrictDay,
     DistrictMonth,
     FlowDay,
     FlowKind,
@@ -354,18 +355,21 @@ def _practice_figures(
     first, end = scope.start, scope.end + timedelta(days=1) if scope.end else None
     school_key = _summary_key(Cast("school_id", CharField()))
     month_key = _summary_key(Cast("month", CharField()), Cast(TruncMonth("day"), CharField()))
-    if scope.school_id is None and not scope.level and first is None and end is None:
-        # The whole district over every day: the schools' totals and the district's months.
-        every_day = [_totals_arm(PracticeTotal, "school", school_key), _totals_arm(DistrictMonth, "month", month_key)]
+    # The whole district's months and windows from the district's own days and months, and its
+    # schools over every day from their totals.
+    district = scope.school_id is None and not scope.level
+    if district and first is None and end is None:
+        schools_arms = [_school_totals_arm(school_key)]
     else:
-        every_day = [
-            *_summary_arms(scope, "school", school_key, first, end),
-            *_summary_arms(scope, "month", month_key, first, end),
-        ]
+        schools_arms = _summary_arms(scope, "school", school_key, first, end)
+    current_end = period.end + timedelta(days=1)
     arms = [
-        *every_day,
-        *_summary_arms(scope, "window", _summary_key(Value(PREVIOUS)), period.previous_start, period.start),
-        *_summary_arms(scope, "window", _summary_key(Value(CURRENT)), period.start, period.end + timedelta(days=1)),
+        *schools_arms,
+        *_summary_arms(scope, "month", month_key, first, end, district=district),
+        *_summary_arms(
+            scope, "window", _summary_key(Value(PREVIOUS)), period.previous_start, period.start, district=district
+        ),
+        *_summary_arms(scope, "window", _summary_key(Value(CURRENT)), period.start, current_end, district=district),
     ]
     # The last 90 days, within the chosen dates: whole days from the summaries, and the hours of
     # the first day from the practices.
@@ -424,21 +428,28 @@ def _practice_figures(
     return dict(schools), _every_month(months), dict(windows)
 
 
-SummaryKey = Callable[[type[PracticeDay] | type[PracticeMonth]], Combinable]
+DaySummary = type[PracticeDay] | type[DistrictDay]
+MonthSummary = type[PracticeMonth] | type[DistrictMonth]
+SummaryKey = Callable[[DaySummary | MonthSummary], Combinable]
 
 
 def _summary_key(for_months: Combinable, for_days: Combinable | None = None) -> SummaryKey:
     """What a summary row is grouped by, for the months' rows and for the days' rows."""
-    return lambda model: for_months if model is PracticeMonth or for_days is None else for_days
+    return lambda model: for_months if model in (PracticeMonth, DistrictMonth) or for_days is None else for_days
 
 
-def _summary_arms(scope: Scope, arm: str, key: SummaryKey, start: date | None, end: date | None) -> list[QuerySet]:
+def _summary_arms(
+    scope: Scope, arm: str, key: SummaryKey, start: date | None, end: date | None, *, district: bool = False
+) -> list[QuerySet]:
     """The summary rows of the days from `start` up to (not including) `end` (None: no bound),
     for the scope's school or level, summed per `key`: whole months from the months' rows,
-    the days before the first whole month and after the last from the days' rows."""
+    the days before the first whole month and after the last from the days' rows. With
+    `district` (a key that names no school, for the whole district), the district's rows."""
     first_month = None if start is None else start if start.day == 1 else summaries.next_month(start)
     last_month = None if end is None else summaries.month_of(end)
-    parts: list[tuple[type[PracticeDay] | type[PracticeMonth], Q]] = []
+    month_model: MonthSummary = DistrictMonth if district else PracticeMonth
+    day_model: DaySummary = DistrictDay if district else PracticeDay
+    parts: list[tuple[DaySummary | MonthSummary, Q]] = []
     if first_month is None or last_month is None or first_month < last_month:
         months = Q()
         days: list[Q] = []
@@ -450,14 +461,14 @@ def _summary_arms(scope: Scope, arm: str, key: SummaryKey, start: date | None, e
             months &= Q(month__lt=last_month)
             if end is not None and last_month < end:
                 days.append(Q(day__gte=last_month, day__lt=end))
-        parts.append((PracticeMonth, months))
+        parts.append((month_model, months))
         if days:
-            parts.append((PracticeDay, reduce(operator.or_, days)))
+            parts.append((day_model, reduce(operator.or_, days)))
     elif start is not None and end is not None and start < end:
-        parts.append((PracticeDay, Q(day__gte=start, day__lt=end)))
+        parts.append((day_model, Q(day__gte=start, day__lt=end)))
     arms = []
     for model, condition in parts:
-        rows = model.objects.filter(condition)
+        rows: QuerySet = model.objects.filter(condition)
         if scope.school_id is not None:
             rows = rows.filter(school_id=scope.school_id)
         if scope.level:
@@ -471,11 +482,11 @@ def _summary_arms(scope: Scope, arm: str, key: SummaryKey, start: date | None, e
     return arms
 
 
-def _totals_arm(model: type[PracticeTotal] | type[DistrictMonth], arm: str, key: SummaryKey) -> QuerySet:
-    """Every row of a summary of totals, as `_summary_arms` gives its rows."""
+def _school_totals_arm(key: SummaryKey) -> QuerySet:
+    """Every school's total over every day, as `_summary_arms` gives its rows."""
     return (
-        model.objects.order_by()
-        .annotate(arm=Value(arm, output_field=CharField()), key=key(PracticeMonth))
+        PracticeTotal.objects.order_by()
+        .annotate(arm=Value("school", output_field=CharField()), key=key(PracticeMonth))
         .values("arm", "key")
         .annotate(**{name: Sum(name) for name in summaries.COUNT_NAMES})
     )

@@ -1,8 +1,8 @@
 """Summaries the district dashboard reads instead of counting every practice, adoption and visit.
 
 Each row holds what one school published on one day (PracticeDay), in one month
-(PracticeMonth) or in all (PracticeTotal), what the district published in one month
-(DistrictMonth), or what went from one school to another on one day (FlowDay), days and
+(PracticeMonth) or in all (PracticeTotal), what the district published on one day or in one
+month (DistrictDay, DistrictMonth), or what went from one school to another on one day (FlowDay), days and
 months in the portal's time zone (settings.TIME_ZONE). They are kept by
 `insights.summaries`: recounted for the days a change touches, and rebuilt whole by
 `manage.py rebuild_summaries` (every night, and whenever they are missing). Only rows with
@@ -57,13 +57,30 @@ class PracticeTotal(PracticeCounts):
         return f"{self.school_id}: {self.published}"
 
 
-class DistrictMonth(models.Model):
-    """What the district published in one month: its schools' months summed."""
+class DistrictCounts(models.Model):
+    """PracticeCounts of the whole district."""
 
-    month = models.DateField(unique=True, help_text="The first day of the month.")
     published = models.PositiveIntegerField(default=0)
     with_failures = models.PositiveIntegerField(default=0)
     with_evolution = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DistrictDay(DistrictCounts):
+    """What the district published on one day: its schools' days summed."""
+
+    day = models.DateField(unique=True)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.published}"
+
+
+class DistrictMonth(DistrictCounts):
+    """What the district published in one month: its schools' months summed."""
+
+    month = models.DateField(unique=True, help_text="The first day of the month.")
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m}: {self.published}"

@@ -3,8 +3,8 @@
 A change to a practice (published, archived, edited, moved to another day or school, a failure
 or an iteration added) enqueues a job with the change (portal.jobs.enqueue_on_commit) that
 recounts the days it touched, before and after, for their school, their months from those
-days, and from the months the school's total and the district's months: a few rows, never the
-whole district. The feature apps know nothing of this (nothing
+days, and from these the school's total and the district's days and months: a few rows, never
+the whole district. The feature apps know nothing of this (nothing
 below imports insights): the models' own post_save and post_delete signals, and the showcases'
 `session_changed` for the writes to sessions that send none, connected in InsightsConfig.ready,
 tell this module what changed.
@@ -43,6 +43,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from insights.models import (
+    DistrictDay,
     DistrictMonth,
     FlowDay,
     FlowKind,
@@ -159,10 +160,24 @@ def _lock_schools(school_ids: Iterable[int] | None = None) -> list[int]:
     return list(schools.values_list("pk", flat=True))
 
 
-PracticeSummary = type[PracticeDay] | type[PracticeMonth] | type[PracticeTotal] | type[DistrictMonth]
+PracticeSummary = (
+    type[PracticeDay] | type[PracticeMonth] | type[PracticeTotal] | type[DistrictDay] | type[DistrictMonth]
+)
 
-# PostgreSQL advisory lock key, with a month: held while the district's month is summed.
+# PostgreSQL advisory lock keys, with a day's or a month's number: held while the district's day
+# or month is summed.
+_DISTRICT_DAY_LOCK = 7_315_031
 _DISTRICT_MONTH_LOCK = 7_315_030
+
+
+def _write_district(model: type[DistrictDay] | type[DistrictMonth], key: str, when: date, rows: QuerySet[Any]) -> None:
+    """Sum the schools' `rows` of a day or month into the district's: other schools' counts of
+    it may be written meanwhile, so one sum at a time, each after the one before is saved."""
+    if connection.vendor == "postgresql":
+        lock = _DISTRICT_DAY_LOCK if model is DistrictDay else _DISTRICT_MONTH_LOCK
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [lock, when.toordinal()])
+    _write(model, {key: when}, rows.filter(**{key: when}).aggregate(**{name: Sum(name) for name in COUNT_NAMES}))
 
 
 def _write(model: PracticeSummary, key: dict[str, Any], counts: dict[str, Any]) -> None:
@@ -176,7 +191,7 @@ def _write(model: PracticeSummary, key: dict[str, Any], counts: dict[str, Any]) 
 
 def summaries_recount(buckets: Iterable[Bucket]) -> None:
     """Recount the given days of the given schools from their practices, then their months, the
-    schools' totals and the district's months."""
+    schools' totals and the district's days and months."""
     wanted = sorted(set(buckets))
     with transaction.atomic():
         present = set(_lock_schools({school_id for school_id, _day in wanted}))
@@ -204,13 +219,10 @@ def summaries_recount(buckets: Iterable[Bucket]) -> None:
                 {"school_id": school_id},
                 PracticeMonth.objects.filter(school_id=school_id).aggregate(**sums),
             )
+        for day in sorted({day for school_id, day in wanted if school_id in present}):
+            _write_district(DistrictDay, "day", day, PracticeDay.objects.all())
         for month in sorted({month for _school_id, month in months}):
-            # Other schools' counts of this month may be written meanwhile: one sum at a time, each
-            # after the one before has been saved.
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_DISTRICT_MONTH_LOCK, month.toordinal()])
-            _write(DistrictMonth, {"month": month}, PracticeMonth.objects.filter(month=month).aggregate(**sums))
+            _write_district(DistrictMonth, "month", month, PracticeMonth.objects.all())
 
 
 # -- Keeping the flows between schools ---------------------------------------------------------------
@@ -635,13 +647,19 @@ def summaries_rebuild() -> int:
 
 
 def _practice_totals_rebuild() -> None:
-    """Sum every school's months again into PracticeTotal, and every month's schools into
-    DistrictMonth. With the schools locked (`_lock_schools`)."""
+    """Sum every school's months again into PracticeTotal, and every day's and month's schools
+    into DistrictDay and DistrictMonth. With the schools locked (`_lock_schools`)."""
     PracticeTotal.objects.all().delete()
+    DistrictDay.objects.all().delete()
     DistrictMonth.objects.all().delete()
-    for model, key in ((PracticeTotal, "school_id"), (DistrictMonth, "month")):
+    summed: tuple[tuple[PracticeSummary, type[PracticeDay] | type[PracticeMonth], str], ...] = (
+        (PracticeTotal, PracticeMonth, "school_id"),
+        (DistrictDay, PracticeDay, "day"),
+        (DistrictMonth, PracticeMonth, "month"),
+    )
+    for model, source, key in summed:
         rows = (
-            PracticeMonth.objects.order_by()
+            source.objects.order_by()
             .values(key)
             .annotate(**{f"total_{name}": Sum(name) for name in COUNT_NAMES})
             .values_list(key, *(f"total_{name}" for name in COUNT_NAMES))
@@ -680,6 +698,7 @@ def summary_rows(model: PracticeSummary) -> list[tuple[Any, ...]]:
         PracticeDay: ("school_id", "day"),
         PracticeMonth: ("school_id", "month"),
         PracticeTotal: ("school_id",),
+        DistrictDay: ("day",),
         DistrictMonth: ("month",),
     }
     key = keys[model]

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from insights.district import PERIOD_DAYS, Scope, _practice_figures, build_district_dashboard
-from insights.models import DistrictMonth, PracticeDay, PracticeMonth, PracticeTotal
+from insights.models import DistrictDay, DistrictMonth, PracticeDay, PracticeMonth, PracticeTotal
 from insights.summaries import local_day, summaries_rebuild, summary_rows
 from portal.lib.figures import figures_changed
 from practices.models import Practice, Status, Visibility
@@ -212,7 +212,7 @@ def test_a_rebuild_gives_the_same_rows_as_the_writes_kept(
                 else:
                     practice.delete()
                     practices.remove(practice)
-        models = (PracticeDay, PracticeMonth, PracticeTotal, DistrictMonth)
+        models = (PracticeDay, PracticeMonth, PracticeTotal, DistrictDay, DistrictMonth)
         kept = [summary_rows(model) for model in models]
         summaries_rebuild()
         assert [summary_rows(model) for model in models] == kept
