@@ -743,8 +743,16 @@ def _flows_with_totals(
     wanted = reduce(operator.or_, (busiest(kind) for kind in FlowKind.values))
     wanted |= Q(kind__in=BETWEEN_SCHOOLS, source_id__in=most_active, target_id__in=most_active)
     for kind, rows in added.items():
-        if rows:
-            wanted |= Q(kind=kind) & summaries.pairs_match(kind, {(row[1], row[2] or None) for row in rows})
+        # Every pair between these sources and these targets: a few more than those with rows
+        # added (each read as it is), in a query put together in a moment.
+        if rows and kind == FlowKind.HOSTED:
+            wanted |= Q(kind=kind, source_id__in=sorted({row[1] for row in rows}))
+        elif rows:
+            wanted |= Q(
+                kind=kind,
+                source_id__in=sorted({row[1] for row in rows}),
+                target_id__in=sorted({row[2] for row in rows}),
+            )
     base: dict[tuple[str, int, int], Pair] = {
         (row[0], row[1], row[2]): row
         for row in FlowTotal.objects.filter(wanted).values_list(

@@ -379,7 +379,7 @@ def flows_through() -> date | None:
     return FlowMark.objects.values_list("through", flat=True).first()
 
 
-def pairs_match(kind: str, pairs: Pairs) -> Q:
+def _pairs_match(kind: str, pairs: Pairs) -> Q:
     """The rows of these pairs of schools (sessions hosted: of these sources)."""
     if kind == FlowKind.HOSTED:
         return Q(source_id__in=sorted({source for source, _target in pairs}), target__isnull=True)
@@ -402,7 +402,7 @@ def _retotal(kind: str, pairs: Pairs, through: date) -> None:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_FLOW_TOTALS_LOCKS[kind]])
-    match = pairs_match(kind, pairs)
+    match = _pairs_match(kind, pairs)
     days = FlowDay.objects.filter(match, kind=kind)
     if kind not in TOTALED_EVERY_DAY:
         days = days.filter(day__lt=through)
@@ -669,9 +669,13 @@ def _practice_totals_rebuild() -> None:
 
 def summaries_ensure() -> None:
     """Build the summaries when there are none while there is something to count (a new
-    database, or one loaded in bulk): the dashboard never reads an empty summary by mistake."""
+    database, or one loaded in bulk): the dashboard never reads an empty summary by mistake.
+    The flows' totals are built once there are flows (until then the dashboard counts the few
+    days there are, and looks again next time), so a page read writes nothing when there is
+    nothing to count."""
     if cache.get(READY_KEY):
         return
+    ready = True
     if (not PracticeMonth.objects.exists() and Practice.objects.filter(status=Status.PUBLISHED).exists()) or (
         not FlowDay.objects.exists()
         and (
@@ -683,13 +687,17 @@ def summaries_ensure() -> None:
         summaries_rebuild()
     else:
         if not FlowMark.objects.exists():
-            with transaction.atomic():
-                flow_totals_rebuild(local_day(timezone.now()))
+            if FlowDay.objects.exists():
+                with transaction.atomic():
+                    flow_totals_rebuild(local_day(timezone.now()))
+            else:
+                ready = False
         if PracticeMonth.objects.exists() and not PracticeTotal.objects.exists():
             with transaction.atomic():
                 _lock_schools()
                 _practice_totals_rebuild()
-    cache.set(READY_KEY, True, None)
+    if ready:
+        cache.set(READY_KEY, True, None)
 
 
 def summary_rows(model: PracticeSummary) -> list[tuple[Any, ...]]:

@@ -4,6 +4,50 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+COUNTS = ("count", "seats", "checked_in", "attended")
+
+
+def count_totals(apps, schema_editor):
+    """The flows' totals from the days kept so far: every day of adoptions and adaptations, the
+    days of visits and sessions hosted before today (the mark), per pair and per school."""
+    from django.db.models import Count, Q, Sum  # noqa: PLC0415
+    from django.utils import timezone  # noqa: PLC0415
+
+    FlowDay = apps.get_model("insights", "FlowDay")
+    FlowTotal = apps.get_model("insights", "FlowTotal")
+    FlowSchoolTotal = apps.get_model("insights", "FlowSchoolTotal")
+    FlowMark = apps.get_model("insights", "FlowMark")
+    through = timezone.localdate()
+    sums = {f"total_{name}": Sum(name) for name in COUNTS}
+    rows = (
+        FlowDay.objects.filter(Q(kind__in=["adoption", "adaptation"]) | Q(day__lt=through))
+        .order_by()
+        .values("kind", "source_id", "target_id")
+        .annotate(**sums)
+    )
+    FlowTotal.objects.bulk_create(
+        (
+            FlowTotal(kind=row["kind"], source_id=row["source_id"], target_id=row["target_id"],
+                      **{name: row[f"total_{name}"] for name in COUNTS})
+            for row in rows.iterator()
+        ),
+        batch_size=2_000,
+    )  # fmt: skip
+    schools = {}
+    for row in FlowTotal.objects.order_by().values("kind", "source_id").annotate(pairs=Count("pk"), **sums):
+        schools[(row["kind"], row["source_id"])] = FlowSchoolTotal(
+            kind=row["kind"], school_id=row["source_id"], pairs_out=row["pairs"], count_out=row["total_count"],
+            seats_out=row["total_seats"], checked_in_out=row["total_checked_in"], attended_out=row["total_attended"],
+        )  # fmt: skip
+    for row in FlowTotal.objects.filter(target__isnull=False).order_by().values("kind", "target_id").annotate(
+        total=Sum("count")
+    ):
+        key = (row["kind"], row["target_id"])
+        schools.setdefault(key, FlowSchoolTotal(kind=key[0], school_id=key[1])).count_in = row["total"]
+    FlowSchoolTotal.objects.bulk_create(schools.values(), batch_size=2_000)
+    FlowMark.objects.create(through=through)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -82,4 +126,5 @@ class Migration(migrations.Migration):
             model_name='flowtotal',
             constraint=models.UniqueConstraint(condition=models.Q(('target__isnull', True)), fields=('kind', 'source'), name='flow_total_hosted_unique'),
         ),
+        migrations.RunPython(count_totals, migrations.RunPython.noop),
     ]

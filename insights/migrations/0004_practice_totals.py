@@ -4,6 +4,27 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+COUNTS = ("published", "with_failures", "with_evolution")
+
+
+def count_totals(apps, schema_editor):
+    """Each school's total and the district's days and months, from the summaries kept so far."""
+    from django.db.models import Sum  # noqa: PLC0415
+
+    sums = {f"total_{name}": Sum(name) for name in COUNTS}
+    for model, source, key in (
+        ("PracticeTotal", "PracticeMonth", "school_id"),
+        ("DistrictDay", "PracticeDay", "day"),
+        ("DistrictMonth", "PracticeMonth", "month"),
+    ):
+        rows = apps.get_model("insights", source).objects.order_by().values(key).annotate(**sums)
+        made = apps.get_model("insights", model)
+        made.objects.bulk_create(
+            (made(**{key: row[key]}, **{name: row[f"total_{name}"] for name in COUNTS}) for row in rows.iterator()),
+            batch_size=2_000,
+        )
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -51,4 +72,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(fields=('school',), name='practice_total_unique')],
             },
         ),
+        migrations.RunPython(count_totals, migrations.RunPython.noop),
     ]
