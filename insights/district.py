@@ -1044,9 +1044,12 @@ def _school_named(schools: Mapping[int, School], school_id: int) -> ExchangeScho
 
 def _most_active(activity: Mapping[int, int], schools: Mapping[int, School], limit: int = EXCHANGE_SHOWN) -> list[int]:
     """The `limit` schools with the most flows in and out, then by name."""
-    return heapq.nsmallest(
-        limit, activity, key=lambda school_id: (-activity[school_id], _school_named(schools, school_id).name)
-    )
+
+    def busiest_first(school_id: int) -> tuple[int, str]:
+        school = schools.get(school_id)
+        return -activity[school_id], school.name if school else ""
+
+    return heapq.nsmallest(limit, activity, key=busiest_first)
 
 
 def _exchange_of(
