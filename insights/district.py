@@ -389,13 +389,10 @@ def _practice_figures(
         if end is None or partial_end < summaries.day_start(end):
             arms += _summary_arms(scope, "recent", school_key, partial_end.date(), end)
 
-    def add(into: dict[str, int], counts: tuple[Any, ...]) -> None:
-        for name, count in zip(summaries.COUNT_NAMES, counts, strict=True):
-            into[name] = into.get(name, 0) + int(count or 0)
-
-    schools: dict[int, dict[str, int]] = {}
-    by_month: dict[str, dict[str, int]] = {}
-    windows: dict[str, dict[str, int]] = {}
+    # Counts as [published, with failures, with evolution], named once added up.
+    school_counts: dict[int, list[int]] = {}
+    month_counts: dict[str, list[int]] = {}
+    window_counts: dict[str, list[int]] = {}
     recent: dict[int, int] = {}
     # Read as the database gives them, without the ORM's conversion of each value: a large
     # district has a row for each school, twice.
@@ -403,19 +400,30 @@ def _practice_figures(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    for arm, key, *counts in rows:
-        if not counts[0]:
+    for arm, key, published, with_failures, with_evolution in rows:
+        if not published:
             continue  # an arm grouped by a constant answers one empty row when nothing matched
+        if arm == "recent":
+            recent[int(key)] = recent.get(int(key), 0) + int(published)
+            continue
         if arm == "school":
-            add(schools.setdefault(int(key), {}), counts)
-        elif arm == "recent":
-            recent[int(key)] = recent.get(int(key), 0) + int(counts[0])
+            counts = school_counts.setdefault(int(key), [0, 0, 0])
         elif arm == "window":
-            add(windows.setdefault(key, {}), counts)
+            counts = window_counts.setdefault(key, [0, 0, 0])
         else:
-            add(by_month.setdefault(key[:10], {}), counts)
-    for school_id, counts in schools.items():
-        counts["recent"] = recent.get(school_id, 0)
+            counts = month_counts.setdefault(key[:10], [0, 0, 0])
+        counts[0] += int(published)
+        counts[1] += int(with_failures or 0)
+        counts[2] += int(with_evolution or 0)
+
+    def named(counts: list[int]) -> dict[str, int]:
+        return dict(zip(summaries.COUNT_NAMES, counts, strict=True))
+
+    schools = {
+        school_id: {**named(counts), "recent": recent.get(school_id, 0)} for school_id, counts in school_counts.items()
+    }
+    by_month = {key: named(counts) for key, counts in month_counts.items()}
+    windows = {key: named(counts) for key, counts in window_counts.items()}
     months = [
         {
             "month": date.fromisoformat(key),
@@ -718,18 +726,27 @@ def _flows_with_totals(
     adopted_out: dict[int, int] = {}
     adopted_in: dict[int, int] = {}
     activity: defaultdict[int, int] = defaultdict(int)
-    for kind, school_id, pairs_out, *out, count_in in FlowSchoolTotal.objects.values_list(
+    # Read as plain rows: a row for each school and kind.
+    sql, params = FlowSchoolTotal.objects.values_list(
         "kind", "school_id", *summaries.SCHOOL_OUT_NAMES, "count_in"
-    ):
+    ).query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        school_rows = cursor.fetchall()
+    for kind, school_id, pairs_out, count_out, seats_out, checked_in_out, attended_out, count_in in school_rows:
         pair_counts[kind] += pairs_out
-        sums[kind] = [total + value for total, value in zip(sums[kind], out, strict=True)]
+        kind_sums = sums[kind]
+        kind_sums[0] += count_out
+        kind_sums[1] += seats_out
+        kind_sums[2] += checked_in_out
+        kind_sums[3] += attended_out
         if kind == FlowKind.ADOPTION:
-            if out[0]:
-                adopted_out[school_id] = out[0]
+            if count_out:
+                adopted_out[school_id] = count_out
             if count_in:
                 adopted_in[school_id] = count_in
-        if kind in BETWEEN_SCHOOLS and out[0] + count_in:
-            activity[school_id] += out[0] + count_in
+        if kind in BETWEEN_SCHOOLS and count_out + count_in:
+            activity[school_id] += count_out + count_in
     for kind in BETWEEN_SCHOOLS:
         for _kind, source_id, target_id, count, *_rest in added[kind]:
             activity[source_id] += count
