@@ -12,7 +12,7 @@ class InsightsConfig(AppConfig):
     def ready(self) -> None:
         # Models can be imported only once the app registry is ready.
         from insights import summaries  # noqa: PLC0415
-        from portal.models import User  # noqa: PLC0415
+        from portal.models import School, User  # noqa: PLC0415
         from portal.signals import people_moved  # noqa: PLC0415
         from practices.models import Adoption, Practice  # noqa: PLC0415
         from showcases.models import Showcase, VisitRequest, VisitSlot  # noqa: PLC0415
@@ -32,6 +32,7 @@ class InsightsConfig(AppConfig):
         pre_save.connect(summaries.slot_before_save, sender=VisitSlot, dispatch_uid="insights-flows-slot-before")
         post_save.connect(summaries.slot_after_save, sender=VisitSlot, dispatch_uid="insights-flows-slot-save")
         post_delete.connect(summaries.slot_after_delete, sender=VisitSlot, dispatch_uid="insights-flows-slot-delete")
+        post_delete.connect(summaries.school_after_delete, sender=School, dispatch_uid="insights-flows-school-delete")
         session_changed.connect(summaries.session_after_change, sender=VisitSlot, dispatch_uid="insights-flows-session")
         post_save.connect(summaries.showcase_after_save, sender=Showcase, dispatch_uid="insights-flows-showcase")
         post_save.connect(summaries.person_after_save, sender=User, dispatch_uid="insights-flows-person")

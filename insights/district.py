@@ -45,6 +45,7 @@ from insights.models import (
     DistrictMonth,
     FlowDay,
     FlowKind,
+    FlowMark,
     FlowSchoolTotal,
     FlowTotal,
     PracticeDay,
@@ -559,7 +560,15 @@ class FlowFigures:
     exchange: Exchange
 
 
-def _flows(scope: Scope, period: Period, schools: Mapping[int, School], shown: int | None = None) -> FlowFigures:
+def _flows(
+    scope: Scope,
+    period: Period,
+    schools: Mapping[int, School],
+    shown: int | None = None,
+    *,
+    from_totals: bool = True,
+    retried: bool = False,
+) -> FlowFigures:
     """Adoptions, adaptations and visits from school to school, sessions hosted per school, and
     adoptions between schools and sessions held in the period and the days before it: one query
     (the schools' names from `schools`, every school). With `shown`, only the busiest `shown`
@@ -576,7 +585,7 @@ def _flows(scope: Scope, period: Period, schools: Mapping[int, School], shown: i
     # The whole district over every day, as the page shows it: from the pairs' totals, which hold
     # every day of adoptions and adaptations and the days of visits and sessions before `through`.
     whole = scope.school_id is None and not scope.level and first is None and end is None and shown is not None
-    through = summaries.flows_through() if whole else None
+    through = summaries.flows_through() if whole and from_totals else None
     if through is not None and through > today:
         through = None  # counted ahead of today's date (a clock set back): not usable
 
@@ -681,7 +690,12 @@ def _flows(scope: Scope, period: Period, schools: Mapping[int, School], shown: i
         for (flow_kind, _source, _target), row in started_today.items():
             pairs[flow_kind].append(row)
     if through is not None and shown is not None:
-        return _flows_with_totals(pairs, windows, schools, shown)
+        figures = _flows_with_totals(pairs, windows, schools, shown, through)
+        if figures is not None:
+            return figures
+        # The totals were counted again (and their mark moved on) while being read: read again,
+        # or, should that happen twice, count from the days.
+        return _flows(scope, period, schools, shown, from_totals=not retried, retried=True)
 
     adoptions = pairs[FlowKind.ADOPTION]
     adopted_out: defaultdict[int, int] = defaultdict(int)
@@ -714,26 +728,33 @@ BETWEEN_SCHOOLS = (FlowKind.ADOPTION, FlowKind.ADAPTATION, FlowKind.VISIT)
 
 
 def _flows_with_totals(
-    added: dict[str, list[Pair]], windows: Windows, schools: Mapping[int, School], shown: int
-) -> FlowFigures:
+    added: dict[str, list[Pair]], windows: Windows, schools: Mapping[int, School], shown: int, through: date
+) -> FlowFigures | None:
     """The district's flows over every day, as `_flows` counts them: the schools' and the pairs'
     totals (insights.summaries) with the rows `added` since they were counted. Of the pairs, only
     those the page may show are read: the busiest of each kind (every pair as busy as the
     shown-th, as what is added only makes a pair busier), those with rows added, and those
-    between the most active schools (the exchange)."""
+    between the most active schools (the exchange). Every row read from the totals carries
+    their mark: None when it is no longer `through`, the one `added` was read from (the nightly
+    rebuild moved it on in between), as the days since would then be counted twice."""
+    mark = Subquery(FlowMark.objects.values("through")[:1])
     pair_counts = dict.fromkeys(FlowKind.values, 0)
     sums = {kind: [0, 0, 0, 0] for kind in FlowKind.values}  # count, seats, checked in, attended
     adopted_out: dict[int, int] = {}
     adopted_in: dict[int, int] = {}
     activity: defaultdict[int, int] = defaultdict(int)
     # Read as plain rows: a row for each school and kind.
-    sql, params = FlowSchoolTotal.objects.values_list(
-        "kind", "school_id", *summaries.SCHOOL_OUT_NAMES, "count_in"
-    ).query.sql_with_params()
+    sql, params = (
+        FlowSchoolTotal.objects.annotate(mark=mark)
+        .values_list("kind", "school_id", *summaries.SCHOOL_OUT_NAMES, "count_in", "mark")
+        .query.sql_with_params()
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         school_rows = cursor.fetchall()
-    for kind, school_id, pairs_out, count_out, seats_out, checked_in_out, attended_out, count_in in school_rows:
+    if any(str(row[-1]) != str(through) for row in school_rows):  # SQLite's plain rows: text
+        return None
+    for kind, school_id, pairs_out, count_out, seats_out, checked_in_out, attended_out, count_in, _ in school_rows:
         pair_counts[kind] += pairs_out
         kind_sums = sums[kind]
         kind_sums[0] += count_out
@@ -770,12 +791,14 @@ def _flows_with_totals(
                 source_id__in=sorted({row[1] for row in rows}),
                 target_id__in=sorted({row[2] for row in rows}),
             )
-    base: dict[tuple[str, int, int], Pair] = {
-        (row[0], row[1], row[2]): row
-        for row in FlowTotal.objects.filter(wanted).values_list(
-            "kind", "source_id", Coalesce("target_id", 0), *summaries.FLOW_COUNT_NAMES
-        )
-    }
+    read = list(
+        FlowTotal.objects.filter(wanted)
+        .annotate(mark=mark)
+        .values_list("kind", "source_id", Coalesce("target_id", 0), *summaries.FLOW_COUNT_NAMES, "mark")
+    )
+    if any(str(row[-1]) != str(through) for row in read):
+        return None
+    base: dict[tuple[str, int, int], Pair] = {(row[0], row[1], row[2]): row[:-1] for row in read}
     merged = dict(base)
     for kind, rows in added.items():
         for row in rows:
@@ -820,7 +843,7 @@ def _pair_sum(row: Pair, more: Pair | None) -> Pair:
 
 
 def _busiest(kind: str, rows: list[Pair], schools: Mapping[int, School], limit: int | None) -> list[Flow]:
-    """The flows busiest first (then by the schools' names), all of them or the first `limit`:
+    """The flows busiest first (then by the schools' names and ids), all or the first `limit`:
     the names are looked up only for the flows as busy as the last one kept."""
     if limit is not None and len(rows) > limit:
         least = heapq.nlargest(limit, [row[3] for row in rows])[-1]
@@ -830,7 +853,7 @@ def _busiest(kind: str, rows: list[Pair], schools: Mapping[int, School], limit: 
         school = schools.get(school_id)
         return school.name if school else ""
 
-    rows = sorted(rows, key=lambda row: (-row[3], name(row[1]), name(row[2])))
+    rows = sorted(rows, key=lambda row: (-row[3], name(row[1]), name(row[2]), row[1], row[2]))
     flows = []
     for _kind, source_id, target_id, count, seats, checked_in, attended in rows[:limit]:
         giver, learner = schools.get(source_id), schools.get(target_id)
@@ -1060,11 +1083,11 @@ def _school_named(schools: Mapping[int, School], school_id: int) -> ExchangeScho
 
 
 def _most_active(activity: Mapping[int, int], schools: Mapping[int, School], limit: int = EXCHANGE_SHOWN) -> list[int]:
-    """The `limit` schools with the most flows in and out, then by name."""
+    """The `limit` schools with the most flows in and out, then by name (then which school)."""
 
-    def busiest_first(school_id: int) -> tuple[int, str]:
+    def busiest_first(school_id: int) -> tuple[int, str, int]:
         school = schools.get(school_id)
-        return -activity[school_id], school.name if school else ""
+        return -activity[school_id], school.name if school else "", school_id
 
     return heapq.nsmallest(limit, activity, key=busiest_first)
 

@@ -219,9 +219,11 @@ def summaries_recount(buckets: Iterable[Bucket]) -> None:
                 {"school_id": school_id},
                 PracticeMonth.objects.filter(school_id=school_id).aggregate(**sums),
             )
-        for day in sorted({day for school_id, day in wanted if school_id in present}):
+        # The district's days and months, also those of a school deleted meanwhile (its own rows
+        # went with it).
+        for day in sorted({day for _school_id, day in wanted}):
             _write_district(DistrictDay, "day", day, PracticeDay.objects.all())
-        for month in sorted({month for _school_id, month in months}):
+        for month in sorted({month_of(day) for _school_id, day in wanted}):
             _write_district(DistrictMonth, "month", month, PracticeMonth.objects.all())
 
 
@@ -449,6 +451,22 @@ def _retotal_schools(kind: str, schools: set[int]) -> None:
     FlowSchoolTotal.objects.bulk_create(_school_totals(kind, schools))
 
 
+def school_after_delete(sender: type[School], instance: School, **kwargs: Any) -> None:
+    """A school deleted takes its flows' days and totals with it (the cascade), before any
+    recount could see them: the other schools' totals are counted again once it is gone."""
+    enqueue_on_commit(flow_school_totals_recount)
+
+
+@task()
+def flow_school_totals_recount() -> None:
+    """Count every school's flows' totals again from the pairs' totals."""
+    with transaction.atomic():
+        _lock_flows()
+        for kind in FlowKind.values:
+            FlowSchoolTotal.objects.filter(kind=kind).delete()
+            FlowSchoolTotal.objects.bulk_create(_school_totals(kind), batch_size=2_000)
+
+
 def flow_totals_rebuild(through: date) -> None:
     """Sum every pair's days again into FlowTotal (visits and sessions hosted: the days before
     `through`) and every school's into FlowSchoolTotal. Within the flows' own rebuild or lock."""
@@ -670,28 +688,21 @@ def _practice_totals_rebuild() -> None:
 def summaries_ensure() -> None:
     """Build the summaries when there are none while there is something to count (a new
     database, or one loaded in bulk): the dashboard never reads an empty summary by mistake.
-    The flows' totals are built once there are flows (until then the dashboard counts the few
-    days there are, and looks again next time), so a page read writes nothing when there is
-    nothing to count."""
+    What counts as something is what the dashboard would count (a cancelled session is not). A
+    missing mark of the flows' totals is left to the nightly rebuild: the dashboard counts from
+    the days meanwhile."""
     if cache.get(READY_KEY):
         return
     ready = True
     if (not PracticeMonth.objects.exists() and Practice.objects.filter(status=Status.PUBLISHED).exists()) or (
-        not FlowDay.objects.exists()
-        and (
-            Adoption.objects.exists()
-            or VisitSlot.objects.exists()
-            or Practice.objects.filter(adapted_from__isnull=False).exists()
-        )
+        not FlowDay.objects.exists() and any(flow_rows(kind).exists() for kind in FlowKind.values)
     ):
         summaries_rebuild()
     else:
         if not FlowMark.objects.exists():
-            if FlowDay.objects.exists():
-                with transaction.atomic():
-                    flow_totals_rebuild(local_day(timezone.now()))
-            else:
-                ready = False
+            # Totals not counted (or their mark deleted): the dashboard counts from the days until
+            # the nightly rebuild counts them, and looks again next time.
+            ready = False
         if PracticeMonth.objects.exists() and not PracticeTotal.objects.exists():
             with transaction.atomic():
                 _lock_schools()

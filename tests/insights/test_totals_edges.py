@@ -34,11 +34,6 @@ def _from_days(monkeypatch):
         return _whole()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the cascade takes the pair's days and total before the recount, which then retotals no "
-    "school: the other school's FlowSchoolTotal keeps the pair until the nightly rebuild",
-)
 def test_a_school_deleted_with_its_last_adopter_leaves_no_adoption_in_the_totals(
     teacher, other_school, django_capture_on_commit_callbacks, monkeypatch
 ):
@@ -64,10 +59,6 @@ def test_a_school_deleted_with_its_last_adopter_leaves_no_adoption_in_the_totals
     assert flow_total_rows() == kept
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="summaries_recount skips the district's days and months of a school no longer there",
-)
 def test_a_school_deleted_with_its_entries_leaves_none_in_the_district_months(
     other_school, django_capture_on_commit_callbacks
 ):
@@ -82,13 +73,11 @@ def test_a_school_deleted_with_its_entries_leaves_none_in_the_district_months(
     data = build_district_dashboard(Scope(), with_survey=False)
     assert data.totals["published"] == 0
     assert [month["published"] for month in data.months] == []
-    assert data.changes["published"].current is None
+    summaries_rebuild()
+    rebuilt = build_district_dashboard(Scope(), with_survey=False)
+    assert (data.months, data.changes) == (rebuilt.months, rebuilt.changes)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_flows reads FlowMark, FlowDay, FlowSchoolTotal and FlowTotal in separate snapshots",
-)
 def test_a_rebuild_between_the_pages_reads_counts_no_session_twice(principal, other_teacher, monkeypatch):
     """The page reads the mark, then the days since it, then the totals, each in a statement of
     its own: the nightly rebuild may commit a new mark and new totals in between (simulated here
@@ -112,11 +101,6 @@ def test_a_rebuild_between_the_pages_reads_counts_no_session_twice(principal, ot
     assert [(flow.count, flow.seats) for flow in counted.flows["visit"]] == [(1, 1)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_busiest and _most_active break ties by name alone: two schools of one name come in "
-    "the order the rows were read, which differs between the totals and the days",
-)
 def test_two_schools_of_one_name_tied_at_the_last_row_shown_are_chosen_alike(
     teacher, django_capture_on_commit_callbacks, monkeypatch
 ):
@@ -149,22 +133,17 @@ def _writes_of_a_read(leader_client) -> list[str]:
     return [q["sql"][:60] for q in queries if q["sql"].lstrip().upper().startswith(verbs) and "insights_" in q["sql"]]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="summaries_ensure builds the flows' totals in the request when the mark is missing"
-)
-def test_a_page_read_writes_no_totals_when_the_mark_is_missing(as_user, leader, principal, other_teacher):
+def test_a_page_read_writes_no_totals_when_the_mark_is_missing(
+    as_user, leader, principal, other_teacher, django_capture_on_commit_callbacks
+):
     past = timezone.now() - timedelta(days=2)
-    slot = VisitSlotFactory(showcase__host=principal, starts_at=past, ends_at=past + timedelta(hours=2))
-    VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=1, status=RequestStatus.APPROVED)
+    with django_capture_on_commit_callbacks(execute=True):
+        slot = VisitSlotFactory(showcase__host=principal, starts_at=past, ends_at=past + timedelta(hours=2))
+        VisitRequest.objects.create(slot=slot, requester=other_teacher, seats=1, status=RequestStatus.APPROVED)
     FlowMark.objects.all().delete()
     assert _writes_of_a_read(as_user(leader)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with every session cancelled FlowDay is rightly empty, and summaries_ensure rebuilds every "
-    "summary in the request each time the cache has lost its ready key",
-)
 def test_a_page_read_writes_nothing_when_every_session_was_cancelled(as_user, leader, principal):
     past = timezone.now() - timedelta(days=2)
     VisitSlotFactory(
