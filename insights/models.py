@@ -12,14 +12,22 @@ something counted are kept.
 from django.db import models
 
 
-class PracticeCounts(models.Model):
+class DistrictCounts(models.Model):
     """Published practices, with how many document a failure and how many show evolution
-    (two or more iterations), as the dashboard counts them."""
+    (two or more iterations), as the dashboard counts them: of the whole district."""
 
-    school = models.ForeignKey("portal.School", on_delete=models.CASCADE, related_name="+")
     published = models.PositiveIntegerField(default=0)
     with_failures = models.PositiveIntegerField(default=0)
     with_evolution = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class PracticeCounts(DistrictCounts):
+    """DistrictCounts of one school."""
+
+    school = models.ForeignKey("portal.School", on_delete=models.CASCADE, related_name="+")
 
     class Meta:
         abstract = True
@@ -55,17 +63,6 @@ class PracticeTotal(PracticeCounts):
 
     def __str__(self) -> str:
         return f"{self.school_id}: {self.published}"
-
-
-class DistrictCounts(models.Model):
-    """PracticeCounts of the whole district."""
-
-    published = models.PositiveIntegerField(default=0)
-    with_failures = models.PositiveIntegerField(default=0)
-    with_evolution = models.PositiveIntegerField(default=0)
-
-    class Meta:
-        abstract = True
 
 
 class DistrictDay(DistrictCounts):

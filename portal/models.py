@@ -108,6 +108,14 @@ class School(models.Model):
         return band_label(self.frl_band, FRL_BANDS)
 
 
+def school_asked_for(path: str, value: str) -> models.Q:
+    """The rows whose school (at `path`) a filter's text asks for: a school's own slug (old links,
+    the school pages' links) means that school alone; anything else is part of a name."""
+    value = value.strip()
+    is_slug = models.Exists(School.objects.filter(slug=value))
+    return models.Q(**{f"{path}__slug": value}) | (~is_slug & models.Q(**{f"{path}__name__icontains": value}))
+
+
 class Role(models.TextChoices):
     TEACHER = "teacher", "Teacher"
     PRINCIPAL = "principal", "Principal"

@@ -7,11 +7,11 @@ from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db import connections
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from taggit.models import Tag, TaggedItem
 
 from portal.lib import pagination
-from portal.models import School, SchoolLevel, User, school_similarity
+from portal.models import School, SchoolLevel, User, school_asked_for, school_similarity
 from practices.models import Facet, FacetKind, Practice
 from practices.search import (
     best_matches,
@@ -199,13 +199,9 @@ class PracticeFilter(django_filters.FilterSet):
         return queryset.filter(Exists(tagged))
 
     def filter_school(self, queryset: QuerySet[Practice], name: str, value: str) -> QuerySet[Practice]:
-        value = value.strip()
-        if not value:
+        if not value.strip():
             return queryset
-        # A school's own slug (the select's values, still in old links) means that school alone;
-        # anything else is part of a name.
-        is_slug = Exists(School.objects.filter(slug=value))
-        return queryset.filter(Q(school__slug=value) | (~is_slug & Q(school__name__icontains=value)))
+        return queryset.filter(school_asked_for("school", value))
 
     def filter_has_failures(self, queryset: QuerySet[Practice], name: str, value: bool) -> QuerySet[Practice]:
         return queryset.filter(failure_count__gt=0) if value else queryset

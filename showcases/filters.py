@@ -4,11 +4,11 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from portal.forms import validate_plausible_date
-from portal.models import School
+from portal.models import school_asked_for
 from practices.models import Facet, FacetKind, Practice
 from showcases.models import Showcase, VisitSlot
 
@@ -87,13 +87,9 @@ class ShowcaseFilter(django_filters.FilterSet):
         return queryset.filter(Exists(linked))
 
     def filter_school(self, queryset: QuerySet[Showcase], name: str, value: str) -> QuerySet[Showcase]:
-        value = value.strip()
-        if not value:
+        if not value.strip():
             return queryset
-        # A school's own slug (the select's values, still in old links) means that school alone;
-        # anything else is part of a name.
-        is_slug = Exists(School.objects.filter(slug=value))
-        return queryset.filter(Q(host_school__slug=value) | (~is_slug & Q(host_school__name__icontains=value)))
+        return queryset.filter(school_asked_for("host_school", value))
 
     def filter_session(self, queryset: QuerySet[Showcase], name: str, value: object) -> QuerySet[Showcase]:
         """Dates and seats are applied together in `filter_queryset`: one session must meet them all."""
