@@ -93,7 +93,23 @@ class FlowKind(models.TextChoices):
     HOSTED = "hosted"
 
 
-class FlowDay(models.Model):
+class FlowCounts(models.Model):
+    """What went from `source` to `target` (sessions hosted: at `source`, no target), as the
+    dashboard counts it: rows, seats, sessions checked in and seats attended."""
+
+    kind = models.CharField(max_length=10, choices=FlowKind.choices)
+    source = models.ForeignKey("portal.School", on_delete=models.CASCADE, related_name="+")
+    target = models.ForeignKey("portal.School", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    count = models.PositiveIntegerField(default=0)
+    seats = models.PositiveIntegerField(default=0)
+    checked_in = models.PositiveIntegerField(default=0)
+    attended = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class FlowDay(FlowCounts):
     """What went from `source` to `target` on one day, as the dashboard counts it: adoptions of
     `source`'s practices by `target` (on the day adopted), adaptations (on the day published),
     visits to `source`'s showcases from `target` (on the day of the session, with the seats);
@@ -101,14 +117,7 @@ class FlowDay(models.Model):
     in, and the sessions checked in with their seats attended). Kept by insights.summaries for
     every day, sessions to come included: the dashboard counts a session once it has started."""
 
-    kind = models.CharField(max_length=10, choices=FlowKind.choices)
     day = models.DateField()
-    source = models.ForeignKey("portal.School", on_delete=models.CASCADE, related_name="+")
-    target = models.ForeignKey("portal.School", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    count = models.PositiveIntegerField(default=0)
-    seats = models.PositiveIntegerField(default=0)
-    checked_in = models.PositiveIntegerField(default=0)
-    attended = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -136,19 +145,11 @@ class FlowDay(models.Model):
         return f"{self.kind} {self.source_id}→{self.target_id} {self.day}: {self.count}"
 
 
-class FlowTotal(models.Model):
+class FlowTotal(FlowCounts):
     """What went from `source` to `target` in all, FlowDay's rows summed per pair: every day of
     adoptions and adaptations, and the days of visits and sessions hosted before
     `FlowMark.through` (the days since are read from FlowDay). The district's dashboard reads
     its busiest flows from here, without grouping every day of every pair."""
-
-    kind = models.CharField(max_length=10, choices=FlowKind.choices)
-    source = models.ForeignKey("portal.School", on_delete=models.CASCADE, related_name="+")
-    target = models.ForeignKey("portal.School", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
-    count = models.PositiveIntegerField(default=0)
-    seats = models.PositiveIntegerField(default=0)
-    checked_in = models.PositiveIntegerField(default=0)
-    attended = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [
