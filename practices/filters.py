@@ -11,6 +11,7 @@ from django.db.models import Count, Exists, F, OuterRef, QuerySet
 from taggit.models import Tag, TaggedItem
 
 from portal.lib import pagination
+from portal.lib.kept_results import kept_result
 from portal.models import School, SchoolLevel, User, school_asked_for, school_similarity
 from practices.models import Facet, FacetKind, Practice
 from practices.search import (
@@ -24,6 +25,8 @@ from practices.search import (
 
 POPULAR_TAGS_CACHE_KEY = "practices:popular-tags:shared"
 POPULAR_TAGS_SECONDS = 300
+# How long a search's ranked ids are kept while nothing they were read from is written.
+RANKED_IDS_SECONDS = 10 * 60
 TAG_SLUG_MAX_LENGTH = Tag._meta.get_field("slug").max_length
 
 POPULAR_TAGS_SHOWN = 25
@@ -246,6 +249,21 @@ class PracticeFilter(django_filters.FilterSet):
         """The ids of what a search for `text` finds under the same filters, in the list's order:
         the pool of the most recent matches (see `_ranked`), sorted. Only for a search that was valid."""
         matches = self._matches(text)
+        # Kept until an entry, or anything else the list's query reads, is written: the list's
+        # query over the matches, in the chosen order, names every table each way of ranking
+        # reads, and holds the reader's rights and filters (and the reader's school, for schools
+        # like mine). Without the text, as that adds the pool, whose SQL holds the time it is read.
+        sql, params = self._ranked(matches, "").query.sql_with_params()
+        return kept_result(
+            matches.db,
+            sql,
+            params,
+            ("practices:ranked-ids", text, self.sort_key, self.leaves_out_own_school, self.user.school_id),
+            lambda: self._ranked_ids(matches, text),
+            RANKED_IDS_SECONDS,
+        )
+
+    def _ranked_ids(self, matches: QuerySet[Practice], text: str) -> list[int]:
         pool_size = pagination.COUNT_LIMIT + 1
         sort = self.sort_key
         if sort == "relevance":

@@ -98,7 +98,7 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
             cursor.cursor.copy_expert(f"COPY {table} ({names}) FROM STDIN", text)
             # COPY goes past the connection's wrappers, which see every other write.
             pages_changed()
-            content_written(connection)
+            content_written(connection, [model._meta.db_table])
         else:
             ordered = [fields[name] for name in columns] + rest
             placeholders = ", ".join(["%s"] * len(ordered))

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
 from typing import Any
 
@@ -45,6 +45,8 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.signals import connection_created
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+
+from portal.lib.kept_results import tables_written
 
 GENERATION_KEY = "kept-pages:generation"
 # Part of every page's key: raise it when what a kept page holds changes shape.
@@ -103,6 +105,18 @@ def writes_content(sql: str) -> bool:
     return found is None or not _bookkeeping(found.group(2))
 
 
+def content_tables(sql: str) -> list[str] | None:
+    """The tables but bookkeeping a statement `writes_content` counts as a write writes, or None
+    when it cannot tell (several statements, DDL, a stored procedure)."""
+    if _SEVERAL_STATEMENTS.search(sql):
+        return None
+    if _WITH.match(sql):
+        written = [found.group(2) for found in _WRITE_WITHIN.finditer(sql)]
+        return [table for table in written if not _bookkeeping(table)]
+    found = _WRITE.match(sql)
+    return None if found is None else [found.group(2)]
+
+
 def _bookkeeping(table: str) -> bool:
     return BOOKKEEPING_TABLES.match(table.split(".")[-1]) is not None
 
@@ -111,12 +125,14 @@ def _after_commit() -> None:
     pages_changed()
 
 
-def content_written(connection: BaseDatabaseWrapper) -> None:
-    """Say that `connection` has just written content (the watcher calls it after each write;
-    call it after a write that goes past the connection's wrappers, such as COPY). A page drawn
-    before the write became visible to others may have been kept meanwhile, under the
-    generation then: the generation moves on once the write is visible — now, outside a
-    transaction, or when the transaction commits (once per transaction)."""
+def content_written(connection: BaseDatabaseWrapper, tables: Iterable[str] | None = None) -> None:
+    """Say that `connection` has just written content to `tables` (None: tables not known; the
+    watcher calls it after each write; call it after a write that goes past the connection's
+    wrappers, such as COPY). A page drawn before the write became visible to others may have
+    been kept meanwhile, under the generation then: the generation moves on once the write is
+    visible — now, outside a transaction, or when the transaction commits (once per
+    transaction). So do the generations of the tables written (`portal.lib.kept_results`)."""
+    tables_written(connection, tables)
     if not connection.in_atomic_block:
         pages_changed()
     elif not any(entry[1] is _after_commit for entry in connection.run_on_commit):
@@ -138,7 +154,7 @@ class _WriteWatcher:
         try:
             return execute(sql, params, many, context)
         finally:
-            content_written(self.connection)
+            content_written(self.connection, content_tables(sql))
 
 
 def _watch(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
