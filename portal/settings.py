@@ -363,10 +363,11 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # Whole pages kept for the reader who asked for them until anything in the district changes
-# (portal/lib/kept_pages.py): only with a cache every process that writes shares (Redis), or in
+# (portal/lib/kept_pages.py), and a search's ranked results until a table they were read from is
+# written (portal/lib/kept_results.py): only with a cache every process that writes shares (Redis), or in
 # development with one process (jobs run in it). KEPT_PAGES=false turns it off; never turn it on
 # for several processes that each keep their own cache (a write in one, a worker's too, would
-# not retire the pages another keeps).
+# not retire the pages and results another keeps).
 KEPT_PAGES = env_bool("KEPT_PAGES", default=_redis_url is not None or (DEBUG and JOBS_BACKEND == "immediate"))
 
 # --- Single sign-on (portal/sso; the README's "Single sign-on") ---------------------------

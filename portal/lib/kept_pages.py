@@ -15,7 +15,9 @@ served only when all of these are the same as when it was drawn:
   wrapper on every database connection, so no write path can forget it: the ORM, `update()`,
   bulk loads, raw SQL, jobs and commands alike), on every change of cached figures
   (`portal.lib.figures`) and on every change of settings (tests). It moves when the write is
-  made and again when its transaction commits, so a page drawn in between is not kept.
+  made and again when its transaction commits, so a page drawn in between is not kept. The
+  same watcher names the tables each write writes, whose own generations keep a search's
+  results (`portal.lib.kept_results`).
 
 A page is not kept when the view answered anything but 200, said not to (`not_kept`), set a
 cookie, changed the session, or wrote to the database while drawing it (its key was of the
