@@ -25,8 +25,9 @@ from practices.search import (
 
 POPULAR_TAGS_CACHE_KEY = "practices:popular-tags:shared"
 POPULAR_TAGS_SECONDS = 300
-# How long a search's ranked ids are kept while nothing they were read from is written.
-RANKED_IDS_SECONDS = 10 * 60
+# How long a search's ranked ids are kept while nothing they were read from is written (the
+# most a write made past the portal's connections, which no generation sees, goes unseen).
+RANKED_IDS_SECONDS = 5 * 60
 TAG_SLUG_MAX_LENGTH = Tag._meta.get_field("slug").max_length
 
 POPULAR_TAGS_SHOWN = 25

@@ -141,7 +141,9 @@ def practice_list(request: AuthenticatedHttpRequest) -> HttpResponse:
             not_kept(request)
         page = CappedPaginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
         entries = practice_filter.with_likeness(base.filter(pk__in=page.object_list)).in_bulk()
-        page.object_list = [entries[pk] for pk in page.object_list]
+        # An entry gone or shut to this reader since its id was ranked (a write in between, or
+        # one made past the portal while the ranked ids were kept) is left out, not an error.
+        page.object_list = [entries[pk] for pk in page.object_list if pk in entries]
         passages = matched_passages(page.object_list, searched_instead or typed)
     else:
         results = base.none() if practice_filter.is_bound and not practice_filter.is_valid() else practice_filter.qs

@@ -116,3 +116,24 @@ def test_a_school_changed_reorders_schools_like_mine(as_user, teacher, other_tea
     )
     type(school).objects.filter(pk=like.school_id).update(level="high", locale="rural")
     assert _search(client, "like_mine")[0] == ["Exit tickets apart", "Exit tickets alike"]
+
+
+@pytest.mark.parametrize("sort", SORTS)
+def test_an_entry_shut_past_the_portal_while_results_are_kept_is_left_out_not_an_error(
+    as_user, teacher, entries, sort
+):
+    """A write made past the portal's connections (by hand, in the database) moves no generation:
+    the kept ids still name the entry, which the page, reading the entries as the reader may see
+    them, leaves out."""
+    client = as_user(teacher)
+    _search(client, sort)
+    with connection.cursor() as cursor:
+        # The driver's own cursor, under the connection's wrappers.
+        cursor.cursor.execute(
+            'UPDATE "practices_practice" SET "visibility" = %s WHERE "id" = %s'
+            if connection.vendor == "postgresql"
+            else 'UPDATE "practices_practice" SET "visibility" = ? WHERE "id" = ?',
+            [Visibility.SCHOOL.value, entries[0].pk],
+        )
+    titles, _count, _queries = _search(client, sort)
+    assert sorted(titles) == ["Exit tickets 1", "Exit tickets 2"]
