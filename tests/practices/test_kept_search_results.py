@@ -119,9 +119,7 @@ def test_a_school_changed_reorders_schools_like_mine(as_user, teacher, other_tea
 
 
 @pytest.mark.parametrize("sort", SORTS)
-def test_an_entry_shut_past_the_portal_while_results_are_kept_is_left_out_not_an_error(
-    as_user, teacher, entries, sort
-):
+def test_an_entry_shut_past_the_portal_while_results_are_kept_is_left_out_not_an_error(as_user, teacher, entries, sort):
     """A write made past the portal's connections (by hand, in the database) moves no generation:
     the kept ids still name the entry, which the page, reading the entries as the reader may see
     them, leaves out."""
