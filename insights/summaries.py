@@ -30,13 +30,13 @@ from __future__ import annotations
 
 import operator
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from functools import reduce
 from typing import Any
 
 from django.core.cache import cache
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import BigIntegerField, CharField, Count, F, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Cast, Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
@@ -318,13 +318,17 @@ def _flow_days(kind: str, rows: QuerySet[Any]) -> QuerySet[Any]:
     )
 
 
-def _insert_flows(rows: QuerySet[Any]) -> None:
-    columns = ", ".join(
-        connection.ops.quote_name(name) for name in ("kind", "day", "source_id", "target_id", *FLOW_COUNT_NAMES)
-    )
+def _insert_select(model: type[models.Model], columns: Sequence[str], rows: QuerySet[Any]) -> None:
+    """INSERT … SELECT: `rows` (`values_list` in the order of `columns`) are counted and written
+    by the database, never loaded here."""
+    names = ", ".join(connection.ops.quote_name(name) for name in columns)
     select, params = rows.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {connection.ops.quote_name(FlowDay._meta.db_table)} ({columns}) {select}", params)
+        cursor.execute(f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({names}) {select}", params)
+
+
+def _insert_flows(rows: QuerySet[Any]) -> None:
+    _insert_select(FlowDay, ("kind", "day", "source_id", "target_id", *FLOW_COUNT_NAMES), rows)
 
 
 # PostgreSQL advisory lock keys: every recount holds the first shared (a rebuild holds it alone),
@@ -481,14 +485,7 @@ def flow_totals_rebuild(through: date) -> None:
         .annotate(**{f"total_{name}": Sum(name) for name in FLOW_COUNT_NAMES})
         .values_list("kind", "source_id", "target_id", *(f"total_{name}" for name in FLOW_COUNT_NAMES))
     )
-    columns = ", ".join(
-        connection.ops.quote_name(name) for name in ("kind", "source_id", "target_id", *FLOW_COUNT_NAMES)
-    )
-    select, params = rows.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {connection.ops.quote_name(FlowTotal._meta.db_table)} ({columns}) {select}", params
-        )
+    _insert_select(FlowTotal, ("kind", "source_id", "target_id", *FLOW_COUNT_NAMES), rows)
     for kind in FlowKind.values:
         FlowSchoolTotal.objects.bulk_create(_school_totals(kind), batch_size=2_000)
     FlowMark.objects.create(through=through)
@@ -621,11 +618,7 @@ def people_after_move(sender: type[User], people: list[int], **kwargs: Any) -> N
 
 
 def _insert_from(model: PracticeSummary, keys: tuple[str, ...], rows: Any) -> None:
-    """INSERT … SELECT: the rows are counted and written by the database, never loaded here."""
-    columns = ", ".join(connection.ops.quote_name(name) for name in (*keys, *COUNT_NAMES))
-    select, params = rows.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {connection.ops.quote_name(model._meta.db_table)} ({columns}) {select}", params)
+    _insert_select(model, (*keys, *COUNT_NAMES), rows)
 
 
 def summaries_rebuild() -> int:
