@@ -250,11 +250,15 @@ class PracticeFilter(django_filters.FilterSet):
         """The ids of what a search for `text` finds under the same filters, in the list's order:
         the pool of the most recent matches (see `_ranked`), sorted. Only for a search that was valid."""
         matches = self._matches(text)
+        if matches.query.is_empty():
+            return []  # a search of no words finds nothing
         # Kept until an entry, or anything else the list's query reads, is written: the list's
         # query over the matches, in the chosen order, names every table each way of ranking
         # reads, and holds the reader's rights and filters (and the reader's school, for schools
         # like mine). Without the text, as that adds the pool, whose SQL holds the time it is read.
-        sql, params = self._ranked(matches, "").query.sql_with_params()
+        # Without the authors and schools joined to show them: a sign-in (a write to the people's
+        # table) would retire every kept search.
+        sql, params = self._ranked(matches.select_related(None), "").query.sql_with_params()
         return kept_result(
             matches.db,
             sql,

@@ -131,7 +131,14 @@ def kept_result(
     if not settings.KEPT_PAGES or (connection.in_atomic_block and _pending(connection) is not None):
         return read()
     generations = _generations(tables_named(sql))
-    described = (KEPT_RESULTS_VERSION, connection.settings_dict["NAME"], sql, tuple(params), parts, generations)
+    described = (
+        KEPT_RESULTS_VERSION,
+        tuple(connection.settings_dict.get(name) for name in ("HOST", "PORT", "NAME")),
+        sql,
+        tuple(params),
+        parts,
+        generations,
+    )
     key = "kept-results:" + hashlib.sha256(repr(described).encode()).hexdigest()
     found: T | None = cache.get(key)
     if found is not None:

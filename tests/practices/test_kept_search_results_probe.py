@@ -34,16 +34,6 @@ def _search(client, sort: str, q: str = "exit tickets") -> tuple[list[str], int]
     return [practice.title for practice in response.context["practices"]], len(captured)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "PracticeFilter.ranked_ids compiles the SQL of the matches to key the kept ids before anything "
-        "else; a search with no word in it (punctuation alone) matches `queryset.none()` "
-        "(practice_matches), whose SQL Django refuses to write (EmptyResultSet): a server error with "
-        "KEPT_PAGES on or off (on SQLite the search found nothing before; on PostgreSQL the ranking's "
-        "own recent_pool and ids_within_time compile it too, so the ranking must not run either)"
-    ),
-)
 @pytest.mark.parametrize("sort", SORTS)
 @pytest.mark.parametrize("q", ["!!!", "'"])
 def test_a_search_with_no_words_finds_nothing_instead_of_failing(as_user, teacher, entries, sort, q):
@@ -51,14 +41,6 @@ def test_a_search_with_no_words_finds_nothing_instead_of_failing(as_user, teache
     assert titles == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "The kept ids are keyed on the list's whole query, which joins the authors (select_related, "
-        "for showing their names) though no ranking reads them: every sign-in writes the users' "
-        "table (last_login), so anyone signing in anywhere retires every search kept for everyone"
-    ),
-)
 @pytest.mark.parametrize("sort", SORTS)
 def test_someone_signing_in_keeps_the_searches_kept(as_user, client, teacher, entries, sort):
     someone = TeacherFactory()
