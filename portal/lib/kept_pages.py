@@ -97,26 +97,23 @@ def pages_changed() -> None:
 def writes_content(sql: str) -> bool:
     """Whether a statement may change what a page shows: a write to any table but bookkeeping.
     Anything not plainly a read counts as a write (a stored procedure, DDL)."""
-    if _SEVERAL_STATEMENTS.search(sql):
-        return True
-    if _READ_ONLY_START.match(sql):
-        return False
-    if _WITH.match(sql):
-        return any(not _bookkeeping(found.group(2)) for found in _WRITE_WITHIN.finditer(sql))
-    found = _WRITE.match(sql)
-    return found is None or not _bookkeeping(found.group(2))
+    return content_tables(sql) != []
 
 
 def content_tables(sql: str) -> list[str] | None:
-    """The tables but bookkeeping a statement `writes_content` counts as a write writes, or None
-    when it cannot tell (several statements, DDL, a stored procedure)."""
+    """The tables but bookkeeping a statement writes (none for a read), or None when it cannot
+    tell and counts as a write of every table (several statements, DDL, a stored procedure)."""
     if _SEVERAL_STATEMENTS.search(sql):
         return None
+    if _READ_ONLY_START.match(sql):
+        return []
     if _WITH.match(sql):
         written = [found.group(2) for found in _WRITE_WITHIN.finditer(sql)]
         return [table for table in written if not _bookkeeping(table)]
     found = _WRITE.match(sql)
-    return None if found is None else [found.group(2)]
+    if found is None:
+        return None
+    return [] if _bookkeeping(found.group(2)) else [found.group(2)]
 
 
 def _bookkeeping(table: str) -> bool:
@@ -150,13 +147,14 @@ class _WriteWatcher:
         self.connection = connection
 
     def __call__(self, execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
-        if not writes_content(sql):
+        tables = content_tables(sql)
+        if tables == []:
             return execute(sql, params, many, context)
         pages_changed()
         try:
             return execute(sql, params, many, context)
         finally:
-            content_written(self.connection, content_tables(sql))
+            content_written(self.connection, tables)
 
 
 def _watch(sender: object, connection: BaseDatabaseWrapper, **kwargs: object) -> None:
