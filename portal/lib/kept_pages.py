@@ -48,7 +48,7 @@ from django.db.backends.signals import connection_created
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from portal.lib.kept_results import tables_written
+from portal.lib.kept_results import move_on, tables_written
 
 GENERATION_KEY = "kept-pages:generation"
 # Part of every page's key: raise it when what a kept page holds changes shape.
@@ -88,10 +88,7 @@ def generation() -> int:
 
 def pages_changed() -> None:
     """Move the content generation on: no page kept so far is served again."""
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # not in the cache (emptied, evicted): start a new one
-        cache.set(GENERATION_KEY, time.time_ns(), None)
+    move_on(GENERATION_KEY)
 
 
 def writes_content(sql: str) -> bool:

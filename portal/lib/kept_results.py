@@ -59,14 +59,18 @@ def _bare(table: str) -> str:
     return table.split(".")[-1].strip('"')
 
 
+def move_on(key: str) -> None:
+    """Move the generation kept under `key` on."""
+    try:
+        cache.incr(key)
+    except ValueError:  # not in the cache (emptied, evicted): start a new one, from the clock
+        cache.set(key, time.time_ns(), None)
+
+
 def tables_changed(tables: Iterable[str] | None) -> None:
     """Move the generations of `tables` on (None: of every table)."""
-    keys = [EVERY_TABLE_KEY] if tables is None else [TABLE_KEY + _bare(table) for table in tables]
-    for key in keys:
-        try:
-            cache.incr(key)
-        except ValueError:  # not in the cache (emptied, evicted): start a new one
-            cache.set(key, time.time_ns(), None)
+    for key in [EVERY_TABLE_KEY] if tables is None else [TABLE_KEY + _bare(table) for table in tables]:
+        move_on(key)
 
 
 class _TablesCommitted:
